@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: MIT */
+/* lwipd command line: defaults, getopt_long over one option table, --help
+ * generated from that table. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "netif_tap/netif_tap.h"
+#include "port/irq.h"
+
+/* Exit codes (sysexits.h), documented in --help and README. */
+#define LWIPD_EXIT_OK          0
+#define LWIPD_EXIT_USAGE       64 /* EX_USAGE: bad command line */
+#define LWIPD_EXIT_UNAVAILABLE 69 /* EX_UNAVAILABLE: TAP missing, control socket in use */
+#define LWIPD_EXIT_SOFTWARE    70 /* EX_SOFTWARE: internal error (lwIP would not start) */
+#define LWIPD_EXIT_OSERR       71 /* EX_OSERR: a system call failed (threads, sockets) */
+#define LWIPD_EXIT_CANTCREAT   73 /* EX_CANTCREAT: capture, log or socket file */
+#define LWIPD_EXIT_NOPERM      77 /* EX_NOPERM: not allowed to open/create the TAP */
+
+struct args {
+    const char *tap;
+    bool create_tap;
+    uint32_t ip;   /* network byte order */
+    uint32_t mask; /* network byte order */
+    uint32_t gw;   /* network byte order, 0: none */
+    bool ip_set;
+    bool dhcp;
+    uint8_t mac[6];
+    bool mac_set;
+    int mtu;
+    const char *control;
+    const char *pcap;
+    int log_level;
+    const char *log_file;
+    int ready_fd;
+    enum tx_mode tx_mode;
+    unsigned ring_size;
+    unsigned txc_coalesce;
+    enum txc_free txc_free;
+    enum irq_policy irq_policy;
+    const char *irq_target;
+    bool echo;
+    bool lwiperf;
+};
+
+enum args_result {
+    ARGS_OK,    /* run */
+    ARGS_EXIT,  /* --help or --version printed: exit 0 */
+    ARGS_USAGE, /* error printed: exit LWIPD_EXIT_USAGE */
+};
+
+void args_init(struct args *a);
+enum args_result args_parse(struct args *a, int argc, char **argv);
+void args_usage(FILE *out);
+int args_parse_ipv4(const char *s, uint32_t *addr);
+int args_parse_mac(const char *s, uint8_t mac[6]);

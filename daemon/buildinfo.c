@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: MIT */
+/* Build facts, from lwipd_config.h (meson) and lwIP's own opt.h values. */
+#include "lwipd_config.h"
+#include "daemon/buildinfo.h"
+
+#include <cjson/cJSON.h>
+
+#include "lwip/init.h"
+#include "lwip/opt.h"
+
+#define STR_(x) #x
+#define STR(x)  STR_(x)
+
+/* The options worth knowing when reading a report, as name/value pairs. */
+static const struct {
+    const char *name;
+    long value;
+} lwip_opts[] = {
+    {"TCP_MSS", TCP_MSS},
+    {"TCP_WND", (long)TCP_WND},
+    {"TCP_SND_BUF", (long)TCP_SND_BUF},
+    {"TCP_SND_QUEUELEN", TCP_SND_QUEUELEN},
+    {"LWIP_WND_SCALE", LWIP_WND_SCALE},
+    {"MEM_SIZE", MEM_SIZE},
+    {"MEM_LIBC_MALLOC", MEM_LIBC_MALLOC},
+    {"MEM_USE_POOLS", MEM_USE_POOLS},
+    {"LWIP_ALLOW_MEM_FREE_FROM_OTHER_CONTEXT", LWIP_ALLOW_MEM_FREE_FROM_OTHER_CONTEXT},
+    {"MEM_SANITY_CHECK", MEM_SANITY_CHECK},
+    {"PBUF_POOL_SIZE", PBUF_POOL_SIZE},
+    {"PBUF_POOL_BUFSIZE", PBUF_POOL_BUFSIZE},
+    {"MEMP_NUM_TCP_PCB", MEMP_NUM_TCP_PCB},
+    {"MEMP_NUM_TCP_SEG", MEMP_NUM_TCP_SEG},
+    {"MEMP_NUM_NETCONN", MEMP_NUM_NETCONN},
+    {"TCPIP_MBOX_SIZE", TCPIP_MBOX_SIZE},
+    {"LWIP_TCPIP_CORE_LOCKING", LWIP_TCPIP_CORE_LOCKING},
+    {"LWIP_NETCONN_FULLDUPLEX", LWIP_NETCONN_FULLDUPLEX},
+    {"LWIP_NETCONN_SEM_PER_THREAD", LWIP_NETCONN_SEM_PER_THREAD},
+};
+
+const char *buildinfo_lwip_version(void)
+{
+    return STR(LWIP_VERSION_MAJOR) "." STR(LWIP_VERSION_MINOR) "." STR(LWIP_VERSION_REVISION);
+}
+
+const char *buildinfo_heap(void)
+{
+    return LWIPD_HEAP_NAME;
+}
+
+void buildinfo_print(FILE *out)
+{
+    fprintf(out, "lwipd %s\nlwIP %s (%s)\nheap: %s\nlwipopts: %s\nsanitizers: %s\n",
+            LWIPD_VERSION, buildinfo_lwip_version(), LWIPD_LWIP_SRC, buildinfo_heap(),
+            LWIPD_LWIPOPTS_DIR, LWIPD_SANITIZE);
+    for (size_t i = 0; i < sizeof(lwip_opts) / sizeof(lwip_opts[0]); i++)
+        fprintf(out, "  %s=%ld\n", lwip_opts[i].name, lwip_opts[i].value);
+}
+
+/* {"lwipd":..., "lwip":..., "heap":..., "options":{...}}; NULL on OOM. */
+cJSON *buildinfo_json(void)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON *opts = cJSON_CreateObject();
+
+    if (!o || !opts) {
+        cJSON_Delete(o);
+        cJSON_Delete(opts);
+        return NULL;
+    }
+    cJSON_AddStringToObject(o, "lwipd", LWIPD_VERSION);
+    cJSON_AddStringToObject(o, "lwip", buildinfo_lwip_version());
+    cJSON_AddStringToObject(o, "lwip_src", LWIPD_LWIP_SRC);
+    cJSON_AddStringToObject(o, "lwipopts", LWIPD_LWIPOPTS_DIR);
+    cJSON_AddStringToObject(o, "heap", buildinfo_heap());
+    cJSON_AddStringToObject(o, "sanitizers", LWIPD_SANITIZE);
+    for (size_t i = 0; i < sizeof(lwip_opts) / sizeof(lwip_opts[0]); i++)
+        cJSON_AddNumberToObject(opts, lwip_opts[i].name, (double)lwip_opts[i].value);
+    cJSON_AddItemToObject(o, "options", opts);
+    return o;
+}

@@ -1,0 +1,259 @@
+/* SPDX-License-Identifier: MIT */
+/* Control socket transport on libevent: accepts clients, splits requests at
+ * newlines, hands each line to the handler and writes its response line.
+ * Every failure of a client (garbage, an over-long line, too many clients)
+ * ends in an error response or a closed connection, never in the daemon
+ * stopping. */
+#define _GNU_SOURCE
+#include "lwipd_config.h"
+#include "daemon/control.h"
+
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "port/log.h"
+
+struct client {
+    struct control *ctl;
+    struct bufferevent *bev;
+    struct client *next;
+    int fd;
+    pid_t pid;
+    uid_t uid;
+    int closing;
+};
+
+struct control {
+    struct event_base *base;
+    struct evconnlistener *listener;
+    control_handler_cb handler;
+    void *arg;
+    char path[108];
+    struct client *clients;
+    unsigned nclients;
+};
+
+static void client_free(struct client *cl)
+{
+    struct control *c = cl->ctl;
+
+    for (struct client **pp = &c->clients; *pp; pp = &(*pp)->next) {
+        if (*pp == cl) {
+            *pp = cl->next;
+            break;
+        }
+    }
+    c->nclients--;
+    bufferevent_free(cl->bev);
+    free(cl);
+}
+
+static void client_reply(struct client *cl, const char *json)
+{
+    struct evbuffer *out = bufferevent_get_output(cl->bev);
+
+    evbuffer_add(out, json, strlen(json));
+    evbuffer_add(out, "\n", 1);
+}
+
+static void client_write_cb(struct bufferevent *bev, void *arg)
+{
+    struct client *cl = arg;
+
+    (void)bev;
+    if (cl->closing)
+        client_free(cl);
+}
+
+/* Reply with an error and close once it is written. */
+static void client_refuse(struct client *cl, const char *msg)
+{
+    char buf[256];
+
+    snprintf(buf, sizeof(buf), "{\"ok\":false,\"error\":\"%s\"}", msg);
+    client_reply(cl, buf);
+    cl->closing = 1;
+    bufferevent_disable(cl->bev, EV_READ);
+}
+
+static void client_read_cb(struct bufferevent *bev, void *arg)
+{
+    struct client *cl = arg;
+    struct evbuffer *in = bufferevent_get_input(bev);
+    char *line;
+    size_t len;
+
+    while (!cl->closing && (line = evbuffer_readln(in, &len, EVBUFFER_EOL_LF)) != NULL) {
+        if (len > CONTROL_MAX_LINE) {
+            free(line);
+            client_refuse(cl, "request line too long");
+            return;
+        }
+        char *resp = cl->ctl->handler(cl->ctl->arg, line, len);
+        free(line);
+        client_reply(cl, resp ? resp : "{\"ok\":false,\"error\":\"out of memory\"}");
+        free(resp);
+    }
+    if (!cl->closing && evbuffer_get_length(in) > CONTROL_MAX_LINE)
+        client_refuse(cl, "request line too long");
+}
+
+static void client_event_cb(struct bufferevent *bev, short events, void *arg)
+{
+    (void)bev;
+    if (events & (BEV_EVENT_EOF | BEV_EVENT_ERROR))
+        client_free(arg);
+}
+
+static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int socklen,
+                      void *arg)
+{
+    struct control *c = arg;
+    struct client *cl = calloc(1, sizeof(*cl));
+    struct ucred cred;
+    socklen_t clen = sizeof(cred);
+
+    (void)l, (void)sa, (void)socklen;
+    if (!cl) {
+        close(fd);
+        return;
+    }
+    cl->ctl = c;
+    cl->fd = fd;
+    cl->bev = bufferevent_socket_new(c->base, fd, BEV_OPT_CLOSE_ON_FREE);
+    if (!cl->bev) {
+        close(fd);
+        free(cl);
+        return;
+    }
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) == 0) {
+        cl->pid = cred.pid;
+        cl->uid = cred.uid;
+    }
+    cl->next = c->clients;
+    c->clients = cl;
+    c->nclients++;
+    bufferevent_setcb(cl->bev, client_read_cb, client_write_cb, client_event_cb, cl);
+    bufferevent_enable(cl->bev, EV_READ | EV_WRITE);
+    log_debug("control", "client pid %d uid %u connected (%u clients)", (int)cl->pid,
+              (unsigned)cl->uid, c->nclients);
+    if (c->nclients > CONTROL_MAX_CLIENTS)
+        client_refuse(cl, "too many clients");
+}
+
+static void accept_error_cb(struct evconnlistener *l, void *arg)
+{
+    (void)l, (void)arg;
+    log_warn("control", "accept: %s", strerror(errno)); /* e.g. EMFILE: keep serving */
+}
+
+/* Is something listening on PATH already? */
+static int socket_is_live(const char *path)
+{
+    struct sockaddr_un sun = {.sun_family = AF_UNIX};
+    int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int live;
+
+    if (s < 0)
+        return 0;
+    memcpy(sun.sun_path, path, strlen(path));
+    live = connect(s, (struct sockaddr *)&sun, sizeof(sun)) == 0;
+    close(s);
+    return live;
+}
+
+/* Listen on PATH with MODE. A stale socket file is replaced; a live one is
+ * -EADDRINUSE. Returns NULL with *ERR = -errno. */
+struct control *control_new(struct event_base *base, const char *path, mode_t mode,
+                            control_handler_cb handler, void *arg, int *err)
+{
+    struct sockaddr_un sun = {.sun_family = AF_UNIX};
+    struct control *c;
+    int fd;
+
+    if (strlen(path) >= sizeof(sun.sun_path)) {
+        *err = -ENAMETOOLONG;
+        return NULL;
+    }
+    if (socket_is_live(path)) {
+        *err = -EADDRINUSE;
+        return NULL;
+    }
+    unlink(path);
+    memcpy(sun.sun_path, path, strlen(path));
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0) {
+        *err = -errno;
+        return NULL;
+    }
+    /* Create with the final mode: no window where others could connect. */
+    mode_t old = umask((mode_t)~mode & 0777);
+    int r = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
+    umask(old);
+    if (r != 0 || listen(fd, 64) != 0) {
+        *err = -errno;
+        close(fd);
+        return NULL;
+    }
+    c = calloc(1, sizeof(*c));
+    if (!c) {
+        *err = -ENOMEM;
+        close(fd);
+        unlink(path);
+        return NULL;
+    }
+    c->base = base;
+    c->handler = handler;
+    c->arg = arg;
+    snprintf(c->path, sizeof(c->path), "%s", path);
+    c->listener = evconnlistener_new(base, accept_cb, c, LEV_OPT_CLOSE_ON_FREE, -1, fd);
+    if (!c->listener) {
+        *err = -ENOMEM;
+        close(fd);
+        unlink(path);
+        free(c);
+        return NULL;
+    }
+    evconnlistener_set_error_cb(c->listener, accept_error_cb);
+    *err = 0;
+    return c;
+}
+
+/* Stop listening, push out what is still queued for clients (best effort),
+ * close them and remove the socket file. */
+void control_free(struct control *c)
+{
+    if (!c)
+        return;
+    evconnlistener_free(c->listener);
+    while (c->clients) {
+        struct client *cl = c->clients;
+        struct evbuffer *out = bufferevent_get_output(cl->bev);
+        int fl = fcntl(cl->fd, F_GETFL);
+        struct timeval tmo = {0, 200000}; /* a client that does not read won't hold us */
+
+        setsockopt(cl->fd, SOL_SOCKET, SO_SNDTIMEO, &tmo, sizeof(tmo));
+        if (fl >= 0 && fcntl(cl->fd, F_SETFL, fl & ~O_NONBLOCK) == 0) {
+            while (evbuffer_get_length(out) > 0 && evbuffer_write(out, cl->fd) > 0)
+                ;
+        }
+        client_free(cl);
+    }
+    unlink(c->path);
+    free(c);
+}
+
+unsigned control_clients(const struct control *c)
+{
+    return c->nclients;
+}

@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: MIT */
+/* The daemon's one instance: what main() set up, shared with the control
+ * commands. */
+#pragma once
+
+#include <stdint.h>
+
+#include "daemon/args.h"
+
+struct event_base;
+struct netif_tap;
+struct capture;
+struct control;
+
+struct daemon {
+    const struct args *args;
+    struct event_base *base;
+    struct netif_tap *tap;
+    struct capture *capture;
+    struct control *control;
+    char control_path[108];
+    uint64_t start_ns;
+    int exit_code;
+};
+
+extern struct daemon *the_daemon;
+
+int daemon_run(const struct args *a);
+void daemon_request_stop(struct daemon *d, int exit_code);

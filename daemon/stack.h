@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: MIT */
+/* Bringing lwIP up on the TAP, and running work inside its tcpip thread. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct netif_tap;
+
+struct stack_config {
+    uint32_t ip, mask, gw; /* network byte order */
+    bool dhcp;
+    bool echo;
+    bool lwiperf;
+};
+
+/* Work to run in the tcpip thread. ARG points to the call's private copy of
+ * the caller's argument block; results are written back into it. */
+typedef int (*stack_fn)(void *arg);
+
+int stack_start(struct netif_tap *tap, const struct stack_config *cfg);
+int stack_call(stack_fn fn, void *arg, size_t size, unsigned timeout_ms);
+int stack_set_link(bool up, unsigned timeout_ms);
+uint64_t stack_heartbeat(void);

@@ -1,0 +1,207 @@
+/* SPDX-License-Identifier: MIT */
+/* Statistics as JSON. lwIP's counters are copied under SYS_ARCH_PROTECT
+ * rather than in the tcpip thread, so `stats` still answers when the stack
+ * is wedged, which is when it matters most. */
+#include "lwipd_config.h"
+#include "daemon/stats.h"
+
+#include <cjson/cJSON.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lwip/memp.h"
+#include "lwip/stats.h"
+#include "lwip/sys.h"
+
+#include "apps/echo.h"
+#include "apps/lwiperf_app.h"
+#include "capture/capture.h"
+#include "daemon/daemon.h"
+#include "netif_tap/netif_tap.h"
+#include "port/irq.h"
+
+/* Pool names in MEMP_* order, from lwIP's own list. */
+static const char *const memp_names[] = {
+#define LWIP_MEMPOOL(name, num, size, desc) #name,
+#include "lwip/priv/memp_std.h"
+};
+
+struct snapshot {
+    struct stats_ s;
+    struct stats_mem memp[MEMP_MAX];
+};
+
+static void snapshot_take(struct snapshot *snap)
+{
+    SYS_ARCH_DECL_PROTECT(lev);
+
+    SYS_ARCH_PROTECT(lev);
+    snap->s = lwip_stats;
+    for (int i = 0; i < MEMP_MAX; i++) {
+        if (lwip_stats.memp[i])
+            snap->memp[i] = *lwip_stats.memp[i];
+        else
+            memset(&snap->memp[i], 0, sizeof(snap->memp[i]));
+    }
+    SYS_ARCH_UNPROTECT(lev);
+}
+
+static cJSON *proto_json(const struct stats_proto *p)
+{
+    cJSON *o = cJSON_CreateObject();
+
+    cJSON_AddNumberToObject(o, "xmit", p->xmit);
+    cJSON_AddNumberToObject(o, "recv", p->recv);
+    cJSON_AddNumberToObject(o, "fw", p->fw);
+    cJSON_AddNumberToObject(o, "drop", p->drop);
+    cJSON_AddNumberToObject(o, "chkerr", p->chkerr);
+    cJSON_AddNumberToObject(o, "lenerr", p->lenerr);
+    cJSON_AddNumberToObject(o, "memerr", p->memerr);
+    cJSON_AddNumberToObject(o, "rterr", p->rterr);
+    cJSON_AddNumberToObject(o, "proterr", p->proterr);
+    cJSON_AddNumberToObject(o, "opterr", p->opterr);
+    cJSON_AddNumberToObject(o, "err", p->err);
+    cJSON_AddNumberToObject(o, "cachehit", p->cachehit);
+    return o;
+}
+
+static cJSON *mem_json(const struct stats_mem *m)
+{
+    cJSON *o = cJSON_CreateObject();
+
+    cJSON_AddNumberToObject(o, "avail", m->avail);
+    cJSON_AddNumberToObject(o, "used", m->used);
+    cJSON_AddNumberToObject(o, "max", m->max);
+    cJSON_AddNumberToObject(o, "err", m->err);
+    cJSON_AddNumberToObject(o, "illegal", m->illegal);
+    return o;
+}
+
+static cJSON *syselem_json(const struct stats_syselem *e)
+{
+    cJSON *o = cJSON_CreateObject();
+
+    cJSON_AddNumberToObject(o, "used", e->used);
+    cJSON_AddNumberToObject(o, "max", e->max);
+    cJSON_AddNumberToObject(o, "err", e->err);
+    return o;
+}
+
+static cJSON *lwip_json(const struct snapshot *snap)
+{
+    const struct stats_ *s = &snap->s;
+    cJSON *o = cJSON_CreateObject();
+    cJSON *memp = cJSON_CreateObject();
+    cJSON *sys = cJSON_CreateObject();
+
+    cJSON_AddItemToObject(o, "link", proto_json(&s->link));
+    cJSON_AddItemToObject(o, "etharp", proto_json(&s->etharp));
+#if IPFRAG_STATS
+    cJSON_AddItemToObject(o, "ip_frag", proto_json(&s->ip_frag));
+#endif
+    cJSON_AddItemToObject(o, "ip", proto_json(&s->ip));
+    cJSON_AddItemToObject(o, "icmp", proto_json(&s->icmp));
+    cJSON_AddItemToObject(o, "udp", proto_json(&s->udp));
+    cJSON_AddItemToObject(o, "tcp", proto_json(&s->tcp));
+    cJSON_AddItemToObject(o, "mem", mem_json(&s->mem));
+    for (int i = 0; i < MEMP_MAX; i++)
+        cJSON_AddItemToObject(memp, memp_names[i], mem_json(&snap->memp[i]));
+    cJSON_AddItemToObject(o, "memp", memp);
+    cJSON_AddItemToObject(sys, "sem", syselem_json(&s->sys.sem));
+    cJSON_AddItemToObject(sys, "mutex", syselem_json(&s->sys.mutex));
+    cJSON_AddItemToObject(sys, "mbox", syselem_json(&s->sys.mbox));
+    cJSON_AddItemToObject(o, "sys", sys);
+    return o;
+}
+
+static cJSON *driver_json(struct netif_tap *tap)
+{
+    struct netif_tap_stats st;
+    cJSON *o = cJSON_CreateObject();
+
+    netif_tap_get_stats(tap, &st);
+#define N(f) cJSON_AddNumberToObject(o, #f, (double)st.f)
+    N(rx_frames), N(rx_bytes), N(rx_errors), N(rx_nomem), N(rx_input_fail), N(rx_link_down);
+    N(rx_oversize), N(tx_frames), N(tx_bytes), N(tx_errors), N(tx_ring_full), N(tx_link_down);
+    N(ring_size), N(ring_used), N(ring_max_used), N(ring_reclaimed_inline);
+    N(txc_isr_runs), N(free_isr), N(free_callback), N(free_task), N(free_callback_fail);
+    N(link_changes);
+#undef N
+    cJSON_AddBoolToObject(o, "link_up", st.link_up);
+    return o;
+}
+
+static cJSON *irq_json(struct netif_tap *tap)
+{
+    cJSON *o = cJSON_CreateObject();
+    struct irq_line *l = netif_tap_txc_irq(tap);
+
+    cJSON_AddStringToObject(o, "policy", irq_policy_name(irq_policy()));
+    cJSON_AddNumberToObject(o, "violations", (double)irq_violation_count());
+    if (l) {
+        struct irq_line_stats st;
+        cJSON *line = cJSON_CreateObject();
+
+        irq_line_get_stats(l, &st);
+        cJSON_AddNumberToObject(line, "signal", irq_line_signo(l));
+        cJSON_AddNumberToObject(line, "raised", (double)st.raised);
+        cJSON_AddNumberToObject(line, "coalesced", (double)st.coalesced);
+        cJSON_AddNumberToObject(line, "serviced", (double)st.serviced);
+        cJSON_AddNumberToObject(line, "deferred", (double)st.deferred);
+        cJSON_AddItemToObject(o, irq_line_name(l), line);
+    }
+    return o;
+}
+
+static cJSON *apps_json(void)
+{
+    cJSON *o = cJSON_CreateObject();
+    struct lwiperf_app_stats lw;
+    cJSON *lo = cJSON_CreateObject();
+
+    for (int s = 0; s < ECHO_SVC_COUNT; s++) {
+        struct echo_svc_stats st;
+        cJSON *e = cJSON_CreateObject();
+
+        echo_get_stats((enum echo_service)s, &st);
+#define N(f) cJSON_AddNumberToObject(e, #f, (double)st.f)
+        N(tcp_accepted), N(tcp_active), N(tcp_bytes_in), N(tcp_bytes_out);
+        N(udp_datagrams_in), N(udp_datagrams_out), N(errors);
+#undef N
+        cJSON_AddItemToObject(o, echo_service_name((enum echo_service)s), e);
+    }
+    lwiperf_app_get_stats(&lw);
+    cJSON_AddNumberToObject(lo, "sessions", (double)lw.sessions);
+    cJSON_AddNumberToObject(lo, "last_bytes", (double)lw.bytes);
+    cJSON_AddNumberToObject(lo, "last_ms", lw.ms);
+    cJSON_AddNumberToObject(lo, "last_kbit_per_s", lw.kbit_per_s);
+    cJSON_AddNumberToObject(lo, "total_bytes", (double)lw.total_bytes);
+    cJSON_AddItemToObject(o, "lwiperf", lo);
+    return o;
+}
+
+/* The whole statistics document; NULL on OOM. */
+cJSON *stats_json(struct daemon *d)
+{
+    struct snapshot *snap = malloc(sizeof(*snap));
+    cJSON *o = cJSON_CreateObject();
+
+    if (!snap || !o) {
+        free(snap);
+        cJSON_Delete(o);
+        return NULL;
+    }
+    snapshot_take(snap);
+    cJSON_AddItemToObject(o, "lwip", lwip_json(snap));
+    free(snap);
+    cJSON_AddItemToObject(o, "driver", driver_json(d->tap));
+    cJSON_AddItemToObject(o, "irq", irq_json(d->tap));
+    cJSON_AddItemToObject(o, "apps", apps_json());
+    if (d->capture) {
+        cJSON *c = cJSON_CreateObject();
+        cJSON_AddStringToObject(c, "path", capture_path(d->capture));
+        cJSON_AddNumberToObject(c, "frames", (double)capture_frames(d->capture));
+        cJSON_AddItemToObject(o, "capture", c);
+    }
+    return o;
+}

@@ -1,0 +1,9 @@
+/* SPDX-License-Identifier: MIT */
+/* Every counter lwipd has, as one JSON document: lwIP's stats (each memp
+ * pool by name), the driver, the IRQ controller, the apps, the capture. */
+#pragma once
+
+struct cJSON;
+struct daemon;
+
+struct cJSON *stats_json(struct daemon *d);

@@ -1,0 +1,470 @@
+/* SPDX-License-Identifier: MIT */
+/* netif_tap: lwIP Ethernet driver on a Linux TAP (lwIP's ethernetif.c shape:
+ * init, low_level_output, input), with one RX thread and a TX ring. */
+#define _GNU_SOURCE
+#include "lwipd_config.h"
+#include "netif_tap/netif_tap.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "lwip/etharp.h"
+#include "lwip/ip4_addr.h"
+#include "lwip/netif.h"
+#include "lwip/snmp.h"
+#include "lwip/stats.h"
+#include "lwip/tcpip.h"
+#include "netif/ethernet.h"
+
+#include "netif_tap/netif_tap_priv.h"
+#include "netif_tap/tap.h"
+#include "port/log.h"
+#include "port/port.h"
+
+#define RX_BATCH   64 /* frames read per wake-up before polling again */
+#define MAX_IOV    64
+#define VLAN_EXTRA 4
+
+static const char *const tx_mode_names[] = {[TX_MODE_SYNC] = "sync", [TX_MODE_RING] = "ring"};
+static const char *const txc_free_names[] = {
+    [TXC_FREE_ISR] = "isr", [TXC_FREE_CALLBACK] = "callback", [TXC_FREE_TASK] = "task"};
+
+const char *tx_mode_name(enum tx_mode m)
+{
+    return (unsigned)m <= TX_MODE_RING ? tx_mode_names[m] : "?";
+}
+
+int tx_mode_parse(const char *s, enum tx_mode *out)
+{
+    for (unsigned i = 0; i <= TX_MODE_RING; i++) {
+        if (strcmp(s, tx_mode_names[i]) == 0) {
+            *out = (enum tx_mode)i;
+            return 0;
+        }
+    }
+    return -EINVAL;
+}
+
+const char *txc_free_name(enum txc_free f)
+{
+    return (unsigned)f <= TXC_FREE_TASK ? txc_free_names[f] : "?";
+}
+
+int txc_free_parse(const char *s, enum txc_free *out)
+{
+    for (unsigned i = 0; i <= TXC_FREE_TASK; i++) {
+        if (strcmp(s, txc_free_names[i]) == 0) {
+            *out = (enum txc_free)i;
+            return 0;
+        }
+    }
+    return -EINVAL;
+}
+
+/* A stable, locally administered MAC derived from the TAP name, so the same
+ * TAP always gets the same address: 02:4c:77:xx:xx:xx. */
+void netif_tap_default_mac(const char *ifname, uint8_t mac[6])
+{
+    uint32_t h = 2166136261u;
+
+    for (const char *c = ifname; *c; c++)
+        h = (h ^ (uint8_t)*c) * 16777619u;
+    mac[0] = 0x02;
+    mac[1] = 0x4c;
+    mac[2] = 0x77;
+    mac[3] = (uint8_t)(h >> 16);
+    mac[4] = (uint8_t)(h >> 8);
+    mac[5] = (uint8_t)h;
+}
+
+/* Write the frame P to the TAP with writev() over the chain, report it to the
+ * frame observer and count it. Used by the DMA thread and sync linkoutput.
+ * Returns 0 or -errno (counted, never fatal). */
+int tap_write_chain(struct netif_tap *t, struct pbuf *p, enum tap_dir dir)
+{
+    struct iovec iov[MAX_IOV];
+    int n = 0;
+    ssize_t w;
+
+    for (struct pbuf *q = p; q && n < MAX_IOV; q = q->next) {
+        if (q->len == 0)
+            continue;
+        iov[n].iov_base = q->payload;
+        iov[n].iov_len = q->len;
+        n++;
+    }
+    do {
+        w = writev(t->fd, iov, n);
+    } while (w < 0 && errno == EINTR);
+    if (w < 0 || (size_t)w != p->tot_len) {
+        ctr_add(&t->ctr.tx_errors, 1);
+        LINK_STATS_INC(link.err);
+        return w < 0 ? -errno : -EIO;
+    }
+    ctr_add(&t->ctr.tx_frames, 1);
+    ctr_add(&t->ctr.tx_bytes, (uint64_t)w);
+    if (t->frame_cb)
+        t->frame_cb(t->frame_arg, dir, iov, n, (size_t)w);
+    return 0;
+}
+
+/* lwIP linkoutput: called with the core lock held (tcpip thread or an API
+ * thread). */
+static err_t tap_linkoutput(struct netif *netif, struct pbuf *p)
+{
+    struct netif_tap *t = netif->state;
+
+    if (!atomic_load_explicit(&t->link_up, memory_order_relaxed)) {
+        ctr_add(&t->ctr.tx_link_down, 1);
+        LINK_STATS_INC(link.drop);
+        return ERR_OK;
+    }
+    if (t->cfg.tx_mode == TX_MODE_RING) {
+        err_t err = tx_ring_enqueue(t, p);
+        if (err == ERR_OK)
+            LINK_STATS_INC(link.xmit);
+        return err;
+    }
+    if (tap_write_chain(t, p, TAP_DIR_TX) != 0)
+        return ERR_IF;
+    LINK_STATS_INC(link.xmit);
+    return ERR_OK;
+}
+
+static err_t tap_netif_init(struct netif *netif)
+{
+    struct netif_tap *t = netif->state;
+
+    netif->name[0] = 't';
+    netif->name[1] = 'p';
+    netif->output = etharp_output;
+    netif->linkoutput = tap_linkoutput;
+    netif->mtu = (u16_t)t->mtu;
+    netif->hwaddr_len = ETH_HWADDR_LEN;
+    memcpy(netif->hwaddr, t->cfg.mac, ETH_HWADDR_LEN);
+    netif->flags = NETIF_FLAG_BROADCAST | NETIF_FLAG_ETHARP | NETIF_FLAG_ETHERNET |
+                   NETIF_FLAG_IGMP;
+    MIB2_INIT_NETIF(netif, snmp_ifType_ethernet_csmacd, 1000000000u);
+    return ERR_OK;
+}
+
+/* Read one frame into a PBUF_POOL chain (readv straight into the pool
+ * buffers: no copy) and hand it to lwIP. Returns 1 after a frame, 0 when the
+ * TAP is drained, -1 after a counted error. */
+static int rx_one(struct netif_tap *t)
+{
+    struct iovec iov[MAX_IOV];
+    struct pbuf *p;
+    ssize_t r;
+    int n = 0;
+
+    p = pbuf_alloc(PBUF_RAW, (u16_t)(t->rx_frame_max + ETH_PAD_SIZE), PBUF_POOL);
+    if (!p) {
+        /* Out of pool buffers: the frame is lost, as on an EMAC with no
+         * free RX descriptor. Consume it so the TAP queue moves on. */
+        uint8_t sink[64];
+        r = read(t->fd, sink, sizeof(sink));
+        if (r < 0)
+            return errno == EAGAIN ? 0 : -1;
+        ctr_add(&t->ctr.rx_nomem, 1);
+        LINK_STATS_INC(link.memerr);
+        LINK_STATS_INC(link.drop);
+        return 1;
+    }
+#if ETH_PAD_SIZE
+    pbuf_header(p, -ETH_PAD_SIZE);
+#endif
+    for (struct pbuf *q = p; q && n < MAX_IOV; q = q->next) {
+        iov[n].iov_base = q->payload;
+        iov[n].iov_len = q->len;
+        n++;
+    }
+    do {
+        r = readv(t->fd, iov, n);
+    } while (r < 0 && errno == EINTR);
+    if (r <= 0) {
+        int e = errno;
+        pbuf_free(p);
+        if (r < 0 && e == EAGAIN)
+            return 0;
+        ctr_add(&t->ctr.rx_errors, 1);
+        LINK_STATS_INC(link.err);
+        if (ctr_get(&t->ctr.rx_errors) < 10 || ctr_get(&t->ctr.rx_errors) % 1000 == 0)
+            log_warn("tap", "%s: read: %s (%llu errors so far)", t->ifname,
+                     r < 0 ? strerror(e) : "empty frame",
+                     (unsigned long long)ctr_get(&t->ctr.rx_errors));
+        return -1;
+    }
+    if ((size_t)r == t->rx_frame_max)
+        ctr_add(&t->ctr.rx_oversize, 1); /* may have been cut: let lwIP judge */
+    pbuf_realloc(p, (u16_t)r);
+    ctr_add(&t->ctr.rx_frames, 1);
+    ctr_add(&t->ctr.rx_bytes, (uint64_t)r);
+    if (t->frame_cb) {
+        n = 0;
+        for (struct pbuf *q = p; q && n < MAX_IOV; q = q->next) {
+            iov[n].iov_base = q->payload;
+            iov[n].iov_len = q->len;
+            n++;
+        }
+        t->frame_cb(t->frame_arg, TAP_DIR_RX, iov, n, (size_t)r);
+    }
+#if ETH_PAD_SIZE
+    pbuf_header(p, ETH_PAD_SIZE);
+#endif
+    if (!atomic_load_explicit(&t->link_up, memory_order_relaxed)) {
+        ctr_add(&t->ctr.rx_link_down, 1);
+        pbuf_free(p);
+        return 1;
+    }
+    LINK_STATS_INC(link.recv);
+    if (t->netif.input(p, &t->netif) != ERR_OK) {
+        ctr_add(&t->ctr.rx_input_fail, 1);
+        pbuf_free(p);
+    }
+    return 1;
+}
+
+static void *rx_thread(void *arg)
+{
+    struct netif_tap *t = arg;
+    struct pollfd pfd[2] = {{.fd = t->fd, .events = POLLIN}, {.fd = t->rx_stop_fd, .events = POLLIN}};
+
+    port_thread_register_current("tap-rx");
+    for (;;) {
+        if (poll(pfd, 2, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            log_err("tap", "poll: %s", strerror(errno));
+            break;
+        }
+        if (pfd[1].revents)
+            break;
+        if (pfd[0].revents & (POLLERR | POLLHUP | POLLNVAL)) {
+            log_err("tap", "%s: device error (revents %#x)", t->ifname, pfd[0].revents);
+            break;
+        }
+        for (int i = 0; i < RX_BATCH; i++) {
+            if (rx_one(t) == 0)
+                break;
+        }
+    }
+    return NULL;
+}
+
+/* Open the TAP named in CFG and prepare the driver (no threads yet). On
+ * failure returns NULL with *ERR = -errno (-ENODEV: no such TAP). */
+struct netif_tap *netif_tap_new(const struct netif_tap_config *cfg, int *err)
+{
+    struct netif_tap *t = calloc(1, sizeof(*t));
+    int mtu;
+
+    *err = -ENOMEM;
+    if (!t)
+        return NULL;
+    t->fd = -1;
+    t->rx_stop_fd = -1;
+    t->cfg = *cfg;
+    snprintf(t->ifname, sizeof(t->ifname), "%s", cfg->ifname);
+    snprintf(t->irq_target, sizeof(t->irq_target), "%s", cfg->irq_target ? cfg->irq_target : "tcpip");
+    t->cfg.ifname = t->ifname;
+    t->cfg.irq_target = t->irq_target;
+    if (!cfg->mac_set)
+        netif_tap_default_mac(t->ifname, t->cfg.mac);
+
+    t->fd = tap_open(t->ifname, cfg->create);
+    if (t->fd < 0) {
+        *err = t->fd;
+        goto err;
+    }
+    mtu = cfg->mtu > 0 ? cfg->mtu : tap_get_mtu(t->ifname);
+    t->mtu = mtu > 0 ? mtu : 1500;
+    t->rx_frame_max = (size_t)t->mtu + SIZEOF_ETH_HDR + VLAN_EXTRA;
+    t->rx_stop_fd = eventfd(0, EFD_CLOEXEC);
+    if (t->rx_stop_fd < 0) {
+        *err = -errno;
+        goto err;
+    }
+    if (t->cfg.tx_mode == TX_MODE_RING) {
+        *err = tx_ring_init(t);
+        if (*err)
+            goto err;
+    }
+    /* The host sees no carrier until lwIP's link comes up. */
+    tap_set_carrier(t->fd, false);
+    *err = 0;
+    return t;
+err:
+    netif_tap_free(t);
+    return NULL;
+}
+
+void netif_tap_free(struct netif_tap *t)
+{
+    if (!t)
+        return;
+    netif_tap_stop(t);
+    tx_ring_destroy(t);
+    if (t->rx_stop_fd >= 0)
+        close(t->rx_stop_fd);
+    if (t->fd >= 0)
+        close(t->fd);
+    free(t);
+}
+
+void netif_tap_set_frame_cb(struct netif_tap *t, netif_tap_frame_cb cb, void *arg)
+{
+    t->frame_arg = arg;
+    t->frame_cb = cb;
+}
+
+void netif_tap_set_link_cb(struct netif_tap *t, netif_tap_link_cb cb, void *arg)
+{
+    t->link_arg = arg;
+    t->link_cb = cb;
+}
+
+/* Add the netif to lwIP and make it the default (tcpip thread, core lock).
+ * Addresses in network byte order. 0 or -EIO. */
+int netif_tap_add(struct netif_tap *t, uint32_t addr, uint32_t mask, uint32_t gw)
+{
+    ip4_addr_t a, m, g;
+
+    ip4_addr_set_u32(&a, addr);
+    ip4_addr_set_u32(&m, mask);
+    ip4_addr_set_u32(&g, gw);
+    if (!netif_add(&t->netif, &a, &m, &g, t, tap_netif_init, tcpip_input))
+        return -EIO;
+    netif_set_default(&t->netif);
+    netif_set_up(&t->netif);
+    return 0;
+}
+
+/* Start the RX thread and, in ring mode, the DMA thread. 0 or -errno. */
+int netif_tap_start(struct netif_tap *t)
+{
+    int err;
+
+    if (t->cfg.tx_mode == TX_MODE_RING) {
+        err = tx_ring_start(t);
+        if (err)
+            return err;
+    }
+    err = pthread_create(&t->rx_thread, NULL, rx_thread, t);
+    if (err)
+        return -err;
+    t->rx_running = true;
+    return 0;
+}
+
+/* Stop the driver threads (frames still queued are dropped). */
+void netif_tap_stop(struct netif_tap *t)
+{
+    uint64_t one = 1;
+
+    if (t->rx_running) {
+        if (write(t->rx_stop_fd, &one, sizeof(one)) < 0)
+            log_warn("tap", "stop: %s", strerror(errno));
+        pthread_join(t->rx_thread, NULL);
+        t->rx_running = false;
+    }
+    if (t->cfg.tx_mode == TX_MODE_RING)
+        tx_ring_stop(t);
+}
+
+/* Plug or pull the cable (tcpip thread, core lock held). lwIP's link state
+ * and the host's carrier change together: on the way down lwIP stops
+ * first, on the way up the carrier comes first so that lwIP's gratuitous ARP
+ * reaches a host that sees the link. */
+void netif_tap_set_link(struct netif_tap *t, bool up)
+{
+    int err;
+
+    if (up == atomic_load(&t->link_up))
+        return;
+    if (up) {
+        err = tap_set_carrier(t->fd, true);
+        atomic_store(&t->link_up, true);
+        netif_set_link_up(&t->netif);
+    } else {
+        netif_set_link_down(&t->netif);
+        atomic_store(&t->link_up, false);
+        err = tap_set_carrier(t->fd, false);
+    }
+    if (err)
+        log_warn("tap", "%s: TUNSETCARRIER: %s", t->ifname, strerror(-err));
+    ctr_add(&t->ctr.link_changes, 1);
+    log_info("tap", "%s: link %s", t->ifname, up ? "up" : "down");
+    if (t->link_cb)
+        t->link_cb(t->link_arg, up);
+}
+
+/* Periodic work in the tcpip thread: reclaim TX descriptors that no ISR gave
+ * back (a failed pbuf_free_callback(), a reclaimer that was busy). */
+void netif_tap_housekeeping(struct netif_tap *t)
+{
+    if (t->cfg.tx_mode == TX_MODE_RING)
+        tx_ring_sweep(t);
+}
+
+bool netif_tap_link_is_up(const struct netif_tap *t)
+{
+    return atomic_load(&t->link_up);
+}
+
+struct netif *netif_tap_netif(struct netif_tap *t)
+{
+    return &t->netif;
+}
+
+int netif_tap_mtu(const struct netif_tap *t)
+{
+    return t->mtu;
+}
+
+const struct netif_tap_config *netif_tap_config(const struct netif_tap *t)
+{
+    return &t->cfg;
+}
+
+struct irq_line *netif_tap_txc_irq(struct netif_tap *t)
+{
+    return t->ring.irq;
+}
+
+void netif_tap_get_stats(const struct netif_tap *t, struct netif_tap_stats *o)
+{
+    const struct netif_tap_counters *c = &t->ctr;
+
+    memset(o, 0, sizeof(*o));
+    o->rx_frames = ctr_get(&c->rx_frames);
+    o->rx_bytes = ctr_get(&c->rx_bytes);
+    o->rx_errors = ctr_get(&c->rx_errors);
+    o->rx_nomem = ctr_get(&c->rx_nomem);
+    o->rx_input_fail = ctr_get(&c->rx_input_fail);
+    o->rx_link_down = ctr_get(&c->rx_link_down);
+    o->rx_oversize = ctr_get(&c->rx_oversize);
+    o->tx_frames = ctr_get(&c->tx_frames);
+    o->tx_bytes = ctr_get(&c->tx_bytes);
+    o->tx_errors = ctr_get(&c->tx_errors);
+    o->tx_ring_full = ctr_get(&c->tx_ring_full);
+    o->tx_link_down = ctr_get(&c->tx_link_down);
+    if (t->cfg.tx_mode == TX_MODE_RING) {
+        o->ring_size = t->ring.size;
+        o->ring_used = tx_ring_used(t);
+        o->ring_max_used = ctr_get(&t->ring.max_used);
+        o->ring_reclaimed_inline = ctr_get(&t->ring.reclaimed_inline);
+    }
+    o->txc_isr_runs = ctr_get(&c->txc_isr_runs);
+    o->free_isr = ctr_get(&c->free_isr);
+    o->free_callback = ctr_get(&c->free_callback);
+    o->free_task = ctr_get(&c->free_task);
+    o->free_callback_fail = ctr_get(&c->free_callback_fail);
+    o->link_changes = ctr_get(&c->link_changes);
+    o->link_up = atomic_load(&t->link_up);
+}

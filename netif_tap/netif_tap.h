@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: MIT */
+/* netif_tap: lwIP Ethernet driver on a Linux TAP, with an EMAC-like TX ring
+ * and an emulated TX-complete interrupt. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+struct netif;
+struct netif_tap;
+
+enum tx_mode {
+    TX_MODE_SYNC, /* write() inside linkoutput, as contrib's tapif */
+    TX_MODE_RING, /* descriptor ring, DMA thread, TX-complete IRQ */
+};
+
+enum txc_free {
+    TXC_FREE_ISR,      /* pbuf_free() inside the ISR (seed 000's driver) */
+    TXC_FREE_CALLBACK, /* pbuf_free_callback() from the ISR (seed 000's fix 2) */
+    TXC_FREE_TASK,     /* the ISR only signals; the tcpip thread frees */
+};
+
+enum tap_dir {
+    TAP_DIR_RX, /* host -> lwIP */
+    TAP_DIR_TX, /* lwIP -> host */
+};
+
+struct netif_tap_config {
+    const char *ifname;
+    bool create;
+    uint8_t mac[6];
+    bool mac_set;
+    int mtu; /* 0: the TAP's own MTU */
+    enum tx_mode tx_mode;
+    unsigned ring_size;       /* descriptors, power of two */
+    unsigned txc_coalesce;    /* raise the IRQ every N frames (and when idle) */
+    enum txc_free txc_free;
+    const char *irq_target;   /* thread name that plays the CPU: "tcpip" */
+};
+
+struct netif_tap_stats {
+    uint64_t rx_frames, rx_bytes, rx_errors, rx_nomem, rx_input_fail, rx_link_down, rx_oversize;
+    uint64_t tx_frames, tx_bytes, tx_errors, tx_ring_full, tx_link_down;
+    uint64_t ring_size, ring_used, ring_max_used, ring_reclaimed_inline;
+    uint64_t txc_isr_runs, free_isr, free_callback, free_task, free_callback_fail;
+    uint64_t link_changes;
+    bool link_up;
+};
+
+/* Observer of every frame that crossed the TAP, called from the RX thread,
+ * the DMA thread or linkoutput (sync mode). Must be thread-safe and quick. */
+typedef void (*netif_tap_frame_cb)(void *arg, enum tap_dir dir, const struct iovec *iov,
+                                   int iovcnt, size_t len);
+/* Link edges (from the tcpip thread). */
+typedef void (*netif_tap_link_cb)(void *arg, bool up);
+
+const char *tx_mode_name(enum tx_mode m);
+int tx_mode_parse(const char *s, enum tx_mode *out);
+const char *txc_free_name(enum txc_free f);
+int txc_free_parse(const char *s, enum txc_free *out);
+void netif_tap_default_mac(const char *ifname, uint8_t mac[6]);
+
+struct netif_tap *netif_tap_new(const struct netif_tap_config *cfg, int *err);
+void netif_tap_free(struct netif_tap *t);
+void netif_tap_set_frame_cb(struct netif_tap *t, netif_tap_frame_cb cb, void *arg);
+void netif_tap_set_link_cb(struct netif_tap *t, netif_tap_link_cb cb, void *arg);
+int netif_tap_add(struct netif_tap *t, uint32_t addr, uint32_t mask, uint32_t gw);
+int netif_tap_start(struct netif_tap *t);
+void netif_tap_stop(struct netif_tap *t);
+void netif_tap_set_link(struct netif_tap *t, bool up);
+void netif_tap_housekeeping(struct netif_tap *t);
+bool netif_tap_link_is_up(const struct netif_tap *t);
+struct netif *netif_tap_netif(struct netif_tap *t);
+int netif_tap_mtu(const struct netif_tap *t);
+void netif_tap_get_stats(const struct netif_tap *t, struct netif_tap_stats *out);
+const struct netif_tap_config *netif_tap_config(const struct netif_tap *t);
+struct irq_line *netif_tap_txc_irq(struct netif_tap *t);

@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: MIT */
+/* netif_tap internals shared by netif_tap.c and tx_ring.c. */
+#pragma once
+
+#include <pthread.h>
+#include <semaphore.h>
+#include <stdatomic.h>
+
+#include "lwip/netif.h"
+#include "lwip/pbuf.h"
+
+#include "netif_tap/netif_tap.h"
+
+struct tcpip_callback_msg;
+
+typedef atomic_uint_fast64_t counter_t;
+
+static inline void ctr_add(counter_t *c, uint64_t n)
+{
+    atomic_fetch_add_explicit(c, n, memory_order_relaxed);
+}
+
+static inline uint64_t ctr_get(const counter_t *c)
+{
+    return atomic_load_explicit(c, memory_order_relaxed);
+}
+
+struct tx_desc {
+    struct pbuf *p; /* referenced (pbuf_ref) while the descriptor is owned by DMA */
+    uint32_t len;
+};
+
+/* Three free-running indices, each advanced by one party only:
+ *   head: producer (linkoutput, core-serialised) - next descriptor to fill
+ *   dma:  DMA thread - next descriptor to transmit; [tail, dma) are complete
+ *   tail: reclaimer (ISR, or the tcpip thread) - next descriptor to free */
+struct tx_ring {
+    struct tx_desc *desc;
+    unsigned size;
+    unsigned mask;
+    atomic_uint head;
+    atomic_uint dma;
+    atomic_uint tail;
+    sem_t kick;
+    atomic_bool stop;
+    bool running;
+    pthread_t thread;
+    struct irq_line *irq;
+    struct tcpip_callback_msg *reclaim_msg;
+    atomic_bool reclaim_posted;
+    atomic_flag reclaiming;
+    counter_t max_used;
+    counter_t reclaimed_inline;
+};
+
+struct netif_tap_counters {
+    counter_t rx_frames, rx_bytes, rx_errors, rx_nomem, rx_input_fail, rx_link_down,
+        rx_oversize;
+    counter_t tx_frames, tx_bytes, tx_errors, tx_ring_full, tx_link_down;
+    counter_t txc_isr_runs, free_isr, free_callback, free_task, free_callback_fail;
+    counter_t link_changes;
+};
+
+struct netif_tap {
+    struct netif netif;
+    struct netif_tap_config cfg;
+    char ifname[16];
+    char irq_target[32];
+    int fd;
+    int mtu;
+    size_t rx_frame_max;
+    atomic_bool link_up;
+    bool rx_running;
+    int rx_stop_fd;
+    pthread_t rx_thread;
+    struct tx_ring ring;
+    netif_tap_frame_cb frame_cb;
+    void *frame_arg;
+    netif_tap_link_cb link_cb;
+    void *link_arg;
+    struct netif_tap_counters ctr;
+};
+
+int tap_write_chain(struct netif_tap *t, struct pbuf *p, enum tap_dir dir);
+
+int tx_ring_init(struct netif_tap *t);
+int tx_ring_start(struct netif_tap *t);
+void tx_ring_stop(struct netif_tap *t);
+void tx_ring_destroy(struct netif_tap *t);
+err_t tx_ring_enqueue(struct netif_tap *t, struct pbuf *p);
+unsigned tx_ring_used(const struct netif_tap *t);
+void tx_ring_sweep(struct netif_tap *t);

@@ -1,0 +1,263 @@
+/* SPDX-License-Identifier: MIT */
+/* TX descriptor ring, "DMA" thread and TX-complete interrupt.
+ *
+ * Design note
+ * -----------
+ * This models an EMAC. linkoutput() takes a reference on the frame's pbuf
+ * chain (pbuf_ref) and fills the next descriptor; the DMA thread writes the
+ * frame to the TAP with writev() over the chain (no copy), marks it complete
+ * and raises the TX-complete IRQ, a real-time signal aimed at the thread that
+ * plays the CPU (lwIP's tcpip thread by default). The ISR then gives the
+ * completed pbufs back according to --txc-free:
+ *   isr      pbuf_free() in the ISR. With lwIP's heap and
+ *            LWIP_ALLOW_MEM_FREE_FROM_OTHER_CONTEXT=0 this is seed 000's bug:
+ *            mem_free() may re-enter the heap the interrupted code is in.
+ *   callback pbuf_free_callback() in the ISR: a message to the tcpip thread
+ *            (seed 000's fix 2). When the message pool or mailbox is full
+ *            the pbuf is *not* freed; reclaim stops there and is retried.
+ *   task     the ISR only posts one pre-allocated message; the tcpip thread
+ *            frees everything completed so far.
+ * A full ring returns ERR_MEM to lwIP, as a driver out of descriptors does,
+ * after one inline reclaim attempt, and a housekeeping sweep in the tcpip
+ * thread picks up leftovers, so a failed or skipped reclaim never wedges it. Link down while frames are queued: the
+ * DMA engine completes them without sending them (counted in tx_link_down).
+ */
+#define _GNU_SOURCE
+#include "lwipd_config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+#include "lwip/init.h"
+#include "lwip/tcpip.h"
+#include "lwip/stats.h"
+
+#include "netif_tap/netif_tap_priv.h"
+#include "port/irq.h"
+#include "port/log.h"
+#include "port/port.h"
+
+#define LWIPD_LWIP_AT_LEAST_2_1 ((LWIP_VERSION_MAJOR * 100 + LWIP_VERSION_MINOR) >= 201)
+
+/* Give back completed descriptors [tail, dma). Runs in the ISR (isr,
+ * callback) or in a thread (task, inline, sweep). Only one reclaimer runs at
+ * a time: a second one (an ISR that interrupted a thread-side reclaim, or one
+ * on another CPU) returns at once and leaves the work to the running one, so
+ * nobody ever waits here. Returns the count freed. */
+static unsigned ring_reclaim(struct netif_tap *t, enum txc_free how)
+{
+    struct tx_ring *r = &t->ring;
+    unsigned tail, done, n = 0;
+
+    if (atomic_flag_test_and_set_explicit(&r->reclaiming, memory_order_acquire))
+        return 0;
+    tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
+    done = atomic_load_explicit(&r->dma, memory_order_acquire);
+
+    while (tail != done) {
+        struct tx_desc *d = &r->desc[tail & r->mask];
+
+        if (how == TXC_FREE_CALLBACK) {
+            if (pbuf_free_callback(d->p) != ERR_OK) {
+                ctr_add(&t->ctr.free_callback_fail, 1);
+                break;
+            }
+            ctr_add(&t->ctr.free_callback, 1);
+        } else {
+            pbuf_free(d->p);
+            ctr_add(how == TXC_FREE_ISR ? &t->ctr.free_isr : &t->ctr.free_task, 1);
+        }
+        d->p = NULL;
+        tail++;
+        n++;
+    }
+    atomic_store_explicit(&r->tail, tail, memory_order_release);
+    atomic_flag_clear_explicit(&r->reclaiming, memory_order_release);
+    return n;
+}
+
+/* tcpip thread, from the message the ISR posted (task policy). */
+static void reclaim_task(void *arg)
+{
+    struct netif_tap *t = arg;
+
+    atomic_store(&t->ring.reclaim_posted, false);
+    ring_reclaim(t, TXC_FREE_TASK);
+}
+
+/* Housekeeping (tcpip thread, every few hundred ms): give back what a
+ * failed pbuf_free_callback() or a busy reclaimer left behind. */
+void tx_ring_sweep(struct netif_tap *t)
+{
+    if (t->ring.desc)
+        ctr_add(&t->ring.reclaimed_inline, ring_reclaim(t, TXC_FREE_TASK));
+}
+
+/* The TX-complete ISR. Runs as a signal handler on top of whatever the target
+ * thread was doing. */
+static void txc_isr(void *arg)
+{
+    struct netif_tap *t = arg;
+    struct tx_ring *r = &t->ring;
+    err_t err;
+
+    ctr_add(&t->ctr.txc_isr_runs, 1);
+    switch (t->cfg.txc_free) {
+    case TXC_FREE_ISR:
+    case TXC_FREE_CALLBACK:
+        ring_reclaim(t, t->cfg.txc_free);
+        break;
+    case TXC_FREE_TASK:
+        if (atomic_exchange(&r->reclaim_posted, true))
+            break;
+#if LWIPD_LWIP_AT_LEAST_2_1
+        err = tcpip_callbackmsg_trycallback_fromisr(r->reclaim_msg);
+#else
+        err = tcpip_trycallback(r->reclaim_msg);
+#endif
+        if (err != ERR_OK)
+            atomic_store(&r->reclaim_posted, false); /* the next IRQ retries */
+        break;
+    }
+}
+
+unsigned tx_ring_used(const struct netif_tap *t)
+{
+    return atomic_load(&t->ring.head) - atomic_load(&t->ring.tail);
+}
+
+/* Queue P for transmission (linkoutput, under lwIP's core lock). Takes a
+ * reference; the pbuf is given back after completion. ERR_MEM when no
+ * descriptor is free even after an inline reclaim. */
+err_t tx_ring_enqueue(struct netif_tap *t, struct pbuf *p)
+{
+    struct tx_ring *r = &t->ring;
+    unsigned head = atomic_load_explicit(&r->head, memory_order_relaxed);
+    unsigned used = head - atomic_load_explicit(&r->tail, memory_order_acquire);
+
+    if (used >= r->size) {
+        ctr_add(&r->reclaimed_inline, ring_reclaim(t, TXC_FREE_TASK));
+        used = head - atomic_load_explicit(&r->tail, memory_order_acquire);
+        if (used >= r->size) {
+            ctr_add(&t->ctr.tx_ring_full, 1);
+            LINK_STATS_INC(link.memerr);
+            return ERR_MEM;
+        }
+    }
+    pbuf_ref(p);
+    r->desc[head & r->mask].p = p;
+    r->desc[head & r->mask].len = p->tot_len;
+    atomic_store_explicit(&r->head, head + 1, memory_order_release);
+    if (used + 1 > ctr_get(&r->max_used))
+        atomic_store_explicit(&r->max_used, used + 1, memory_order_relaxed);
+    sem_post(&r->kick);
+    return ERR_OK;
+}
+
+static void *dma_thread(void *arg)
+{
+    struct netif_tap *t = arg;
+    struct tx_ring *r = &t->ring;
+    unsigned d = atomic_load(&r->dma);
+    unsigned since_irq = 0;
+
+    port_thread_register_current("tap-dma");
+    for (;;) {
+        while (sem_wait(&r->kick) != 0 && errno == EINTR)
+            ;
+        if (atomic_load(&r->stop))
+            break;
+        unsigned head = atomic_load_explicit(&r->head, memory_order_acquire);
+        while (d != head) {
+            struct tx_desc *desc = &r->desc[d & r->mask];
+
+            if (atomic_load_explicit(&t->link_up, memory_order_relaxed))
+                tap_write_chain(t, desc->p, TAP_DIR_TX);
+            else
+                ctr_add(&t->ctr.tx_link_down, 1);
+            d++;
+            atomic_store_explicit(&r->dma, d, memory_order_release);
+            if (++since_irq >= t->cfg.txc_coalesce) {
+                irq_raise(r->irq);
+                since_irq = 0;
+            }
+            if (d == head)
+                head = atomic_load_explicit(&r->head, memory_order_acquire);
+        }
+        if (since_irq > 0) {
+            irq_raise(r->irq);
+            since_irq = 0;
+        }
+    }
+    return NULL;
+}
+
+/* Allocate the ring and its IRQ line. 0 or -errno. */
+int tx_ring_init(struct netif_tap *t)
+{
+    struct tx_ring *r = &t->ring;
+    unsigned size = 1;
+
+    while (size < t->cfg.ring_size)
+        size <<= 1;
+    r->size = size;
+    r->mask = size - 1;
+    r->desc = calloc(size, sizeof(*r->desc));
+    if (!r->desc)
+        return -ENOMEM;
+    if (sem_init(&r->kick, 0, 0) != 0)
+        return -errno;
+    r->irq = irq_line_new("txc", txc_isr, t);
+    if (!r->irq)
+        return -EBUSY;
+    if (t->cfg.txc_coalesce == 0)
+        t->cfg.txc_coalesce = 1;
+    return 0;
+}
+
+/* Start the DMA thread and aim the IRQ at the configured thread (which must
+ * exist by now: lwIP's tcpip thread is created by tcpip_init()). */
+int tx_ring_start(struct netif_tap *t)
+{
+    struct tx_ring *r = &t->ring;
+    pthread_t target;
+    int err;
+
+    err = port_thread_find(t->irq_target, &target);
+    if (err) {
+        log_err("tap", "--irq-target %s: no such lwIP thread", t->irq_target);
+        return err;
+    }
+    irq_line_set_target(r->irq, target);
+    r->reclaim_msg = tcpip_callbackmsg_new(reclaim_task, t);
+    if (!r->reclaim_msg)
+        return -ENOMEM;
+    err = pthread_create(&r->thread, NULL, dma_thread, t);
+    if (err)
+        return -err;
+    r->running = true;
+    return 0;
+}
+
+void tx_ring_stop(struct netif_tap *t)
+{
+    struct tx_ring *r = &t->ring;
+
+    if (!r->running)
+        return;
+    atomic_store(&r->stop, true);
+    sem_post(&r->kick);
+    pthread_join(r->thread, NULL);
+    r->running = false;
+}
+
+void tx_ring_destroy(struct netif_tap *t)
+{
+    struct tx_ring *r = &t->ring;
+
+    if (r->desc) {
+        sem_destroy(&r->kick);
+        free(r->desc);
+        r->desc = NULL;
+    }
+}

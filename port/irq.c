@@ -1,0 +1,296 @@
+/* SPDX-License-Identifier: MIT */
+/* Emulated interrupt controller.
+ *
+ * Design note
+ * -----------
+ * An IRQ line is a POSIX real-time signal aimed at one thread, the "CPU"
+ * (by default lwIP's tcpip thread). The signal handler is the ISR: it runs
+ * asynchronously on top of whatever that thread was executing, lwIP code
+ * included. That preemption is the point of lwipd, so ISRs are never turned
+ * into event-loop callbacks.
+ *
+ * Each line has an "asserted" latch, like an interrupt status bit. irq_raise()
+ * sends a signal only on the 0 -> 1 edge; the ISR clears the latch on entry
+ * and services everything that completed (as an EMAC driver walks its ring).
+ * Raises while asserted are coalesced, as on hardware.
+ *
+ * "Disabling interrupts" (SYS_ARCH_PROTECT and every internal lock of the
+ * port) is a per-thread nesting counter rather than pthread_sigmask(): a
+ * signal that arrives while the counter is non-zero only marks the line
+ * pending, and irq_enable() runs the pending ISRs when the counter returns to
+ * zero. The ISR therefore never runs inside a masked region, exactly as with
+ * a masked signal, but masking costs no system call; lwIP enters
+ * SYS_ARCH_PROTECT several times per frame, so this matters for throughput.
+ * The counter and the pending mask are thread-local and only touched by
+ * their own thread and its signal handler, so signal fences (not atomics
+ * across CPUs) order them; the pending mask is read-and-cleared with an
+ * atomic exchange because the handler may set bits at any instruction.
+ */
+#define _GNU_SOURCE
+#include "lwipd_config.h"
+#include "port/irq.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <string.h>
+
+#include "port/fatal.h"
+
+#define IRQ_SIGNAL_OFFSET 4 /* first line is SIGRTMIN+4 */
+
+struct irq_line {
+    const char *name;
+    irq_isr_cb isr;
+    void *arg;
+    int signo;
+    _Atomic(pthread_t) target;
+    atomic_bool has_target;
+    atomic_int asserted;
+    atomic_uint_fast64_t raised;
+    atomic_uint_fast64_t coalesced;
+    atomic_uint_fast64_t serviced;
+    atomic_uint_fast64_t deferred;
+};
+
+static struct {
+    enum irq_policy policy;
+    int nlines;
+    struct irq_line lines[IRQ_MAX_LINES];
+    atomic_uint_fast64_t violations;
+} irqc;
+
+static __thread volatile unsigned tls_mask_depth;
+static __thread volatile int tls_in_isr;
+static __thread void *volatile tls_isr_uc;
+static __thread _Atomic unsigned tls_pending;
+
+static const char *const policy_names[] = {
+    [IRQ_POLICY_DETECT] = "detect",
+    [IRQ_POLICY_RTOS] = "rtos",
+    [IRQ_POLICY_POSIX] = "posix",
+};
+
+const char *irq_policy_name(enum irq_policy p)
+{
+    return (unsigned)p < sizeof(policy_names) / sizeof(policy_names[0]) ? policy_names[p] : "?";
+}
+
+/* Parse a policy name. Returns 0 or -EINVAL. */
+int irq_policy_parse(const char *s, enum irq_policy *out)
+{
+    for (unsigned i = 0; i < sizeof(policy_names) / sizeof(policy_names[0]); i++) {
+        if (strcmp(s, policy_names[i]) == 0) {
+            *out = (enum irq_policy)i;
+            return 0;
+        }
+    }
+    return -EINVAL;
+}
+
+enum irq_policy irq_policy(void)
+{
+    return irqc.policy;
+}
+
+static void irq_dispatch(struct irq_line *l, void *uc)
+{
+    atomic_store_explicit(&l->asserted, 0, memory_order_release);
+    tls_isr_uc = uc;
+    tls_in_isr = 1;
+    atomic_signal_fence(memory_order_seq_cst);
+    l->isr(l->arg);
+    atomic_signal_fence(memory_order_seq_cst);
+    tls_in_isr = 0;
+    tls_isr_uc = NULL;
+    atomic_fetch_add_explicit(&l->serviced, 1, memory_order_relaxed);
+}
+
+static void irq_signal_handler(int sig, siginfo_t *si, void *uc)
+{
+    int saved_errno = errno;
+    int n = sig - (SIGRTMIN + IRQ_SIGNAL_OFFSET);
+
+    (void)si;
+    if (n >= 0 && n < irqc.nlines) {
+        struct irq_line *l = &irqc.lines[n];
+
+        if (tls_mask_depth > 0 || tls_in_isr) {
+            atomic_fetch_or(&tls_pending, 1u << n);
+            atomic_fetch_add_explicit(&l->deferred, 1, memory_order_relaxed);
+        } else {
+            irq_dispatch(l, uc);
+        }
+    }
+    errno = saved_errno;
+}
+
+/* Set the violation policy. Lines are installed by irq_line_new(). Returns 0. */
+int irq_init(enum irq_policy policy)
+{
+    irqc.policy = policy;
+    return 0;
+}
+
+/* Create an IRQ line whose ISR is ISR(ARG) and install its signal handler.
+ * No target yet: raises are counted but go nowhere until
+ * irq_line_set_target(). Call before any thread may raise it. Returns NULL
+ * (and logs) when all lines are taken or sigaction fails. */
+struct irq_line *irq_line_new(const char *name, irq_isr_cb isr, void *arg)
+{
+    struct sigaction sa;
+    struct irq_line *l;
+
+    if (irqc.nlines >= IRQ_MAX_LINES) {
+        fatal_write_str("irq: no free IRQ line\n");
+        return NULL;
+    }
+    l = &irqc.lines[irqc.nlines];
+    memset(l, 0, sizeof(*l));
+    l->name = name;
+    l->isr = isr;
+    l->arg = arg;
+    l->signo = SIGRTMIN + IRQ_SIGNAL_OFFSET + irqc.nlines;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_sigaction = irq_signal_handler;
+    sa.sa_flags = SA_SIGINFO | SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    /* One priority level: no ISR nests inside another. */
+    for (int i = 0; i < IRQ_MAX_LINES; i++)
+        sigaddset(&sa.sa_mask, SIGRTMIN + IRQ_SIGNAL_OFFSET + i);
+    if (sigaction(l->signo, &sa, NULL) != 0) {
+        fatal_write_str("irq: sigaction failed\n");
+        return NULL;
+    }
+    irqc.nlines++;
+    return l;
+}
+
+const char *irq_line_name(const struct irq_line *l)
+{
+    return l->name;
+}
+
+int irq_line_signo(const struct irq_line *l)
+{
+    return l->signo;
+}
+
+/* Aim line L at thread TARGET (the thread that plays the CPU). */
+void irq_line_set_target(struct irq_line *l, pthread_t target)
+{
+    atomic_store(&l->target, target);
+    atomic_store(&l->has_target, true);
+}
+
+/* Assert line L. Async-signal-safe; callable from any thread. A raise while
+ * the line is still asserted is coalesced into the pending one. */
+void irq_raise(struct irq_line *l)
+{
+    if (atomic_exchange_explicit(&l->asserted, 1, memory_order_acq_rel) != 0) {
+        atomic_fetch_add_explicit(&l->coalesced, 1, memory_order_relaxed);
+        return;
+    }
+    atomic_fetch_add_explicit(&l->raised, 1, memory_order_relaxed);
+    if (atomic_load(&l->has_target))
+        pthread_kill(atomic_load(&l->target), l->signo);
+}
+
+void irq_line_get_stats(const struct irq_line *l, struct irq_line_stats *out)
+{
+    out->raised = atomic_load_explicit(&l->raised, memory_order_relaxed);
+    out->coalesced = atomic_load_explicit(&l->coalesced, memory_order_relaxed);
+    out->serviced = atomic_load_explicit(&l->serviced, memory_order_relaxed);
+    out->deferred = atomic_load_explicit(&l->deferred, memory_order_relaxed);
+}
+
+/* "Disable interrupts" for the calling thread; nests. */
+void irq_disable(void)
+{
+    tls_mask_depth++;
+    atomic_signal_fence(memory_order_seq_cst);
+}
+
+static void irq_run_pending(void)
+{
+    unsigned pending;
+
+    /* Keep the mask raised while servicing, so a new arrival is deferred
+     * to the next round of this loop instead of nesting. */
+    tls_mask_depth++;
+    while ((pending = atomic_exchange(&tls_pending, 0)) != 0) {
+        for (int n = 0; n < irqc.nlines; n++) {
+            if (pending & (1u << n)) {
+                tls_mask_depth--;
+                irq_dispatch(&irqc.lines[n], NULL);
+                tls_mask_depth++;
+            }
+        }
+    }
+    tls_mask_depth--;
+}
+
+/* "Enable interrupts" again; at the outermost level, run the ISRs that
+ * arrived while masked, in this thread, before returning. */
+void irq_enable(void)
+{
+    atomic_signal_fence(memory_order_seq_cst);
+    if (--tls_mask_depth == 0 && !tls_in_isr && atomic_load(&tls_pending) != 0)
+        irq_run_pending();
+}
+
+bool irq_in_isr(void)
+{
+    return tls_in_isr != 0;
+}
+
+bool irq_masked(void)
+{
+    return tls_mask_depth != 0;
+}
+
+/* The ucontext of the code the running ISR interrupted, or NULL when the ISR
+ * was run at irq_enable() (then the interrupted code is the caller). */
+void *irq_isr_ucontext(void)
+{
+    return tls_isr_uc;
+}
+
+const char *irq_violation_kind_name(enum irq_violation_kind kind)
+{
+    switch (kind) {
+    case IRQ_V_BLOCKING:
+        return "blocking call in ISR";
+    case IRQ_V_REENTRY:
+        return "ISR re-entered a lock held by the interrupted context";
+    case IRQ_V_HELD_OTHER:
+        return "ISR would wait for a lock held by another thread";
+    }
+    return "?";
+}
+
+/* An ISR broke a rule. Under "detect" this does not return: it writes the
+ * report (both stacks) and stops the process. Otherwise it counts the
+ * violation and tells the caller whether to skip the lock/wait ("rtos") or
+ * go on and block ("posix"). Async-signal-safe on the non-detect paths. */
+enum irq_action irq_violation(enum irq_violation_kind kind, const char *primitive,
+                              const char *object)
+{
+    atomic_fetch_add_explicit(&irqc.violations, 1, memory_order_relaxed);
+    switch (irqc.policy) {
+    case IRQ_POLICY_DETECT:
+        fatal_violation(irq_violation_kind_name(kind), primitive, object, tls_isr_uc);
+        /* not reached */
+    case IRQ_POLICY_RTOS:
+        return IRQ_ACT_SKIP;
+    case IRQ_POLICY_POSIX:
+        break;
+    }
+    return IRQ_ACT_PROCEED;
+}
+
+uint64_t irq_violation_count(void)
+{
+    return atomic_load_explicit(&irqc.violations, memory_order_relaxed);
+}

@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: MIT */
+/* Services of lwipd's port beyond lwIP's sys_arch API. */
+#pragma once
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct sys_mutex;
+
+/* One registered thread (every sys_thread_new() thread, plus main). */
+struct port_thread_info {
+    pthread_t tid;
+    pid_t lwp;
+    const char *name;
+};
+
+typedef void (*port_thread_cb)(const struct port_thread_info *t, void *arg);
+
+pid_t port_gettid(void);
+uint64_t port_now_ns(void);
+void port_thread_register_current(const char *name);
+void port_thread_foreach(port_thread_cb cb, void *arg);
+int port_thread_find(const char *name, pthread_t *out);
+bool port_mutex_held_by_me(struct sys_mutex *const *mutex);

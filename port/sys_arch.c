@@ -1,0 +1,696 @@
+/* SPDX-License-Identifier: MIT */
+/* lwIP sys_arch for lwipd (NO_SYS=0): the RTOS of a single-core MCU, on Linux.
+ *
+ * Design note
+ * -----------
+ * - SYS_ARCH_PROTECT "disables interrupts" (irq_disable(): the emulated IRQs
+ *   of port/irq.c cannot run in this thread) and takes one global recursive
+ *   lock, because Linux threads really run in parallel. Every internal lock
+ *   of this file is taken the same way, as an RTOS kernel does, so an ISR
+ *   never finds a port structure half-updated by the thread it interrupted.
+ * - Mailboxes are rings of exactly the size lwIP asks for (contrib's port
+ *   ignores the size and caps at 128, which collapses large TCP windows),
+ *   counted by two POSIX semaphores. sem_post() is async-signal-safe, so
+ *   sys_mbox_trypost() and sys_mbox_trypost_fromisr() work inside an ISR.
+ * - Semaphores are counting POSIX semaphores: no signal is ever lost.
+ * - sys_mutex is a futex word holding the owner's thread id. Ownership is
+ *   taken by one atomic compare-and-swap, so at any instant the word says
+ *   who holds the mutex, and an ISR can tell "held by the context I
+ *   interrupted" (a re-entry: seed 000's heap corruption) from "held by
+ *   another thread" (I would have to wait) and from "free".
+ * - Every blocking primitive checks the thread-local in-ISR flag and reports
+ *   a violation through irq_violation(), whose policy (detect, rtos, posix)
+ *   decides what happens next.
+ * - Waits use absolute CLOCK_MONOTONIC deadlines and retry on EINTR, so a
+ *   signal (an IRQ) landing on a sleeping thread loses neither a message nor
+ *   any of the timeout.
+ */
+#define _GNU_SOURCE
+#include "lwipd_config.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <linux/futex.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lwip/opt.h"
+#include "lwip/sys.h"
+#include "lwip/stats.h"
+#include "lwip/tcpip.h"
+
+#include "port/fatal.h"
+#include "port/irq.h"
+#include "port/log.h"
+#include "port/optcheck.h"
+#include "port/port.h"
+
+/* ---- threads and time -------------------------------------------------- */
+
+struct sys_thread {
+    struct port_thread_info info;
+    char name[32];
+    lwip_thread_fn fn;
+    void *arg;
+    struct sys_thread *next;
+};
+
+static struct {
+    pthread_mutex_t lock;
+    struct sys_thread *head;
+    pid_t tcpip_lwp;
+} threads = {PTHREAD_MUTEX_INITIALIZER, NULL, 0};
+
+static pthread_mutex_t protect_lock = PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
+
+static __thread pid_t tls_tid;
+
+/* The calling thread's kernel id, cached (glibc's gettid() is a syscall). */
+pid_t port_gettid(void)
+{
+    if (tls_tid == 0)
+        tls_tid = (pid_t)syscall(SYS_gettid);
+    return tls_tid;
+}
+
+uint64_t port_now_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+u32_t sys_now(void)
+{
+    return (u32_t)(port_now_ns() / 1000000u);
+}
+
+u32_t sys_jiffies(void)
+{
+    return (u32_t)(port_now_ns() / 1000u);
+}
+
+static void thread_link(struct sys_thread *t)
+{
+    t->info.tid = pthread_self();
+    t->info.lwp = port_gettid();
+    t->info.name = t->name;
+    pthread_setname_np(pthread_self(), t->name);
+    pthread_mutex_lock(&threads.lock);
+    t->next = threads.head;
+    threads.head = t;
+    pthread_mutex_unlock(&threads.lock);
+}
+
+static void *thread_trampoline(void *arg)
+{
+    struct sys_thread *t = arg;
+
+    thread_link(t);
+    t->fn(t->arg);
+    return NULL;
+}
+
+/* Record the calling thread (not made by sys_thread_new) under NAME, so it
+ * shows up in watchdog and crash reports. The record lives until exit. */
+void port_thread_register_current(const char *name)
+{
+    struct sys_thread *t = calloc(1, sizeof(*t));
+
+    if (!t)
+        return;
+    snprintf(t->name, sizeof(t->name), "%s", name);
+    thread_link(t);
+}
+
+/* Call CB for every registered thread, under the registry lock. */
+void port_thread_foreach(port_thread_cb cb, void *arg)
+{
+    pthread_mutex_lock(&threads.lock);
+    for (struct sys_thread *t = threads.head; t; t = t->next)
+        cb(&t->info, arg);
+    pthread_mutex_unlock(&threads.lock);
+}
+
+/* Find a registered thread by name ("tcpip" matches lwIP's tcpip thread,
+ * whatever TCPIP_THREAD_NAME is). Returns 0 or -ESRCH. */
+int port_thread_find(const char *name, pthread_t *out)
+{
+    int ret = -ESRCH;
+
+    pthread_mutex_lock(&threads.lock);
+    for (struct sys_thread *t = threads.head; t; t = t->next) {
+        bool tcpip = strcmp(name, "tcpip") == 0 && threads.tcpip_lwp != 0 &&
+                     t->info.lwp == threads.tcpip_lwp;
+        if (tcpip || strcmp(t->name, name) == 0) {
+            *out = t->info.tid;
+            ret = 0;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&threads.lock);
+    return ret;
+}
+
+sys_thread_t sys_thread_new(const char *name, lwip_thread_fn thread, void *arg, int stacksize,
+                            int prio)
+{
+    struct sys_thread *t = calloc(1, sizeof(*t));
+    pthread_t tid;
+    int err;
+
+    (void)stacksize; /* MCU stack sizes mean nothing here; Linux defaults fit */
+    (void)prio;
+    LWIP_ASSERT("sys_thread_new: out of memory", t != NULL);
+    snprintf(t->name, sizeof(t->name), "%s", name ? name : "lwip");
+    if (strcmp(t->name, TCPIP_THREAD_NAME) == 0)
+        snprintf(t->name, sizeof(t->name), "tcpip");
+    t->fn = thread;
+    t->arg = arg;
+    err = pthread_create(&tid, NULL, thread_trampoline, t);
+    LWIP_ASSERT("sys_thread_new: pthread_create failed", err == 0);
+    (void)err;
+    return t;
+}
+
+void sys_mark_tcpip_thread(void)
+{
+    threads.tcpip_lwp = port_gettid();
+}
+
+void sys_init(void)
+{
+}
+
+/* ---- SYS_ARCH_PROTECT --------------------------------------------------- */
+
+sys_prot_t sys_arch_protect(void)
+{
+    irq_disable();
+    pthread_mutex_lock(&protect_lock);
+    return 0;
+}
+
+void sys_arch_unprotect(sys_prot_t pval)
+{
+    (void)pval;
+    pthread_mutex_unlock(&protect_lock);
+    irq_enable();
+}
+
+/* ---- waiting ------------------------------------------------------------ */
+
+static void deadline_after_ms(struct timespec *ts, u32_t ms)
+{
+    clock_gettime(CLOCK_MONOTONIC, ts);
+    ts->tv_sec += ms / 1000u;
+    ts->tv_nsec += (long)(ms % 1000u) * 1000000L;
+    if (ts->tv_nsec >= 1000000000L) {
+        ts->tv_sec++;
+        ts->tv_nsec -= 1000000000L;
+    }
+}
+
+/* Wait for S until the absolute DEADLINE (NULL: forever), through EINTR.
+ * Returns 0, or ETIMEDOUT. */
+static int sem_wait_until(sem_t *s, const struct timespec *deadline)
+{
+    for (;;) {
+        int r = deadline ? sem_clockwait(s, CLOCK_MONOTONIC, deadline) : sem_wait(s);
+        if (r == 0)
+            return 0;
+        if (errno == EINTR)
+            continue;
+        if (errno == ETIMEDOUT)
+            return ETIMEDOUT;
+        LWIP_ASSERT("sem_wait failed", 0);
+    }
+}
+
+/* lwIP's timeout convention: 0 waits forever. Returns the milliseconds
+ * waited, or SYS_ARCH_TIMEOUT. */
+static u32_t sem_wait_ms(sem_t *s, u32_t timeout)
+{
+    struct timespec deadline;
+    uint64_t start = port_now_ns();
+    u32_t waited;
+
+    if (timeout != 0)
+        deadline_after_ms(&deadline, timeout);
+    if (sem_wait_until(s, timeout != 0 ? &deadline : NULL) != 0)
+        return SYS_ARCH_TIMEOUT;
+    waited = (u32_t)((port_now_ns() - start) / 1000000u);
+    return waited == SYS_ARCH_TIMEOUT ? waited - 1 : waited;
+}
+
+/* ---- semaphores --------------------------------------------------------- */
+
+struct sys_sem {
+    sem_t sem;
+};
+
+err_t sys_sem_new(sys_sem_t *sem, u8_t count)
+{
+    struct sys_sem *s = malloc(sizeof(*s));
+
+    if (!s || sem_init(&s->sem, 0, count) != 0) {
+        free(s);
+        SYS_ARCH_DECL_PROTECT(lev);
+        SYS_ARCH_PROTECT(lev);
+        SYS_STATS_INC(sem.err);
+        SYS_ARCH_UNPROTECT(lev);
+        *sem = NULL;
+        return ERR_MEM;
+    }
+    *sem = s;
+    SYS_ARCH_DECL_PROTECT(lev);
+    SYS_ARCH_PROTECT(lev);
+    SYS_STATS_INC_USED(sem);
+    SYS_ARCH_UNPROTECT(lev);
+    return ERR_OK;
+}
+
+void sys_sem_signal(sys_sem_t *sem)
+{
+    sem_post(&(*sem)->sem);
+}
+
+u32_t sys_arch_sem_wait(sys_sem_t *sem, u32_t timeout)
+{
+    if (irq_in_isr() && irq_violation(IRQ_V_BLOCKING, "sys_arch_sem_wait", "semaphore") ==
+                            IRQ_ACT_SKIP)
+        return sem_trywait(&(*sem)->sem) == 0 ? 0 : SYS_ARCH_TIMEOUT;
+    return sem_wait_ms(&(*sem)->sem, timeout);
+}
+
+void sys_sem_free(sys_sem_t *sem)
+{
+    SYS_ARCH_DECL_PROTECT(lev);
+
+    sem_destroy(&(*sem)->sem);
+    free(*sem);
+    *sem = NULL;
+    SYS_ARCH_PROTECT(lev);
+    SYS_STATS_DEC(sem.used);
+    SYS_ARCH_UNPROTECT(lev);
+}
+
+int sys_sem_valid(sys_sem_t *sem)
+{
+    return sem != NULL && *sem != NULL;
+}
+
+void sys_sem_set_invalid(sys_sem_t *sem)
+{
+    *sem = NULL;
+}
+
+/* ---- mutexes ------------------------------------------------------------ */
+
+#define MUTEX_WAITERS 0x80000000u
+
+struct sys_mutex {
+    atomic_uint word; /* 0: free; else owner tid, | MUTEX_WAITERS if anyone sleeps */
+    char name[64];    /* "mutex from mem_init": who created it */
+};
+
+/* Locks an ISR skipped under --irq-policy rtos, so that their unlock is
+ * skipped too and the interrupted owner keeps its lock. */
+static __thread struct sys_mutex *tls_skipped[8];
+static __thread unsigned tls_nskipped;
+
+static long futex(atomic_uint *addr, int op, unsigned val)
+{
+    return syscall(SYS_futex, addr, op, val, NULL, NULL, 0);
+}
+
+static void mutex_name(struct sys_mutex *m, void *caller)
+{
+    Dl_info di;
+
+    if (dladdr(caller, &di) && di.dli_sname)
+        snprintf(m->name, sizeof(m->name), "mutex from %s", di.dli_sname);
+    else
+        snprintf(m->name, sizeof(m->name), "mutex from %p", caller);
+}
+
+err_t sys_mutex_new(sys_mutex_t *mutex)
+{
+    struct sys_mutex *m = calloc(1, sizeof(*m));
+    SYS_ARCH_DECL_PROTECT(lev);
+
+    SYS_ARCH_PROTECT(lev);
+    if (!m) {
+        SYS_STATS_INC(mutex.err);
+        SYS_ARCH_UNPROTECT(lev);
+        *mutex = NULL;
+        return ERR_MEM;
+    }
+    SYS_STATS_INC_USED(mutex);
+    SYS_ARCH_UNPROTECT(lev);
+    mutex_name(m, __builtin_return_address(0));
+    *mutex = m;
+    return ERR_OK;
+}
+
+static void mutex_acquire(struct sys_mutex *m, unsigned self)
+{
+    unsigned c = 0;
+
+    if (atomic_compare_exchange_strong(&m->word, &c, self))
+        return;
+    for (;;) {
+        if (c == 0) {
+            /* Someone may still sleep: keep the waiters bit when taking it. */
+            if (atomic_compare_exchange_strong(&m->word, &c, self | MUTEX_WAITERS))
+                return;
+            continue;
+        }
+        if (!(c & MUTEX_WAITERS)) {
+            if (!atomic_compare_exchange_strong(&m->word, &c, c | MUTEX_WAITERS))
+                continue;
+            c |= MUTEX_WAITERS;
+        }
+        futex(&m->word, FUTEX_WAIT_PRIVATE, c); /* EINTR, EAGAIN: look again */
+        c = atomic_load(&m->word);
+    }
+}
+
+void sys_mutex_lock(sys_mutex_t *mutex)
+{
+    struct sys_mutex *m = *mutex;
+    unsigned self = (unsigned)port_gettid();
+    unsigned owner = atomic_load(&m->word) & ~MUTEX_WAITERS;
+
+    if (irq_in_isr() && owner != 0) {
+        enum irq_violation_kind kind = owner == self ? IRQ_V_REENTRY : IRQ_V_HELD_OTHER;
+
+        if (irq_violation(kind, "sys_mutex_lock", m->name) == IRQ_ACT_SKIP) {
+            if (tls_nskipped < sizeof(tls_skipped) / sizeof(tls_skipped[0]))
+                tls_skipped[tls_nskipped++] = m;
+            return;
+        }
+    } else if (owner == self && !irq_in_isr()) {
+        fatal_report("lwip-bug", "sys_mutex_lock: the owner locks its mutex again (self-deadlock)");
+    }
+    mutex_acquire(m, self);
+}
+
+void sys_mutex_unlock(sys_mutex_t *mutex)
+{
+    struct sys_mutex *m = *mutex;
+    unsigned c;
+
+    if (irq_in_isr() && tls_nskipped > 0 && tls_skipped[tls_nskipped - 1] == m) {
+        tls_nskipped--;
+        return;
+    }
+    if ((atomic_load(&m->word) & ~MUTEX_WAITERS) != (unsigned)port_gettid())
+        fatal_report("lwip-bug", "sys_mutex_unlock: mutex not held by the caller");
+    c = atomic_exchange(&m->word, 0);
+    if (c & MUTEX_WAITERS)
+        futex(&m->word, FUTEX_WAKE_PRIVATE, 1);
+}
+
+void sys_mutex_free(sys_mutex_t *mutex)
+{
+    SYS_ARCH_DECL_PROTECT(lev);
+
+    free(*mutex);
+    *mutex = NULL;
+    SYS_ARCH_PROTECT(lev);
+    SYS_STATS_DEC(mutex.used);
+    SYS_ARCH_UNPROTECT(lev);
+}
+
+int sys_mutex_valid(sys_mutex_t *mutex)
+{
+    return mutex != NULL && *mutex != NULL;
+}
+
+void sys_mutex_set_invalid(sys_mutex_t *mutex)
+{
+    *mutex = NULL;
+}
+
+/* True when the calling thread holds *MUTEX (false for an invalid mutex). */
+bool port_mutex_held_by_me(struct sys_mutex *const *mutex)
+{
+    return mutex && *mutex &&
+           (atomic_load(&(*mutex)->word) & ~MUTEX_WAITERS) == (unsigned)port_gettid();
+}
+
+void sys_check_core_locking(void)
+{
+    if (irq_in_isr())
+        fatal_report("lwip-bug", "lwIP core function called from an ISR");
+#if LWIP_TCPIP_CORE_LOCKING
+    if (sys_mutex_valid(&lock_tcpip_core) && !port_mutex_held_by_me(&lock_tcpip_core))
+        fatal_report("lwip-bug", "lwIP core function called without the core lock");
+#else
+    if (threads.tcpip_lwp != 0 && port_gettid() != threads.tcpip_lwp)
+        fatal_report("lwip-bug", "lwIP core function called outside the tcpip thread");
+#endif
+}
+
+/* ---- mailboxes ---------------------------------------------------------- */
+
+struct sys_mbox {
+    pthread_mutex_t lock;
+    sem_t items;
+    sem_t spaces;
+    unsigned size;
+    unsigned rd;
+    unsigned wr;
+    void *slots[];
+};
+
+err_t sys_mbox_new(sys_mbox_t *mbox, int size)
+{
+    struct sys_mbox *mb;
+    SYS_ARCH_DECL_PROTECT(lev);
+
+    if (size <= 0)
+        size = 128; /* lwIP passes 0 for "default" in some configurations */
+    mb = calloc(1, sizeof(*mb) + (size_t)size * sizeof(void *));
+    SYS_ARCH_PROTECT(lev);
+    if (!mb) {
+        SYS_STATS_INC(mbox.err);
+        SYS_ARCH_UNPROTECT(lev);
+        *mbox = NULL;
+        return ERR_MEM;
+    }
+    SYS_STATS_INC_USED(mbox);
+    SYS_ARCH_UNPROTECT(lev);
+    pthread_mutex_init(&mb->lock, NULL);
+    sem_init(&mb->items, 0, 0);
+    sem_init(&mb->spaces, 0, (unsigned)size);
+    mb->size = (unsigned)size;
+    *mbox = mb;
+    return ERR_OK;
+}
+
+/* A space is reserved: store MSG. IRQs masked, so an ISR on this thread never
+ * sees the ring half-updated; another thread's ISR only waits briefly. */
+static void mbox_put(struct sys_mbox *mb, void *msg)
+{
+    irq_disable();
+    pthread_mutex_lock(&mb->lock);
+    mb->slots[mb->wr] = msg;
+    mb->wr = mb->wr + 1 == mb->size ? 0 : mb->wr + 1;
+    pthread_mutex_unlock(&mb->lock);
+    irq_enable();
+    sem_post(&mb->items);
+}
+
+static void *mbox_take(struct sys_mbox *mb)
+{
+    void *msg;
+
+    irq_disable();
+    pthread_mutex_lock(&mb->lock);
+    msg = mb->slots[mb->rd];
+    mb->rd = mb->rd + 1 == mb->size ? 0 : mb->rd + 1;
+    pthread_mutex_unlock(&mb->lock);
+    irq_enable();
+    sem_post(&mb->spaces);
+    return msg;
+}
+
+err_t sys_mbox_trypost(sys_mbox_t *mbox, void *msg)
+{
+    if (sem_trywait(&(*mbox)->spaces) != 0)
+        return ERR_MEM;
+    mbox_put(*mbox, msg);
+    return ERR_OK;
+}
+
+err_t sys_mbox_trypost_fromisr(sys_mbox_t *mbox, void *msg)
+{
+    return sys_mbox_trypost(mbox, msg);
+}
+
+void sys_mbox_post(sys_mbox_t *mbox, void *msg)
+{
+    if (irq_in_isr() &&
+        irq_violation(IRQ_V_BLOCKING, "sys_mbox_post", "mailbox") == IRQ_ACT_SKIP) {
+        (void)sys_mbox_trypost(mbox, msg); /* an RTOS would drop it when full */
+        return;
+    }
+    sem_wait_until(&(*mbox)->spaces, NULL);
+    mbox_put(*mbox, msg);
+}
+
+u32_t sys_arch_mbox_fetch(sys_mbox_t *mbox, void **msg, u32_t timeout)
+{
+    u32_t waited;
+
+    if (irq_in_isr() &&
+        irq_violation(IRQ_V_BLOCKING, "sys_arch_mbox_fetch", "mailbox") == IRQ_ACT_SKIP)
+        return sys_arch_mbox_tryfetch(mbox, msg) == SYS_MBOX_EMPTY ? SYS_ARCH_TIMEOUT : 0;
+    waited = sem_wait_ms(&(*mbox)->items, timeout);
+    if (waited == SYS_ARCH_TIMEOUT) {
+        if (msg)
+            *msg = NULL;
+        return SYS_ARCH_TIMEOUT;
+    }
+    void *m = mbox_take(*mbox);
+    if (msg)
+        *msg = m;
+    return waited;
+}
+
+u32_t sys_arch_mbox_tryfetch(sys_mbox_t *mbox, void **msg)
+{
+    if (sem_trywait(&(*mbox)->items) != 0)
+        return SYS_MBOX_EMPTY;
+    void *m = mbox_take(*mbox);
+    if (msg)
+        *msg = m;
+    return 0;
+}
+
+void sys_mbox_free(sys_mbox_t *mbox)
+{
+    struct sys_mbox *mb = *mbox;
+    int left = 0;
+    SYS_ARCH_DECL_PROTECT(lev);
+
+    sem_getvalue(&mb->items, &left);
+    if (left > 0)
+        log_warn("sys", "mailbox freed with %d message(s) in it", left);
+    sem_destroy(&mb->items);
+    sem_destroy(&mb->spaces);
+    pthread_mutex_destroy(&mb->lock);
+    free(mb);
+    *mbox = NULL;
+    SYS_ARCH_PROTECT(lev);
+    SYS_STATS_DEC(mbox.used);
+    SYS_ARCH_UNPROTECT(lev);
+}
+
+int sys_mbox_valid(sys_mbox_t *mbox)
+{
+    return mbox != NULL && *mbox != NULL;
+}
+
+void sys_mbox_set_invalid(sys_mbox_t *mbox)
+{
+    *mbox = NULL;
+}
+
+/* ---- per-thread netconn semaphore --------------------------------------- */
+
+static pthread_key_t netconn_sem_key;
+static pthread_once_t netconn_sem_once = PTHREAD_ONCE_INIT;
+static __thread sys_sem_t tls_netconn_sem;
+
+static void netconn_sem_destroy(void *p)
+{
+    sys_sem_t s = p;
+
+    sys_sem_free(&s);
+}
+
+static void netconn_sem_key_init(void)
+{
+    pthread_key_create(&netconn_sem_key, netconn_sem_destroy);
+}
+
+void sys_arch_netconn_sem_alloc(void)
+{
+    if (tls_netconn_sem)
+        return;
+    pthread_once(&netconn_sem_once, netconn_sem_key_init);
+    if (sys_sem_new(&tls_netconn_sem, 0) == ERR_OK)
+        pthread_setspecific(netconn_sem_key, tls_netconn_sem);
+}
+
+/* The calling thread's semaphore, made on first use so that threads which
+ * never called netconn_thread_init() can use the sockets API too. */
+sys_sem_t *sys_arch_netconn_sem_get(void)
+{
+    if (!tls_netconn_sem)
+        sys_arch_netconn_sem_alloc();
+    return &tls_netconn_sem;
+}
+
+void sys_arch_netconn_sem_free(void)
+{
+    if (!tls_netconn_sem)
+        return;
+    pthread_setspecific(netconn_sem_key, NULL);
+    sys_sem_free(&tls_netconn_sem);
+}
+
+/* ---- platform hooks (cc.h) ---------------------------------------------- */
+
+void port_diag(const char *fmt, ...)
+{
+    char buf[512];
+    va_list ap;
+
+    if (LOG_DEBUG > log_level_current)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    log_debug("lwip", "%s", buf);
+}
+
+void port_assert(const char *msg, int line, const char *file)
+{
+    char buf[512];
+
+    snprintf(buf, sizeof(buf), "%s (%s:%d)", msg, file, line);
+    fatal_report("lwip-assert", buf);
+}
+
+static __thread uint64_t tls_rand_state;
+
+/* xorshift64*; one stream per thread, seeded from the kernel. */
+uint32_t port_rand(void)
+{
+    uint64_t x = tls_rand_state;
+
+    if (x == 0) {
+        if (getrandom(&x, sizeof(x), 0) != sizeof(x) || x == 0)
+            x = port_now_ns() | 1;
+    }
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    tls_rand_state = x;
+    return (uint32_t)((x * 2685821657736338717ull) >> 32);
+}

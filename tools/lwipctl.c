@@ -1,0 +1,325 @@
+/* SPDX-License-Identifier: MIT */
+/* lwipctl: command-line client for lwipd's control socket. One request
+ * line out, one response line back; human-readable output by default,
+ * the daemon's JSON with --json. */
+#define _GNU_SOURCE
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <getopt.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#define EXIT_FAILED      1  /* the daemon answered with an error */
+#define EXIT_USAGE       64 /* EX_USAGE */
+#define EXIT_UNAVAILABLE 69 /* EX_UNAVAILABLE: no daemon on the socket */
+#define EXIT_TEMPFAIL    75 /* EX_TEMPFAIL: no answer in time */
+#define EXIT_PROTOCOL    76 /* EX_PROTOCOL: the answer is not a response */
+
+#define MAX_RESPONSE (16u << 20)
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "Usage: lwipctl [-s PATH | -i TAP] [--json] [--timeout SEC] COMMAND [ARG]...\n"
+            "Talk to a running lwipd.\n\n"
+            "Options:\n"
+            "  -s, --socket PATH   control socket (default /run/lwipd/TAP.sock)\n"
+            "  -i, --tap TAP       lwipd instance by TAP name (default tap0)\n"
+            "  -j, --json          print the daemon's JSON response\n"
+            "  -t, --timeout SEC   give up after SEC seconds (default 10)\n"
+            "  -h, --help          this help\n\n"
+            "Commands:\n"
+            "  status              addresses, link, modes, uptime, build\n"
+            "  stats               every counter (lwIP, driver, IRQs, apps, capture)\n"
+            "  link [up|down]      show the link, or plug/pull the cable\n"
+            "  version             lwipd and lwIP versions, heap, lwIP options\n"
+            "  shutdown            stop lwipd\n"
+            "  help                the commands this lwipd knows\n"
+            "  raw JSON            send one request object as it is\n\n"
+            "Exit status: 0 ok, 1 error response, 64 usage, 69 no daemon,\n"
+            "75 timeout, 76 malformed response.\n");
+}
+
+/* Build the request object for COMMAND and its arguments. NULL: usage error
+ * (printed). */
+static cJSON *build_request(int argc, char **argv)
+{
+    const char *cmd = argv[0];
+    cJSON *req;
+
+    if (strcmp(cmd, "raw") == 0) {
+        if (argc != 2) {
+            fprintf(stderr, "lwipctl: raw needs one JSON argument\n");
+            return NULL;
+        }
+        req = cJSON_Parse(argv[1]);
+        if (!cJSON_IsObject(req)) {
+            fprintf(stderr, "lwipctl: raw: argument is not a JSON object\n");
+            cJSON_Delete(req);
+            return NULL;
+        }
+        return req;
+    }
+    req = cJSON_CreateObject();
+    cJSON_AddStringToObject(req, "cmd", cmd);
+    if (strcmp(cmd, "link") == 0) {
+        if (argc > 2 || (argc == 2 && strcmp(argv[1], "up") && strcmp(argv[1], "down"))) {
+            fprintf(stderr, "lwipctl: usage: link [up|down]\n");
+            cJSON_Delete(req);
+            return NULL;
+        }
+        if (argc == 2)
+            cJSON_AddStringToObject(req, "state", argv[1]);
+    } else if (argc > 1) {
+        fprintf(stderr, "lwipctl: %s takes no arguments\n", cmd);
+        cJSON_Delete(req);
+        return NULL;
+    }
+    return req;
+}
+
+static int connect_socket(const char *path)
+{
+    struct sockaddr_un sun = {.sun_family = AF_UNIX};
+    int fd;
+
+    if (strlen(path) >= sizeof(sun.sun_path)) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    memcpy(sun.sun_path, path, strlen(path));
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0) {
+        int e = errno;
+        close(fd);
+        errno = e;
+        return -1;
+    }
+    return fd;
+}
+
+static int write_all(int fd, const char *buf, size_t len)
+{
+    while (len > 0) {
+        ssize_t w = write(fd, buf, len);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        buf += w;
+        len -= (size_t)w;
+    }
+    return 0;
+}
+
+/* Read up to the first newline within TIMEOUT_MS. Returns a malloc'd string,
+ * or NULL with errno (ETIMEDOUT, EPROTO for EOF or an oversize line). */
+static char *read_line(int fd, int timeout_ms)
+{
+    size_t cap = 4096, len = 0;
+    char *buf = malloc(cap);
+    struct timespec start, now;
+
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    while (buf) {
+        struct pollfd pfd = {.fd = fd, .events = POLLIN};
+        long left;
+        ssize_t r;
+
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        left = timeout_ms - ((now.tv_sec - start.tv_sec) * 1000 +
+                             (now.tv_nsec - start.tv_nsec) / 1000000);
+        if (left <= 0 || poll(&pfd, 1, (int)left) == 0) {
+            free(buf);
+            errno = ETIMEDOUT;
+            return NULL;
+        }
+        if (len + 1 >= cap) {
+            char *nb = cap >= MAX_RESPONSE ? NULL : realloc(buf, cap * 2);
+            if (!nb) {
+                free(buf);
+                errno = EPROTO;
+                return NULL;
+            }
+            buf = nb;
+            cap *= 2;
+        }
+        r = read(fd, buf + len, cap - len - 1);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0) {
+            free(buf);
+            errno = EPROTO;
+            return NULL;
+        }
+        len += (size_t)r;
+        buf[len] = '\0';
+        char *nl = memchr(buf, '\n', len);
+        if (nl) {
+            *nl = '\0';
+            return buf;
+        }
+    }
+    errno = ENOMEM;
+    return NULL;
+}
+
+static void print_scalar(const cJSON *v)
+{
+    if (cJSON_IsString(v))
+        fputs(v->valuestring, stdout);
+    else if (cJSON_IsBool(v))
+        fputs(cJSON_IsTrue(v) ? "yes" : "no", stdout);
+    else if (cJSON_IsNull(v))
+        fputs("-", stdout);
+    else if (cJSON_IsNumber(v)) {
+        double d = v->valuedouble;
+        if (d == (double)(long long)d)
+            printf("%lld", (long long)d);
+        else
+            printf("%.3f", d);
+    } else {
+        char *s = cJSON_PrintUnformatted(v);
+        fputs(s ? s : "?", stdout);
+        free(s);
+    }
+}
+
+static bool all_scalars(const cJSON *o)
+{
+    for (const cJSON *c = o->child; c; c = c->next)
+        if (cJSON_IsObject(c) || cJSON_IsArray(c))
+            return false;
+    return true;
+}
+
+/* Human form: an object of scalars is one line "name: k=v k=v"; deeper
+ * objects are sections. */
+static void print_human(const cJSON *o, int depth)
+{
+    for (const cJSON *c = o->child; c; c = c->next) {
+        if (depth == 0 && (strcmp(c->string, "ok") == 0 || strcmp(c->string, "id") == 0))
+            continue;
+        printf("%*s%s:", depth * 2, "", c->string);
+        if (cJSON_IsObject(c) && all_scalars(c) && c->child) {
+            for (const cJSON *k = c->child; k; k = k->next) {
+                printf(" %s=", k->string);
+                print_scalar(k);
+            }
+            putchar('\n');
+        } else if (cJSON_IsObject(c)) {
+            putchar('\n');
+            print_human(c, depth + 1);
+        } else {
+            putchar(' ');
+            print_scalar(c);
+            putchar('\n');
+        }
+    }
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option lopts[] = {
+        {"socket", required_argument, NULL, 's'}, {"tap", required_argument, NULL, 'i'},
+        {"json", no_argument, NULL, 'j'},         {"timeout", required_argument, NULL, 't'},
+        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+    };
+    const char *sock = NULL, *tap = "tap0";
+    char pathbuf[108];
+    bool json = false;
+    double timeout = 10;
+    int c, fd;
+
+    while ((c = getopt_long(argc, argv, "+s:i:jt:h", lopts, NULL)) != -1) {
+        switch (c) {
+        case 's':
+            sock = optarg;
+            break;
+        case 'i':
+            tap = optarg;
+            break;
+        case 'j':
+            json = true;
+            break;
+        case 't': {
+            char *end;
+            timeout = strtod(optarg, &end);
+            if (*end || timeout <= 0 || timeout > 3600) {
+                fprintf(stderr, "lwipctl: --timeout: '%s' is not 0-3600 seconds\n", optarg);
+                return EXIT_USAGE;
+            }
+            break;
+        }
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return EXIT_USAGE;
+        }
+    }
+    if (optind >= argc) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    if (!sock) {
+        snprintf(pathbuf, sizeof(pathbuf), "/run/lwipd/%s.sock", tap);
+        sock = pathbuf;
+    }
+    cJSON *req = build_request(argc - optind, argv + optind);
+    if (!req)
+        return EXIT_USAGE;
+    char *line = cJSON_PrintUnformatted(req);
+    cJSON_Delete(req);
+
+    fd = connect_socket(sock);
+    if (fd < 0) {
+        fprintf(stderr, "lwipctl: %s: %s (is lwipd running?)\n", sock, strerror(errno));
+        free(line);
+        return EXIT_UNAVAILABLE;
+    }
+    if (write_all(fd, line, strlen(line)) || write_all(fd, "\n", 1)) {
+        fprintf(stderr, "lwipctl: %s: write: %s\n", sock, strerror(errno));
+        free(line);
+        close(fd);
+        return EXIT_UNAVAILABLE;
+    }
+    free(line);
+    char *resp_line = read_line(fd, (int)(timeout * 1000));
+    close(fd);
+    if (!resp_line) {
+        fprintf(stderr, "lwipctl: %s\n",
+                errno == ETIMEDOUT ? "no answer in time" : "connection closed without an answer");
+        return errno == ETIMEDOUT ? EXIT_TEMPFAIL : EXIT_PROTOCOL;
+    }
+    cJSON *resp = cJSON_Parse(resp_line);
+    const cJSON *ok = cJSON_GetObjectItemCaseSensitive(resp, "ok");
+    if (!cJSON_IsObject(resp) || !cJSON_IsBool(ok)) {
+        fprintf(stderr, "lwipctl: malformed response: %.200s\n", resp_line);
+        free(resp_line);
+        cJSON_Delete(resp);
+        return EXIT_PROTOCOL;
+    }
+    if (json) {
+        puts(resp_line);
+    } else if (cJSON_IsTrue(ok)) {
+        print_human(resp, 0);
+    } else {
+        const cJSON *e = cJSON_GetObjectItemCaseSensitive(resp, "error");
+        fprintf(stderr, "lwipctl: %s\n", cJSON_IsString(e) ? e->valuestring : "failed");
+    }
+    int rc = cJSON_IsTrue(ok) ? 0 : EXIT_FAILED;
+    free(resp_line);
+    cJSON_Delete(resp);
+    return rc;
+}
