@@ -105,7 +105,12 @@ static void echo_push(struct echo_conn *c)
             written += n;
         }
         if (c->pending_off == q->len) {
-            c->pending = pbuf_dechain(q);
+            /* Drop the head, keep the rest: the chain holds one reference
+             * on q->next, so take our own before freeing the head (which
+             * then stops at q->next). pbuf_dechain() would drop the rest. */
+            c->pending = q->next;
+            if (c->pending)
+                pbuf_ref(c->pending);
             c->pending_off = 0;
             pbuf_free(q);
         }

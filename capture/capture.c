@@ -21,12 +21,14 @@ struct capture {
     pcap_t *dead;
     pcap_dumper_t *dumper;
     char *path;
+    unsigned snaplen;
     atomic_uint_fast64_t frames;
     unsigned char scratch[CAPTURE_SNAPLEN];
 };
 
-/* Create (truncate) the pcap file PATH. Returns NULL with a reason in ERRBUF. */
-struct capture *capture_open(const char *path, char *errbuf, size_t errlen)
+/* Create (truncate) the pcap file PATH keeping at most SNAPLEN bytes of each
+ * frame (0: all). Returns NULL with a reason in ERRBUF. */
+struct capture *capture_open(const char *path, unsigned snaplen, char *errbuf, size_t errlen)
 {
     struct capture *c = calloc(1, sizeof(*c));
 
@@ -35,8 +37,9 @@ struct capture *capture_open(const char *path, char *errbuf, size_t errlen)
         return NULL;
     }
     pthread_mutex_init(&c->lock, NULL);
+    c->snaplen = snaplen == 0 || snaplen > CAPTURE_SNAPLEN ? CAPTURE_SNAPLEN : snaplen;
     c->path = strdup(path);
-    c->dead = pcap_open_dead_with_tstamp_precision(DLT_EN10MB, CAPTURE_SNAPLEN,
+    c->dead = pcap_open_dead_with_tstamp_precision(DLT_EN10MB, (int)c->snaplen,
                                                    PCAP_TSTAMP_PRECISION_NANO);
     if (!c->path || !c->dead) {
         snprintf(errbuf, errlen, "out of memory");
@@ -64,9 +67,9 @@ void capture_frame(struct capture *c, const struct iovec *iov, int iovcnt, size_
     hdr.ts.tv_sec = ts.tv_sec;
     hdr.ts.tv_usec = ts.tv_nsec; /* nanosecond file: this field holds ns */
     hdr.len = (bpf_u_int32)len;
-    hdr.caplen = (bpf_u_int32)(len < CAPTURE_SNAPLEN ? len : CAPTURE_SNAPLEN);
+    hdr.caplen = (bpf_u_int32)(len < c->snaplen ? len : c->snaplen);
     pthread_mutex_lock(&c->lock);
-    if (iovcnt == 1) {
+    if (iovcnt == 1 || iov[0].iov_len >= hdr.caplen) {
         data = iov[0].iov_base;
     } else {
         size_t off = 0;

@@ -8,7 +8,7 @@
 
 struct capture;
 
-struct capture *capture_open(const char *path, char *errbuf, size_t errlen);
+struct capture *capture_open(const char *path, unsigned snaplen, char *errbuf, size_t errlen);
 void capture_frame(struct capture *c, const struct iovec *iov, int iovcnt, size_t len);
 void capture_flush(struct capture *c);
 void capture_flush_try(struct capture *c);

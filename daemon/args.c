@@ -54,8 +54,8 @@ int args_parse_mac(const char *s, uint8_t mac[6])
     unsigned v[6];
     char tail;
 
-    if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5],
-               &tail) != 6)
+    if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &tail) !=
+        6)
         return -EINVAL;
     if (v[0] & 1)
         return -EINVAL;
@@ -146,6 +146,16 @@ static int set_pcap(struct args *a, const char *v, char *err, size_t errlen)
     if (!*v)
         return ERR("--pcap: empty path");
     a->pcap = v;
+    return 0;
+}
+
+static int set_pcap_snaplen(struct args *a, const char *v, char *err, size_t errlen)
+{
+    unsigned long x;
+
+    if (parse_uint(v, 14, 262144, &x))
+        return ERR("--pcap-snaplen: '%s' is not between 14 and 262144", v);
+    a->pcap_snaplen = (unsigned)x;
     return 0;
 }
 
@@ -248,6 +258,8 @@ static const struct opt_def opts[] = {
     {"mtu", "N", "lwIP's MTU (default: the TAP's)", set_mtu},
     {"control", "PATH", "control socket (default: /run/lwipd/TAP.sock)", set_control},
     {"pcap", "FILE", "capture every frame crossing the TAP to FILE (pcap, ns)", set_pcap},
+    {"pcap-snaplen", "N", "keep at most N bytes of each captured frame (default: all)",
+     set_pcap_snaplen},
     {"log-level", "LEVEL", "err, warn, info (default) or debug", set_log_level},
     {"log-file", "FILE", "log to FILE instead of stderr", set_log_file},
     {"ready-fd", "FD", "write one READY line to FD when up, then close it", set_ready_fd},

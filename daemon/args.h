@@ -32,6 +32,7 @@ struct args {
     int mtu;
     const char *control;
     const char *pcap;
+    unsigned pcap_snaplen;
     int log_level;
     const char *log_file;
     int ready_fd;

@@ -49,9 +49,9 @@ const char *buildinfo_heap(void)
 
 void buildinfo_print(FILE *out)
 {
-    fprintf(out, "lwipd %s\nlwIP %s (%s)\nheap: %s\nlwipopts: %s\nsanitizers: %s\n",
-            LWIPD_VERSION, buildinfo_lwip_version(), LWIPD_LWIP_SRC, buildinfo_heap(),
-            LWIPD_LWIPOPTS_DIR, LWIPD_SANITIZE);
+    fprintf(out, "lwipd %s\nlwIP %s (%s)\nheap: %s\nlwipopts: %s\nsanitizers: %s\n", LWIPD_VERSION,
+            buildinfo_lwip_version(), LWIPD_LWIP_SRC, buildinfo_heap(), LWIPD_LWIPOPTS_DIR,
+            LWIPD_SANITIZE);
     for (size_t i = 0; i < sizeof(lwip_opts) / sizeof(lwip_opts[0]); i++)
         fprintf(out, "  %s=%ld\n", lwip_opts[i].name, lwip_opts[i].value);
 }

@@ -47,8 +47,8 @@ static int cmd_status(struct daemon *d, const cJSON *req, cJSON *resp, char *err
     /* Racy reads of the netif are fine: addresses are 32-bit words. */
     ip4addr_ntoa_r(netif_ip4_addr(n), ip, sizeof(ip));
     ip4addr_ntoa_r(netif_ip4_netmask(n), mask, sizeof(mask));
-    snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", tc->mac[0], tc->mac[1],
-             tc->mac[2], tc->mac[3], tc->mac[4], tc->mac[5]);
+    snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", tc->mac[0], tc->mac[1], tc->mac[2],
+             tc->mac[3], tc->mac[4], tc->mac[5]);
     cJSON_AddNumberToObject(resp, "pid", getpid());
     cJSON_AddStringToObject(resp, "tap", tc->ifname);
     cJSON_AddStringToObject(resp, "ip", ip);
@@ -91,16 +91,15 @@ static int cmd_link(struct daemon *d, const cJSON *req, cJSON *resp, char *err, 
     if (state) {
         int up, r;
 
-        if (!cJSON_IsString(state) ||
-            ((up = strcmp(state->valuestring, "up") == 0) == 0 &&
-             strcmp(state->valuestring, "down") != 0)) {
+        if (!cJSON_IsString(state) || ((up = strcmp(state->valuestring, "up") == 0) == 0 &&
+                                       strcmp(state->valuestring, "down") != 0)) {
             snprintf(err, errlen, "link: \"state\" must be \"up\" or \"down\"");
             return -1;
         }
         r = stack_set_link(up, STACK_TIMEOUT_MS);
         if (r) {
-            snprintf(err, errlen, "link: %s", r == -ETIMEDOUT ? "tcpip thread did not answer"
-                                                              : strerror(-r));
+            snprintf(err, errlen, "link: %s",
+                     r == -ETIMEDOUT ? "tcpip thread did not answer" : strerror(-r));
             return -1;
         }
     }

@@ -14,6 +14,7 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -115,8 +116,8 @@ static void client_event_cb(struct bufferevent *bev, short events, void *arg)
         client_free(arg);
 }
 
-static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int socklen,
-                      void *arg)
+static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
+                      int socklen, void *arg)
 {
     struct control *c = arg;
     struct client *cl = calloc(1, sizeof(*cl));
@@ -243,6 +244,7 @@ void control_free(struct control *c)
         struct timeval tmo = {0, 200000}; /* a client that does not read won't hold us */
 
         setsockopt(cl->fd, SOL_SOCKET, SO_SNDTIMEO, &tmo, sizeof(tmo));
+        evbuffer_unfreeze(out, 1); /* bufferevents keep the front frozen */
         if (fl >= 0 && fcntl(cl->fd, F_SETFL, fl & ~O_NONBLOCK) == 0) {
             while (evbuffer_get_length(out) > 0 && evbuffer_write(out, cl->fd) > 0)
                 ;

@@ -52,7 +52,8 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 
     (void)what;
     if (sig == SIGHUP) {
-        log_info("daemon", "SIGHUP: %s", d->args->log_file ? "reopening the log" : "nothing to reopen");
+        log_info("daemon", "SIGHUP: %s",
+                 d->args->log_file ? "reopening the log" : "nothing to reopen");
         if (d->args->log_file && log_open_file(d->args->log_file) != 0)
             log_err("daemon", "cannot reopen %s", d->args->log_file);
         return;
@@ -126,12 +127,13 @@ static int open_tap(struct daemon *d)
     if (d->tap)
         return 0;
     if (err == -ENODEV)
-        log_err("daemon", "TAP %s does not exist: create it (ip tuntap add dev %s mode tap) "
-                          "or pass --create-tap",
+        log_err("daemon",
+                "TAP %s does not exist: create it (ip tuntap add dev %s mode tap) "
+                "or pass --create-tap",
                 a->tap, a->tap);
     else if (err == -EPERM || err == -EACCES)
-        log_err("daemon", "TAP %s: %s (needs CAP_NET_ADMIN, or a TAP owned by this user)",
-                a->tap, strerror(-err));
+        log_err("daemon", "TAP %s: %s (needs CAP_NET_ADMIN, or a TAP owned by this user)", a->tap,
+                strerror(-err));
     else if (err == -EINVAL || err == -EBUSY)
         log_err("daemon", "TAP %s: %s (is it a TUN device, or attached to another process?)",
                 a->tap, strerror(-err));
@@ -149,8 +151,8 @@ static int open_control(struct daemon *d)
         const char *rt = getenv("RUNTIME_DIRECTORY");
         if (rt && strchr(rt, ':'))
             rt = NULL; /* several directories: do not guess */
-        snprintf(d->control_path, sizeof(d->control_path), "%s/%s.sock",
-                 rt ? rt : "/run/lwipd", d->args->tap);
+        snprintf(d->control_path, sizeof(d->control_path), "%s/%s.sock", rt ? rt : "/run/lwipd",
+                 d->args->tap);
         if (!rt && mkdir("/run/lwipd", 0755) != 0 && errno != EEXIST) {
             log_err("daemon", "mkdir /run/lwipd: %s (use --control PATH)", strerror(errno));
             return LWIPD_EXIT_CANTCREAT;
@@ -180,8 +182,8 @@ static void ready_line(struct daemon *d, char *buf, size_t len)
              "READY pid=%d tap=%s ip=%s mac=%02x:%02x:%02x:%02x:%02x:%02x control=%s pcap=%s "
              "lwip=%s",
              (int)getpid(), tc->ifname, ip, tc->mac[0], tc->mac[1], tc->mac[2], tc->mac[3],
-             tc->mac[4], tc->mac[5], d->control_path,
-             d->capture ? capture_path(d->capture) : "-", buildinfo_lwip_version());
+             tc->mac[4], tc->mac[5], d->control_path, d->capture ? capture_path(d->capture) : "-",
+             buildinfo_lwip_version());
 }
 
 /* Keep the daemon's signals for the main thread (the event loop): every
@@ -204,8 +206,12 @@ int daemon_run(const struct args *a)
     struct event *flush_ev = NULL, *status_ev = NULL;
     struct timeval flush_tv = {0, CAPTURE_FLUSH_MS * 1000}, status_tv = {STATUS_EVERY_S, 0};
     struct stack_config sc = {
-        .ip = a->ip, .mask = a->mask, .gw = a->gw, .dhcp = a->dhcp,
-        .echo = a->echo, .lwiperf = a->lwiperf,
+        .ip = a->ip,
+        .mask = a->mask,
+        .gw = a->gw,
+        .dhcp = a->dhcp,
+        .echo = a->echo,
+        .lwiperf = a->lwiperf,
     };
     const int sigs[3] = {SIGTERM, SIGINT, SIGHUP};
     sigset_t set;
@@ -230,7 +236,7 @@ int daemon_run(const struct args *a)
         goto out;
     if (a->pcap) {
         char err[256];
-        d.capture = capture_open(a->pcap, err, sizeof(err));
+        d.capture = capture_open(a->pcap, a->pcap_snaplen, err, sizeof(err));
         if (!d.capture) {
             log_err("daemon", "--pcap %s: %s", a->pcap, err);
             rc = LWIPD_EXIT_CANTCREAT;
@@ -258,7 +264,8 @@ int daemon_run(const struct args *a)
     pthread_sigmask(SIG_UNBLOCK, &set, NULL);
     flush_ev = event_new(d.base, -1, EV_PERSIST, on_flush_timer, &d);
     status_ev = event_new(d.base, -1, EV_PERSIST, on_status_timer, &d);
-    if (!flush_ev || !status_ev || event_add(flush_ev, &flush_tv) || event_add(status_ev, &status_tv)) {
+    if (!flush_ev || !status_ev || event_add(flush_ev, &flush_tv) ||
+        event_add(status_ev, &status_tv)) {
         log_err("daemon", "cannot arm timers");
         rc = LWIPD_EXIT_OSERR;
         goto out;

@@ -26,6 +26,56 @@ static const char *const memp_names[] = {
 #include "lwip/priv/memp_std.h"
 };
 
+#define MIB2_FIELDS(X)                                                                             \
+    X(ipinhdrerrors)                                                                               \
+    X(ipinaddrerrors)                                                                              \
+    X(ipinunknownprotos)                                                                           \
+    X(ipindiscards)                                                                                \
+    X(ipindelivers)                                                                                \
+    X(ipoutrequests)                                                                               \
+    X(ipoutdiscards)                                                                               \
+    X(ipoutnoroutes)                                                                               \
+    X(ipreasmoks)                                                                                  \
+    X(ipreasmfails)                                                                                \
+    X(ipfragoks)                                                                                   \
+    X(ipfragfails)                                                                                 \
+    X(ipfragcreates)                                                                               \
+    X(ipreasmreqds)                                                                                \
+    X(ipforwdatagrams)                                                                             \
+    X(ipinreceives)                                                                                \
+    X(tcpactiveopens)                                                                              \
+    X(tcppassiveopens)                                                                             \
+    X(tcpattemptfails)                                                                             \
+    X(tcpestabresets)                                                                              \
+    X(tcpoutsegs)                                                                                  \
+    X(tcpretranssegs)                                                                              \
+    X(tcpinsegs)                                                                                   \
+    X(tcpinerrs)                                                                                   \
+    X(tcpoutrsts)                                                                                  \
+    X(udpindatagrams)                                                                              \
+    X(udpnoports)                                                                                  \
+    X(udpinerrors)                                                                                 \
+    X(udpoutdatagrams)                                                                             \
+    X(icmpinmsgs)                                                                                  \
+    X(icmpinerrors)                                                                                \
+    X(icmpindestunreachs)                                                                          \
+    X(icmpintimeexcds)                                                                             \
+    X(icmpinparmprobs)                                                                             \
+    X(icmpinsrcquenchs)                                                                            \
+    X(icmpinredirects)                                                                             \
+    X(icmpinechos)                                                                                 \
+    X(icmpinechoreps)                                                                              \
+    X(icmpintimestamps)                                                                            \
+    X(icmpintimestampreps)                                                                         \
+    X(icmpinaddrmasks)                                                                             \
+    X(icmpinaddrmaskreps)                                                                          \
+    X(icmpoutmsgs)                                                                                 \
+    X(icmpouterrors)                                                                               \
+    X(icmpoutdestunreachs)                                                                         \
+    X(icmpouttimeexcds)                                                                            \
+    X(icmpoutechos)                                                                                \
+    X(icmpoutechoreps)
+
 struct snapshot {
     struct stats_ s;
     struct stats_mem memp[MEMP_MAX];
@@ -111,6 +161,13 @@ static cJSON *lwip_json(const struct snapshot *snap)
     cJSON_AddItemToObject(sys, "mutex", syselem_json(&s->sys.mutex));
     cJSON_AddItemToObject(sys, "mbox", syselem_json(&s->sys.mbox));
     cJSON_AddItemToObject(o, "sys", sys);
+#if MIB2_STATS
+    cJSON *mib2 = cJSON_CreateObject();
+#define X(f) cJSON_AddNumberToObject(mib2, #f, s->mib2.f);
+    MIB2_FIELDS(X)
+#undef X
+    cJSON_AddItemToObject(o, "mib2", mib2);
+#endif
     return o;
 }
 

@@ -147,8 +147,7 @@ static err_t tap_netif_init(struct netif *netif)
     netif->mtu = (u16_t)t->mtu;
     netif->hwaddr_len = ETH_HWADDR_LEN;
     memcpy(netif->hwaddr, t->cfg.mac, ETH_HWADDR_LEN);
-    netif->flags = NETIF_FLAG_BROADCAST | NETIF_FLAG_ETHARP | NETIF_FLAG_ETHERNET |
-                   NETIF_FLAG_IGMP;
+    netif->flags = NETIF_FLAG_BROADCAST | NETIF_FLAG_ETHARP | NETIF_FLAG_ETHERNET | NETIF_FLAG_IGMP;
     MIB2_INIT_NETIF(netif, snmp_ifType_ethernet_csmacd, 1000000000u);
     return ERR_OK;
 }
@@ -233,7 +232,8 @@ static int rx_one(struct netif_tap *t)
 static void *rx_thread(void *arg)
 {
     struct netif_tap *t = arg;
-    struct pollfd pfd[2] = {{.fd = t->fd, .events = POLLIN}, {.fd = t->rx_stop_fd, .events = POLLIN}};
+    struct pollfd pfd[2] = {{.fd = t->fd, .events = POLLIN},
+                            {.fd = t->rx_stop_fd, .events = POLLIN}};
 
     port_thread_register_current("tap-rx");
     for (;;) {
@@ -271,7 +271,8 @@ struct netif_tap *netif_tap_new(const struct netif_tap_config *cfg, int *err)
     t->rx_stop_fd = -1;
     t->cfg = *cfg;
     snprintf(t->ifname, sizeof(t->ifname), "%s", cfg->ifname);
-    snprintf(t->irq_target, sizeof(t->irq_target), "%s", cfg->irq_target ? cfg->irq_target : "tcpip");
+    snprintf(t->irq_target, sizeof(t->irq_target), "%s",
+             cfg->irq_target ? cfg->irq_target : "tcpip");
     t->cfg.ifname = t->ifname;
     t->cfg.irq_target = t->irq_target;
     if (!cfg->mac_set)

@@ -34,10 +34,10 @@ struct netif_tap_config {
     bool mac_set;
     int mtu; /* 0: the TAP's own MTU */
     enum tx_mode tx_mode;
-    unsigned ring_size;       /* descriptors, power of two */
-    unsigned txc_coalesce;    /* raise the IRQ every N frames (and when idle) */
+    unsigned ring_size;    /* descriptors, power of two */
+    unsigned txc_coalesce; /* raise the IRQ every N frames (and when idle) */
     enum txc_free txc_free;
-    const char *irq_target;   /* thread name that plays the CPU: "tcpip" */
+    const char *irq_target; /* thread name that plays the CPU: "tcpip" */
 };
 
 struct netif_tap_stats {
@@ -51,8 +51,8 @@ struct netif_tap_stats {
 
 /* Observer of every frame that crossed the TAP, called from the RX thread,
  * the DMA thread or linkoutput (sync mode). Must be thread-safe and quick. */
-typedef void (*netif_tap_frame_cb)(void *arg, enum tap_dir dir, const struct iovec *iov,
-                                   int iovcnt, size_t len);
+typedef void (*netif_tap_frame_cb)(void *arg, enum tap_dir dir, const struct iovec *iov, int iovcnt,
+                                   size_t len);
 /* Link edges (from the tcpip thread). */
 typedef void (*netif_tap_link_cb)(void *arg, bool up);
 

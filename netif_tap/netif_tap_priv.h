@@ -54,8 +54,7 @@ struct tx_ring {
 };
 
 struct netif_tap_counters {
-    counter_t rx_frames, rx_bytes, rx_errors, rx_nomem, rx_input_fail, rx_link_down,
-        rx_oversize;
+    counter_t rx_frames, rx_bytes, rx_errors, rx_nomem, rx_input_fail, rx_link_down, rx_oversize;
     counter_t tx_frames, tx_bytes, tx_errors, tx_ring_full, tx_link_down;
     counter_t txc_isr_runs, free_isr, free_callback, free_task, free_callback_fail;
     counter_t link_changes;

@@ -19,8 +19,8 @@
  *            frees everything completed so far.
  * A full ring returns ERR_MEM to lwIP, as a driver out of descriptors does,
  * after one inline reclaim attempt, and a housekeeping sweep in the tcpip
- * thread picks up leftovers, so a failed or skipped reclaim never wedges it. Link down while frames are queued: the
- * DMA engine completes them without sending them (counted in tx_link_down).
+ * thread picks up leftovers, so a failed or skipped reclaim never wedges it. Link down while frames
+ * are queued: the DMA engine completes them without sending them (counted in tx_link_down).
  */
 #define _GNU_SOURCE
 #include "lwipd_config.h"

@@ -9,8 +9,8 @@
 #include "lwipd_config.h"
 
 #if LWIPD_HEAP_LWIP
-#define MEM_LIBC_MALLOC 0
-#define MEM_USE_POOLS   0
+#define MEM_LIBC_MALLOC                        0
+#define MEM_USE_POOLS                          0
 #define LWIP_ALLOW_MEM_FREE_FROM_OTHER_CONTEXT LWIPD_MEM_FREE_FROM_OTHER_CONTEXT
 #else
 #error "lwipd: unknown heap backend in lwipd_config.h"

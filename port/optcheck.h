@@ -12,7 +12,8 @@
 #error "lwipd needs SYS_LIGHTWEIGHT_PROT=1: its emulated ISRs free pbufs into lwIP's pools."
 #endif
 #if !LWIP_STATS || !MEM_STATS || !MEMP_STATS
-#error "lwipd reports lwIP's statistics and leak baselines: set LWIP_STATS, MEM_STATS and MEMP_STATS to 1."
+#error                                                                                             \
+    "lwipd reports lwIP's statistics and leak baselines: set LWIP_STATS, MEM_STATS and MEMP_STATS to 1."
 #endif
 #if !LWIP_ETHERNET || !LWIP_ARP
 #error "lwipd drives an Ethernet TAP: set LWIP_ETHERNET=1 and LWIP_ARP=1."

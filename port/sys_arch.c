@@ -189,9 +189,7 @@ void sys_mark_tcpip_thread(void)
     threads.tcpip_lwp = port_gettid();
 }
 
-void sys_init(void)
-{
-}
+void sys_init(void) {}
 
 /* ---- SYS_ARCH_PROTECT --------------------------------------------------- */
 
@@ -288,8 +286,8 @@ void sys_sem_signal(sys_sem_t *sem)
 
 u32_t sys_arch_sem_wait(sys_sem_t *sem, u32_t timeout)
 {
-    if (irq_in_isr() && irq_violation(IRQ_V_BLOCKING, "sys_arch_sem_wait", "semaphore") ==
-                            IRQ_ACT_SKIP)
+    if (irq_in_isr() &&
+        irq_violation(IRQ_V_BLOCKING, "sys_arch_sem_wait", "semaphore") == IRQ_ACT_SKIP)
         return sem_trywait(&(*sem)->sem) == 0 ? 0 : SYS_ARCH_TIMEOUT;
     return sem_wait_ms(&(*sem)->sem, timeout);
 }
@@ -543,8 +541,7 @@ err_t sys_mbox_trypost_fromisr(sys_mbox_t *mbox, void *msg)
 
 void sys_mbox_post(sys_mbox_t *mbox, void *msg)
 {
-    if (irq_in_isr() &&
-        irq_violation(IRQ_V_BLOCKING, "sys_mbox_post", "mailbox") == IRQ_ACT_SKIP) {
+    if (irq_in_isr() && irq_violation(IRQ_V_BLOCKING, "sys_mbox_post", "mailbox") == IRQ_ACT_SKIP) {
         (void)sys_mbox_trypost(mbox, msg); /* an RTOS would drop it when full */
         return;
     }

@@ -26,25 +26,24 @@
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "Usage: lwipctl [-s PATH | -i TAP] [--json] [--timeout SEC] COMMAND [ARG]...\n"
-            "Talk to a running lwipd.\n\n"
-            "Options:\n"
-            "  -s, --socket PATH   control socket (default /run/lwipd/TAP.sock)\n"
-            "  -i, --tap TAP       lwipd instance by TAP name (default tap0)\n"
-            "  -j, --json          print the daemon's JSON response\n"
-            "  -t, --timeout SEC   give up after SEC seconds (default 10)\n"
-            "  -h, --help          this help\n\n"
-            "Commands:\n"
-            "  status              addresses, link, modes, uptime, build\n"
-            "  stats               every counter (lwIP, driver, IRQs, apps, capture)\n"
-            "  link [up|down]      show the link, or plug/pull the cable\n"
-            "  version             lwipd and lwIP versions, heap, lwIP options\n"
-            "  shutdown            stop lwipd\n"
-            "  help                the commands this lwipd knows\n"
-            "  raw JSON            send one request object as it is\n\n"
-            "Exit status: 0 ok, 1 error response, 64 usage, 69 no daemon,\n"
-            "75 timeout, 76 malformed response.\n");
+    fprintf(out, "Usage: lwipctl [-s PATH | -i TAP] [--json] [--timeout SEC] COMMAND [ARG]...\n"
+                 "Talk to a running lwipd.\n\n"
+                 "Options:\n"
+                 "  -s, --socket PATH   control socket (default /run/lwipd/TAP.sock)\n"
+                 "  -i, --tap TAP       lwipd instance by TAP name (default tap0)\n"
+                 "  -j, --json          print the daemon's JSON response\n"
+                 "  -t, --timeout SEC   give up after SEC seconds (default 10)\n"
+                 "  -h, --help          this help\n\n"
+                 "Commands:\n"
+                 "  status              addresses, link, modes, uptime, build\n"
+                 "  stats               every counter (lwIP, driver, IRQs, apps, capture)\n"
+                 "  link [up|down]      show the link, or plug/pull the cable\n"
+                 "  version             lwipd and lwIP versions, heap, lwIP options\n"
+                 "  shutdown            stop lwipd\n"
+                 "  help                the commands this lwipd knows\n"
+                 "  raw JSON            send one request object as it is\n\n"
+                 "Exit status: 0 ok, 1 error response, 64 usage, 69 no daemon,\n"
+                 "75 timeout, 76 malformed response.\n");
 }
 
 /* Build the request object for COMMAND and its arguments. NULL: usage error
@@ -136,8 +135,8 @@ static char *read_line(int fd, int timeout_ms)
         ssize_t r;
 
         clock_gettime(CLOCK_MONOTONIC, &now);
-        left = timeout_ms - ((now.tv_sec - start.tv_sec) * 1000 +
-                             (now.tv_nsec - start.tv_nsec) / 1000000);
+        left = timeout_ms -
+               ((now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000);
         if (left <= 0 || poll(&pfd, 1, (int)left) == 0) {
             free(buf);
             errno = ETIMEDOUT;

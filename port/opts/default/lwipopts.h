@@ -101,6 +101,7 @@
 #define MEM_STATS                  1
 #define MEMP_STATS                 1
 #define SYS_STATS                  1
+#define MIB2_STATS                 1 /* TCP retransmissions, resets, ... */
 
 /* ---- apps ------------------------------------------------------------- */
 #define LWIPERF_CHECK_RX_DATA      0

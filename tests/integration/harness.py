@@ -1,0 +1,328 @@
+# SPDX-License-Identifier: MIT
+"""Test harness for lwipd: network namespaces, TAPs, the daemon, its control
+socket, bounded polls and a pcap reader.
+
+Network safety: everything runs inside namespaces this module creates, on
+198.18.0.0/15, and every namespace is deleted again (also on failure).
+"""
+import ipaddress
+import itertools
+import json
+import os
+import select
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import time
+
+TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BUILD = os.path.abspath(os.environ.get("LWIPD_BUILD", os.path.join(TOP, "build")))
+LWIPD = os.path.join(BUILD, "daemon", "lwipd")
+LWIPCTL = os.path.join(BUILD, "tools", "lwipctl")
+HELPERS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "helpers")
+PYTHON = "/usr/bin/python3"
+
+HOST_IP = "198.18.0.1"
+LWIP_IP = "198.18.0.2"
+SAFE_NET = ipaddress.ip_network("198.18.0.0/15")
+
+_ns_counter = itertools.count()
+
+
+class HarnessError(Exception):
+    pass
+
+
+def check_safe(addr):
+    """Refuse any address outside 198.18.0.0/15."""
+    if ipaddress.ip_address(addr) not in SAFE_NET:
+        raise HarnessError("address %s is outside 198.18.0.0/15" % addr)
+    return addr
+
+
+def wait_for(pred, timeout, what, interval=0.02):
+    """Poll PRED until it returns a true value or TIMEOUT seconds pass."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = pred()
+        if v:
+            return v
+        if time.monotonic() >= deadline:
+            raise TimeoutError("timed out after %.1fs waiting for %s" % (timeout, what))
+        time.sleep(interval)
+
+
+def run(cmd, timeout=30, check=True, **kw):
+    r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                       timeout=timeout, **kw)
+    if check and r.returncode != 0:
+        raise HarnessError("%s failed (%d): %s %s" % (" ".join(cmd), r.returncode,
+                                                      r.stdout.strip(), r.stderr.strip()))
+    return r
+
+
+class Netns:
+    """A network namespace with a TAP (host side HOST_IP/24, IPv6 off)."""
+
+    def __init__(self, tap="tap0", host_cidr=HOST_IP + "/24", mtu=None):
+        self.name = "lwipd-t%d-%d" % (os.getpid(), next(_ns_counter))
+        self.tap = tap
+        self.host_cidr = host_cidr
+        check_safe(host_cidr.split("/")[0])
+        self.mtu = mtu
+        self.created = False
+
+    def create(self):
+        run(["ip", "netns", "add", self.name])
+        self.created = True
+        self.run(["ip", "link", "set", "lo", "up"])
+        self.add_tap()
+        return self
+
+    def add_tap(self):
+        self.run(["ip", "tuntap", "add", "dev", self.tap, "mode", "tap"])
+        # Keep the link quiet and the capture readable: no IPv6 chatter.
+        self.run(["sysctl", "-qw", "net.ipv6.conf.%s.disable_ipv6=1" % self.tap])
+        self.run(["ip", "addr", "add", self.host_cidr, "dev", self.tap])
+        if self.mtu:
+            self.run(["ip", "link", "set", self.tap, "mtu", str(self.mtu)])
+        self.run(["ip", "link", "set", self.tap, "up"])
+
+    def delete(self):
+        if self.created:
+            run(["ip", "netns", "del", self.name], check=False)
+            self.created = False
+
+    def cmd(self, cmd):
+        return ["ip", "netns", "exec", self.name] + list(cmd)
+
+    def run(self, cmd, timeout=60, check=True):
+        return run(self.cmd(cmd), timeout=timeout, check=check)
+
+    def popen(self, cmd, **kw):
+        return subprocess.Popen(self.cmd(cmd), **kw)
+
+    def helper(self, name, *args, timeout=120, check=True):
+        """Run tests/integration/helpers/NAME inside the namespace; parse the
+        JSON it prints."""
+        r = self.run([PYTHON, os.path.join(HELPERS, name)] + [str(a) for a in args],
+                     timeout=timeout, check=check)
+        try:
+            return json.loads(r.stdout)
+        except ValueError:
+            raise HarnessError("helper %s printed no JSON: %r %r" % (name, r.stdout, r.stderr))
+
+    def carrier(self):
+        """The host's view of the TAP's carrier: True, False."""
+        r = self.run(["cat", "/sys/class/net/%s/carrier" % self.tap], check=False)
+        return r.stdout.strip() == "1"
+
+    def link_show(self):
+        return self.run(["ip", "link", "show", self.tap]).stdout
+
+
+class Lwipd:
+    """One lwipd process in a namespace, started through its ready line."""
+
+    def __init__(self, ns, workdir, extra_args=(), ip=LWIP_IP + "/24", pcap=True,
+                 binary=None):
+        self.ns = ns
+        self.workdir = workdir
+        os.makedirs(workdir, exist_ok=True)
+        self.control = os.path.join(workdir, "control.sock")
+        self.pcap = os.path.join(workdir, "capture.pcap") if pcap else None
+        self.log = os.path.join(workdir, "lwipd.log")
+        check_safe(ip.split("/")[0])
+        self.ip = ip.split("/")[0]
+        self.args = ["--tap", ns.tap, "--ip", ip, "--control", self.control]
+        if self.pcap:
+            self.args += ["--pcap", self.pcap]
+        self.args += list(extra_args)
+        self.binary = binary or LWIPD
+        self.proc = None
+        self.ready = {}
+        self.returncode = None
+        self.expect_failure = False  # set by tests that make lwipd stop on purpose
+
+    def start(self, timeout=15):
+        r, w = os.pipe()
+        logf = open(self.log, "ab")
+        try:
+            self.proc = self.ns.popen([self.binary] + self.args + ["--ready-fd", str(w)],
+                                      pass_fds=[w], stdout=logf, stderr=subprocess.STDOUT,
+                                      stdin=subprocess.DEVNULL)
+        finally:
+            os.close(w)
+            logf.close()
+        line = b""
+        deadline = time.monotonic() + timeout
+        try:
+            while not line.endswith(b"\n"):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise HarnessError("lwipd not ready after %ss; log:\n%s" % (timeout, self.read_log()))
+                rd, _, _ = select.select([r], [], [], left)
+                if not rd:
+                    continue
+                chunk = os.read(r, 512)
+                if not chunk:
+                    code = self.proc.wait(timeout=5)
+                    raise HarnessError("lwipd exited (%s) before ready; log:\n%s" % (code, self.read_log()))
+                line += chunk
+        finally:
+            os.close(r)
+        words = line.decode().split()
+        if not words or words[0] != "READY":
+            raise HarnessError("unexpected ready line %r" % line)
+        self.ready = dict(w.split("=", 1) for w in words[1:])
+        return self
+
+    @property
+    def pid(self):
+        return self.proc.pid
+
+    @property
+    def mac(self):
+        return self.ready["mac"]
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def read_log(self):
+        try:
+            with open(self.log, errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def request(self, req, timeout=10):
+        """Send one request object on a fresh connection; return the response."""
+        with ControlClient(self.control, timeout) as c:
+            return c.request(req)
+
+    def stats(self):
+        resp = self.request({"cmd": "stats"})
+        if not resp.get("ok"):
+            raise HarnessError("stats failed: %r" % resp)
+        return resp["stats"]
+
+    def lwipctl(self, *args, timeout=30, check=False):
+        return run([LWIPCTL, "-s", self.control] + list(args), timeout=timeout, check=check)
+
+    def signal(self, sig):
+        if self.alive():
+            os.kill(self.proc.pid, sig)
+
+    def wait(self, timeout=20):
+        self.returncode = self.proc.wait(timeout=timeout)
+        return self.returncode
+
+    def stop(self, timeout=20):
+        """SIGTERM and wait; SIGKILL if it does not stop. Returns the exit code."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+        self.returncode = self.proc.returncode
+        return self.returncode
+
+
+class ControlClient:
+    """A connection to the control socket: JSON lines."""
+
+    def __init__(self, path, timeout=10):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(timeout)
+        self.sock.connect(path)
+        self.buf = b""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def close(self):
+        self.sock.close()
+
+    def send_raw(self, data):
+        self.sock.sendall(data)
+
+    def read_line(self):
+        while b"\n" not in self.buf:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise EOFError("control connection closed")
+            self.buf += chunk
+        line, self.buf = self.buf.split(b"\n", 1)
+        return json.loads(line)
+
+    def request(self, req):
+        self.send_raw(json.dumps(req).encode() + b"\n")
+        return self.read_line()
+
+
+# ---- pcap --------------------------------------------------------------------
+
+def read_pcap(path):
+    """[(ts_seconds_float, bytes)] from a classic pcap file (us or ns)."""
+    with open(path, "rb") as f:
+        data = f.read()
+    if len(data) < 24:
+        return []
+    magic = struct.unpack("<I", data[:4])[0]
+    if magic == 0xA1B2C3D4:
+        scale = 1e-6
+    elif magic == 0xA1B23C4D:
+        scale = 1e-9
+    else:
+        raise HarnessError("%s: not a little-endian pcap (magic %#x)" % (path, magic))
+    linktype = struct.unpack("<I", data[20:24])[0]
+    if linktype != 1:
+        raise HarnessError("%s: link type %d, expected Ethernet" % (path, linktype))
+    out, off = [], 24
+    while off + 16 <= len(data):
+        sec, frac, incl, orig = struct.unpack("<IIII", data[off:off + 16])
+        off += 16
+        if off + incl > len(data):
+            break  # a record cut by a crash: stop at the last whole one
+        out.append((sec + frac * scale, data[off:off + incl]))
+        off += incl
+    return out
+
+
+def mac_bytes(mac):
+    return bytes(int(x, 16) for x in mac.split(":"))
+
+
+def is_gratuitous_arp(frame, ip):
+    """An ARP frame whose sender and target IP are both IP (request or reply)."""
+    if len(frame) < 42 or frame[12:14] != b"\x08\x06":
+        return False
+    spa = socket.inet_aton(ip)
+    return frame[28:32] == spa and frame[38:42] == spa
+
+
+def ping(ns, addr, count=10, interval=0.01, timeout=60):
+    """Run ping in NS; return dict(transmitted, received, loss, avg_ms)."""
+    check_safe(addr)
+    r = ns.run(["ping", "-n", "-q", "-c", str(count), "-i", str(interval), "-W", "2", addr],
+               timeout=timeout, check=False)
+    out = r.stdout
+    res = {"transmitted": 0, "received": 0, "loss": 100.0, "avg_ms": None, "output": out}
+    for line in out.splitlines():
+        if "packets transmitted" in line:
+            parts = line.split(",")
+            res["transmitted"] = int(parts[0].split()[0])
+            res["received"] = int(parts[1].split()[0])
+            res["loss"] = float([p for p in parts if "packet loss" in p][0].split("%")[0])
+        if line.startswith("rtt") or line.startswith("round-trip"):
+            res["avg_ms"] = float(line.split("=")[1].split("/")[1])
+    return res

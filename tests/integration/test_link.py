@@ -1,0 +1,46 @@
+# SPDX-License-Identifier: MIT
+"""Link down/up: lwIP's link and the host's carrier move together, and a
+gratuitous ARP follows the link coming up."""
+import time
+
+import harness
+
+
+def test_link_down_up_carrier_and_garp(netns, lwipd):
+    assert netns.carrier()
+    r = lwipd.lwipctl("link", "down")
+    assert r.returncode == 0, r.stderr
+    assert "link: down" in r.stdout
+    harness.wait_for(lambda: not netns.carrier(), 5, "host carrier off")
+    assert "NO-CARRIER" in netns.link_show()
+    st = lwipd.request({"cmd": "status"})
+    assert st["link"] == "down"
+    assert lwipd.stats()["driver"]["link_up"] is False
+    # No carrier: the host cannot reach lwIP.
+    assert harness.ping(netns, lwipd.ip, count=3, interval=0.2)["received"] == 0
+
+    t_up = time.time()
+    r = lwipd.lwipctl("link", "up")
+    assert r.returncode == 0, r.stderr
+    harness.wait_for(netns.carrier, 5, "host carrier on")
+    assert "NO-CARRIER" not in netns.link_show()
+    assert lwipd.request({"cmd": "link"})["link"] == "up"
+
+    def garp_after_up():
+        frames = harness.read_pcap(lwipd.pcap)
+        src = harness.mac_bytes(lwipd.mac)
+        return [ts for ts, f in frames
+                if ts >= t_up - 0.001 and f[6:12] == src and harness.is_gratuitous_arp(f, lwipd.ip)]
+
+    garps = harness.wait_for(garp_after_up, 5, "gratuitous ARP in the capture")
+    assert len(garps) >= 1
+    assert harness.ping(netns, lwipd.ip, count=5)["received"] == 5
+    assert lwipd.stats()["driver"]["link_changes"] >= 3  # initial up, down, up
+
+
+def test_link_command_rejects_bad_state(lwipd):
+    resp = lwipd.request({"cmd": "link", "state": "sideways"})
+    assert resp["ok"] is False and "state" in resp["error"]
+    assert lwipd.request({"cmd": "link"})["link"] == "up"
+    r = lwipd.lwipctl("link", "sideways")
+    assert r.returncode == 64
