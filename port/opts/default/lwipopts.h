@@ -12,57 +12,57 @@
 #include "lwipd_config.h"
 
 /* ---- system ----------------------------------------------------------- */
-#define NO_SYS                     0
-#define SYS_LIGHTWEIGHT_PROT       1
-#define LWIP_TCPIP_CORE_LOCKING    1
+#define NO_SYS                      0
+#define SYS_LIGHTWEIGHT_PROT        1
+#define LWIP_TCPIP_CORE_LOCKING     1
 #define LWIP_NETCONN_SEM_PER_THREAD 1
-#define LWIP_NETCONN_FULLDUPLEX    LWIPD_NETCONN_FULLDUPLEX
-#define LWIP_COMPAT_SOCKETS        0
+#define LWIP_NETCONN_FULLDUPLEX     LWIPD_NETCONN_FULLDUPLEX
+#define LWIP_COMPAT_SOCKETS         0
 #define LWIP_POSIX_SOCKETS_IO_NAMES 0
-#define LWIP_SOCKET                1
-#define LWIP_NETCONN               1
-#define LWIP_SO_RCVTIMEO           1
-#define LWIP_SO_SNDTIMEO           1
-#define LWIP_SO_LINGER             1
-#define LWIP_SO_RCVBUF             1
-#define SO_REUSE                   1
-#define LWIP_TCP_KEEPALIVE         1
-#define LWIP_NETIF_LINK_CALLBACK   1
-#define LWIP_NETIF_STATUS_CALLBACK 1
-#define LWIP_NETIF_API             1
-#define LWIP_DHCP                  1
-#define LWIP_IGMP                  1
-#define LWIP_RAW                   1
-#define LWIP_IPV6                  0
-#define LWIP_DNS                   0
+#define LWIP_SOCKET                 1
+#define LWIP_NETCONN                1
+#define LWIP_SO_RCVTIMEO            1
+#define LWIP_SO_SNDTIMEO            1
+#define LWIP_SO_LINGER              1
+#define LWIP_SO_RCVBUF              1
+#define SO_REUSE                    1
+#define LWIP_TCP_KEEPALIVE          1
+#define LWIP_NETIF_LINK_CALLBACK    1
+#define LWIP_NETIF_STATUS_CALLBACK  1
+#define LWIP_NETIF_API              1
+#define LWIP_DHCP                   1
+#define LWIP_IGMP                   1
+#define LWIP_RAW                    1
+#define LWIP_IPV6                   0
+#define LWIP_DNS                    0
 
 /* ---- memory ----------------------------------------------------------- */
-#define MEM_ALIGNMENT              8
-#define MEM_SIZE                   (8 * 1024 * 1024)
+#define MEM_ALIGNMENT 8
+#define MEM_SIZE      (8 * 1024 * 1024)
 #include "port/heap_opts.h"
 
-#define PBUF_POOL_SIZE             4096
-#define PBUF_POOL_BUFSIZE          1536
-#define MEMP_NUM_PBUF              1024
-#define MEMP_NUM_TCP_PCB           128
-#define MEMP_NUM_TCP_PCB_LISTEN    16
-#define MEMP_NUM_UDP_PCB           32
-#define MEMP_NUM_RAW_PCB           8
-#define MEMP_NUM_TCP_SEG           2048
-#define MEMP_NUM_NETCONN           64
-#define MEMP_NUM_NETBUF            256
-#define MEMP_NUM_TCPIP_MSG_API     256
-#define MEMP_NUM_TCPIP_MSG_INPKT   2048
-#define MEMP_NUM_SELECT_CB         16
-#define MEMP_NUM_SYS_TIMEOUT       (LWIP_NUM_SYS_TIMEOUT_INTERNAL + 16)
-#define MEMP_NUM_ARP_QUEUE         64
+#define PBUF_POOL_SIZE           4096
+#define PBUF_POOL_BUFSIZE        1536
+#define MEMP_NUM_PBUF            1024
+#define MEMP_NUM_TCP_PCB         128
+#define MEMP_NUM_TCP_PCB_LISTEN  16
+#define MEMP_NUM_UDP_PCB         32
+#define MEMP_NUM_RAW_PCB         8
+#define MEMP_NUM_TCP_SEG         2048
+#define MEMP_NUM_NETCONN         64
+#define MEMP_NUM_NETBUF          256
+#define MEMP_NUM_TCPIP_MSG_API   256
+#define MEMP_NUM_TCPIP_MSG_INPKT 2048
+#define MEMP_NUM_SELECT_CB       16
+#define MEMP_NUM_SYS_TIMEOUT     (LWIP_NUM_SYS_TIMEOUT_INTERNAL + 16)
+#define MEMP_NUM_ARP_QUEUE       64
 
 /* Mailboxes: our sys_arch honours these sizes (contrib's caps at 128). */
-#define TCPIP_MBOX_SIZE            4096
-#define DEFAULT_RAW_RECVMBOX_SIZE  64
-#define DEFAULT_UDP_RECVMBOX_SIZE  512
-#define DEFAULT_TCP_RECVMBOX_SIZE  512
-#define DEFAULT_ACCEPTMBOX_SIZE    64
+#define TCPIP_MBOX_SIZE           4096
+#define DEFAULT_RAW_RECVMBOX_SIZE 64
+#define DEFAULT_UDP_RECVMBOX_SIZE 512
+#define DEFAULT_TCP_RECVMBOX_SIZE 512
+#define DEFAULT_ACCEPTMBOX_SIZE   64
 
 /* ---- TCP -------------------------------------------------------------- */
 #define TCP_MSS                    1460
@@ -80,28 +80,28 @@
 #define LWIP_TCP_TIMESTAMPS        0
 
 /* ---- Ethernet / ARP --------------------------------------------------- */
-#define LWIP_ARP                   1
-#define ARP_TABLE_SIZE             64
-#define ARP_QUEUEING               1
+#define LWIP_ARP                      1
+#define ARP_TABLE_SIZE                64
+#define ARP_QUEUEING                  1
 #define ETHARP_SUPPORT_STATIC_ENTRIES 1
-#define LWIP_ETHERNET              1
-#define ETH_PAD_SIZE               0
+#define LWIP_ETHERNET                 1
+#define ETH_PAD_SIZE                  0
 
 /* ---- statistics: lwipd needs every counter ----------------------------- */
-#define LWIP_STATS                 1
-#define LWIP_STATS_DISPLAY         0
-#define LINK_STATS                 1
-#define ETHARP_STATS               1
-#define IP_STATS                   1
-#define IPFRAG_STATS               1
-#define ICMP_STATS                 1
-#define IGMP_STATS                 1
-#define UDP_STATS                  1
-#define TCP_STATS                  1
-#define MEM_STATS                  1
-#define MEMP_STATS                 1
-#define SYS_STATS                  1
-#define MIB2_STATS                 1 /* TCP retransmissions, resets, ... */
+#define LWIP_STATS         1
+#define LWIP_STATS_DISPLAY 0
+#define LINK_STATS         1
+#define ETHARP_STATS       1
+#define IP_STATS           1
+#define IPFRAG_STATS       1
+#define ICMP_STATS         1
+#define IGMP_STATS         1
+#define UDP_STATS          1
+#define TCP_STATS          1
+#define MEM_STATS          1
+#define MEMP_STATS         1
+#define SYS_STATS          1
+#define MIB2_STATS         1 /* TCP retransmissions, resets, ... */
 
 /* ---- apps ------------------------------------------------------------- */
-#define LWIPERF_CHECK_RX_DATA      0
+#define LWIPERF_CHECK_RX_DATA 0
