@@ -157,10 +157,23 @@ cJSON *commands_parse(const char *line, size_t len, char *err, size_t errlen)
 {
     cJSON *req;
     const cJSON *cmd;
+    const char *end = NULL;
 
     if (len > 0 && line[len - 1] == '\r')
         len--;
-    req = cJSON_ParseWithLength(line, len);
+    req = cJSON_ParseWithLengthOpts(line, len, &end, 0);
+    if (req) {
+        /* cJSON stops after the first value: anything but blanks after it
+         * makes the line invalid. */
+        for (; end < line + len; end++) {
+            if (*end != ' ' && *end != '\t')
+                break;
+        }
+        if (end < line + len) {
+            cJSON_Delete(req);
+            req = NULL;
+        }
+    }
     if (!req) {
         snprintf(err, errlen, "request is not valid JSON");
         return NULL;

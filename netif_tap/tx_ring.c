@@ -27,6 +27,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "lwip/init.h"
 #include "lwip/tcpip.h"
@@ -255,6 +256,15 @@ void tx_ring_destroy(struct netif_tap *t)
 {
     struct tx_ring *r = &t->ring;
 
+    irq_line_free(r->irq);
+    r->irq = NULL;
+    if (r->reclaim_msg) {
+        /* A reclaim message still queued would run on freed memory. */
+        for (int i = 0; i < 5000 && atomic_load(&r->reclaim_posted); i++)
+            usleep(200);
+        tcpip_callbackmsg_delete(r->reclaim_msg);
+        r->reclaim_msg = NULL;
+    }
     if (r->desc) {
         sem_destroy(&r->kick);
         free(r->desc);

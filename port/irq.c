@@ -41,7 +41,7 @@
 
 struct irq_line {
     const char *name;
-    irq_isr_cb isr;
+    _Atomic(irq_isr_cb) isr; /* NULL: the line is free */
     void *arg;
     int signo;
     _Atomic(pthread_t) target;
@@ -99,7 +99,9 @@ static void irq_dispatch(struct irq_line *l, void *uc)
     tls_isr_uc = uc;
     tls_in_isr = 1;
     atomic_signal_fence(memory_order_seq_cst);
-    l->isr(l->arg);
+    irq_isr_cb isr = atomic_load(&l->isr);
+    if (isr)
+        isr(l->arg);
     atomic_signal_fence(memory_order_seq_cst);
     tls_in_isr = 0;
     tls_isr_uc = NULL;
@@ -112,7 +114,7 @@ static void irq_signal_handler(int sig, siginfo_t *si, void *uc)
     int n = sig - (SIGRTMIN + IRQ_SIGNAL_OFFSET);
 
     (void)si;
-    if (n >= 0 && n < irqc.nlines) {
+    if (n >= 0 && n < irqc.nlines && atomic_load(&irqc.lines[n].isr)) {
         struct irq_line *l = &irqc.lines[n];
 
         if (tls_mask_depth > 0 || tls_in_isr) {
@@ -139,18 +141,23 @@ int irq_init(enum irq_policy policy)
 struct irq_line *irq_line_new(const char *name, irq_isr_cb isr, void *arg)
 {
     struct sigaction sa;
-    struct irq_line *l;
+    struct irq_line *l = NULL;
+    int n;
 
-    if (irqc.nlines >= IRQ_MAX_LINES) {
+    for (n = 0; n < IRQ_MAX_LINES; n++) {
+        if (!atomic_load(&irqc.lines[n].isr)) {
+            l = &irqc.lines[n];
+            break;
+        }
+    }
+    if (!l) {
         fatal_write_str("irq: no free IRQ line\n");
         return NULL;
     }
-    l = &irqc.lines[irqc.nlines];
     memset(l, 0, sizeof(*l));
     l->name = name;
-    l->isr = isr;
     l->arg = arg;
-    l->signo = SIGRTMIN + IRQ_SIGNAL_OFFSET + irqc.nlines;
+    l->signo = SIGRTMIN + IRQ_SIGNAL_OFFSET + n;
 
     memset(&sa, 0, sizeof(sa));
     sa.sa_sigaction = irq_signal_handler;
@@ -163,8 +170,20 @@ struct irq_line *irq_line_new(const char *name, irq_isr_cb isr, void *arg)
         fatal_write_str("irq: sigaction failed\n");
         return NULL;
     }
-    irqc.nlines++;
+    atomic_store(&l->isr, isr); /* the line is live from here */
+    if (n >= irqc.nlines)
+        irqc.nlines = n + 1;
     return l;
+}
+
+/* Give the line back. A signal still in flight finds no ISR and is ignored.
+ * The caller makes sure nothing raises L any more. */
+void irq_line_free(struct irq_line *l)
+{
+    if (l) {
+        atomic_store(&l->has_target, false);
+        atomic_store(&l->isr, NULL);
+    }
 }
 
 const char *irq_line_name(const struct irq_line *l)

@@ -43,6 +43,7 @@ const char *irq_policy_name(enum irq_policy p);
 int irq_policy_parse(const char *s, enum irq_policy *out);
 
 struct irq_line *irq_line_new(const char *name, irq_isr_cb isr, void *arg);
+void irq_line_free(struct irq_line *l);
 const char *irq_line_name(const struct irq_line *l);
 int irq_line_signo(const struct irq_line *l);
 void irq_line_set_target(struct irq_line *l, pthread_t target);

@@ -1,0 +1,162 @@
+/* SPDX-License-Identifier: MIT */
+/* Unit tests for daemon/args.c: defaults, every kind of value, usage errors. */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <syslog.h>
+
+#include <cmocka.h>
+
+#include "daemon/args.h"
+
+static enum args_result parse(struct args *a, const char *const *argv)
+{
+    char *v[32];
+    int n = 0;
+
+    v[n++] = (char *)"lwipd";
+    for (; *argv; argv++)
+        v[n++] = (char *)*argv;
+    v[n] = NULL;
+    args_init(a);
+    return args_parse(a, n, v);
+}
+
+static void test_defaults_and_ip(void **state)
+{
+    struct args a;
+    const char *argv[] = {"--tap", "tap0", "--ip", "198.18.0.2/24", NULL};
+
+    (void)state;
+    assert_int_equal(parse(&a, argv), ARGS_OK);
+    assert_string_equal(a.tap, "tap0");
+    assert_int_equal(a.ip, inet_addr("198.18.0.2"));
+    assert_int_equal(a.mask, inet_addr("255.255.255.0"));
+    assert_int_equal(a.gw, 0);
+    assert_int_equal(a.tx_mode, TX_MODE_RING);
+    assert_int_equal(a.txc_free, TXC_FREE_TASK);
+    assert_int_equal(a.irq_policy, IRQ_POLICY_DETECT);
+    assert_int_equal(a.ring_size, 256);
+    assert_true(a.echo && a.lwiperf);
+    assert_false(a.mac_set);
+}
+
+static void test_every_value(void **state)
+{
+    struct args a;
+    const char *argv[] = {"--tap",
+                          "t1",
+                          "--ip",
+                          "198.19.1.2/16",
+                          "--gw",
+                          "198.19.0.1",
+                          "--mac",
+                          "02:00:5e:00:00:0A",
+                          "--mtu",
+                          "9000",
+                          "--tx-mode",
+                          "sync",
+                          "--txc-free",
+                          "isr",
+                          "--irq-policy",
+                          "rtos",
+                          "--ring-size",
+                          "64",
+                          "--txc-coalesce",
+                          "1",
+                          "--pcap-snaplen",
+                          "96",
+                          "--log-level",
+                          "debug",
+                          "--no-echo",
+                          "--no-lwiperf",
+                          "--ready-fd",
+                          "5",
+                          NULL};
+    const uint8_t mac[6] = {0x02, 0x00, 0x5e, 0x00, 0x00, 0x0a};
+
+    (void)state;
+    assert_int_equal(parse(&a, argv), ARGS_OK);
+    assert_int_equal(a.mask, inet_addr("255.255.0.0"));
+    assert_int_equal(a.gw, inet_addr("198.19.0.1"));
+    assert_memory_equal(a.mac, mac, 6);
+    assert_true(a.mac_set);
+    assert_int_equal(a.mtu, 9000);
+    assert_int_equal(a.tx_mode, TX_MODE_SYNC);
+    assert_int_equal(a.txc_free, TXC_FREE_ISR);
+    assert_int_equal(a.irq_policy, IRQ_POLICY_RTOS);
+    assert_int_equal(a.ring_size, 64);
+    assert_int_equal(a.txc_coalesce, 1);
+    assert_int_equal(a.pcap_snaplen, 96);
+    assert_int_equal(a.log_level, LOG_DEBUG);
+    assert_false(a.echo || a.lwiperf);
+    assert_int_equal(a.ready_fd, 5);
+}
+
+static void test_usage_errors(void **state)
+{
+    static const char *const bad[][8] = {
+        {"--ip", "198.18.0.2/24", NULL},                         /* no --tap */
+        {"--tap", "t", NULL},                                    /* no address */
+        {"--tap", "t", "--dhcp", "--ip", "198.18.0.2/24", NULL}, /* both */
+        {"--tap", "t", "--ip", "198.18.0.2/33", NULL},
+        {"--tap", "t", "--ip", "198.18.0/24", NULL},
+        {"--tap", "t", "--ip", "0.0.0.0/24", NULL},
+        {"--tap", "averyveryverylongname", "--dhcp", NULL},
+        {"--tap", "t", "--dhcp", "--mac", "03:00:00:00:00:01", NULL}, /* multicast */
+        {"--tap", "t", "--dhcp", "--mac", "02:00:00:00:00", NULL},
+        {"--tap", "t", "--dhcp", "--mtu", "100", NULL},
+        {"--tap", "t", "--dhcp", "--ring-size", "-1", NULL},
+        {"--tap", "t", "--dhcp", "--ring-size", "12x", NULL},
+        {"--tap", "t", "--dhcp", "--tx-mode", "dma", NULL},
+        {"--tap", "t", "--dhcp", "--irq-policy", "ignore", NULL},
+        {"--tap", "t", "--dhcp", "--ready-fd", "1", NULL},
+        {"--tap", "t", "--dhcp", "--gw", "198.18.0.1", NULL}, /* gw from DHCP */
+        {"--tap", "t", "--dhcp", "--bogus", NULL},
+        {"--tap", "t", "--dhcp", "extra", NULL},
+        {"--tap", "t", "--dhcp", "--log-level", NULL},
+    };
+    struct args a;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        if (parse(&a, bad[i]) != ARGS_USAGE)
+            fail_msg("case %zu (%s %s ...) was accepted", i, bad[i][0], bad[i][1]);
+    }
+}
+
+static void test_ipv4_and_mac_parsers(void **state)
+{
+    uint32_t ip;
+    uint8_t mac[6];
+
+    (void)state;
+    assert_int_equal(args_parse_ipv4("198.18.255.254", &ip), 0);
+    assert_int_equal(ip, inet_addr("198.18.255.254"));
+    assert_int_not_equal(args_parse_ipv4("198.18.0.256", &ip), 0);
+    assert_int_not_equal(args_parse_ipv4("", &ip), 0);
+    assert_int_equal(args_parse_mac("aa:bb:cc:dd:ee:ff", mac), 0);
+    assert_int_equal(mac[5], 0xff);
+    assert_int_not_equal(args_parse_mac("aa:bb:cc:dd:ee:ff:00", mac), 0);
+    assert_int_not_equal(args_parse_mac("zz:bb:cc:dd:ee:ff", mac), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_defaults_and_ip),
+        cmocka_unit_test(test_every_value),
+        cmocka_unit_test(test_usage_errors),
+        cmocka_unit_test(test_ipv4_and_mac_parsers),
+    };
+
+    /* The parser prints its complaints; keep the test log readable. */
+    if (!freopen("/dev/null", "w", stderr))
+        return 1;
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
