@@ -25,7 +25,10 @@ static const struct {
     {"MEM_LIBC_MALLOC", MEM_LIBC_MALLOC},
     {"MEM_USE_POOLS", MEM_USE_POOLS},
     {"LWIP_ALLOW_MEM_FREE_FROM_OTHER_CONTEXT", LWIP_ALLOW_MEM_FREE_FROM_OTHER_CONTEXT},
+#ifdef MEM_SANITY_CHECK /* 2.1+ */
     {"MEM_SANITY_CHECK", MEM_SANITY_CHECK},
+#endif
+    {"MEMP_SANITY_CHECK", MEMP_SANITY_CHECK},
     {"PBUF_POOL_SIZE", PBUF_POOL_SIZE},
     {"PBUF_POOL_BUFSIZE", PBUF_POOL_BUFSIZE},
     {"MEMP_NUM_TCP_PCB", MEMP_NUM_TCP_PCB},
@@ -35,6 +38,10 @@ static const struct {
     {"LWIP_TCPIP_CORE_LOCKING", LWIP_TCPIP_CORE_LOCKING},
     {"LWIP_NETCONN_FULLDUPLEX", LWIP_NETCONN_FULLDUPLEX},
     {"LWIP_NETCONN_SEM_PER_THREAD", LWIP_NETCONN_SEM_PER_THREAD},
+    {"LWIP_DHCP", LWIP_DHCP},
+#ifdef LWIP_ACD /* 2.2+: with ACD, a static address gets no gratuitous ARP on link up */
+    {"LWIP_ACD", LWIP_ACD},
+#endif
 };
 
 const char *buildinfo_lwip_version(void)

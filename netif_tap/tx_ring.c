@@ -35,10 +35,9 @@
 
 #include "netif_tap/netif_tap_priv.h"
 #include "port/irq.h"
+#include "port/lwip_compat.h"
 #include "port/log.h"
 #include "port/port.h"
-
-#define LWIPD_LWIP_AT_LEAST_2_1 ((LWIP_VERSION_MAJOR * 100 + LWIP_VERSION_MINOR) >= 201)
 
 /* Give back completed descriptors [tail, dma). Runs in the ISR (isr,
  * callback) or in a thread (task, inline, sweep). Only one reclaimer runs at
@@ -111,7 +110,7 @@ static void txc_isr(void *arg)
     case TXC_FREE_TASK:
         if (atomic_exchange(&r->reclaim_posted, true))
             break;
-#if LWIPD_LWIP_AT_LEAST_2_1
+#if LWIPD_LWIP_AT_LEAST(2, 1)
         err = tcpip_callbackmsg_trycallback_fromisr(r->reclaim_msg);
 #else
         err = tcpip_trycallback(r->reclaim_msg);

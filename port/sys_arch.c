@@ -51,6 +51,7 @@
 
 #include "port/fatal.h"
 #include "port/irq.h"
+#include "port/lwip_compat.h"
 #include "port/log.h"
 #include "port/optcheck.h"
 #include "port/port.h"
@@ -534,10 +535,14 @@ err_t sys_mbox_trypost(sys_mbox_t *mbox, void *msg)
     return ERR_OK;
 }
 
+#if LWIPD_LWIP_AT_LEAST(2, 1)
+/* Required by lwIP >= 2.1 (tcpip_callbackmsg_trycallback_fromisr); our
+ * trypost is ISR-safe already. */
 err_t sys_mbox_trypost_fromisr(sys_mbox_t *mbox, void *msg)
 {
     return sys_mbox_trypost(mbox, msg);
 }
+#endif
 
 void sys_mbox_post(sys_mbox_t *mbox, void *msg)
 {

@@ -85,18 +85,30 @@ def main():
         harness.wait_for(ns.carrier, 5, "carrier on")
         carrier_s = time.time() - t_up
 
-        def garp():
-            src = harness.mac_bytes(d.mac)
-            return [ts for ts, f in harness.read_pcap(d.pcap)
-                    if ts >= t_up - 0.001 and f[6:12] == src and harness.is_gratuitous_arp(f, d.ip)]
+        src = harness.mac_bytes(d.mac)
 
-        garps = harness.wait_for(garp, 5, "gratuitous ARP")
+        def after_up(pred):
+            return [ts for ts, f in harness.read_pcap(d.pcap)
+                    if ts >= t_up - 0.001 and f[6:12] == src and pred(f)]
+
+        harness.wait_for(lambda: harness.ping(ns, d.ip, count=1)["received"] == 1, 10,
+                         "ping through the plugged link")
+        harness.wait_for(lambda: after_up(harness.is_icmp_echo_reply), 5, "capture flush")
+        garps = after_up(lambda f: harness.is_gratuitous_arp(f, d.ip))
+        want_garp = harness.expects_garp_on_link_up(status)
+        if garps:
+            garp_text = "gratuitous ARP after %.3f s" % (garps[0] - t_up)
+        elif want_garp:
+            garp_text = "NO gratuitous ARP"
+        else:
+            garp_text = "no gratuitous ARP (lwIP %s with LWIP_ACD: none for static addresses)" % (
+                status["build"]["lwip"])
         back = harness.ping(ns, d.ip, count=5)["received"]
-        step("link", "down: host %s, ping %d/3; up: carrier in %.3f s, gratuitous ARP after "
-             "%.3f s, ping %d/5" % ("NO-CARRIER" if no_carrier else "still has carrier", lost,
-                                    carrier_s, garps[0] - t_up, back),
+        step("link", "down: host %s, ping %d/3; up: carrier in %.3f s, %s, ping %d/5" % (
+            "NO-CARRIER" if no_carrier else "still has carrier", lost, carrier_s, garp_text, back),
              {"no_carrier": no_carrier, "ping_while_down": lost, "carrier_back_s": carrier_s,
-              "garp_after_s": garps[0] - t_up, "ping_after_up": back, "down_at": t0})
+              "garp_after_s": garps[0] - t_up if garps else None, "garp_expected": want_garp,
+              "ping_after_up": back, "down_at": t0})
 
         stats = d.stats()
         with open(os.path.join(out, "stats.json"), "w") as f:
@@ -110,12 +122,17 @@ def main():
                  stats["lwip"]["mib2"]["tcpretranssegs"]),
              {"exit_code": code, "frames_captured": len(frames), "driver": drv})
         ok = (p["loss"] == 0 and seen and e["match"] and u["echoed"] == u["sent"] and rows and
-              no_carrier and lost == 0 and back == 5 and code == 0)
+              no_carrier and lost == 0 and back == 5 and code == 0 and
+              bool(garps) == want_garp)
         report["ok"] = bool(ok)
     except KeyboardInterrupt:
         print("\ninterrupted: cleaning up", flush=True)
         report["ok"] = False
         report["interrupted"] = True
+    except Exception as e:  # report it, and still clean up
+        print("\ndemo failed: %s: %s" % (type(e).__name__, e), flush=True)
+        report["ok"] = False
+        report["error"] = "%s: %s" % (type(e).__name__, e)
     finally:
         if d is not None:
             d.stop()

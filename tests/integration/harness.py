@@ -29,6 +29,7 @@ LWIP_IP = "198.18.0.2"
 SAFE_NET = ipaddress.ip_network("198.18.0.0/15")
 
 _ns_counter = itertools.count()
+_ctl_counter = itertools.count()
 
 
 class HarnessError(Exception):
@@ -131,7 +132,8 @@ class Lwipd:
         self.ns = ns
         self.workdir = workdir
         os.makedirs(workdir, exist_ok=True)
-        self.control = os.path.join(workdir, "control.sock")
+        # Unix socket paths are limited to 107 bytes: keep it short, in /tmp.
+        self.control = "/tmp/lwipd-%s-%d.sock" % (ns.name, next(_ctl_counter))
         self.pcap = os.path.join(workdir, "capture.pcap") if pcap else None
         self.log = os.path.join(workdir, "lwipd.log")
         check_safe(ip.split("/")[0])
@@ -152,7 +154,9 @@ class Lwipd:
         try:
             self.proc = self.ns.popen([self.binary] + self.args + ["--ready-fd", str(w)],
                                       pass_fds=[w], stdout=logf, stderr=subprocess.STDOUT,
-                                      stdin=subprocess.DEVNULL)
+                                      stdin=subprocess.DEVNULL,
+                                      # Ctrl-C reaches the script, which stops lwipd by PID.
+                                      start_new_session=True)
         finally:
             os.close(w)
             logf.close()
@@ -300,6 +304,18 @@ def read_pcap(path):
 
 def mac_bytes(mac):
     return bytes(int(x, 16) for x in mac.split(":"))
+
+
+def expects_garp_on_link_up(status):
+    """lwIP sends a gratuitous ARP for a static address on link up, except
+    2.2+ built with LWIP_ACD (ACD then announces only the addresses it
+    manages: DHCP and AutoIP)."""
+    return not status["build"]["options"].get("LWIP_ACD", 0)
+
+
+def is_icmp_echo_reply(frame):
+    return (len(frame) >= 35 and frame[12:14] == b"\x08\x00" and frame[23] == 1 and
+            frame[14 + (frame[14] & 0x0F) * 4] == 0)
 
 
 def is_gratuitous_arp(frame, ip):

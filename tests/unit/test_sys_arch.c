@@ -24,6 +24,7 @@
 
 #include "port/fatal.h"
 #include "port/irq.h"
+#include "port/lwip_compat.h"
 #include "port/port.h"
 
 static uint64_t now_ms(void)
@@ -224,7 +225,12 @@ static atomic_int isr_posts;
 static void post_isr(void *arg)
 {
     (void)arg;
-    if (sys_mbox_trypost_fromisr(&isr_mbox, (void *)(uintptr_t)0xfeed) == ERR_OK)
+#if LWIPD_LWIP_AT_LEAST(2, 1)
+    err_t err = sys_mbox_trypost_fromisr(&isr_mbox, (void *)(uintptr_t)0xfeed);
+#else
+    err_t err = sys_mbox_trypost(&isr_mbox, (void *)(uintptr_t)0xfeed);
+#endif
+    if (err == ERR_OK)
         atomic_fetch_add(&isr_posts, 1);
 }
 

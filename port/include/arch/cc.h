@@ -11,7 +11,7 @@
 #define LWIP_TIMEVAL_PRIVATE 0
 /* errno: lwIP 2.1+ reads LWIP_ERRNO_STDINCLUDE, 2.0.x reads LWIP_ERRNO_INCLUDE. */
 #define LWIP_ERRNO_STDINCLUDE 1
-#define LWIP_ERRNO_INCLUDE    <errno.h>
+#define LWIP_ERRNO_INCLUDE    "errno.h" /* a string: <errno.h> would expand errno */
 
 void port_diag(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void port_assert(const char *msg, int line, const char *file) __attribute__((noreturn));

@@ -54,7 +54,7 @@
 #define MEMP_NUM_TCPIP_MSG_API   256
 #define MEMP_NUM_TCPIP_MSG_INPKT 2048
 #define MEMP_NUM_SELECT_CB       16
-#define MEMP_NUM_SYS_TIMEOUT     (LWIP_NUM_SYS_TIMEOUT_INTERNAL + 16)
+#define MEMP_NUM_SYS_TIMEOUT     32 /* a number: 2.0.x has no LWIP_NUM_SYS_TIMEOUT_INTERNAL */
 #define MEMP_NUM_ARP_QUEUE       64
 
 /* Mailboxes: our sys_arch honours these sizes (contrib's caps at 128). */

@@ -38,7 +38,7 @@
 #define MEMP_NUM_TCP_PCB          8
 #define MEMP_NUM_TCP_SEG          32
 #define MEMP_NUM_NETCONN          8
-#define MEMP_NUM_SYS_TIMEOUT      (LWIP_NUM_SYS_TIMEOUT_INTERNAL + 8)
+#define MEMP_NUM_SYS_TIMEOUT      16
 #define TCPIP_MBOX_SIZE           16
 #define DEFAULT_UDP_RECVMBOX_SIZE 8
 #define DEFAULT_TCP_RECVMBOX_SIZE 8
