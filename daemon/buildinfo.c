@@ -7,6 +7,7 @@
 
 #include "lwip/init.h"
 #include "lwip/opt.h"
+#include "lwip/pbuf.h" /* PBUF_POOL_BUFSIZE may be defined in terms of its header sizes */
 
 #define STR_(x) #x
 #define STR(x)  STR_(x)

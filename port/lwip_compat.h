@@ -6,4 +6,4 @@
 #include "lwip/init.h"
 
 #define LWIPD_LWIP_AT_LEAST(maj, min)                                                              \
-    ((LWIP_VERSION_MAJOR * 100 + LWIP_VERSION_MINOR) >= ((maj) * 100 + (min)))
+    ((LWIP_VERSION_MAJOR * 100 + LWIP_VERSION_MINOR) >= ((maj)*100 + (min)))
