@@ -9,10 +9,13 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "apps/lwping.h"
 #include "capture/capture.h"
+#include "daemon/args.h"
 #include "daemon/buildinfo.h"
 #include "daemon/control.h"
 #include "daemon/daemon.h"
@@ -26,7 +29,16 @@
 
 #define STACK_TIMEOUT_MS 2000
 
-typedef int (*command_fn)(struct daemon *d, const cJSON *req, cJSON *resp, char *err,
+/* What a command runs with. */
+struct cmd_ctx {
+    struct daemon *d;
+    struct control_req *creq;
+    const cJSON *id;
+};
+
+#define CMD_DEFERRED 1 /* the command answers later, through cmd_finish() */
+
+typedef int (*command_fn)(struct cmd_ctx *ctx, const cJSON *req, cJSON *resp, char *err,
                           size_t errlen);
 
 struct command {
@@ -37,10 +49,10 @@ struct command {
 
 static const struct command *command_find(const char *name);
 
-static int cmd_status(struct daemon *d, const cJSON *req, cJSON *resp, char *err, size_t errlen)
+static int cmd_status(struct cmd_ctx *ctx, const cJSON *req, cJSON *resp, char *err, size_t errlen)
 {
-    struct netif *n = netif_tap_netif(d->tap);
-    const struct netif_tap_config *tc = netif_tap_config(d->tap);
+    struct netif *n = netif_tap_netif(ctx->d->tap);
+    const struct netif_tap_config *tc = netif_tap_config(ctx->d->tap);
     char ip[16], mask[16], mac[18];
 
     (void)req, (void)err, (void)errlen;
@@ -54,26 +66,26 @@ static int cmd_status(struct daemon *d, const cJSON *req, cJSON *resp, char *err
     cJSON_AddStringToObject(resp, "ip", ip);
     cJSON_AddStringToObject(resp, "netmask", mask);
     cJSON_AddStringToObject(resp, "mac", mac);
-    cJSON_AddNumberToObject(resp, "mtu", netif_tap_mtu(d->tap));
-    cJSON_AddStringToObject(resp, "link", netif_tap_link_is_up(d->tap) ? "up" : "down");
-    cJSON_AddNumberToObject(resp, "uptime_s", (double)(port_now_ns() - d->start_ns) / 1e9);
+    cJSON_AddNumberToObject(resp, "mtu", netif_tap_mtu(ctx->d->tap));
+    cJSON_AddStringToObject(resp, "link", netif_tap_link_is_up(ctx->d->tap) ? "up" : "down");
+    cJSON_AddNumberToObject(resp, "uptime_s", (double)(port_now_ns() - ctx->d->start_ns) / 1e9);
     cJSON_AddStringToObject(resp, "tx_mode", tx_mode_name(tc->tx_mode));
     cJSON_AddStringToObject(resp, "txc_free", txc_free_name(tc->txc_free));
     cJSON_AddStringToObject(resp, "irq_policy", irq_policy_name(irq_policy()));
     cJSON_AddStringToObject(resp, "irq_target", tc->irq_target);
     cJSON_AddNumberToObject(resp, "heartbeat", (double)stack_heartbeat());
-    cJSON_AddNumberToObject(resp, "control_clients", control_clients(d->control));
-    if (d->capture)
-        cJSON_AddStringToObject(resp, "capture", capture_path(d->capture));
+    cJSON_AddNumberToObject(resp, "control_clients", control_clients(ctx->d->control));
+    if (ctx->d->capture)
+        cJSON_AddStringToObject(resp, "capture", capture_path(ctx->d->capture));
     else
         cJSON_AddNullToObject(resp, "capture");
     cJSON_AddItemToObject(resp, "build", buildinfo_json());
     return 0;
 }
 
-static int cmd_stats(struct daemon *d, const cJSON *req, cJSON *resp, char *err, size_t errlen)
+static int cmd_stats(struct cmd_ctx *ctx, const cJSON *req, cJSON *resp, char *err, size_t errlen)
 {
-    cJSON *s = stats_json(d);
+    cJSON *s = stats_json(ctx->d);
 
     (void)req;
     if (!s) {
@@ -84,7 +96,7 @@ static int cmd_stats(struct daemon *d, const cJSON *req, cJSON *resp, char *err,
     return 0;
 }
 
-static int cmd_link(struct daemon *d, const cJSON *req, cJSON *resp, char *err, size_t errlen)
+static int cmd_link(struct cmd_ctx *ctx, const cJSON *req, cJSON *resp, char *err, size_t errlen)
 {
     const cJSON *state = cJSON_GetObjectItemCaseSensitive(req, "state");
 
@@ -103,40 +115,121 @@ static int cmd_link(struct daemon *d, const cJSON *req, cJSON *resp, char *err, 
             return -1;
         }
     }
-    cJSON_AddStringToObject(resp, "link", netif_tap_link_is_up(d->tap) ? "up" : "down");
+    cJSON_AddStringToObject(resp, "link", netif_tap_link_is_up(ctx->d->tap) ? "up" : "down");
     return 0;
 }
 
-static int cmd_shutdown(struct daemon *d, const cJSON *req, cJSON *resp, char *err, size_t errlen)
+static int cmd_shutdown(struct cmd_ctx *ctx, const cJSON *req, cJSON *resp, char *err,
+                        size_t errlen)
 {
     (void)req, (void)resp, (void)err, (void)errlen;
-    daemon_request_stop(d, 0);
+    daemon_request_stop(ctx->d, 0);
     return 0;
 }
 
-static int cmd_version(struct daemon *d, const cJSON *req, cJSON *resp, char *err, size_t errlen)
+static int cmd_version(struct cmd_ctx *ctx, const cJSON *req, cJSON *resp, char *err, size_t errlen)
 {
-    (void)d, (void)req, (void)err, (void)errlen;
+    (void)ctx, (void)req, (void)err, (void)errlen;
     cJSON_AddItemToObject(resp, "build", buildinfo_json());
     return 0;
 }
 
-static int cmd_help(struct daemon *d, const cJSON *req, cJSON *resp, char *err, size_t errlen);
+/* Read an optional integer field NAME within [MIN, MAX] (default DEF). */
+static int int_field(const cJSON *req, const char *name, long min, long max, long def, long *out,
+                     char *err, size_t errlen)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(req, name);
+
+    if (!v) {
+        *out = def;
+        return 0;
+    }
+    if (!cJSON_IsNumber(v) || v->valuedouble != (double)(long)v->valuedouble ||
+        v->valuedouble < (double)min || v->valuedouble > (double)max) {
+        snprintf(err, errlen, "\"%s\" must be an integer from %ld to %ld", name, min, max);
+        return -1;
+    }
+    *out = (long)v->valuedouble;
+    return 0;
+}
+
+struct ping_call {
+    struct lwping_params p;
+    struct cmd_deferred *dd;
+};
+
+/* tcpip thread, at the end of the run. */
+static void ping_done(void *arg, const struct lwping_result *res)
+{
+    cJSON *f = cJSON_CreateObject();
+    cJSON *rtt = cJSON_CreateObject();
+
+    cJSON_AddNumberToObject(f, "transmitted", res->transmitted);
+    cJSON_AddNumberToObject(f, "received", res->received);
+    cJSON_AddNumberToObject(f, "duplicates", res->duplicates);
+    cJSON_AddNumberToObject(rtt, "min", res->rtt_min_ms);
+    cJSON_AddNumberToObject(rtt, "avg", res->rtt_avg_ms);
+    cJSON_AddNumberToObject(rtt, "max", res->rtt_max_ms);
+    cJSON_AddItemToObject(f, "rtt_ms", rtt);
+    cmd_finish(arg, f, NULL);
+}
+
+static int ping_in_tcpip(void *arg)
+{
+    struct ping_call *pc = arg;
+
+    return lwping_start(&pc->p, ping_done, pc->dd);
+}
+
+static int cmd_ping(struct cmd_ctx *ctx, const cJSON *req, cJSON *resp, char *err, size_t errlen)
+{
+    const cJSON *host = cJSON_GetObjectItemCaseSensitive(req, "host");
+    struct ping_call pc;
+    long count, interval, timeout;
+    int r;
+
+    (void)resp;
+    if (!cJSON_IsString(host) || args_parse_ipv4(host->valuestring, &pc.p.addr) != 0) {
+        snprintf(err, errlen, "ping: \"host\" must be an IPv4 address");
+        return -1;
+    }
+    if (int_field(req, "count", 1, 1000, 4, &count, err, errlen) ||
+        int_field(req, "interval_ms", 1, 10000, 200, &interval, err, errlen) ||
+        int_field(req, "timeout_ms", 10, 60000, 1000, &timeout, err, errlen))
+        return -1;
+    pc.p.count = (uint32_t)count;
+    pc.p.interval_ms = (uint32_t)interval;
+    pc.p.timeout_ms = (uint32_t)timeout;
+    pc.dd = cmd_defer(ctx);
+    if (!pc.dd) {
+        snprintf(err, errlen, "ping: cannot answer later on this connection");
+        return -1;
+    }
+    r = stack_call(ping_in_tcpip, &pc, sizeof(pc), STACK_TIMEOUT_MS);
+    if (r == -ETIMEDOUT)
+        return CMD_DEFERRED; /* it may still start; its answer will come then */
+    if (r != 0)
+        cmd_finish(pc.dd, NULL, r == -EBUSY ? "ping: another ping is running" : strerror(-r));
+    return CMD_DEFERRED;
+}
+
+static int cmd_help(struct cmd_ctx *ctx, const cJSON *req, cJSON *resp, char *err, size_t errlen);
 
 static const struct command commands[] = {
     {"help", "list the commands", cmd_help},
     {"link", "link state; with \"state\":\"up\"|\"down\" plug or pull the cable", cmd_link},
+    {"ping", "lwIP pings \"host\" (\"count\", \"interval_ms\", \"timeout_ms\")", cmd_ping},
     {"shutdown", "stop lwipd (exit 0)", cmd_shutdown},
     {"stats", "every counter: lwIP, driver, IRQs, apps, capture", cmd_stats},
     {"status", "addresses, link, modes, uptime, build", cmd_status},
     {"version", "lwipd and lwIP versions, heap, key lwIP options", cmd_version},
 };
 
-static int cmd_help(struct daemon *d, const cJSON *req, cJSON *resp, char *err, size_t errlen)
+static int cmd_help(struct cmd_ctx *ctx, const cJSON *req, cJSON *resp, char *err, size_t errlen)
 {
     cJSON *o = cJSON_CreateObject();
 
-    (void)d, (void)req, (void)err, (void)errlen;
+    (void)ctx, (void)req, (void)err, (void)errlen;
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
         cJSON_AddStringToObject(o, commands[i].name, commands[i].help);
     cJSON_AddItemToObject(resp, "commands", o);
@@ -193,14 +286,67 @@ bad:
     return NULL;
 }
 
-/* The control handler: one request line in, one response line out. */
-char *commands_handle(void *arg, const char *line, size_t len)
+/* A deferred command's handle: the promised reply and the request id. */
+struct cmd_deferred {
+    struct control_reply *reply;
+    cJSON *id;
+};
+
+/* From a command: promise the answer for later. Returns NULL when the
+ * request cannot be deferred (then answer at once with an error). */
+struct cmd_deferred *cmd_defer(struct cmd_ctx *ctx)
 {
-    struct daemon *d = arg;
+    struct cmd_deferred *dd = calloc(1, sizeof(*dd));
+
+    if (!dd)
+        return NULL;
+    dd->reply = control_defer(ctx->creq);
+    if (!dd->reply) {
+        free(dd);
+        return NULL;
+    }
+    dd->id = ctx->id ? cJSON_Duplicate(ctx->id, 1) : NULL;
+    return dd;
+}
+
+/* Complete a deferred command, from any thread: FIELDS (consumed, may be
+ * NULL) go into the response; ERROR non-NULL makes it a failure. */
+void cmd_finish(struct cmd_deferred *dd, cJSON *fields, const char *error)
+{
+    cJSON *resp = cJSON_CreateObject();
+    char *out = NULL;
+
+    if (resp) {
+        cJSON_AddBoolToObject(resp, "ok", error == NULL);
+        if (dd->id) {
+            cJSON_AddItemToObject(resp, "id", dd->id);
+            dd->id = NULL;
+        }
+        if (fields) {
+            while (fields->child) {
+                cJSON *item = cJSON_DetachItemViaPointer(fields, fields->child);
+                cJSON_AddItemToObject(resp, item->string, item);
+            }
+        }
+        if (error)
+            cJSON_AddStringToObject(resp, "error", error);
+        out = cJSON_PrintUnformatted(resp);
+        cJSON_Delete(resp);
+    }
+    cJSON_Delete(fields);
+    cJSON_Delete(dd->id);
+    control_reply_send(dd->reply, out);
+    free(dd);
+}
+
+/* The control handler: one request line in, one response line out (or none
+ * yet, for a deferred command). */
+char *commands_handle(void *arg, struct control_req *creq, const char *line, size_t len)
+{
+    struct cmd_ctx ctx = {.d = arg, .creq = creq};
     char err[256] = "";
     cJSON *req = commands_parse(line, len, err, sizeof(err));
     cJSON *resp = cJSON_CreateObject();
-    const cJSON *id = req ? cJSON_GetObjectItemCaseSensitive(req, "id") : NULL;
     const struct command *c;
     char *out;
     int ok = 0;
@@ -209,17 +355,25 @@ char *commands_handle(void *arg, const char *line, size_t len)
         cJSON_Delete(req);
         return NULL;
     }
+    ctx.id = req ? cJSON_GetObjectItemCaseSensitive(req, "id") : NULL;
     cJSON_AddBoolToObject(resp, "ok", 0);
-    if (id)
-        cJSON_AddItemToObject(resp, "id", cJSON_Duplicate(id, 1));
+    if (ctx.id)
+        cJSON_AddItemToObject(resp, "id", cJSON_Duplicate(ctx.id, 1));
     if (req) {
         const char *name = cJSON_GetObjectItemCaseSensitive(req, "cmd")->valuestring;
 
         c = command_find(name);
-        if (!c)
+        if (!c) {
             snprintf(err, sizeof(err), "unknown command '%.64s' (try \"help\")", name);
-        else
-            ok = c->fn(d, req, resp, err, sizeof(err)) == 0;
+        } else {
+            int r = c->fn(&ctx, req, resp, err, sizeof(err));
+            if (r == CMD_DEFERRED) {
+                cJSON_Delete(resp);
+                cJSON_Delete(req);
+                return NULL;
+            }
+            ok = r == 0;
+        }
     }
     cJSON_ReplaceItemInObject(resp, "ok", cJSON_CreateBool(ok));
     if (!ok)

@@ -3,7 +3,13 @@
  * newlines, hands each line to the handler and writes its response line.
  * Every failure of a client (garbage, an over-long line, too many clients)
  * ends in an error response or a closed connection, never in the daemon
- * stopping. */
+ * stopping.
+ *
+ * A handler may promise its answer for later (control_defer(), e.g. an
+ * iperf3 run inside lwIP): that client's further requests wait, so answers
+ * stay in request order, and control_reply_send() - callable from any
+ * thread - queues the answer and wakes the event loop through an eventfd.
+ * A client that leaves first orphans the reply; it is dropped on arrival. */
 #define _GNU_SOURCE
 #include "lwipd_config.h"
 #include "daemon/control.h"
@@ -20,6 +26,8 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/eventfd.h>
+#include <pthread.h>
 #include <unistd.h>
 
 #include "port/log.h"
@@ -28,10 +36,23 @@ struct client {
     struct control *ctl;
     struct bufferevent *bev;
     struct client *next;
+    struct control_reply *pending; /* a deferred answer this client waits for */
     int fd;
     pid_t pid;
     uid_t uid;
     int closing;
+};
+
+struct control_reply {
+    struct control *ctl;
+    struct client *cl; /* NULL once the client has gone */
+    char *json;
+    struct control_reply *next;
+};
+
+struct control_req {
+    struct client *cl;
+    struct control_reply *deferred;
 };
 
 struct control {
@@ -42,11 +63,22 @@ struct control {
     char path[108];
     struct client *clients;
     unsigned nclients;
+    int wake_fd; /* eventfd: replies are ready */
+    struct event *wake_ev;
+    pthread_mutex_t lock; /* guards ready, outstanding and every reply's cl */
+    struct control_reply *ready;
+    unsigned outstanding; /* deferred, not yet processed */
 };
 
 static void client_free(struct client *cl)
 {
     struct control *c = cl->ctl;
+
+    if (cl->pending) {
+        pthread_mutex_lock(&c->lock);
+        cl->pending->cl = NULL; /* orphaned: dropped when it arrives */
+        pthread_mutex_unlock(&c->lock);
+    }
 
     for (struct client **pp = &c->clients; *pp; pp = &(*pp)->next) {
         if (*pp == cl) {
@@ -94,14 +126,21 @@ static void client_read_cb(struct bufferevent *bev, void *arg)
     char *line;
     size_t len;
 
-    while (!cl->closing && (line = evbuffer_readln(in, &len, EVBUFFER_EOL_LF)) != NULL) {
+    while (!cl->closing && !cl->pending &&
+           (line = evbuffer_readln(in, &len, EVBUFFER_EOL_LF)) != NULL) {
+        struct control_req req = {cl, NULL};
+
         if (len > CONTROL_MAX_LINE) {
             free(line);
             client_refuse(cl, "request line too long");
             return;
         }
-        char *resp = cl->ctl->handler(cl->ctl->arg, line, len);
+        char *resp = cl->ctl->handler(cl->ctl->arg, &req, line, len);
         free(line);
+        if (!resp && req.deferred) {
+            cl->pending = req.deferred; /* answered by control_reply_send() */
+            return;
+        }
         client_reply(cl, resp ? resp : "{\"ok\":false,\"error\":\"out of memory\"}");
         free(resp);
     }
@@ -114,6 +153,75 @@ static void client_event_cb(struct bufferevent *bev, short events, void *arg)
     (void)bev;
     if (events & (BEV_EVENT_EOF | BEV_EVENT_ERROR))
         client_free(arg);
+}
+
+/* Promise an answer to REQ for later (from a handler, which then returns
+ * NULL). The client's next requests wait until control_reply_send(). */
+struct control_reply *control_defer(struct control_req *req)
+{
+    struct control_reply *r;
+
+    if (!req || req->deferred)
+        return NULL;
+    r = calloc(1, sizeof(*r));
+    if (!r)
+        return NULL;
+    r->ctl = req->cl->ctl;
+    r->cl = req->cl;
+    req->deferred = r;
+    pthread_mutex_lock(&r->ctl->lock);
+    r->ctl->outstanding++;
+    pthread_mutex_unlock(&r->ctl->lock);
+    return r;
+}
+
+/* Deliver the promised answer JSON (malloc'd; ownership passes here). Any
+ * thread. Each reply is sent exactly once. */
+void control_reply_send(struct control_reply *r, char *json)
+{
+    struct control *c = r->ctl;
+    uint64_t one = 1;
+
+    r->json = json;
+    pthread_mutex_lock(&c->lock);
+    r->next = c->ready;
+    c->ready = r;
+    pthread_mutex_unlock(&c->lock);
+    if (write(c->wake_fd, &one, sizeof(one)) < 0) {
+        /* eventfd counter saturated: a wake-up is pending anyway */
+    }
+}
+
+static void wake_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct control *c = arg;
+    struct control_reply *list, *r;
+    uint64_t n;
+
+    (void)what;
+    if (read(fd, &n, sizeof(n)) < 0) {
+        /* EAGAIN: another wake-up took them */
+    }
+    pthread_mutex_lock(&c->lock);
+    list = c->ready;
+    c->ready = NULL;
+    pthread_mutex_unlock(&c->lock);
+    while ((r = list) != NULL) {
+        struct client *cl;
+
+        list = r->next;
+        pthread_mutex_lock(&c->lock);
+        cl = r->cl;
+        c->outstanding--;
+        pthread_mutex_unlock(&c->lock);
+        if (cl) {
+            cl->pending = NULL;
+            client_reply(cl, r->json ? r->json : "{\"ok\":false,\"error\":\"out of memory\"}");
+            client_read_cb(cl->bev, cl); /* requests that queued up meanwhile */
+        }
+        free(r->json);
+        free(r);
+    }
 }
 
 static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
@@ -213,6 +321,21 @@ struct control *control_new(struct event_base *base, const char *path, mode_t mo
         unlink(path);
         return NULL;
     }
+    pthread_mutex_init(&c->lock, NULL);
+    c->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    c->wake_ev =
+        c->wake_fd >= 0 ? event_new(base, c->wake_fd, EV_READ | EV_PERSIST, wake_cb, c) : NULL;
+    if (!c->wake_ev || event_add(c->wake_ev, NULL) != 0) {
+        *err = -ENOMEM;
+        if (c->wake_ev)
+            event_free(c->wake_ev);
+        if (c->wake_fd >= 0)
+            close(c->wake_fd);
+        close(fd);
+        unlink(path);
+        free(c);
+        return NULL;
+    }
     c->base = base;
     c->handler = handler;
     c->arg = arg;
@@ -251,7 +374,18 @@ void control_free(struct control *c)
         }
         client_free(cl);
     }
+    /* Replies still owed may be sent from other threads after this: keep
+     * what they touch (the process is about to exit anyway). */
+    pthread_mutex_lock(&c->lock);
+    unsigned owed = c->outstanding;
+    pthread_mutex_unlock(&c->lock);
     unlink(c->path);
+    if (owed) {
+        log_info("control", "%u deferred answer(s) left unsent at shutdown", owed);
+        return;
+    }
+    event_free(c->wake_ev);
+    close(c->wake_fd);
     free(c);
 }
 

@@ -11,10 +11,17 @@ struct control;
 #define CONTROL_MAX_LINE    65536
 #define CONTROL_MAX_CLIENTS 64
 
-/* Turns one request line into one response line (malloc'd, no newline). */
-typedef char *(*control_handler_cb)(void *arg, const char *line, size_t len);
+struct control_req;   /* the request being handled (valid during the handler only) */
+struct control_reply; /* an answer promised for later */
+
+/* Turns one request line into one response line (malloc'd, no newline), or
+ * returns NULL after control_defer() to answer later. */
+typedef char *(*control_handler_cb)(void *arg, struct control_req *req, const char *line,
+                                    size_t len);
 
 struct control *control_new(struct event_base *base, const char *path, mode_t mode,
                             control_handler_cb handler, void *arg, int *err);
 void control_free(struct control *c);
 unsigned control_clients(const struct control *c);
+struct control_reply *control_defer(struct control_req *req);
+void control_reply_send(struct control_reply *r, char *json);

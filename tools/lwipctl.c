@@ -38,6 +38,7 @@ static void usage(FILE *out)
                  "  status              addresses, link, modes, uptime, build\n"
                  "  stats               every counter (lwIP, driver, IRQs, apps, capture)\n"
                  "  link [up|down]      show the link, or plug/pull the cable\n"
+                 "  ping HOST [N [MS]]  lwIP sends N echo requests to HOST, MS apart\n"
                  "  version             lwipd and lwIP versions, heap, lwIP options\n"
                  "  shutdown            stop lwipd\n"
                  "  help                the commands this lwipd knows\n"
@@ -76,6 +77,25 @@ static cJSON *build_request(int argc, char **argv)
         }
         if (argc == 2)
             cJSON_AddStringToObject(req, "state", argv[1]);
+    } else if (strcmp(cmd, "ping") == 0) {
+        char *end;
+        long v;
+
+        if (argc < 2 || argc > 4) {
+            fprintf(stderr, "lwipctl: usage: ping HOST [COUNT [INTERVAL_MS]]\n");
+            cJSON_Delete(req);
+            return NULL;
+        }
+        cJSON_AddStringToObject(req, "host", argv[1]);
+        for (int i = 2; i < argc; i++) {
+            v = strtol(argv[i], &end, 10);
+            if (*end || v <= 0) {
+                fprintf(stderr, "lwipctl: ping: '%s' is not a positive number\n", argv[i]);
+                cJSON_Delete(req);
+                return NULL;
+            }
+            cJSON_AddNumberToObject(req, i == 2 ? "count" : "interval_ms", (double)v);
+        }
     } else if (argc > 1) {
         fprintf(stderr, "lwipctl: %s takes no arguments\n", cmd);
         cJSON_Delete(req);

@@ -18,7 +18,7 @@
 
 static cJSON *handle(const char *line)
 {
-    char *out = commands_handle(NULL, line, strlen(line));
+    char *out = commands_handle(NULL, NULL, line, strlen(line));
     cJSON *resp;
 
     assert_non_null(out);
