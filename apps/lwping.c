@@ -34,6 +34,9 @@ static struct {
     uint8_t got[LWPING_MAX];
 } run;
 
+static uint64_t runs;        /* started so far */
+static volatile int running; /* read by the control thread */
+
 static void finish(void *unused);
 static void send_next(void *unused);
 
@@ -116,6 +119,7 @@ static void finish(void *unused)
         res.rtt_avg_ms = run.rtt_sum / res.received;
     raw_remove(run.pcb);
     run.pcb = NULL;
+    running = 0;
     done(arg, &res);
 }
 
@@ -135,8 +139,20 @@ int lwping_start(const struct lwping_params *p, lwping_done_cb done, void *arg)
     run.done = done;
     run.arg = arg;
     run.seq_base = (uint16_t)LWIP_RAND();
+    runs++;
+    running = 1;
     raw_recv(run.pcb, recv_cb, NULL);
     raw_bind(run.pcb, IP_ADDR_ANY);
     send_next(NULL);
     return 0;
+}
+
+int lwping_running(void)
+{
+    return running;
+}
+
+uint64_t lwping_runs(void)
+{
+    return runs;
 }

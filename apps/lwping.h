@@ -22,3 +22,5 @@ struct lwping_params {
 };
 
 int lwping_start(const struct lwping_params *p, lwping_done_cb done, void *arg);
+int lwping_running(void);
+uint64_t lwping_runs(void);

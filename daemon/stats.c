@@ -15,6 +15,7 @@
 
 #include "apps/echo.h"
 #include "apps/lwiperf_app.h"
+#include "apps/lwping.h"
 #include "capture/capture.h"
 #include "daemon/daemon.h"
 #include "netif_tap/netif_tap.h"
@@ -234,6 +235,10 @@ static cJSON *apps_json(void)
     cJSON_AddNumberToObject(lo, "last_kbit_per_s", lw.kbit_per_s);
     cJSON_AddNumberToObject(lo, "total_bytes", (double)lw.total_bytes);
     cJSON_AddItemToObject(o, "lwiperf", lo);
+    cJSON *po = cJSON_CreateObject();
+    cJSON_AddBoolToObject(po, "running", lwping_running());
+    cJSON_AddNumberToObject(po, "runs", (double)lwping_runs());
+    cJSON_AddItemToObject(o, "ping", po);
     return o;
 }
 

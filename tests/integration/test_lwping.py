@@ -1,8 +1,6 @@
 # SPDX-License-Identifier: MIT
 """lwIP pings the host (a deferred control command): replies counted, the
 connection waits for the answer, a second run at once is refused."""
-import threading
-
 import harness
 
 
@@ -38,19 +36,12 @@ def test_requests_queue_behind_a_deferred_answer(lwipd):
 
 
 def test_second_ping_is_busy_and_bad_params(lwipd):
-    results = {}
-
-    def long_ping():
-        results["long"] = lwipd.request({"cmd": "ping", "host": harness.HOST_IP, "count": 10,
-                                         "interval_ms": 100}, timeout=30)
-
-    t = threading.Thread(target=long_ping)
-    t.start()
-    busy = harness.wait_for(lambda: (lambda r: r if not r["ok"] else None)(
-        lwipd.request({"cmd": "ping", "host": harness.HOST_IP, "count": 1})), 5, "busy")
-    t.join(30)
-    assert "another ping" in busy["error"]
-    assert results["long"]["received"] == 10
+    with harness.ControlClient(lwipd.control, timeout=30) as long_run:
+        long_run.send_raw(b'{"cmd":"ping","host":"198.18.0.1","count":10,"interval_ms":100}\n')
+        harness.wait_for(lambda: lwipd.stats()["apps"]["ping"]["running"], 5, "the long run")
+        busy = lwipd.request({"cmd": "ping", "host": harness.HOST_IP, "count": 1})
+        assert busy["ok"] is False and "another ping" in busy["error"]
+        assert long_run.read_line()["received"] == 10
     for bad in ({"host": "nope"}, {"host": 5}, {"host": harness.HOST_IP, "count": 0},
                 {"host": harness.HOST_IP, "count": 1.5}, {"host": harness.HOST_IP, "count": "3"}):
         r = lwipd.request(dict(cmd="ping", **bad))
