@@ -233,6 +233,98 @@ static int set_irq_target(struct args *a, const char *v, char *err, size_t errle
     return 0;
 }
 
+static int set_report_dir(struct args *a, const char *v, char *err, size_t errlen)
+{
+    if (!*v || strlen(v) > 400)
+        return ERR("--report-dir: path must be 1-400 characters");
+    a->report_dir = v;
+    return 0;
+}
+
+static int set_fatal_action(struct args *a, const char *v, char *err, size_t errlen)
+{
+    if (fatal_action_parse(v, &a->fatal_action))
+        return ERR("--fatal-action: '%s' is not exit, abort or hold", v);
+    return 0;
+}
+
+static int set_watchdog_ms(struct args *a, const char *v, char *err, size_t errlen)
+{
+    unsigned long x;
+
+    if (parse_uint(v, 0, 3600000, &x) || (x != 0 && x < 500))
+        return ERR("--watchdog-ms: '%s' is not 0 (off) or 500-3600000", v);
+    a->watchdog_ms = (unsigned)x;
+    return 0;
+}
+
+static int set_txc_delay_us(struct args *a, const char *v, char *err, size_t errlen)
+{
+    unsigned long x;
+
+    if (parse_uint(v, 0, 1000000, &x))
+        return ERR("--txc-delay-us: '%s' is not 0-1000000", v);
+    a->txc_delay_us = (unsigned)x;
+    return 0;
+}
+
+static int set_txc_jitter_us(struct args *a, const char *v, char *err, size_t errlen)
+{
+    unsigned long x;
+
+    if (parse_uint(v, 0, 1000000, &x))
+        return ERR("--txc-jitter-us: '%s' is not 0-1000000", v);
+    a->txc_jitter_us = (unsigned)x;
+    return 0;
+}
+
+static int set_txc_coalesce_us(struct args *a, const char *v, char *err, size_t errlen)
+{
+    unsigned long x;
+
+    if (parse_uint(v, 0, 1000000, &x))
+        return ERR("--txc-coalesce-us: '%s' is not 0-1000000", v);
+    a->txc_coalesce_us = (unsigned)x;
+    return 0;
+}
+
+static int set_single_core(struct args *a, const char *v, char *err, size_t errlen)
+{
+    (void)v, (void)err, (void)errlen;
+    a->single_core = true;
+    return 0;
+}
+
+static int set_events(struct args *a, const char *v, char *err, size_t errlen)
+{
+    if (!*v)
+        return ERR("--events: empty path");
+    a->events = v;
+    return 0;
+}
+
+static int set_seed(struct args *a, const char *v, char *err, size_t errlen)
+{
+    char *end;
+
+    errno = 0;
+    a->seed = strtoull(v, &end, 0);
+    if (errno || end == v || *end || v[0] == '-')
+        return ERR("--seed: '%s' is not a number", v);
+    a->seed_set = true;
+    return 0;
+}
+
+static int set_link_flap(struct args *a, const char *v, char *err, size_t errlen)
+{
+    char why[160];
+
+    if (link_flap_parse(v, &a->link_flap, why, sizeof(why)))
+        return ERR("--link-flap: %s", why);
+    a->link_flap_set = true;
+    return 0;
+}
+
 static int set_no_echo(struct args *a, const char *v, char *err, size_t errlen)
 {
     (void)v, (void)err, (void)errlen;
@@ -267,9 +359,26 @@ static const struct opt_def opts[] = {
     {"ring-size", "N", "TX descriptors in ring mode (default 256)", set_ring_size},
     {"txc-coalesce", "N", "raise the TX-complete IRQ every N frames (default 16)",
      set_txc_coalesce},
+    {"txc-coalesce-us", "T", "...or T us after the first unsignalled completion (0: off)",
+     set_txc_coalesce_us},
+    {"txc-delay-us", "T", "TX completion takes T us after the write (wire time)",
+     set_txc_delay_us},
+    {"txc-jitter-us", "T", "plus up to T us of random jitter", set_txc_jitter_us},
     {"txc-free", "HOW", "TX-complete ISR frees by: task (default), callback, isr", set_txc_free},
     {"irq-policy", "P", "ISR rule breaks: detect (default), rtos, posix", set_irq_policy},
     {"irq-target", "THREAD", "thread the IRQs interrupt (default tcpip)", set_irq_target},
+    {"single-core", NULL, "pin every lwipd thread to one CPU, as on the MCU", set_single_core},
+    {"watchdog-ms", "MS", "report a tcpip thread stalled for MS (default 5000, 0: off)",
+     set_watchdog_ms},
+    {"fatal-action", "A", "after a crash report: exit (code 3, default), abort, hold",
+     set_fatal_action},
+    {"report-dir", "DIR", "crash reports go here (default: $LOGS_DIRECTORY, the capture's "
+                          "directory, or /tmp)",
+     set_report_dir},
+    {"events", "FILE", "events log: link edges, faults, violations (JSON lines)", set_events},
+    {"seed", "N", "seed of every fault decision (default: random, logged)", set_seed},
+    {"link-flap", "P[:D[:N[:J]]]", "pull the cable every P ms for D ms, N times, +-J ms",
+     set_link_flap},
     {"no-echo", NULL, "do not start echo/discard/chargen (7, 9, 19)", set_no_echo},
     {"no-lwiperf", NULL, "do not start lwiperf (iperf2, TCP 5001)", set_no_lwiperf},
 };
@@ -288,6 +397,8 @@ void args_init(struct args *a)
     a->txc_free = TXC_FREE_TASK;
     a->irq_policy = IRQ_POLICY_DETECT;
     a->irq_target = "tcpip";
+    a->fatal_action = FATAL_EXIT;
+    a->watchdog_ms = 5000;
     a->echo = true;
     a->lwiperf = true;
 }
@@ -312,8 +423,9 @@ void args_usage(FILE *out)
                  "  71  system error: threads, sockets (EX_OSERR)\n"
                  "  73  cannot create the capture, log or socket file (EX_CANTCREAT)\n"
                  "  77  not permitted to open or create the TAP (EX_NOPERM)\n"
-                 "  killed by SIGABRT: a fatal incident (lwIP assert, ISR violation),\n"
-                 "  reported on stderr first\n");
+                 "  3   a fault was found: lwIP assert, ISR rule break, crash or wedged\n"
+                 "      stack; the crash report's path is on stderr (--fatal-action abort:\n"
+                 "      killed by SIGABRT instead)\n");
 }
 
 /* Parse ARGV into A (which args_init() prepared). Errors are printed. */

@@ -7,7 +7,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "fault_inject/link.h"
 #include "netif_tap/netif_tap.h"
+#include "port/fatal.h"
 #include "port/irq.h"
 
 /* Exit codes (sysexits.h), documented in --help and README. */
@@ -18,6 +20,7 @@
 #define LWIPD_EXIT_OSERR       71 /* EX_OSERR: a system call failed (threads, sockets) */
 #define LWIPD_EXIT_CANTCREAT   73 /* EX_CANTCREAT: capture, log or socket file */
 #define LWIPD_EXIT_NOPERM      77 /* EX_NOPERM: not allowed to open/create the TAP */
+#define LWIPD_EXIT_FAULT       FATAL_EXIT_CODE /* 3: a fault was found and reported */
 
 struct args {
     const char *tap;
@@ -42,6 +45,18 @@ struct args {
     enum txc_free txc_free;
     enum irq_policy irq_policy;
     const char *irq_target;
+    const char *report_dir;
+    enum fatal_action fatal_action;
+    unsigned watchdog_ms;
+    unsigned txc_delay_us;
+    unsigned txc_jitter_us;
+    unsigned txc_coalesce_us;
+    bool single_core;
+    const char *events;
+    uint64_t seed;
+    bool seed_set;
+    struct link_flap link_flap;
+    bool link_flap_set;
     bool echo;
     bool lwiperf;
 };

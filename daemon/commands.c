@@ -18,10 +18,12 @@
 #include "daemon/args.h"
 #include "daemon/buildinfo.h"
 #include "daemon/control.h"
+#include "daemon/crash.h"
 #include "daemon/daemon.h"
 #include "daemon/stack.h"
 #include "daemon/stats.h"
 #include "netif_tap/netif_tap.h"
+#include "port/fatal.h"
 #include "port/port.h"
 
 #include "lwip/netif.h"
@@ -62,6 +64,11 @@ static int cmd_status(struct cmd_ctx *ctx, const cJSON *req, cJSON *resp, char *
     snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", tc->mac[0], tc->mac[1], tc->mac[2],
              tc->mac[3], tc->mac[4], tc->mac[5]);
     cJSON_AddNumberToObject(resp, "pid", getpid());
+    cJSON_AddStringToObject(resp, "state", fatal_happened() ? "faulted" : "running");
+    if (crash_report_path())
+        cJSON_AddStringToObject(resp, "crash_report", crash_report_path());
+    else
+        cJSON_AddNullToObject(resp, "crash_report");
     cJSON_AddStringToObject(resp, "tap", tc->ifname);
     cJSON_AddStringToObject(resp, "ip", ip);
     cJSON_AddStringToObject(resp, "netmask", mask);
@@ -74,6 +81,9 @@ static int cmd_status(struct cmd_ctx *ctx, const cJSON *req, cJSON *resp, char *
     cJSON_AddStringToObject(resp, "irq_policy", irq_policy_name(irq_policy()));
     cJSON_AddStringToObject(resp, "irq_target", tc->irq_target);
     cJSON_AddNumberToObject(resp, "heartbeat", (double)stack_heartbeat());
+    char seed[24];
+    snprintf(seed, sizeof(seed), "%llu", (unsigned long long)ctx->d->seed);
+    cJSON_AddStringToObject(resp, "seed", seed); /* a string: JSON numbers lose 64-bit precision */
     cJSON_AddNumberToObject(resp, "control_clients", control_clients(ctx->d->control));
     if (ctx->d->capture)
         cJSON_AddStringToObject(resp, "capture", capture_path(ctx->d->capture));

@@ -9,6 +9,8 @@
 #include <errno.h>
 #include <event2/event.h>
 #include <fcntl.h>
+#include <libgen.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,11 +19,16 @@
 #include <unistd.h>
 
 #include "capture/capture.h"
+#include "capture/events.h"
 #include "daemon/buildinfo.h"
 #include "daemon/commands.h"
 #include "daemon/control.h"
+#include "daemon/crash.h"
 #include "daemon/notify.h"
 #include "daemon/stack.h"
+#include "daemon/watchdog.h"
+#include "fault_inject/link.h"
+#include "fault_inject/prng.h"
 #include "netif_tap/netif_tap.h"
 #include "port/fatal.h"
 #include "port/irq.h"
@@ -39,11 +46,16 @@ static void on_frame(void *arg, enum tap_dir dir, const struct iovec *iov, int i
     capture_frame(arg, iov, iovcnt, len);
 }
 
-static void on_fatal(const char *kind, const char *message)
+static void on_link(void *arg, bool up)
 {
-    (void)kind, (void)message;
-    if (the_daemon && the_daemon->capture)
-        capture_flush_try(the_daemon->capture);
+    (void)arg;
+    events_emit("link", "\"state\":\"%s\"", up ? "up" : "down");
+}
+
+static int flap_set_link(bool up, void *arg)
+{
+    (void)arg;
+    return stack_set_link(up, 2000);
 }
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
@@ -67,8 +79,11 @@ static void on_flush_timer(evutil_socket_t fd, short what, void *arg)
     struct daemon *d = arg;
 
     (void)fd, (void)what;
+    if (fatal_happened())
+        return; /* frozen threads may hold the writers' locks */
     if (d->capture)
         capture_flush(d->capture);
+    events_flush();
 }
 
 static void on_status_timer(evutil_socket_t fd, short what, void *arg)
@@ -117,6 +132,9 @@ static int open_tap(struct daemon *d)
         .tx_mode = a->tx_mode,
         .ring_size = a->ring_size,
         .txc_coalesce = a->txc_coalesce,
+        .txc_coalesce_us = a->txc_coalesce_us,
+        .txc_delay_us = a->txc_delay_us,
+        .txc_jitter_us = a->txc_jitter_us,
         .txc_free = a->txc_free,
         .irq_target = a->irq_target,
     };
@@ -199,6 +217,42 @@ static void block_daemon_signals(sigset_t *set)
     signal(SIGPIPE, SIG_IGN);
 }
 
+/* --report-dir, else $LOGS_DIRECTORY (systemd), the capture's directory,
+ * or /tmp. */
+static void choose_report_dir(struct daemon *d)
+{
+    const char *a = d->args->report_dir;
+    const char *logs = getenv("LOGS_DIRECTORY");
+    char buf[400];
+
+    if (!a && logs && !strchr(logs, ':'))
+        a = logs;
+    if (!a && d->args->pcap) {
+        snprintf(buf, sizeof(buf), "%s", d->args->pcap);
+        a = dirname(buf);
+    }
+    snprintf(d->report_dir, sizeof(d->report_dir), "%s", a ? a : "/tmp");
+}
+
+/* --single-core: pin this thread, and every thread made after it, to the
+ * lowest CPU we may run on, so threads interleave as on a single-core MCU. */
+static int pin_single_core(void)
+{
+    cpu_set_t set;
+    int cpu;
+
+    if (sched_getaffinity(0, sizeof(set), &set) != 0)
+        return -errno;
+    for (cpu = 0; cpu < CPU_SETSIZE && !CPU_ISSET(cpu, &set); cpu++)
+        ;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    if (sched_setaffinity(0, sizeof(set), &set) != 0)
+        return -errno;
+    log_info("daemon", "--single-core: every thread on CPU %d", cpu);
+    return cpu;
+}
+
 int daemon_run(const struct args *a)
 {
     struct daemon d = {.args = a, .exit_code = 0};
@@ -221,9 +275,28 @@ int daemon_run(const struct args *a)
     the_daemon = &d;
     d.start_ns = port_now_ns();
     port_thread_register_current("main");
-    fatal_set_hook(on_fatal);
+    choose_report_dir(&d);
+    d.seed = a->seed_set ? a->seed : prng_random_seed();
+    crash_init(&d, port_gettid());
     irq_init(a->irq_policy);
+    events_init();
     block_daemon_signals(&set);
+    if (a->single_core && pin_single_core() < 0) {
+        log_err("daemon", "--single-core: %s", strerror(errno));
+        rc = LWIPD_EXIT_OSERR;
+        goto out;
+    }
+    if (a->events) {
+        int e = events_open(a->events);
+        if (e) {
+            log_err("daemon", "--events %s: %s", a->events, strerror(-e));
+            rc = LWIPD_EXIT_CANTCREAT;
+            goto out;
+        }
+    }
+    events_emit("seed", "\"seed\":\"%llu\"", (unsigned long long)d.seed);
+    log_info("daemon", "seed %llu%s", (unsigned long long)d.seed,
+             a->seed_set ? "" : " (random; repeat this run with --seed)");
 
     d.base = event_base_new();
     if (!d.base) {
@@ -244,6 +317,7 @@ int daemon_run(const struct args *a)
         }
         netif_tap_set_frame_cb(d.tap, on_frame, d.capture);
     }
+    netif_tap_set_link_cb(d.tap, on_link, NULL);
     rc = open_control(&d);
     if (rc)
         goto out;
@@ -271,6 +345,18 @@ int daemon_run(const struct args *a)
         goto out;
     }
 
+    if (a->link_flap_set) {
+        d.flapper = link_flapper_start(d.base, &a->link_flap, d.seed, flap_set_link, NULL);
+        if (!d.flapper) {
+            rc = LWIPD_EXIT_OSERR;
+            goto out;
+        }
+    }
+    if (watchdog_start(a->watchdog_ms) != 0) {
+        log_err("daemon", "cannot start the watchdog");
+        rc = LWIPD_EXIT_OSERR;
+        goto out;
+    }
     ready_line(&d, line, sizeof(line));
     log_info("daemon", "%s", line);
     notify_ready(a->ready_fd, line);
@@ -278,6 +364,14 @@ int daemon_run(const struct args *a)
     event_base_dispatch(d.base);
     rc = d.exit_code;
     notify_stopping();
+    if (fatal_happened()) {
+        /* --fatal-action hold: lwIP's threads are frozen, possibly holding
+         * locks; joining or flushing them would hang. Leave as found. */
+        log_info("daemon", "stopped after a fault (report %s)",
+                 crash_report_path() ? crash_report_path() : "not written");
+        control_free(d.control);
+        return LWIPD_EXIT_FAULT;
+    }
     log_info("daemon", "stopped");
 out:
     if (d.tap)
@@ -286,6 +380,8 @@ out:
         capture_close(d.capture);
         d.capture = NULL;
     }
+    link_flapper_free(d.flapper);
+    events_close();
     control_free(d.control);
     for (int i = 0; i < 3; i++)
         if (sig_ev[i])

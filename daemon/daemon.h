@@ -11,6 +11,7 @@ struct event_base;
 struct netif_tap;
 struct capture;
 struct control;
+struct link_flapper;
 
 struct daemon {
     const struct args *args;
@@ -19,7 +20,10 @@ struct daemon {
     struct capture *capture;
     struct control *control;
     char control_path[108];
+    char report_dir[400];
     uint64_t start_ns;
+    uint64_t seed;
+    struct link_flapper *flapper;
     int exit_code;
 };
 

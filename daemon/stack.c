@@ -27,6 +27,7 @@
 #include "apps/lwiperf_app.h"
 #include "netif_tap/netif_tap.h"
 #include "port/log.h"
+#include "port/port.h"
 
 #define HOUSEKEEPING_MS 200
 
@@ -49,7 +50,7 @@ static void call_put(struct call *c)
 {
     if (atomic_fetch_sub(&c->refs, 1) == 1) {
         sem_destroy(&c->done);
-        free(c);
+        port_free(c); /* may run in the tcpip thread: IRQs masked around libc */
     }
 }
 

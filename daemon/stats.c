@@ -82,11 +82,14 @@ struct snapshot {
     struct stats_mem memp[MEMP_MAX];
 };
 
-static void snapshot_take(struct snapshot *snap)
+/* Copy lwIP's counters; LOCKED takes SYS_ARCH_PROTECT for a consistent
+ * copy (not on the crash path: a frozen thread may hold it). */
+static void snapshot_take(struct snapshot *snap, int locked)
 {
     SYS_ARCH_DECL_PROTECT(lev);
 
-    SYS_ARCH_PROTECT(lev);
+    if (locked)
+        SYS_ARCH_PROTECT(lev);
     snap->s = lwip_stats;
     for (int i = 0; i < MEMP_MAX; i++) {
         if (lwip_stats.memp[i])
@@ -94,7 +97,8 @@ static void snapshot_take(struct snapshot *snap)
         else
             memset(&snap->memp[i], 0, sizeof(snap->memp[i]));
     }
-    SYS_ARCH_UNPROTECT(lev);
+    if (locked)
+        SYS_ARCH_UNPROTECT(lev);
 }
 
 static cJSON *proto_json(const struct stats_proto *p)
@@ -242,8 +246,9 @@ static cJSON *apps_json(void)
     return o;
 }
 
-/* The whole statistics document; NULL on OOM. */
-cJSON *stats_json(struct daemon *d)
+/* The whole statistics document; NULL on OOM. UNLOCKED: read the counters
+ * without taking lwIP's protection (crash reports). */
+cJSON *stats_json_ex(struct daemon *d, int unlocked)
 {
     struct snapshot *snap = malloc(sizeof(*snap));
     cJSON *o = cJSON_CreateObject();
@@ -253,7 +258,7 @@ cJSON *stats_json(struct daemon *d)
         cJSON_Delete(o);
         return NULL;
     }
-    snapshot_take(snap);
+    snapshot_take(snap, !unlocked);
     cJSON_AddItemToObject(o, "lwip", lwip_json(snap));
     free(snap);
     cJSON_AddItemToObject(o, "driver", driver_json(d->tap));
@@ -266,4 +271,9 @@ cJSON *stats_json(struct daemon *d)
         cJSON_AddItemToObject(o, "capture", c);
     }
     return o;
+}
+
+cJSON *stats_json(struct daemon *d)
+{
+    return stats_json_ex(d, 0);
 }

@@ -7,3 +7,4 @@ struct cJSON;
 struct daemon;
 
 struct cJSON *stats_json(struct daemon *d);
+struct cJSON *stats_json_ex(struct daemon *d, int unlocked);

@@ -28,12 +28,14 @@ static inline uint64_t ctr_get(const counter_t *c)
 struct tx_desc {
     struct pbuf *p; /* referenced (pbuf_ref) while the descriptor is owned by DMA */
     uint32_t len;
+    uint64_t due_ns; /* DMA thread only: when the frame counts as sent */
 };
 
 /* Three free-running indices, each advanced by one party only:
  *   head: producer (linkoutput, core-serialised) - next descriptor to fill
- *   dma:  DMA thread - next descriptor to transmit; [tail, dma) are complete
- *   tail: reclaimer (ISR, or the tcpip thread) - next descriptor to free */
+ *   dma:  DMA thread - next descriptor to complete; [tail, dma) are complete
+ *   tail: reclaimer (ISR, or the tcpip thread) - next descriptor to free
+ * (The DMA thread's own "next to put on the wire" index is private to it.) */
 struct tx_ring {
     struct tx_desc *desc;
     unsigned size;

@@ -27,6 +27,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lwip/init.h"
@@ -154,37 +155,79 @@ err_t tx_ring_enqueue(struct netif_tap *t, struct pbuf *p)
     return ERR_OK;
 }
 
+/* Sleep until a frame is queued (the kick) or until DUE_NS (monotonic; 0:
+ * no deadline). */
+static void dma_wait(struct tx_ring *r, uint64_t due_ns)
+{
+    struct timespec ts;
+
+    if (due_ns == 0) {
+        while (sem_wait(&r->kick) != 0 && errno == EINTR)
+            ;
+        return;
+    }
+    ts.tv_sec = (time_t)(due_ns / 1000000000u);
+    ts.tv_nsec = (long)(due_ns % 1000000000u);
+    while (sem_clockwait(&r->kick, CLOCK_MONOTONIC, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+/* The DMA engine: puts queued frames on the wire at once, completes each one
+ * --txc-delay-us (+ jitter) later, in ring order, and raises the TX-complete
+ * IRQ every --txc-coalesce completions, after --txc-coalesce-us, or when it
+ * has nothing left in flight. */
 static void *dma_thread(void *arg)
 {
     struct netif_tap *t = arg;
     struct tx_ring *r = &t->ring;
-    unsigned d = atomic_load(&r->dma);
-    unsigned since_irq = 0;
+    const uint64_t delay_ns = (uint64_t)t->cfg.txc_delay_us * 1000u;
+    const uint64_t jitter_ns = (uint64_t)t->cfg.txc_jitter_us * 1000u;
+    const uint64_t coalesce_ns = (uint64_t)t->cfg.txc_coalesce_us * 1000u;
+    unsigned wr = atomic_load(&r->dma); /* next frame to put on the wire */
+    unsigned done = wr;                 /* next frame to complete */
+    unsigned since_irq = 0;             /* completions not yet signalled */
+    uint64_t first_unsignalled = 0, last_due = 0;
 
     port_thread_register_current("tap-dma");
     for (;;) {
-        while (sem_wait(&r->kick) != 0 && errno == EINTR)
-            ;
+        uint64_t wake = 0;
+
+        if (done != wr)
+            wake = r->desc[done & r->mask].due_ns;
+        if (since_irq > 0 && coalesce_ns && (wake == 0 || first_unsignalled + coalesce_ns < wake))
+            wake = first_unsignalled + coalesce_ns;
+        dma_wait(r, wake);
         if (atomic_load(&r->stop))
             break;
+
         unsigned head = atomic_load_explicit(&r->head, memory_order_acquire);
-        while (d != head) {
-            struct tx_desc *desc = &r->desc[d & r->mask];
+        for (; wr != head; wr++) {
+            struct tx_desc *desc = &r->desc[wr & r->mask];
+            uint64_t due;
 
             if (atomic_load_explicit(&t->link_up, memory_order_relaxed))
                 tap_write_chain(t, desc->p, TAP_DIR_TX);
             else
                 ctr_add(&t->ctr.tx_link_down, 1);
-            d++;
-            atomic_store_explicit(&r->dma, d, memory_order_release);
-            if (++since_irq >= t->cfg.txc_coalesce) {
+            due = port_now_ns() + delay_ns + (jitter_ns ? port_rand() % jitter_ns : 0);
+            if (due < last_due)
+                due = last_due; /* a ring completes in order */
+            desc->due_ns = last_due = due;
+        }
+
+        uint64_t now = port_now_ns();
+        while (done != wr && r->desc[done & r->mask].due_ns <= now) {
+            done++;
+            atomic_store_explicit(&r->dma, done, memory_order_release);
+            if (since_irq++ == 0)
+                first_unsignalled = now;
+            if (since_irq >= t->cfg.txc_coalesce) {
                 irq_raise(r->irq);
                 since_irq = 0;
             }
-            if (d == head)
-                head = atomic_load_explicit(&r->head, memory_order_acquire);
         }
-        if (since_irq > 0) {
+        if (since_irq > 0 && ((coalesce_ns == 0 && done == wr) ||
+                              (coalesce_ns && now >= first_unsignalled + coalesce_ns))) {
             irq_raise(r->irq);
             since_irq = 0;
         }

@@ -1,23 +1,70 @@
 /* SPDX-License-Identifier: MIT */
 /* Fatal incident reporter.
  *
- * Runs where things went wrong, possibly inside an emulated ISR, so the first
- * part uses only write() and backtrace_symbols_fd(); backtrace() is primed at
- * fatal_init() so its lazy libgcc load does not happen in a signal handler.
+ * Design note
+ * -----------
+ * An incident is hit where things went wrong: inside an emulated ISR, in a
+ * thread holding lwIP's locks, on a corrupted heap. So the work is split:
+ *
+ * 1. The faulting thread records what only it can see, without locks or
+ *    allocation: its own stack and, inside an ISR, the stack of the code the
+ *    ISR interrupted, unwound by libunwind from the signal's ucontext and
+ *    symbolised on the spot (unw_get_proc_name reads the symbol table, so
+ *    static functions are named too). It writes a plain summary to stderr
+ *    with write(), wakes the reporter thread and waits.
+ * 2. The reporter thread (made at start-up, so no thread creation is needed
+ *    now) freezes every other registered thread with a signal whose handler
+ *    records that thread's stack and then sleeps with all signals blocked,
+ *    calls the writer (the daemon's JSON report: it may allocate, the
+ *    incident is frozen in place) and carries out the action: exit, abort,
+ *    or hold (lwIP stays frozen, the control socket keeps answering).
+ * The first incident wins; a thread that hits a second one while the first
+ * is being reported just freezes.
  */
 #define _GNU_SOURCE
+#define UNW_LOCAL_ONLY
+#include "lwipd_config.h"
 #include "port/fatal.h"
 
-#include <execinfo.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libunwind.h>
+#include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
-static fatal_hook_cb fatal_hook;
-static atomic_int fatal_entered;
+#include "port/irq.h"
+#include "port/port.h"
+
+#define FREEZE_SIGNAL      (SIGRTMIN + 12)
+#define FREEZE_WAIT_MS     1000
+#define REPORT_TIMEOUT_MS  15000
+
+#if defined(__SANITIZE_ADDRESS__)
+#define HAVE_SANITIZER 1 /* ASan/UBSan own the crash signals: leave them alone */
+#else
+#define HAVE_SANITIZER 0
+#endif
+
+static struct {
+    fatal_writer_cb writer;
+    enum fatal_action action;
+    pid_t keep_running; /* a thread never frozen under FATAL_HOLD (the control loop) */
+    atomic_int entered;
+    atomic_int done;
+    int wake[2];    /* faulting thread -> reporter */
+    int report[2];  /* reporter -> faulting thread: report written */
+    pid_t reporter_lwp;
+    pid_t faulting_lwp;
+    struct fatal_incident inc;
+    atomic_int freeze_acks;
+} fs = {.wake = {-1, -1}, .report = {-1, -1}};
 
 void fatal_write_str(const char *s)
 {
@@ -32,48 +79,400 @@ void fatal_write_str(const char *s)
     }
 }
 
+static void write_num(uintptr_t v, int base)
+{
+    char buf[32];
+    int i = sizeof(buf) - 1;
+
+    buf[i] = '\0';
+    do {
+        buf[--i] = "0123456789abcdef"[v % (uintptr_t)base];
+        v /= (uintptr_t)base;
+    } while (v && i > 0);
+    fatal_write_str(buf + i);
+}
+
+static void copy_str(char *dst, const char *src, size_t n)
+{
+    size_t i = 0;
+
+    for (; src && src[i] && i + 1 < n; i++)
+        dst[i] = src[i];
+    dst[i] = '\0';
+}
+
+static const char *const action_names[] = {
+    [FATAL_EXIT] = "exit", [FATAL_ABORT] = "abort", [FATAL_HOLD] = "hold"};
+
+const char *fatal_action_name(enum fatal_action a)
+{
+    return (unsigned)a <= FATAL_HOLD ? action_names[a] : "?";
+}
+
+int fatal_action_parse(const char *s, enum fatal_action *out)
+{
+    for (unsigned i = 0; i <= FATAL_HOLD; i++) {
+        if (strcmp(s, action_names[i]) == 0) {
+            *out = (enum fatal_action)i;
+            return 0;
+        }
+    }
+    return -EINVAL;
+}
+
+/* Fill ST from CURSOR's frames. Frames of this file are skipped at the top.
+ * With STOP_AT_SIGNAL, the walk ends after the first signal trampoline (the
+ * rest belongs to the interrupted code, recorded separately). */
+static void walk(unw_cursor_t *cursor, struct fatal_stack *st, int skip_fatal, int stop_at_signal)
+{
+    int skipping = skip_fatal;
+
+    st->nframes = 0;
+    do {
+        unw_word_t ip = 0, off = 0;
+        struct fatal_frame *f;
+        char fn[FATAL_NAME_LEN] = "";
+
+        unw_get_reg(cursor, UNW_REG_IP, &ip);
+        if (unw_get_proc_name(cursor, fn, sizeof(fn), &off) != 0)
+            fn[0] = '\0';
+        if (skipping) {
+            if (strncmp(fn, "fatal_", 6) == 0 || strcmp(fn, "walk") == 0 ||
+                strcmp(fn, "capture_current") == 0 || strcmp(fn, "incident_begin") == 0)
+                continue;
+            skipping = 0;
+        }
+        /* libunwind flags the frame whose registers came out of a signal
+         * context: the interrupted code. The frame above it is the kernel's
+         * signal return trampoline. */
+        if (unw_is_signal_frame(cursor) > 0 && st->nframes > 0) {
+            struct fatal_frame *tramp = &st->frames[st->nframes - 1];
+            copy_str(tramp->fn, "<signal>", sizeof(tramp->fn));
+            tramp->off = 0;
+            tramp->signal_frame = 1;
+            if (stop_at_signal)
+                break;
+        }
+        f = &st->frames[st->nframes++];
+        f->ip = (uintptr_t)ip;
+        f->off = (uintptr_t)off;
+        copy_str(f->fn, fn, sizeof(f->fn));
+        f->signal_frame = 0;
+    } while (st->nframes < FATAL_MAX_FRAMES && unw_step(cursor) > 0);
+    st->valid = 1;
+}
+
+static void name_thread(struct fatal_stack *st)
+{
+    st->lwp = port_gettid();
+    if (pthread_getname_np(pthread_self(), st->thread, sizeof(st->thread)) != 0)
+        copy_str(st->thread, "?", sizeof(st->thread));
+}
+
+static void capture_current(struct fatal_stack *st, int stop_at_signal)
+{
+    unw_context_t ctx;
+    unw_cursor_t cursor;
+
+    name_thread(st);
+    if (unw_getcontext(&ctx) != 0 || unw_init_local(&cursor, &ctx) != 0)
+        return;
+    walk(&cursor, st, 1, stop_at_signal);
+}
+
+static void capture_ucontext(struct fatal_stack *st, void *uc)
+{
+    unw_cursor_t cursor;
+
+    name_thread(st);
+    if (unw_init_local2(&cursor, (unw_context_t *)uc, UNW_INIT_SIGNAL_FRAME) != 0)
+        return;
+    walk(&cursor, st, 0, 0);
+}
+
+static void print_stack(const char *title, const struct fatal_stack *st)
+{
+    if (!st->valid)
+        return;
+    fatal_write_str("lwipd: ");
+    fatal_write_str(title);
+    fatal_write_str(" (thread ");
+    fatal_write_str(st->thread);
+    fatal_write_str("):\n");
+    for (int i = 0; i < st->nframes; i++) {
+        const struct fatal_frame *f = &st->frames[i];
+        fatal_write_str("  #");
+        write_num((uintptr_t)i, 10);
+        fatal_write_str(" 0x");
+        write_num(f->ip, 16);
+        fatal_write_str(" ");
+        fatal_write_str(f->fn[0] ? f->fn : "?");
+        if (f->fn[0] && !f->signal_frame) {
+            fatal_write_str("+0x");
+            write_num(f->off, 16);
+        }
+        if (f->signal_frame)
+            fatal_write_str("  (an interrupt: the code below was running)");
+        fatal_write_str("\n");
+    }
+}
+
+/* Sleep forever with every signal blocked: a frozen thread. */
+static void __attribute__((noreturn)) freeze_self(void)
+{
+    sigset_t all;
+
+    sigfillset(&all);
+    for (;;)
+        sigsuspend(&all);
+}
+
+static void freeze_handler(int sig, siginfo_t *si, void *uc)
+{
+    pid_t me = port_gettid();
+
+    (void)sig, (void)si, (void)uc;
+    /* Our slot was reserved by the reporter: find it by thread id. */
+    for (int i = 0; i < FATAL_MAX_THREADS; i++) {
+        if (fs.inc.threads[i].lwp == me && !fs.inc.threads[i].valid) {
+            capture_current(&fs.inc.threads[i], 0);
+            break;
+        }
+    }
+    atomic_fetch_add(&fs.freeze_acks, 1);
+    freeze_self();
+}
+
+struct freeze_walk {
+    int n;
+    pthread_t tids[FATAL_MAX_THREADS];
+};
+
+static void collect_thread(const struct port_thread_info *t, void *arg)
+{
+    struct freeze_walk *w = arg;
+
+    if (t->lwp == fs.reporter_lwp || t->lwp == fs.faulting_lwp ||
+        (fs.action == FATAL_HOLD && t->lwp == fs.keep_running) || w->n >= FATAL_MAX_THREADS)
+        return;
+    fs.inc.threads[w->n].lwp = t->lwp;
+    copy_str(fs.inc.threads[w->n].thread, t->name, sizeof(fs.inc.threads[w->n].thread));
+    w->tids[w->n++] = t->tid;
+}
+
+static void freeze_others(void)
+{
+    struct freeze_walk w = {0};
+    uint64_t deadline;
+
+    port_thread_foreach(collect_thread, &w);
+    fs.inc.nthreads = w.n;
+    for (int i = 0; i < w.n; i++)
+        pthread_kill(w.tids[i], FREEZE_SIGNAL);
+    deadline = port_now_ns() + (uint64_t)FREEZE_WAIT_MS * 1000000u;
+    while (atomic_load(&fs.freeze_acks) < w.n && port_now_ns() < deadline) {
+        struct timespec ts = {0, 1000000};
+        nanosleep(&ts, NULL);
+    }
+}
+
+static void act(void)
+{
+    switch (fs.action) {
+    case FATAL_ABORT:
+        signal(SIGABRT, SIG_DFL);
+        abort();
+    case FATAL_HOLD:
+        return;
+    case FATAL_EXIT:
+        break;
+    }
+    _exit(FATAL_EXIT_CODE);
+}
+
+static void *reporter_thread(void *arg)
+{
+    char path[512] = "";
+    char c;
+
+    (void)arg;
+    port_thread_register_current("fatal-report");
+    fs.reporter_lwp = port_gettid();
+    while (read(fs.wake[0], &c, 1) != 1) {
+        if (errno != EINTR)
+            return NULL;
+    }
+    freeze_others();
+    if (fs.writer)
+        fs.writer(&fs.inc, path, sizeof(path));
+    fatal_write_str("lwipd: report: ");
+    fatal_write_str(path[0] ? path : "(none written)");
+    fatal_write_str("\n");
+    atomic_store(&fs.done, 1);
+    if (write(fs.report[1], "x", 1) < 0) {
+        /* the faulting thread times out instead */
+    }
+    act();
+    return NULL;
+}
+
+static void crash_handler(int sig, siginfo_t *si, void *uc);
+
+/* Start the reporter thread and install the freeze handler (and the crash
+ * handlers, unless sanitizers own those signals). Call once, early, before
+ * other threads exist. */
 void fatal_init(void)
 {
-    void *frames[4];
+    struct sigaction sa;
+    pthread_t tid;
+    unw_context_t ctx;
+    unw_cursor_t cursor;
 
-    backtrace(frames, 4);
+    /* Per-thread unwind caches keep unwinding signal-safe; prime it here. */
+    unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
+    unw_getcontext(&ctx);
+    unw_init_local(&cursor, &ctx);
+    unw_step(&cursor);
+
+    if (pipe2(fs.wake, O_CLOEXEC) != 0 || pipe2(fs.report, O_CLOEXEC) != 0)
+        return;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_sigaction = freeze_handler;
+    sa.sa_flags = SA_SIGINFO;
+    sigfillset(&sa.sa_mask);
+    sigaction(FREEZE_SIGNAL, &sa, NULL);
+    if (!HAVE_SANITIZER) {
+        sa.sa_sigaction = crash_handler;
+        sa.sa_flags = SA_SIGINFO | SA_RESETHAND;
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGSEGV, &sa, NULL);
+        sigaction(SIGBUS, &sa, NULL);
+        sigaction(SIGILL, &sa, NULL);
+        sigaction(SIGFPE, &sa, NULL);
+        sigaction(SIGABRT, &sa, NULL);
+    }
+    if (pthread_create(&tid, NULL, reporter_thread, NULL) == 0)
+        pthread_detach(tid);
 }
 
-void fatal_set_hook(fatal_hook_cb hook)
+/* Who writes the report, what happens afterwards, and which thread keeps
+ * running under FATAL_HOLD. */
+void fatal_configure(fatal_writer_cb writer, enum fatal_action action, pid_t keep_running)
 {
-    fatal_hook = hook;
+    fs.writer = writer;
+    fs.action = action;
+    fs.keep_running = keep_running;
 }
 
-/* Report KIND/MESSAGE with the current stack and stop with SIGABRT. Only the
- * first incident is reported; a second thread arriving here waits to die. */
+/* 1 once an incident has been reported (FATAL_HOLD keeps running). */
+int fatal_happened(void)
+{
+    return atomic_load(&fs.done);
+}
+
+/* First incident: fill the header. Later ones: freeze. */
+static void incident_begin(const char *kind, const char *message)
+{
+    if (atomic_exchange(&fs.entered, 1) != 0)
+        freeze_self();
+    fs.faulting_lwp = port_gettid();
+    copy_str(fs.inc.kind, kind, sizeof(fs.inc.kind));
+    copy_str(fs.inc.message, message, sizeof(fs.inc.message));
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    fs.inc.ts_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Hand over to the reporter and wait for it (bounded). */
+static void __attribute__((noreturn)) incident_finish(void)
+{
+    struct pollfd pfd = {.fd = fs.report[0], .events = POLLIN};
+
+    fatal_write_str("lwipd: FATAL ");
+    fatal_write_str(fs.inc.kind);
+    fatal_write_str(": ");
+    fatal_write_str(fs.inc.message);
+    fatal_write_str("\n");
+    print_stack(fs.inc.in_isr ? "ISR stack" : "stack", &fs.inc.current);
+    print_stack(strcmp(fs.inc.kind, "signal") == 0 ? "faulting code" : "interrupted context",
+                &fs.inc.interrupted);
+    if (fs.wake[1] < 0 || write(fs.wake[1], "x", 1) != 1) {
+        fatal_write_str("lwipd: no reporter thread\n");
+        act();
+        freeze_self();
+    }
+    while (poll(&pfd, 1, REPORT_TIMEOUT_MS) < 0 && errno == EINTR)
+        ;
+    if (!atomic_load(&fs.done)) {
+        fatal_write_str("lwipd: the report writer hung; stopping without it\n");
+        fs.action = fs.action == FATAL_HOLD ? FATAL_EXIT : fs.action;
+        act();
+    }
+    /* FATAL_HOLD: this thread stays frozen; the reporter acted already. */
+    freeze_self();
+}
+
+/* Report an incident of KIND from wherever it happened (any thread, ISR or
+ * not) and stop according to the configured action. */
 void fatal_report(const char *kind, const char *message)
 {
-    void *frames[64];
-    int n;
+    void *uc = irq_isr_ucontext();
 
-    if (atomic_exchange(&fatal_entered, 1) != 0) {
-        for (;;)
-            pause();
-    }
-    fatal_write_str("lwipd: FATAL ");
-    fatal_write_str(kind);
-    fatal_write_str(": ");
-    fatal_write_str(message);
-    fatal_write_str("\nlwipd: stack:\n");
-    n = backtrace(frames, 64);
-    backtrace_symbols_fd(frames, n, STDERR_FILENO);
-    if (fatal_hook)
-        fatal_hook(kind, message);
-    signal(SIGABRT, SIG_DFL);
-    abort();
+    incident_begin(kind, message);
+    fs.inc.in_isr = irq_in_isr();
+    capture_current(&fs.inc.current, fs.inc.in_isr && uc != NULL);
+    if (fs.inc.in_isr && uc)
+        capture_ucontext(&fs.inc.interrupted, uc);
+    incident_finish();
 }
 
-/* An ISR violated the rules under --irq-policy detect. */
+/* An ISR broke a rule under --irq-policy detect. UC: the interrupted
+ * context's ucontext, NULL when the ISR was run at irq_enable(). */
 void fatal_violation(const char *kind, const char *primitive, const char *object, void *uc)
 {
-    char msg[256];
+    char msg[sizeof(fs.inc.message)];
 
-    (void)uc;
+    incident_begin("irq-violation", "");
+    copy_str(fs.inc.violation, kind, sizeof(fs.inc.violation));
+    copy_str(fs.inc.primitive, primitive, sizeof(fs.inc.primitive));
+    copy_str(fs.inc.object, object, sizeof(fs.inc.object));
     snprintf(msg, sizeof(msg), "%s: %s on %s", kind, primitive, object ? object : "?");
-    fatal_report("irq-violation", msg);
+    copy_str(fs.inc.message, msg, sizeof(fs.inc.message));
+    fs.inc.in_isr = 1;
+    capture_current(&fs.inc.current, uc != NULL);
+    if (uc)
+        capture_ucontext(&fs.inc.interrupted, uc);
+    incident_finish();
+}
+
+/* The watchdog saw the stack stop (called from the watchdog thread): every
+ * other thread is frozen and reported with its stack. Returns only under
+ * FATAL_HOLD. */
+void fatal_watchdog(const char *message)
+{
+    incident_begin("watchdog", message);
+    capture_current(&fs.inc.current, 0);
+    fatal_write_str("lwipd: FATAL watchdog: ");
+    fatal_write_str(message);
+    fatal_write_str("\n");
+    if (write(fs.wake[1], "x", 1) != 1)
+        act();
+    struct pollfd pfd = {.fd = fs.report[0], .events = POLLIN};
+    while (poll(&pfd, 1, REPORT_TIMEOUT_MS) < 0 && errno == EINTR)
+        ;
+    if (!atomic_load(&fs.done) && fs.action != FATAL_HOLD)
+        _exit(FATAL_EXIT_CODE);
+}
+
+static void crash_handler(int sig, siginfo_t *si, void *uc)
+{
+    char msg[128];
+
+    snprintf(msg, sizeof(msg), "%s at address %p%s", sigdescr_np(sig), si->si_addr,
+             irq_in_isr() ? " (inside an ISR)" : "");
+    incident_begin("signal", msg);
+    fs.inc.in_isr = irq_in_isr();
+    capture_current(&fs.inc.current, 1);
+    capture_ucontext(&fs.inc.interrupted, uc);
+    incident_finish();
 }

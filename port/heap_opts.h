@@ -1,16 +1,58 @@
 /* SPDX-License-Identifier: MIT */
-/* Heap backend selection, driven by meson options through lwipd_config.h.
+/* Heap backend selection, driven by meson's -Dheap through lwipd_config.h.
  *
- * Included by lwipd's lwipopts.h profiles. A user's own lwipopts.h may include
- * it too, or set the heap options directly.
+ * Included by lwipd's lwipopts.h profiles; a user's own lwipopts.h may
+ * include it too, or set the heap options directly.
+ *   lwip   lwIP's mem.c; -Dmem_free_from_other_context sets
+ *          LWIP_ALLOW_MEM_FREE_FROM_OTHER_CONTEXT (seed 000's fix 1)
+ *   libc   glibc malloc behind wrappers that catch ISR re-entry
+ *   rtos   an RT-Thread-like heap guarded by a semaphore only (seed 000's
+ *          board): the ALLOW flag cannot help it
+ *   pools  MEM_USE_POOLS: mem_malloc from fixed pools (lwippools.h)
  */
 #pragma once
 
+#include <stddef.h>
+
 #include "lwipd_config.h"
+#include "lwip/init.h" /* LWIP_VERSION_*: the heap hooks differ by version */
+#include "port/heap.h"
+
+#define LWIPD_HEAP_HOOKS_CUSTOM ((LWIP_VERSION_MAJOR * 100 + LWIP_VERSION_MINOR) >= 202)
+
 
 #if LWIPD_HEAP_LWIP
 #define MEM_LIBC_MALLOC                        0
 #define MEM_USE_POOLS                          0
+#define LWIP_ALLOW_MEM_FREE_FROM_OTHER_CONTEXT LWIPD_MEM_FREE_FROM_OTHER_CONTEXT
+#elif LWIPD_HEAP_LIBC || LWIPD_HEAP_RTOS
+#define MEM_USE_POOLS                          0
+#define LWIP_ALLOW_MEM_FREE_FROM_OTHER_CONTEXT LWIPD_MEM_FREE_FROM_OTHER_CONTEXT
+#if LWIPD_HEAP_LIBC
+#define LWIPD_HEAP_MALLOC heap_libc_malloc
+#define LWIPD_HEAP_CALLOC heap_libc_calloc
+#define LWIPD_HEAP_FREE   heap_libc_free
+#else
+#define LWIPD_HEAP_MALLOC rtos_heap_malloc
+#define LWIPD_HEAP_CALLOC rtos_heap_calloc
+#define LWIPD_HEAP_FREE   rtos_heap_free
+#endif
+#if LWIPD_HEAP_HOOKS_CUSTOM /* 2.2+: MEM_CUSTOM_ALLOCATOR */
+#define MEM_LIBC_MALLOC      0
+#define MEM_CUSTOM_ALLOCATOR 1
+#define MEM_CUSTOM_MALLOC    LWIPD_HEAP_MALLOC
+#define MEM_CUSTOM_CALLOC    LWIPD_HEAP_CALLOC
+#define MEM_CUSTOM_FREE      LWIPD_HEAP_FREE
+#else /* 2.0, 2.1: MEM_LIBC_MALLOC with the mem_clib_* hooks */
+#define MEM_LIBC_MALLOC 1
+#define mem_clib_malloc LWIPD_HEAP_MALLOC
+#define mem_clib_calloc LWIPD_HEAP_CALLOC
+#define mem_clib_free   LWIPD_HEAP_FREE
+#endif
+#elif LWIPD_HEAP_POOLS
+#define MEM_LIBC_MALLOC                        0
+#define MEM_USE_POOLS                          1
+#define MEMP_USE_CUSTOM_POOLS                  1
 #define LWIP_ALLOW_MEM_FREE_FROM_OTHER_CONTEXT LWIPD_MEM_FREE_FROM_OTHER_CONTEXT
 #else
 #error "lwipd: unknown heap backend in lwipd_config.h"

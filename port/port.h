@@ -4,6 +4,7 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -19,6 +20,8 @@ struct port_thread_info {
 typedef void (*port_thread_cb)(const struct port_thread_info *t, void *arg);
 
 pid_t port_gettid(void);
+void *port_calloc(size_t n, size_t size);
+void port_free(void *p);
 uint64_t port_now_ns(void);
 void port_thread_register_current(const char *name);
 void port_thread_foreach(port_thread_cb cb, void *arg);

@@ -84,6 +84,26 @@ pid_t port_gettid(void)
     return tls_tid;
 }
 
+/* malloc/free for the port's own objects, with IRQs masked: the code an ISR
+ * interrupts must never be inside the C library's allocator (with -Dheap=libc
+ * the ISR may free into it). */
+void *port_calloc(size_t n, size_t size)
+{
+    void *p;
+
+    irq_disable();
+    p = calloc(n, size);
+    irq_enable();
+    return p;
+}
+
+void port_free(void *p)
+{
+    irq_disable();
+    free(p);
+    irq_enable();
+}
+
 uint64_t port_now_ns(void)
 {
     struct timespec ts;
@@ -261,10 +281,10 @@ struct sys_sem {
 
 err_t sys_sem_new(sys_sem_t *sem, u8_t count)
 {
-    struct sys_sem *s = malloc(sizeof(*s));
+    struct sys_sem *s = port_calloc(1, sizeof(*s));
 
     if (!s || sem_init(&s->sem, 0, count) != 0) {
-        free(s);
+        port_free(s);
         SYS_ARCH_DECL_PROTECT(lev);
         SYS_ARCH_PROTECT(lev);
         SYS_STATS_INC(sem.err);
@@ -298,7 +318,7 @@ void sys_sem_free(sys_sem_t *sem)
     SYS_ARCH_DECL_PROTECT(lev);
 
     sem_destroy(&(*sem)->sem);
-    free(*sem);
+    port_free(*sem);
     *sem = NULL;
     SYS_ARCH_PROTECT(lev);
     SYS_STATS_DEC(sem.used);
@@ -346,7 +366,7 @@ static void mutex_name(struct sys_mutex *m, void *caller)
 
 err_t sys_mutex_new(sys_mutex_t *mutex)
 {
-    struct sys_mutex *m = calloc(1, sizeof(*m));
+    struct sys_mutex *m = port_calloc(1, sizeof(*m));
     SYS_ARCH_DECL_PROTECT(lev);
 
     SYS_ARCH_PROTECT(lev);
@@ -426,7 +446,7 @@ void sys_mutex_free(sys_mutex_t *mutex)
 {
     SYS_ARCH_DECL_PROTECT(lev);
 
-    free(*mutex);
+    port_free(*mutex);
     *mutex = NULL;
     SYS_ARCH_PROTECT(lev);
     SYS_STATS_DEC(mutex.used);
@@ -482,7 +502,7 @@ err_t sys_mbox_new(sys_mbox_t *mbox, int size)
 
     if (size <= 0)
         size = 128; /* lwIP passes 0 for "default" in some configurations */
-    mb = calloc(1, sizeof(*mb) + (size_t)size * sizeof(void *));
+    mb = port_calloc(1, sizeof(*mb) + (size_t)size * sizeof(void *));
     SYS_ARCH_PROTECT(lev);
     if (!mb) {
         SYS_STATS_INC(mbox.err);
@@ -595,7 +615,7 @@ void sys_mbox_free(sys_mbox_t *mbox)
     sem_destroy(&mb->items);
     sem_destroy(&mb->spaces);
     pthread_mutex_destroy(&mb->lock);
-    free(mb);
+    port_free(mb);
     *mbox = NULL;
     SYS_ARCH_PROTECT(lev);
     SYS_STATS_DEC(mbox.used);

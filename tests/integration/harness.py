@@ -342,3 +342,63 @@ def ping(ns, addr, count=10, interval=0.01, timeout=60):
         if line.startswith("rtt") or line.startswith("round-trip"):
             res["avg_ms"] = float(line.split("=")[1].split("/")[1])
     return res
+
+
+# ---- variant builds ----------------------------------------------------------
+
+_VARIANT_OPTS = ("b_sanitize", "b_lundef", "c_args", "buildtype")
+
+
+def variant_build(name, *meson_opts):
+    """Build lwipd with extra meson options in BUILD/variants/NAME (reused if
+    already there), inheriting the main build's sanitizer and compiler
+    options so that the sanitizer suite tests sanitized variants. Returns
+    the path of the lwipd binary."""
+    out = os.path.join(BUILD, "variants", name)
+    binary = os.path.join(out, "daemon", "lwipd")
+    if not os.path.exists(os.path.join(out, "build.ninja")):
+        intro = run(["meson", "introspect", "--buildoptions", BUILD], timeout=60)
+        inherited = []
+        for opt in json.loads(intro.stdout):
+            if opt["name"] in _VARIANT_OPTS:
+                v = opt["value"]
+                if isinstance(v, list):
+                    v = ",".join(v)
+                inherited.append("-D%s=%s" % (opt["name"], v))
+        src = json.loads(run(["meson", "introspect", "--projectinfo", BUILD], timeout=60).stdout)
+        lwip = [o["value"] for o in json.loads(intro.stdout) if o["name"] == "lwip_src"][0]
+        opts = inherited + ["-Dtests=disabled"] + (["-Dlwip_src=" + lwip] if lwip else [])
+        r = run(["meson", "setup", out] + opts + list(meson_opts), cwd=TOP, timeout=300,
+                check=False)
+        if r.returncode != 0:
+            raise HarnessError("meson setup %s failed: %s %s" % (name, r.stdout[-2000:], r.stderr))
+        del src
+    r = run(["ninja", "-C", out, "daemon/lwipd"], timeout=900, check=False)
+    if r.returncode != 0:
+        raise HarnessError("building variant %s failed: %s" % (name, r.stdout[-3000:]))
+    return binary
+
+
+def pool_usage(stats):
+    """{pool: used} for every memp pool, plus the heap as "HEAP"."""
+    u = {name: p["used"] for name, p in stats["lwip"]["memp"].items()}
+    u["HEAP"] = stats["lwip"]["mem"]["used"]
+    return u
+
+
+def wait_for_baseline(d, baseline, timeout=15):
+    """Poll until every pool and the heap are back to BASELINE (a pool_usage
+    dict); raise with the differences otherwise."""
+    last = {}
+
+    def back():
+        nonlocal last
+        now = pool_usage(d.stats())
+        last = {k: (baseline.get(k), v) for k, v in now.items() if v != baseline.get(k)}
+        return not last
+
+    try:
+        wait_for(back, timeout, "pools and heap back to baseline")
+    except TimeoutError:
+        raise AssertionError("not back to baseline after %ss (pool: (baseline, now)): %r" %
+                             (timeout, last))

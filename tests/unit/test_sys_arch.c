@@ -492,6 +492,7 @@ static void test_detect_policy_reports_reentry(void **state)
     assert_true(pid >= 0);
     if (pid == 0) {
         dup2(pipefd[1], STDERR_FILENO);
+        fatal_init(); /* the child's own reporter thread (fork copied only us) */
         irq_init(IRQ_POLICY_DETECT);
         sys_mutex_new(&held_mutex);
         irq_line_set_target(lock_line, pthread_self());
@@ -507,10 +508,19 @@ static void test_detect_policy_reports_reentry(void **state)
     out[total] = '\0';
     close(pipefd[0]);
     assert_int_equal(waitpid(pid, &status, 0), pid);
-    assert_true(WIFSIGNALED(status));
-    assert_int_equal(WTERMSIG(status), SIGABRT);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), FATAL_EXIT_CODE);
     assert_non_null(strstr(out, "re-entered a lock held by the interrupted context"));
     assert_non_null(strstr(out, "sys_mutex_lock"));
+    /* Both stacks: the ISR's (lock_isr) and the code it interrupted (the
+     * test body, sleeping while it holds the mutex). */
+    char *isr = strstr(out, "lwipd: ISR stack (thread");
+    char *intr = strstr(out, "lwipd: interrupted context (thread");
+    assert_non_null(isr);
+    assert_non_null(intr);
+    assert_true(isr < intr);
+    assert_non_null(strstr(isr, "lock_isr"));
+    assert_non_null(strstr(intr, "test_detect_policy_reports_reentry"));
 }
 
 /* ---- threads and per-thread semaphores ---------------------------------- */

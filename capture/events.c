@@ -1,0 +1,235 @@
+/* SPDX-License-Identifier: MIT */
+/* Events ring and JSON-lines log.
+ *
+ * Design note
+ * -----------
+ * Events come from every thread, including emulated ISRs, so recording one
+ * takes no lock and allocates nothing: a slot is claimed with an atomic
+ * fetch-and-add on the sequence counter, filled, and published by storing
+ * its sequence number last (release). Readers (the file writer on the main
+ * loop, the crash reporter) take a slot only if its sequence number is the
+ * one they expect, so a slot being rewritten is skipped, never half-read.
+ * The ring keeps the last EVENTS_RING events for crash reports; the file
+ * writer drains it often enough (events_flush() from a timer) that nothing
+ * is lost unless more than EVENTS_RING events happen between two flushes,
+ * which is counted and logged as a gap.
+ */
+#define _GNU_SOURCE
+#include "capture/events.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define EVENTS_RING 4096 /* power of two */
+
+struct slot {
+    _Atomic uint64_t seq;
+    struct events_record rec;
+};
+
+static struct {
+    struct slot ring[EVENTS_RING];
+    _Atomic uint64_t next; /* last sequence number handed out */
+    pthread_mutex_t file_lock;
+    int fd;
+    uint64_t written; /* last sequence number written to the file */
+    uint64_t lost;
+} ev = {.fd = -1, .file_lock = PTHREAD_MUTEX_INITIALIZER};
+
+void events_init(void)
+{
+    atomic_store(&ev.next, 0);
+    ev.written = 0;
+}
+
+/* Also write every event to PATH (JSON lines, appended). 0 or -errno. */
+int events_open(const char *path)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+
+    if (fd < 0)
+        return -errno;
+    pthread_mutex_lock(&ev.file_lock);
+    if (ev.fd >= 0)
+        close(ev.fd);
+    ev.fd = fd;
+    pthread_mutex_unlock(&ev.file_lock);
+    return 0;
+}
+
+void events_close(void)
+{
+    events_flush();
+    pthread_mutex_lock(&ev.file_lock);
+    if (ev.fd >= 0)
+        close(ev.fd);
+    ev.fd = -1;
+    pthread_mutex_unlock(&ev.file_lock);
+}
+
+static uint64_t now_realtime_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static size_t copy_str(char *dst, const char *src, size_t n)
+{
+    size_t i = 0;
+
+    for (; src && src[i] && i + 1 < n; i++)
+        dst[i] = src[i];
+    dst[i] = '\0';
+    return i;
+}
+
+static struct slot *claim(uint64_t *seq)
+{
+    struct slot *s;
+
+    *seq = atomic_fetch_add(&ev.next, 1) + 1;
+    s = &ev.ring[*seq & (EVENTS_RING - 1)];
+    atomic_store_explicit(&s->seq, 0, memory_order_relaxed);
+    atomic_thread_fence(memory_order_release);
+    s->rec.ts_ns = now_realtime_ns();
+    return s;
+}
+
+static void publish(struct slot *s, uint64_t seq)
+{
+    s->rec.seq = seq;
+    atomic_store_explicit(&s->seq, seq, memory_order_release);
+}
+
+/* Record an event of TYPE whose TEXT is ready-made JSON members. No lock, no
+ * allocation: usable from an ISR. Returns its sequence number. */
+uint64_t events_emit_raw(const char *type, const char *text)
+{
+    uint64_t seq;
+    struct slot *s = claim(&seq);
+
+    copy_str(s->rec.type, type, sizeof(s->rec.type));
+    copy_str(s->rec.text, text, sizeof(s->rec.text));
+    publish(s, seq);
+    return seq;
+}
+
+/* Record an event; FMT formats JSON members (no braces). Not for ISRs. */
+uint64_t events_emit(const char *type, const char *fmt, ...)
+{
+    uint64_t seq;
+    struct slot *s = claim(&seq);
+    va_list ap;
+
+    copy_str(s->rec.type, type, sizeof(s->rec.type));
+    va_start(ap, fmt);
+    vsnprintf(s->rec.text, sizeof(s->rec.text), fmt, ap);
+    va_end(ap);
+    publish(s, seq);
+    return seq;
+}
+
+/* Read the slot for SEQ if it still holds that event. */
+static int read_slot(uint64_t seq, struct events_record *out)
+{
+    struct slot *s = &ev.ring[seq & (EVENTS_RING - 1)];
+
+    if (atomic_load_explicit(&s->seq, memory_order_acquire) != seq)
+        return -1;
+    *out = s->rec;
+    atomic_thread_fence(memory_order_acquire);
+    return atomic_load_explicit(&s->seq, memory_order_relaxed) == seq ? 0 : -1;
+}
+
+/* One JSON line (no newline) for R. Returns its length. */
+int events_format(const struct events_record *r, char *buf, size_t len)
+{
+    return snprintf(buf, len, "{\"seq\":%llu,\"ts_ns\":%llu,\"type\":\"%s\"%s%s}",
+                    (unsigned long long)r->seq, (unsigned long long)r->ts_ns, r->type,
+                    r->text[0] ? "," : "", r->text);
+}
+
+static void flush_locked(void);
+
+/* Write the events recorded since the last flush to the file (if any). */
+void events_flush(void)
+{
+    pthread_mutex_lock(&ev.file_lock);
+    flush_locked();
+}
+
+/* The same, unless another thread is writing (crash path: never wait). */
+void events_flush_try(void)
+{
+    if (pthread_mutex_trylock(&ev.file_lock) == 0)
+        flush_locked();
+}
+
+/* Called with file_lock held; releases it. */
+static void flush_locked(void)
+{
+    uint64_t last = atomic_load(&ev.next);
+    char line[EVENTS_TEXT_LEN + 128];
+
+    if (ev.fd < 0) {
+        ev.written = last;
+        goto out;
+    }
+    if (last - ev.written > EVENTS_RING) {
+        uint64_t gap = last - ev.written - EVENTS_RING;
+        int n = snprintf(line, sizeof(line), "{\"type\":\"events-lost\",\"count\":%llu}\n",
+                         (unsigned long long)gap);
+        if (write(ev.fd, line, (size_t)n) < 0) {
+            /* nothing better to do */
+        }
+        ev.lost += gap;
+        ev.written = last - EVENTS_RING;
+    }
+    while (ev.written < last) {
+        struct events_record r;
+        uint64_t seq = ev.written + 1;
+
+        if (read_slot(seq, &r) != 0) {
+            /* still being written: try again at the next flush */
+            break;
+        }
+        int n = events_format(&r, line, sizeof(line) - 1);
+        if (n > (int)sizeof(line) - 2)
+            n = (int)sizeof(line) - 2;
+        line[n++] = '\n';
+        if (write(ev.fd, line, (size_t)n) < 0)
+            break;
+        ev.written = seq;
+    }
+out:
+    pthread_mutex_unlock(&ev.file_lock);
+}
+
+/* Copy up to MAX of the most recent events, oldest first. Lock-free. */
+size_t events_recent(struct events_record *out, size_t max)
+{
+    uint64_t last = atomic_load(&ev.next);
+    uint64_t first = last > max ? last - max + 1 : 1;
+    size_t n = 0;
+
+    if (max > EVENTS_RING)
+        first = last > EVENTS_RING ? last - EVENTS_RING + 1 : 1;
+    for (uint64_t seq = first; seq <= last && n < max; seq++) {
+        if (read_slot(seq, &out[n]) == 0)
+            n++;
+    }
+    return n;
+}
+
+uint64_t events_count(void)
+{
+    return atomic_load(&ev.next);
+}

@@ -1,0 +1,230 @@
+/* SPDX-License-Identifier: MIT */
+/* Crash reports: one JSON file per incident (kind, message, stacks, lwIP
+ * stats, recent events, configuration), with the capture and events log
+ * flushed beside it. Runs in port/fatal.c's reporter thread while the other
+ * lwIP threads are frozen, so it takes no lock another thread might hold. */
+#define _GNU_SOURCE
+#include "lwipd_config.h"
+#include "daemon/crash.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "capture/capture.h"
+#include "capture/events.h"
+#include "daemon/buildinfo.h"
+#include "daemon/daemon.h"
+#include "daemon/stats.h"
+#include "netif_tap/netif_tap.h"
+#include "port/fatal.h"
+#include "port/irq.h"
+#include "port/log.h"
+
+#define CRASH_EVENTS 64
+
+static char crash_path[512];
+static atomic_int crash_written;
+
+static cJSON *stack_json(const struct fatal_stack *st)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON *frames = cJSON_CreateArray();
+
+    cJSON_AddStringToObject(o, "thread", st->thread);
+    cJSON_AddNumberToObject(o, "tid", st->lwp);
+    for (int i = 0; i < st->nframes; i++) {
+        const struct fatal_frame *f = &st->frames[i];
+        cJSON *fr = cJSON_CreateObject();
+        char ip[24];
+
+        snprintf(ip, sizeof(ip), "0x%lx", (unsigned long)f->ip);
+        cJSON_AddStringToObject(fr, "ip", ip);
+        if (f->fn[0]) {
+            cJSON_AddStringToObject(fr, "fn", f->fn);
+            cJSON_AddNumberToObject(fr, "off", (double)f->off);
+        } else {
+            cJSON_AddNullToObject(fr, "fn");
+        }
+        if (f->signal_frame)
+            cJSON_AddTrueToObject(fr, "interrupt"); /* the frames after it were interrupted */
+        cJSON_AddItemToArray(frames, fr);
+    }
+    cJSON_AddItemToObject(o, "frames", frames);
+    return o;
+}
+
+static cJSON *events_json(void)
+{
+    struct events_record *recs = calloc(CRASH_EVENTS, sizeof(*recs));
+    cJSON *arr = cJSON_CreateArray();
+    char line[EVENTS_TEXT_LEN + 128];
+    size_t n = recs ? events_recent(recs, CRASH_EVENTS) : 0;
+
+    for (size_t i = 0; i < n; i++) {
+        /* Raw: kept as written, 64-bit numbers exact. */
+        events_format(&recs[i], line, sizeof(line));
+        cJSON_AddItemToArray(arr, cJSON_CreateRaw(line));
+    }
+    free(recs);
+    return arr;
+}
+
+static cJSON *config_json(struct daemon *d)
+{
+    cJSON *o = cJSON_CreateObject();
+    const struct args *a = d->args;
+
+    cJSON_AddStringToObject(o, "heap", buildinfo_heap());
+    cJSON_AddStringToObject(o, "tx_mode", tx_mode_name(a->tx_mode));
+    cJSON_AddStringToObject(o, "txc_free", txc_free_name(a->txc_free));
+    cJSON_AddNumberToObject(o, "txc_coalesce", a->txc_coalesce);
+    cJSON_AddStringToObject(o, "irq_policy", irq_policy_name(a->irq_policy));
+    cJSON_AddStringToObject(o, "irq_target", a->irq_target);
+    cJSON_AddStringToObject(o, "fatal_action", fatal_action_name(a->fatal_action));
+    cJSON_AddNumberToObject(o, "watchdog_ms", a->watchdog_ms);
+    return o;
+}
+
+/* One-line explanation a human reads first. */
+static const char *explain(const struct fatal_incident *inc)
+{
+    if (strcmp(inc->kind, "irq-violation") == 0) {
+        if (strstr(inc->violation, "re-entered"))
+            return "An interrupt handler tried to take a lock that the code it interrupted was "
+                   "holding. On a single-core MCU it can never be released: with a semaphore-"
+                   "guarded heap (seed 000) the ISR corrupts the heap instead. Free from a task "
+                   "(--txc-free task|callback) or protect the heap by disabling interrupts "
+                   "(LWIP_ALLOW_MEM_FREE_FROM_OTHER_CONTEXT=1 with lwIP's own heap).";
+        if (strstr(inc->violation, "another thread"))
+            return "An interrupt handler would have to wait for a lock held by a thread it "
+                   "preempted: an ISR must never block.";
+        return "An interrupt handler called a primitive that may block: an ISR must never "
+               "block.";
+    }
+    if (strcmp(inc->kind, "watchdog") == 0)
+        return "lwIP's tcpip thread stopped making progress; every thread's stack is below.";
+    if (strcmp(inc->kind, "lwip-assert") == 0)
+        return irq_violation_count() > 0
+                   ? "lwIP's own check failed after ISR rule breaks were tolerated "
+                     "(--irq-policy rtos): the corruption they caused was caught here."
+                   : "lwIP's own check failed.";
+    if (strcmp(inc->kind, "signal") == 0)
+        return irq_violation_count() > 0
+                   ? "lwipd crashed after ISR rule breaks were tolerated (--irq-policy rtos): "
+                     "memory was corrupted."
+                   : "lwipd crashed.";
+    return "";
+}
+
+static int write_file(const char *path, const char *data)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    size_t len = strlen(data);
+
+    if (fd < 0)
+        return -errno;
+    while (len > 0) {
+        ssize_t w = write(fd, data, len);
+        if (w <= 0) {
+            int e = errno;
+            close(fd);
+            return -e;
+        }
+        data += w;
+        len -= (size_t)w;
+    }
+    fsync(fd);
+    close(fd);
+    return 0;
+}
+
+/* The fatal writer (reporter thread). */
+static void crash_write(const struct fatal_incident *inc, char *path, size_t pathlen)
+{
+    struct daemon *d = the_daemon;
+    cJSON *o = cJSON_CreateObject();
+    char *text;
+    time_t secs = (time_t)(inc->ts_ns / 1000000000u);
+    struct tm tm;
+    char stamp[32];
+    int err;
+
+    if (!d || !o)
+        return;
+    if (d->capture)
+        capture_flush_try(d->capture);
+    events_emit("fatal", "\"kind\":\"%s\"", inc->kind);
+    events_flush_try();
+
+    cJSON_AddStringToObject(o, "kind", inc->kind);
+    cJSON_AddStringToObject(o, "message", inc->message);
+    cJSON_AddStringToObject(o, "explanation", explain(inc));
+    if (inc->violation[0]) {
+        cJSON *v = cJSON_CreateObject();
+        cJSON_AddStringToObject(v, "rule", inc->violation);
+        cJSON_AddStringToObject(v, "primitive", inc->primitive);
+        cJSON_AddStringToObject(v, "object", inc->object);
+        cJSON_AddItemToObject(o, "violation", v);
+    }
+    cJSON_AddBoolToObject(o, "in_isr", inc->in_isr);
+    char ts[24];
+    snprintf(ts, sizeof(ts), "%llu", (unsigned long long)inc->ts_ns);
+    cJSON_AddRawToObject(o, "ts_ns", ts);
+    cJSON_AddNumberToObject(o, "pid", getpid());
+    cJSON_AddNumberToObject(o, "irq_violations", (double)irq_violation_count());
+    if (inc->current.valid)
+        cJSON_AddItemToObject(o, inc->in_isr ? "isr_stack" : "stack", stack_json(&inc->current));
+    if (inc->interrupted.valid)
+        cJSON_AddItemToObject(o,
+                              strcmp(inc->kind, "signal") == 0 ? "faulting_stack"
+                                                               : "interrupted_stack",
+                              stack_json(&inc->interrupted));
+    cJSON *threads = cJSON_CreateArray();
+    for (int i = 0; i < inc->nthreads; i++) {
+        if (inc->threads[i].valid)
+            cJSON_AddItemToArray(threads, stack_json(&inc->threads[i]));
+    }
+    cJSON_AddItemToObject(o, "threads", threads);
+    cJSON_AddItemToObject(o, "config", config_json(d));
+    cJSON_AddItemToObject(o, "build", buildinfo_json());
+    cJSON_AddItemToObject(o, "stats", stats_json_ex(d, 1));
+    cJSON_AddItemToObject(o, "events", events_json());
+    if (d->capture)
+        cJSON_AddStringToObject(o, "capture", capture_path(d->capture));
+
+    gmtime_r(&secs, &tm);
+    strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
+    snprintf(path, pathlen, "%s/lwipd-crash-%s-%d.json", d->report_dir, stamp, (int)getpid());
+    text = cJSON_Print(o);
+    cJSON_Delete(o);
+    err = text ? write_file(path, text) : -ENOMEM;
+    free(text);
+    if (err) {
+        fatal_write_str("lwipd: cannot write the crash report: ");
+        fatal_write_str(strerror(-err));
+        fatal_write_str("\n");
+        path[0] = '\0';
+        return;
+    }
+    snprintf(crash_path, sizeof(crash_path), "%s", path);
+    atomic_store(&crash_written, 1);
+}
+
+/* Route incidents to crash_write() with the configured action. */
+void crash_init(struct daemon *d, pid_t control_thread)
+{
+    fatal_configure(crash_write, d->args->fatal_action, control_thread);
+}
+
+/* The report written by this process, or NULL. */
+const char *crash_report_path(void)
+{
+    return atomic_load(&crash_written) ? crash_path : NULL;
+}
