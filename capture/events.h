@@ -11,8 +11,8 @@
 #define EVENTS_TEXT_LEN 200
 
 struct events_record {
-    uint64_t seq;     /* 1, 2, ...; 0 while being written */
-    uint64_t ts_ns;   /* CLOCK_REALTIME, as the pcap timestamps */
+    uint64_t seq;   /* 1, 2, ...; 0 while being written */
+    uint64_t ts_ns; /* CLOCK_REALTIME, as the pcap timestamps */
     char type[EVENTS_TYPE_LEN];
     char text[EVENTS_TEXT_LEN]; /* JSON members without braces: "state":"down" */
 };

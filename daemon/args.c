@@ -361,8 +361,7 @@ static const struct opt_def opts[] = {
      set_txc_coalesce},
     {"txc-coalesce-us", "T", "...or T us after the first unsignalled completion (0: off)",
      set_txc_coalesce_us},
-    {"txc-delay-us", "T", "TX completion takes T us after the write (wire time)",
-     set_txc_delay_us},
+    {"txc-delay-us", "T", "TX completion takes T us after the write (wire time)", set_txc_delay_us},
     {"txc-jitter-us", "T", "plus up to T us of random jitter", set_txc_jitter_us},
     {"txc-free", "HOW", "TX-complete ISR frees by: task (default), callback, isr", set_txc_free},
     {"irq-policy", "P", "ISR rule breaks: detect (default), rtos, posix", set_irq_policy},
@@ -372,8 +371,9 @@ static const struct opt_def opts[] = {
      set_watchdog_ms},
     {"fatal-action", "A", "after a crash report: exit (code 3, default), abort, hold",
      set_fatal_action},
-    {"report-dir", "DIR", "crash reports go here (default: $LOGS_DIRECTORY, the capture's "
-                          "directory, or /tmp)",
+    {"report-dir", "DIR",
+     "crash reports go here (default: $LOGS_DIRECTORY, the capture's "
+     "directory, or /tmp)",
      set_report_dir},
     {"events", "FILE", "events log: link edges, faults, violations (JSON lines)", set_events},
     {"seed", "N", "seed of every fault decision (default: random, logged)", set_seed},

@@ -27,6 +27,8 @@
 #include "port/irq.h"
 #include "port/log.h"
 
+#include "lwip/opt.h"
+
 #define CRASH_EVENTS 64
 
 static char crash_path[512];
@@ -92,6 +94,14 @@ static cJSON *config_json(struct daemon *d)
     return o;
 }
 
+static int stack_has(const struct fatal_stack *st, const char *fn)
+{
+    for (int i = 0; i < st->nframes; i++)
+        if (strcmp(st->frames[i].fn, fn) == 0)
+            return 1;
+    return 0;
+}
+
 /* One-line explanation a human reads first. */
 static const char *explain(const struct fatal_incident *inc)
 {
@@ -110,6 +120,14 @@ static const char *explain(const struct fatal_incident *inc)
     }
     if (strcmp(inc->kind, "watchdog") == 0)
         return "lwIP's tcpip thread stopped making progress; every thread's stack is below.";
+    if (strcmp(inc->kind, "lwip-assert") == 0 && stack_has(&inc->current, "mem_sanity") &&
+        stack_has(&inc->current, "mem_malloc") && irq_violation_count() == 0 &&
+        LWIP_ALLOW_MEM_FREE_FROM_OTHER_CONTEXT)
+        return "lwIP's MEM_SANITY_CHECK fired although no ISR rule was broken: mem_malloc() "
+               "runs mem_sanity() after it has released the heap lock (lwIP's mem.c), so a free "
+               "from an ISR during that walk - legal with LWIP_ALLOW_MEM_FREE_FROM_OTHER_CONTEXT=1 "
+               "- makes the check see a heap in the middle of an update. A false alarm of the "
+               "check, not corruption: build without MEM_SANITY_CHECK, or free from a task.";
     if (strcmp(inc->kind, "lwip-assert") == 0)
         return irq_violation_count() > 0
                    ? "lwIP's own check failed after ISR rule breaks were tolerated "
@@ -178,14 +196,16 @@ static void crash_write(const struct fatal_incident *inc, char *path, size_t pat
     snprintf(ts, sizeof(ts), "%llu", (unsigned long long)inc->ts_ns);
     cJSON_AddRawToObject(o, "ts_ns", ts);
     cJSON_AddNumberToObject(o, "pid", getpid());
+    char seed[24];
+    snprintf(seed, sizeof(seed), "%llu", (unsigned long long)d->seed);
+    cJSON_AddStringToObject(o, "seed", seed); /* repeat the run with --seed */
     cJSON_AddNumberToObject(o, "irq_violations", (double)irq_violation_count());
     if (inc->current.valid)
         cJSON_AddItemToObject(o, inc->in_isr ? "isr_stack" : "stack", stack_json(&inc->current));
     if (inc->interrupted.valid)
-        cJSON_AddItemToObject(o,
-                              strcmp(inc->kind, "signal") == 0 ? "faulting_stack"
-                                                               : "interrupted_stack",
-                              stack_json(&inc->interrupted));
+        cJSON_AddItemToObject(
+            o, strcmp(inc->kind, "signal") == 0 ? "faulting_stack" : "interrupted_stack",
+            stack_json(&inc->interrupted));
     cJSON *threads = cJSON_CreateArray();
     for (int i = 0; i < inc->nthreads; i++) {
         if (inc->threads[i].valid)

@@ -46,6 +46,27 @@ static void on_frame(void *arg, enum tap_dir dir, const struct iovec *iov, int i
     capture_frame(arg, iov, iovcnt, len);
 }
 
+/* A tolerated ISR rule break (rtos/posix policy), from inside the ISR: no
+ * formatting functions, only the lock-free event ring. */
+static void on_violation(enum irq_violation_kind kind, const char *primitive, const char *object)
+{
+    char text[EVENTS_TEXT_LEN];
+    size_t n = 0;
+    const char *parts[] = {"\"rule\":\"",
+                           irq_violation_kind_name(kind),
+                           "\",\"primitive\":\"",
+                           primitive,
+                           "\",\"object\":\"",
+                           object ? object : "?",
+                           "\""};
+
+    for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)
+        for (const char *c = parts[i]; *c && n + 1 < sizeof(text); c++)
+            text[n++] = *c;
+    text[n] = '\0';
+    events_emit_raw("irq-violation", text);
+}
+
 static void on_link(void *arg, bool up)
 {
     (void)arg;
@@ -279,6 +300,7 @@ int daemon_run(const struct args *a)
     d.seed = a->seed_set ? a->seed : prng_random_seed();
     crash_init(&d, port_gettid());
     irq_init(a->irq_policy);
+    irq_set_violation_hook(on_violation);
     events_init();
     block_daemon_signals(&set);
     if (a->single_core && pin_single_core() < 0) {

@@ -400,7 +400,8 @@ void netif_tap_set_link(struct netif_tap *t, bool up)
     if (err)
         log_warn("tap", "%s: TUNSETCARRIER: %s", t->ifname, strerror(-err));
     ctr_add(&t->ctr.link_changes, 1);
-    log_info("tap", "%s: link %s", t->ifname, up ? "up" : "down");
+    log_debug("tap", "%s: link %s", t->ifname,
+              up ? "up" : "down"); /* flaps: the events log has them */
     if (t->link_cb)
         t->link_cb(t->link_arg, up);
 }

@@ -34,7 +34,7 @@ struct netif_tap_config {
     bool mac_set;
     int mtu; /* 0: the TAP's own MTU */
     enum tx_mode tx_mode;
-    unsigned ring_size;    /* descriptors, power of two */
+    unsigned ring_size;       /* descriptors, power of two */
     unsigned txc_coalesce;    /* raise the IRQ every N frames (and when idle) */
     unsigned txc_coalesce_us; /* ...or T us after the first unsignalled completion */
     unsigned txc_delay_us;    /* completion this long after the write */

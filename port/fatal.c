@@ -7,19 +7,20 @@
  * thread holding lwIP's locks, on a corrupted heap. So the work is split:
  *
  * 1. The faulting thread records what only it can see, without locks or
- *    allocation: its own stack and, inside an ISR, the stack of the code the
- *    ISR interrupted, unwound by libunwind from the signal's ucontext and
- *    symbolised on the spot (unw_get_proc_name reads the symbol table, so
- *    static functions are named too). It writes a plain summary to stderr
- *    with write(), wakes the reporter thread and waits.
- * 2. The reporter thread (made at start-up, so no thread creation is needed
- *    now) freezes every other registered thread with a signal whose handler
+ *    allocation: the instruction pointers of its own stack and, inside an
+ *    ISR, of the code the ISR interrupted, unwound by libunwind from the
+ *    signal's ucontext. Nothing is symbolised here: libunwind's
+ *    unw_get_proc_name() allocates, and the ISR may have interrupted malloc()
+ *    itself (seen with -Dheap=libc: it deadlocked). It writes the headline
+ *    to stderr with write(), wakes the reporter thread and waits.
+ * 2. The reporter thread (made at start-up, with its own malloc arena)
+ *    freezes every other registered thread with a signal whose handler
  *    records that thread's stack and then sleeps with all signals blocked,
- *    calls the writer (the daemon's JSON report: it may allocate, the
- *    incident is frozen in place) and carries out the action: exit, abort,
- *    or hold (lwIP stays frozen, the control socket keeps answering).
- * The first incident wins; a thread that hits a second one while the first
- * is being reported just freezes.
+ *    names every frame (port/symbols.c: the executable's .symtab, so static
+ *    functions too), prints the stacks, calls the writer (the daemon's JSON report: it may
+ * allocate, the incident is frozen in place) and carries out the action: exit, abort, or hold (lwIP
+ * stays frozen, the control socket keeps answering). The first incident wins; a thread that hits a
+ * second one while the first is being reported just freezes.
  */
 #define _GNU_SOURCE
 #define UNW_LOCAL_ONLY
@@ -35,16 +36,18 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/syscall.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "port/irq.h"
 #include "port/port.h"
+#include "port/symbols.h"
 
-#define FREEZE_SIGNAL      (SIGRTMIN + 12)
-#define FREEZE_WAIT_MS     1000
-#define REPORT_TIMEOUT_MS  15000
+#define FREEZE_SIGNAL     (SIGRTMIN + 12)
+#define FREEZE_WAIT_MS    1000
+#define REPORT_TIMEOUT_MS 15000
 
 #if defined(__SANITIZE_ADDRESS__)
 #define HAVE_SANITIZER 1 /* ASan/UBSan own the crash signals: leave them alone */
@@ -58,8 +61,8 @@ static struct {
     pid_t keep_running; /* a thread never frozen under FATAL_HOLD (the control loop) */
     atomic_int entered;
     atomic_int done;
-    int wake[2];    /* faulting thread -> reporter */
-    int report[2];  /* reporter -> faulting thread: report written */
+    int wake[2];   /* faulting thread -> reporter */
+    int report[2]; /* reporter -> faulting thread: report written */
     pid_t reporter_lwp;
     pid_t faulting_lwp;
     struct fatal_incident inc;
@@ -120,46 +123,64 @@ int fatal_action_parse(const char *s, enum fatal_action *out)
     return -EINVAL;
 }
 
-/* Fill ST from CURSOR's frames. Frames of this file are skipped at the top.
- * With STOP_AT_SIGNAL, the walk ends after the first signal trampoline (the
- * rest belongs to the interrupted code, recorded separately). */
-static void walk(unw_cursor_t *cursor, struct fatal_stack *st, int skip_fatal, int stop_at_signal)
+/* Fill ST with the instruction pointers of CURSOR's frames. Only what is
+ * safe in a signal handler that may have interrupted malloc(): no symbol
+ * lookup here (libunwind's unw_get_proc_name allocates); names come later,
+ * in the reporter thread. With STOP_AT_SIGNAL, the walk ends at the first
+ * signal trampoline (the rest belongs to the interrupted code, recorded
+ * separately from the ucontext). */
+static void walk(unw_cursor_t *cursor, struct fatal_stack *st, int stop_at_signal)
 {
-    int skipping = skip_fatal;
-
     st->nframes = 0;
     do {
-        unw_word_t ip = 0, off = 0;
+        unw_word_t ip = 0;
         struct fatal_frame *f;
-        char fn[FATAL_NAME_LEN] = "";
 
         unw_get_reg(cursor, UNW_REG_IP, &ip);
-        if (unw_get_proc_name(cursor, fn, sizeof(fn), &off) != 0)
-            fn[0] = '\0';
-        if (skipping) {
-            if (strncmp(fn, "fatal_", 6) == 0 || strcmp(fn, "walk") == 0 ||
-                strcmp(fn, "capture_current") == 0 || strcmp(fn, "incident_begin") == 0)
-                continue;
-            skipping = 0;
-        }
         /* libunwind flags the frame whose registers came out of a signal
          * context: the interrupted code. The frame above it is the kernel's
          * signal return trampoline. */
         if (unw_is_signal_frame(cursor) > 0 && st->nframes > 0) {
-            struct fatal_frame *tramp = &st->frames[st->nframes - 1];
-            copy_str(tramp->fn, "<signal>", sizeof(tramp->fn));
-            tramp->off = 0;
-            tramp->signal_frame = 1;
+            st->frames[st->nframes - 1].signal_frame = 1;
             if (stop_at_signal)
                 break;
         }
         f = &st->frames[st->nframes++];
         f->ip = (uintptr_t)ip;
-        f->off = (uintptr_t)off;
-        copy_str(f->fn, fn, sizeof(f->fn));
+        f->off = 0;
+        f->fn[0] = '\0';
         f->signal_frame = 0;
     } while (st->nframes < FATAL_MAX_FRAMES && unw_step(cursor) > 0);
     st->valid = 1;
+}
+
+/* Reporter thread: name every frame, and drop the reporter's own frames
+ * (fatal_*, walk, ...) from the top of the stack. */
+static void symbolize(struct fatal_stack *st)
+{
+    int first = -1;
+
+    for (int i = 0; i < st->nframes; i++) {
+        struct fatal_frame *f = &st->frames[i];
+        uintptr_t off = 0;
+
+        if (f->signal_frame) {
+            copy_str(f->fn, "<signal>", sizeof(f->fn));
+        } else {
+            /* a return address points after the call: look up ip - 1 */
+            symbols_lookup(f->ip - (i > 0 ? 1 : 0), f->fn, sizeof(f->fn), &off);
+            f->off = off + (i > 0 ? 1 : 0);
+        }
+        if (first < 0 && strncmp(f->fn, "fatal_", 6) != 0 && strcmp(f->fn, "walk") != 0 &&
+            strcmp(f->fn, "capture_current") != 0 && strcmp(f->fn, "incident_begin") != 0 &&
+            strcmp(f->fn, "freeze_handler") != 0 && strcmp(f->fn, "crash_handler") != 0)
+            first = i;
+    }
+    if (first > 0) {
+        memmove(st->frames, st->frames + first,
+                (size_t)(st->nframes - first) * sizeof(st->frames[0]));
+        st->nframes -= first;
+    }
 }
 
 static void name_thread(struct fatal_stack *st)
@@ -177,7 +198,7 @@ static void capture_current(struct fatal_stack *st, int stop_at_signal)
     name_thread(st);
     if (unw_getcontext(&ctx) != 0 || unw_init_local(&cursor, &ctx) != 0)
         return;
-    walk(&cursor, st, 1, stop_at_signal);
+    walk(&cursor, st, stop_at_signal);
 }
 
 static void capture_ucontext(struct fatal_stack *st, void *uc)
@@ -187,7 +208,7 @@ static void capture_ucontext(struct fatal_stack *st, void *uc)
     name_thread(st);
     if (unw_init_local2(&cursor, (unw_context_t *)uc, UNW_INIT_SIGNAL_FRAME) != 0)
         return;
-    walk(&cursor, st, 0, 0);
+    walk(&cursor, st, 0);
 }
 
 static void print_stack(const char *title, const struct fatal_stack *st)
@@ -207,7 +228,7 @@ static void print_stack(const char *title, const struct fatal_stack *st)
         write_num(f->ip, 16);
         fatal_write_str(" ");
         fatal_write_str(f->fn[0] ? f->fn : "?");
-        if (f->fn[0] && !f->signal_frame) {
+        if (f->fn[0] && !f->signal_frame && f->off) {
             fatal_write_str("+0x");
             write_num(f->off, 16);
         }
@@ -245,7 +266,6 @@ static void freeze_handler(int sig, siginfo_t *si, void *uc)
 
 struct freeze_walk {
     int n;
-    pthread_t tids[FATAL_MAX_THREADS];
 };
 
 static void collect_thread(const struct port_thread_info *t, void *arg)
@@ -257,7 +277,7 @@ static void collect_thread(const struct port_thread_info *t, void *arg)
         return;
     fs.inc.threads[w->n].lwp = t->lwp;
     copy_str(fs.inc.threads[w->n].thread, t->name, sizeof(fs.inc.threads[w->n].thread));
-    w->tids[w->n++] = t->tid;
+    w->n++;
 }
 
 static void freeze_others(void)
@@ -265,15 +285,27 @@ static void freeze_others(void)
     struct freeze_walk w = {0};
     uint64_t deadline;
 
+    int sent = 0;
+
     port_thread_foreach(collect_thread, &w);
     fs.inc.nthreads = w.n;
+    /* By kernel thread id: a thread that has gone (ESRCH) is simply skipped. */
     for (int i = 0; i < w.n; i++)
-        pthread_kill(w.tids[i], FREEZE_SIGNAL);
+        if (syscall(SYS_tgkill, getpid(), fs.inc.threads[i].lwp, FREEZE_SIGNAL) == 0)
+            sent++;
     deadline = port_now_ns() + (uint64_t)FREEZE_WAIT_MS * 1000000u;
-    while (atomic_load(&fs.freeze_acks) < w.n && port_now_ns() < deadline) {
+    while (atomic_load(&fs.freeze_acks) < sent && port_now_ns() < deadline) {
         struct timespec ts = {0, 1000000};
         nanosleep(&ts, NULL);
     }
+}
+
+/* The stacks on stderr (names if the reporter found them). */
+static void print_incident(void)
+{
+    print_stack(fs.inc.in_isr ? "ISR stack" : "stack", &fs.inc.current);
+    print_stack(strcmp(fs.inc.kind, "signal") == 0 ? "faulting code" : "interrupted context",
+                &fs.inc.interrupted);
 }
 
 static void act(void)
@@ -298,11 +330,19 @@ static void *reporter_thread(void *arg)
     (void)arg;
     port_thread_register_current("fatal-report");
     fs.reporter_lwp = port_gettid();
+    /* Take this thread's own malloc arena now: at report time the faulting
+     * thread may be frozen inside malloc, holding its arena's lock. */
+    free(malloc(64));
     while (read(fs.wake[0], &c, 1) != 1) {
         if (errno != EINTR)
             return NULL;
     }
     freeze_others();
+    symbolize(&fs.inc.current);
+    symbolize(&fs.inc.interrupted);
+    for (int i = 0; i < fs.inc.nthreads; i++)
+        symbolize(&fs.inc.threads[i]);
+    print_incident();
     if (fs.writer)
         fs.writer(&fs.inc, path, sizeof(path));
     fatal_write_str("lwipd: report: ");
@@ -393,11 +433,9 @@ static void __attribute__((noreturn)) incident_finish(void)
     fatal_write_str(": ");
     fatal_write_str(fs.inc.message);
     fatal_write_str("\n");
-    print_stack(fs.inc.in_isr ? "ISR stack" : "stack", &fs.inc.current);
-    print_stack(strcmp(fs.inc.kind, "signal") == 0 ? "faulting code" : "interrupted context",
-                &fs.inc.interrupted);
     if (fs.wake[1] < 0 || write(fs.wake[1], "x", 1) != 1) {
         fatal_write_str("lwipd: no reporter thread\n");
+        print_incident(); /* raw addresses only */
         act();
         freeze_self();
     }
@@ -405,6 +443,7 @@ static void __attribute__((noreturn)) incident_finish(void)
         ;
     if (!atomic_load(&fs.done)) {
         fatal_write_str("lwipd: the report writer hung; stopping without it\n");
+        print_incident();
         fs.action = fs.action == FATAL_HOLD ? FATAL_EXIT : fs.action;
         act();
     }

@@ -36,14 +36,14 @@ struct fatal_stack {
 
 /* Everything known about one incident; filled without allocating. */
 struct fatal_incident {
-    char kind[32];     /* irq-violation, lwip-assert, lwip-bug, signal, watchdog */
+    char kind[32]; /* irq-violation, lwip-assert, lwip-bug, signal, watchdog */
     char message[512];
     char violation[96]; /* irq-violation: what rule */
     char primitive[32]; /* irq-violation: the call that broke it */
     char object[64];    /* irq-violation: the lock or object */
     int in_isr;
-    uint64_t ts_ns;               /* CLOCK_REALTIME */
-    struct fatal_stack current;   /* the thread that hit it (in an ISR: the ISR) */
+    uint64_t ts_ns;                 /* CLOCK_REALTIME */
+    struct fatal_stack current;     /* the thread that hit it (in an ISR: the ISR) */
     struct fatal_stack interrupted; /* in an ISR: the code it interrupted */
     int nthreads;
     struct fatal_stack threads[FATAL_MAX_THREADS]; /* every other thread, frozen */

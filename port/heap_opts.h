@@ -20,7 +20,6 @@
 
 #define LWIPD_HEAP_HOOKS_CUSTOM ((LWIP_VERSION_MAJOR * 100 + LWIP_VERSION_MINOR) >= 202)
 
-
 #if LWIPD_HEAP_LWIP
 #define MEM_LIBC_MALLOC                        0
 #define MEM_USE_POOLS                          0

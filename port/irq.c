@@ -58,6 +58,7 @@ static struct {
     int nlines;
     struct irq_line lines[IRQ_MAX_LINES];
     atomic_uint_fast64_t violations;
+    irq_violation_cb violation_hook;
 } irqc;
 
 static __thread volatile unsigned tls_mask_depth;
@@ -297,16 +298,16 @@ enum irq_action irq_violation(enum irq_violation_kind kind, const char *primitiv
                               const char *object)
 {
     atomic_fetch_add_explicit(&irqc.violations, 1, memory_order_relaxed);
-    switch (irqc.policy) {
-    case IRQ_POLICY_DETECT:
+    if (irqc.policy == IRQ_POLICY_DETECT)
         fatal_violation(irq_violation_kind_name(kind), primitive, object, tls_isr_uc);
-        /* not reached */
-    case IRQ_POLICY_RTOS:
-        return IRQ_ACT_SKIP;
-    case IRQ_POLICY_POSIX:
-        break;
-    }
-    return IRQ_ACT_PROCEED;
+    if (irqc.violation_hook)
+        irqc.violation_hook(kind, primitive, object);
+    return irqc.policy == IRQ_POLICY_RTOS ? IRQ_ACT_SKIP : IRQ_ACT_PROCEED;
+}
+
+void irq_set_violation_hook(irq_violation_cb cb)
+{
+    irqc.violation_hook = cb;
 }
 
 uint64_t irq_violation_count(void)

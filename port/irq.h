@@ -56,6 +56,12 @@ bool irq_in_isr(void);
 bool irq_masked(void);
 void *irq_isr_ucontext(void);
 
+/* Told about every violation the policy tolerates (rtos, posix); runs in the
+ * ISR, so it must be async-signal-safe. */
+typedef void (*irq_violation_cb)(enum irq_violation_kind kind, const char *primitive,
+                                 const char *object);
+
+void irq_set_violation_hook(irq_violation_cb cb);
 enum irq_action irq_violation(enum irq_violation_kind kind, const char *primitive,
                               const char *object);
 uint64_t irq_violation_count(void);

@@ -41,7 +41,7 @@ struct rh_block {
 
 static struct {
     uint8_t *arena;
-    size_t size; /* offset of the end sentinel */
+    size_t size;  /* offset of the end sentinel */
     size_t lfree; /* lowest free block */
     sys_mutex_t lock;
     pthread_once_t once;

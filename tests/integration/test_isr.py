@@ -18,7 +18,11 @@ import pytest
 import harness
 
 CLEAN_SECONDS = float(os.environ.get("LWIPD_CLEAN_SECONDS", "60"))
-DETECT_WITHIN = 10.0
+DETECT_WITHIN = 10.0  # scenario 1: "within 10 s"
+# Corruption that lwIP's own checks must notice, and glibc's tiny critical
+# sections, take longer to hit; scripts/bench-isr measures the distribution.
+DETECT_RTOS_WITHIN = 30.0
+DETECT_LIBC_WITHIN = 120.0
 # The cable is pulled every 110-190 ms for 5-45 ms.
 FLAP = ["--link-flap", "150:25:0:20"]
 # An EMAC that interrupts once per frame, 20-70 us after the write (wire
@@ -80,11 +84,11 @@ def fns(stack):
     return [f["fn"] for f in stack["frames"]]
 
 
-def expect_detection(storm, workdir):
-    code, secs = storm.wait_exit(DETECT_WITHIN)
+def expect_detection(storm, workdir, within=DETECT_WITHIN):
+    code, secs = storm.wait_exit(within)
     storm.d.expect_failure = True
     assert code == 3, "no detection within %ss (exit %s); log:\n%s" % (
-        DETECT_WITHIN, code, storm.d.read_log()[-2000:])
+        within, code, storm.d.read_log()[-2000:])
     rep = report(workdir)
     log = storm.d.read_log()
     assert "report: " + os.path.join(workdir, "lwipd-crash-") in log  # the path is logged
@@ -108,24 +112,53 @@ def test_lwip_heap_isr_free_is_detected(netns, workdir):
     assert rep["build"]["options"]["LWIP_ALLOW_MEM_FREE_FROM_OTHER_CONTEXT"] == 0
     assert rep["stats"]["driver"]["free_isr"] > 0
     assert any(e["type"] == "link" for e in rep["events"])
-    assert any(e["type"] == "seed" for e in rep["events"])
+    assert rep["seed"].isdigit()
+    with open(os.path.join(workdir, "events.jsonl")) as f:  # the events log starts with it
+        first = json.loads(f.readline())
+    assert first["type"] == "seed" and first["seed"] == rep["seed"]
     assert {t["thread"] for t in rep["threads"]} >= {"tap-rx", "tap-dma", "main"}
 
 
 def test_rtos_policy_lets_the_heap_corrupt(netns, workdir):
-    """Scenario 2: the same with --irq-policy rtos: no lock in the ISR, and
-    lwIP's own heap checks (MEM_SANITY_CHECK build) catch the corruption."""
-    binary = harness.variant_build("mem-sanity", "-Dmem_sanity=true")
-    with Storm(netns, workdir, binary, ["--txc-free", "isr", "--irq-policy", "rtos"],
-               DETECT_WITHIN) as s:
-        rep, secs = expect_detection(s, workdir)
-    assert rep["kind"] in ("lwip-assert", "signal", "heap-corruption"), rep["kind"]
+    """Scenario 2: the same with --irq-policy rtos: the ISR goes on without
+    the lock, as on the board, and lwIP's own checks (mem_free's and
+    pbuf_free's asserts) catch the corruption. (The default build: lwIP's
+    MEM_SANITY_CHECK has a race of its own, see the next test.)"""
+    with Storm(netns, workdir, harness.LWIPD, ["--txc-free", "isr", "--irq-policy", "rtos"],
+               DETECT_RTOS_WITHIN) as s:
+        rep, secs = expect_detection(s, workdir, DETECT_RTOS_WITHIN)
+    assert rep["kind"] in ("lwip-assert", "signal"), rep["kind"]
     assert rep["irq_violations"] > 0  # the rule breaks that were tolerated
     assert "tolerated" in rep["explanation"] and "rtos" in rep["explanation"]
+    assert any(e["type"] == "irq-violation" for e in rep["events"])
     stack = fns(rep.get("isr_stack") or rep.get("stack") or rep.get("faulting_stack"))
-    assert {"mem_free", "mem_malloc", "plug_holes", "mem_sanity"} & set(stack) or \
+    assert {"mem_free", "mem_malloc", "pbuf_free", "plug_holes"} & set(stack) or \
         rep["kind"] == "signal", stack
     assert rep["config"]["irq_policy"] == "rtos"
+
+
+def test_lwip_mem_sanity_check_races_legal_isr_frees(netns, workdir):
+    """A finding: with LWIP_ALLOW_MEM_FREE_FROM_OTHER_CONTEXT=1, freeing from
+    an ISR is allowed, yet MEM_SANITY_CHECK fires, because mem_malloc() calls
+    mem_sanity() after releasing the heap lock (mem.c, 2.1.x and 2.2.x): an
+    ISR free during that walk looks like corruption. No ISR rule was broken,
+    and lwipd's report says the check itself is at fault."""
+    binary = harness.variant_build("allow-sanity", "-Dmem_free_from_other_context=true",
+                                   "-Dmem_sanity=true")
+    with Storm(netns, workdir, binary, ["--txc-free", "isr"], DETECT_RTOS_WITHIN) as s:
+        code, secs = s.wait_exit(DETECT_RTOS_WITHIN)
+        s.d.expect_failure = True
+        version = None if code is not None else s.d.request({"cmd": "version"})["build"]["lwip"]
+    if code is None:
+        # lwIP 2.0.x has no MEM_SANITY_CHECK: nothing can fire there.
+        assert version.startswith("2.0."), "no report from %s" % version
+        return
+    assert code == 3
+    rep = report(workdir)
+    assert rep["kind"] == "lwip-assert" and "heap element" in rep["message"]  # mem_sanity's
+    assert rep["irq_violations"] == 0
+    assert "mem_sanity" in fns(rep["stack"]) and "mem_malloc" in fns(rep["stack"])
+    assert "MEM_SANITY_CHECK" in rep["explanation"] and "false alarm" in rep["explanation"]
 
 
 def test_rtos_heap_is_not_saved_by_allow_flag(netns, workdir):
@@ -145,8 +178,8 @@ def test_rtos_heap_is_not_saved_by_allow_flag(netns, workdir):
 def test_libc_heap_reentry_is_detected(netns, workdir):
     """Scenario 6: glibc malloc as lwIP's heap, --txc-free isr."""
     binary = harness.variant_build("libc", "-Dheap=libc")
-    with Storm(netns, workdir, binary, ["--txc-free", "isr"], DETECT_WITHIN) as s:
-        rep, secs = expect_detection(s, workdir)
+    with Storm(netns, workdir, binary, ["--txc-free", "isr"], DETECT_LIBC_WITHIN) as s:
+        rep, secs = expect_detection(s, workdir, DETECT_LIBC_WITHIN)
     assert rep["build"]["options"]["MEM_LIBC_MALLOC"] == 1 or rep["build"]["heap"] == "libc"
     assert "libc heap" in rep["violation"]["object"]
     assert "heap_libc_free" in fns(rep["isr_stack"])

@@ -519,6 +519,8 @@ static void test_detect_policy_reports_reentry(void **state)
     assert_non_null(isr);
     assert_non_null(intr);
     assert_true(isr < intr);
+    if (!strstr(isr, "lock_isr"))
+        fprintf(stderr, "CHILD OUTPUT:\n%s\n", out);
     assert_non_null(strstr(isr, "lock_isr"));
     assert_non_null(strstr(intr, "test_detect_policy_reports_reentry"));
 }

@@ -6,6 +6,7 @@ Each subcommand prints one JSON object. Every address must be in
   nettools.py tcp-echo HOST PORT NBYTES
   nettools.py tcp-send HOST PORT NBYTES
   nettools.py tcp-recv HOST PORT NBYTES
+  nettools.py tcp-sink HOST PORT SECONDS
   nettools.py udp-echo HOST PORT COUNT SIZE
   nettools.py udp-send HOST PORT COUNT SIZE
   nettools.py udp-chargen HOST PORT COUNT
@@ -96,6 +97,25 @@ def tcp_recv(host, port, nbytes):
     lines = [got[i:i + 74] for i in range(0, len(got) - len(got) % 74, 74)]
     ok = all(line == chargen_line(n) for n, line in enumerate(lines))
     return {"received": len(got), "lines": len(lines), "pattern_ok": ok and len(lines) > 0}
+
+
+def tcp_sink(host, port, seconds):
+    """Read whatever the peer sends for SECONDS (e.g. chargen), then close."""
+    s = socket.create_connection((safe(host), port), timeout=10)
+    s.settimeout(1)
+    total, deadline = 0, time.monotonic() + min(seconds, DEADLINE_S * 10)
+    while time.monotonic() < deadline:
+        try:
+            chunk = s.recv(262144)
+        except socket.timeout:
+            continue
+        except OSError:
+            break
+        if not chunk:
+            break
+        total += len(chunk)
+    s.close()
+    return {"received": total}
 
 
 def udp_echo(host, port, count, size):
@@ -224,6 +244,8 @@ def main(argv):
         r = tcp_send(args[0], int(args[1]), int(args[2]))
     elif cmd == "tcp-recv":
         r = tcp_recv(args[0], int(args[1]), int(args[2]))
+    elif cmd == "tcp-sink":
+        r = tcp_sink(args[0], int(args[1]), float(args[2]))
     elif cmd == "udp-echo":
         r = udp_echo(args[0], int(args[1]), int(args[2]), int(args[3]))
     elif cmd == "udp-send":
