@@ -2,33 +2,46 @@
 /* pcap capture writer: pcap_open_dead() + pcap_dump(), nanosecond
  * timestamps, Ethernet link type. Frames come from the RX and DMA threads, so
  * one mutex serialises them; frames that span several pbufs are gathered
- * into a scratch buffer first (pcap_dump() wants one block). */
+ * into a scratch buffer first (pcap_dump() wants one block). A BPF filter
+ * picks what is kept; files rotate by size (FILE, FILE.1, ... FILE.N-1);
+ * capturing can be stopped and started again at run time. */
 #define _GNU_SOURCE
 #include "capture/capture.h"
 
+#include <errno.h>
 #include <pcap/pcap.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #define CAPTURE_SNAPLEN 262144
+#define PCAP_FILE_HDR   24
+#define PCAP_REC_HDR    16
 
 struct capture {
     pthread_mutex_t lock;
     pcap_t *dead;
-    pcap_dumper_t *dumper;
+    pcap_dumper_t *dumper; /* NULL while stopped */
     char *path;
     unsigned snaplen;
+    bool has_filter;
+    struct bpf_program filter;
+    uint64_t rotate_bytes; /* 0: no rotation */
+    unsigned rotate_count;
+    uint64_t file_bytes;
     atomic_uint_fast64_t frames;
+    atomic_uint_fast64_t rotations;
     unsigned char scratch[CAPTURE_SNAPLEN];
 };
 
-/* Create (truncate) the pcap file PATH keeping at most SNAPLEN bytes of each
- * frame (0: all). Returns NULL with a reason in ERRBUF. */
-struct capture *capture_open(const char *path, unsigned snaplen, char *errbuf, size_t errlen)
+/* A capture writer keeping at most SNAPLEN bytes per frame (0: all) and,
+ * with FILTER (a libpcap expression, NULL: all), only matching frames.
+ * Nothing is written until capture_start(). NULL with a reason in ERRBUF. */
+struct capture *capture_new(unsigned snaplen, const char *filter, char *errbuf, size_t errlen)
 {
     struct capture *c = calloc(1, sizeof(*c));
 
@@ -38,17 +51,18 @@ struct capture *capture_open(const char *path, unsigned snaplen, char *errbuf, s
     }
     pthread_mutex_init(&c->lock, NULL);
     c->snaplen = snaplen == 0 || snaplen > CAPTURE_SNAPLEN ? CAPTURE_SNAPLEN : snaplen;
-    c->path = strdup(path);
     c->dead = pcap_open_dead_with_tstamp_precision(DLT_EN10MB, (int)c->snaplen,
                                                    PCAP_TSTAMP_PRECISION_NANO);
-    if (!c->path || !c->dead) {
+    if (!c->dead) {
         snprintf(errbuf, errlen, "out of memory");
         goto err;
     }
-    c->dumper = pcap_dump_open(c->dead, path);
-    if (!c->dumper) {
-        snprintf(errbuf, errlen, "%s", pcap_geterr(c->dead));
-        goto err;
+    if (filter && *filter) {
+        if (pcap_compile(c->dead, &c->filter, filter, 1, PCAP_NETMASK_UNKNOWN) != 0) {
+            snprintf(errbuf, errlen, "bad filter \"%s\": %s", filter, pcap_geterr(c->dead));
+            goto err;
+        }
+        c->has_filter = true;
     }
     return c;
 err:
@@ -56,19 +70,133 @@ err:
     return NULL;
 }
 
-/* Append one frame of LEN bytes, given as IOV[IOVCNT], stamped now. */
-void capture_frame(struct capture *c, const struct iovec *iov, int iovcnt, size_t len)
+/* Rotate when a file passes BYTES (0: never), keeping COUNT files. */
+void capture_set_rotation(struct capture *c, uint64_t bytes, unsigned count)
 {
-    struct pcap_pkthdr hdr;
+    pthread_mutex_lock(&c->lock);
+    c->rotate_bytes = bytes;
+    c->rotate_count = count < 1 ? 1 : count;
+    pthread_mutex_unlock(&c->lock);
+}
+
+static int open_locked(struct capture *c, char *errbuf, size_t errlen)
+{
+    c->dumper = pcap_dump_open(c->dead, c->path);
+    if (!c->dumper) {
+        snprintf(errbuf, errlen, "%s", pcap_geterr(c->dead));
+        return -EIO;
+    }
+    c->file_bytes = PCAP_FILE_HDR;
+    return 0;
+}
+
+/* Start writing to PATH (created or truncated; NULL: the previous path).
+ * 0, -EALREADY if running, or -errno with ERRBUF set. */
+int capture_start(struct capture *c, const char *path, char *errbuf, size_t errlen)
+{
+    int ret;
+
+    pthread_mutex_lock(&c->lock);
+    if (c->dumper) {
+        pthread_mutex_unlock(&c->lock);
+        snprintf(errbuf, errlen, "already capturing to %s", c->path);
+        return -EALREADY;
+    }
+    if (path) {
+        char *p = strdup(path);
+        if (!p) {
+            pthread_mutex_unlock(&c->lock);
+            snprintf(errbuf, errlen, "out of memory");
+            return -ENOMEM;
+        }
+        free(c->path);
+        c->path = p;
+    }
+    if (!c->path) {
+        pthread_mutex_unlock(&c->lock);
+        snprintf(errbuf, errlen, "no capture file given");
+        return -EINVAL;
+    }
+    ret = open_locked(c, errbuf, errlen);
+    pthread_mutex_unlock(&c->lock);
+    return ret;
+}
+
+/* Flush and close the file; frames are ignored until capture_start(). */
+void capture_stop(struct capture *c)
+{
+    pthread_mutex_lock(&c->lock);
+    if (c->dumper) {
+        pcap_dump_close(c->dumper);
+        c->dumper = NULL;
+    }
+    pthread_mutex_unlock(&c->lock);
+}
+
+/* FILE -> FILE.1 -> ... -> FILE.(count-1) (the oldest goes), new FILE. */
+static int rotate_locked(struct capture *c)
+{
+    char from[4200], to[4200];
+    char err[256];
+
+    if (!c->dumper)
+        return 0;
+    pcap_dump_close(c->dumper);
+    c->dumper = NULL;
+    for (unsigned i = c->rotate_count - 1; i >= 1; i--) {
+        if (i == 1)
+            snprintf(from, sizeof(from), "%s", c->path);
+        else
+            snprintf(from, sizeof(from), "%s.%u", c->path, i - 1);
+        snprintf(to, sizeof(to), "%s.%u", c->path, i);
+        rename(from, to); /* ENOENT for files not there yet is fine */
+    }
+    atomic_fetch_add(&c->rotations, 1);
+    return open_locked(c, err, sizeof(err));
+}
+
+/* Start a new file now (with COUNT 1 the old one is replaced). */
+int capture_rotate(struct capture *c)
+{
+    int ret;
+
+    pthread_mutex_lock(&c->lock);
+    if (c->rotate_count < 2)
+        c->rotate_count = 2;
+    ret = rotate_locked(c);
+    pthread_mutex_unlock(&c->lock);
+    return ret;
+}
+
+/* The capture's clock (CLOCK_REALTIME, ns): events use the same one. */
+uint64_t capture_now_ns(void)
+{
     struct timespec ts;
-    const unsigned char *data;
 
     clock_gettime(CLOCK_REALTIME, &ts);
-    hdr.ts.tv_sec = ts.tv_sec;
-    hdr.ts.tv_usec = ts.tv_nsec; /* nanosecond file: this field holds ns */
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Append one frame of LEN bytes, given as IOV[IOVCNT], stamped TS_NS
+ * (capture_now_ns() clock; 0: now). The same stamp in an event lets a
+ * reader find the frame. */
+void capture_frame(struct capture *c, const struct iovec *iov, int iovcnt, size_t len,
+                   uint64_t ts_ns)
+{
+    struct pcap_pkthdr hdr;
+    const unsigned char *data;
+
+    if (!c->dumper) /* racy peek, rechecked under the lock */
+        return;
+    if (!ts_ns)
+        ts_ns = capture_now_ns();
+    hdr.ts.tv_sec = (time_t)(ts_ns / 1000000000u);
+    hdr.ts.tv_usec = (suseconds_t)(ts_ns % 1000000000u); /* a nanosecond file: ns here */
     hdr.len = (bpf_u_int32)len;
     hdr.caplen = (bpf_u_int32)(len < c->snaplen ? len : c->snaplen);
     pthread_mutex_lock(&c->lock);
+    if (!c->dumper)
+        goto out;
     if (iovcnt == 1 || iov[0].iov_len >= hdr.caplen) {
         data = iov[0].iov_base;
     } else {
@@ -82,15 +210,25 @@ void capture_frame(struct capture *c, const struct iovec *iov, int iovcnt, size_
         }
         data = c->scratch;
     }
+    if (c->has_filter && !pcap_offline_filter(&c->filter, &hdr, data))
+        goto out;
+    if (c->rotate_bytes && c->file_bytes + PCAP_REC_HDR + hdr.caplen > c->rotate_bytes &&
+        c->file_bytes > PCAP_FILE_HDR)
+        rotate_locked(c);
+    if (!c->dumper)
+        goto out;
     pcap_dump((unsigned char *)c->dumper, &hdr, data);
-    pthread_mutex_unlock(&c->lock);
+    c->file_bytes += PCAP_REC_HDR + hdr.caplen;
     atomic_fetch_add_explicit(&c->frames, 1, memory_order_relaxed);
+out:
+    pthread_mutex_unlock(&c->lock);
 }
 
 void capture_flush(struct capture *c)
 {
     pthread_mutex_lock(&c->lock);
-    pcap_dump_flush(c->dumper);
+    if (c->dumper)
+        pcap_dump_flush(c->dumper);
     pthread_mutex_unlock(&c->lock);
 }
 
@@ -99,7 +237,8 @@ void capture_flush_try(struct capture *c)
 {
     if (pthread_mutex_trylock(&c->lock) != 0)
         return;
-    pcap_dump_flush(c->dumper);
+    if (c->dumper)
+        pcap_dump_flush(c->dumper);
     pthread_mutex_unlock(&c->lock);
 }
 
@@ -109,6 +248,8 @@ void capture_close(struct capture *c)
         return;
     if (c->dumper)
         pcap_dump_close(c->dumper);
+    if (c->has_filter)
+        pcap_freecode(&c->filter);
     if (c->dead)
         pcap_close(c->dead);
     pthread_mutex_destroy(&c->lock);
@@ -116,12 +257,34 @@ void capture_close(struct capture *c)
     free(c);
 }
 
+/* Open PATH and start at once (the --pcap case). */
+struct capture *capture_open(const char *path, unsigned snaplen, char *errbuf, size_t errlen)
+{
+    struct capture *c = capture_new(snaplen, NULL, errbuf, errlen);
+
+    if (c && capture_start(c, path, errbuf, errlen) != 0) {
+        capture_close(c);
+        return NULL;
+    }
+    return c;
+}
+
 uint64_t capture_frames(const struct capture *c)
 {
     return atomic_load_explicit(&c->frames, memory_order_relaxed);
 }
 
+uint64_t capture_rotations(const struct capture *c)
+{
+    return atomic_load_explicit(&c->rotations, memory_order_relaxed);
+}
+
+bool capture_running(const struct capture *c)
+{
+    return c->dumper != NULL;
+}
+
 const char *capture_path(const struct capture *c)
 {
-    return c->path;
+    return c->path ? c->path : "";
 }

@@ -2,16 +2,26 @@
 /* pcap capture of the frames that crossed the TAP (libpcap writer). */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/uio.h>
 
 struct capture;
 
+struct capture *capture_new(unsigned snaplen, const char *filter, char *errbuf, size_t errlen);
 struct capture *capture_open(const char *path, unsigned snaplen, char *errbuf, size_t errlen);
-void capture_frame(struct capture *c, const struct iovec *iov, int iovcnt, size_t len);
+void capture_set_rotation(struct capture *c, uint64_t bytes, unsigned count);
+int capture_start(struct capture *c, const char *path, char *errbuf, size_t errlen);
+void capture_stop(struct capture *c);
+int capture_rotate(struct capture *c);
+void capture_frame(struct capture *c, const struct iovec *iov, int iovcnt, size_t len,
+                   uint64_t ts_ns);
+uint64_t capture_now_ns(void);
 void capture_flush(struct capture *c);
 void capture_flush_try(struct capture *c);
 void capture_close(struct capture *c);
 uint64_t capture_frames(const struct capture *c);
+uint64_t capture_rotations(const struct capture *c);
+bool capture_running(const struct capture *c);
 const char *capture_path(const struct capture *c);

@@ -26,7 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define EVENTS_RING 4096 /* power of two */
+#define EVENTS_RING 16384 /* power of two; ~4 MB */
 
 struct slot {
     _Atomic uint64_t seq;

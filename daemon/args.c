@@ -325,6 +325,54 @@ static int set_link_flap(struct args *a, const char *v, char *err, size_t errlen
     return 0;
 }
 
+static int set_fault(struct args *a, const char *v, char *err, size_t errlen)
+{
+    if (a->nfaults == (int)(sizeof(a->faults) / sizeof(a->faults[0])))
+        return ERR("--fault: at most %zu rules on the command line (use --fault-file)",
+                   sizeof(a->faults) / sizeof(a->faults[0]));
+    a->faults[a->nfaults++] = v;
+    return 0;
+}
+
+static int set_fault_file(struct args *a, const char *v, char *err, size_t errlen)
+{
+    if (!*v)
+        return ERR("--fault-file: empty path");
+    a->fault_file = v;
+    return 0;
+}
+
+static int set_pcap_filter(struct args *a, const char *v, char *err, size_t errlen)
+{
+    if (!*v)
+        return ERR("--pcap-filter: empty filter");
+    a->pcap_filter = v;
+    return 0;
+}
+
+static int set_pcap_rotate(struct args *a, const char *v, char *err, size_t errlen)
+{
+    char *end;
+    double size;
+    unsigned long count;
+
+    errno = 0;
+    size = strtod(v, &end);
+    if (errno || end == v || size <= 0)
+        return ERR("--pcap-rotate: '%s' is not SIZE:COUNT (e.g. 100M:5)", v);
+    if (*end == 'k' || *end == 'K')
+        size *= 1e3, end++;
+    else if (*end == 'm' || *end == 'M')
+        size *= 1e6, end++;
+    else if (*end == 'g' || *end == 'G')
+        size *= 1e9, end++;
+    if (*end != ':' || parse_uint(end + 1, 1, 1000, &count) || size < 1024)
+        return ERR("--pcap-rotate: '%s' is not SIZE:COUNT (size >= 1K, count 1-1000)", v);
+    a->pcap_rotate_bytes = (uint64_t)size;
+    a->pcap_rotate_count = (unsigned)count;
+    return 0;
+}
+
 static int set_no_echo(struct args *a, const char *v, char *err, size_t errlen)
 {
     (void)v, (void)err, (void)errlen;
@@ -352,6 +400,9 @@ static const struct opt_def opts[] = {
     {"pcap", "FILE", "capture every frame crossing the TAP to FILE (pcap, ns)", set_pcap},
     {"pcap-snaplen", "N", "keep at most N bytes of each captured frame (default: all)",
      set_pcap_snaplen},
+    {"pcap-filter", "BPF", "capture only frames matching this libpcap filter", set_pcap_filter},
+    {"pcap-rotate", "SIZE:N", "start a new file past SIZE (e.g. 100M), keep N files",
+     set_pcap_rotate},
     {"log-level", "LEVEL", "err, warn, info (default) or debug", set_log_level},
     {"log-file", "FILE", "log to FILE instead of stderr", set_log_file},
     {"ready-fd", "FD", "write one READY line to FD when up, then close it", set_ready_fd},
@@ -379,6 +430,9 @@ static const struct opt_def opts[] = {
     {"seed", "N", "seed of every fault decision (default: random, logged)", set_seed},
     {"link-flap", "P[:D[:N[:J]]]", "pull the cable every P ms for D ms, N times, +-J ms",
      set_link_flap},
+    {"fault", "RULE", "a fault rule, e.g. 'tx drop 30% \"arp\"' (repeatable; see README)",
+     set_fault},
+    {"fault-file", "FILE", "fault rules, one per line (re-read on SIGHUP)", set_fault_file},
     {"no-echo", NULL, "do not start echo/discard/chargen (7, 9, 19)", set_no_echo},
     {"no-lwiperf", NULL, "do not start lwiperf (iperf2, TCP 5001)", set_no_lwiperf},
 };

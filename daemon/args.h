@@ -57,6 +57,12 @@ struct args {
     bool seed_set;
     struct link_flap link_flap;
     bool link_flap_set;
+    const char *faults[64];
+    int nfaults;
+    const char *fault_file;
+    const char *pcap_filter;
+    uint64_t pcap_rotate_bytes;
+    unsigned pcap_rotate_count;
     bool echo;
     bool lwiperf;
 };

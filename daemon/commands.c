@@ -15,6 +15,8 @@
 
 #include "apps/lwping.h"
 #include "capture/capture.h"
+#include "capture/events.h"
+#include "fault_inject/fault.h"
 #include "daemon/args.h"
 #include "daemon/buildinfo.h"
 #include "daemon/control.h"
@@ -50,6 +52,9 @@ struct command {
 };
 
 static const struct command *command_find(const char *name);
+static const char *str_field(const cJSON *req, const char *name);
+static int int_field(const cJSON *req, const char *name, long min, long max, long def, long *out,
+                     char *err, size_t errlen);
 
 static int cmd_status(struct cmd_ctx *ctx, const cJSON *req, cJSON *resp, char *err, size_t errlen)
 {
@@ -118,7 +123,17 @@ static int cmd_link(struct cmd_ctx *ctx, const cJSON *req, cJSON *resp, char *er
             snprintf(err, errlen, "link: \"state\" must be \"up\" or \"down\"");
             return -1;
         }
-        r = stack_set_link(up, STACK_TIMEOUT_MS);
+        const char *when = str_field(req, "when");
+        if (when && (up || strcmp(when, "tx-busy") != 0)) {
+            snprintf(err, errlen, "link: \"when\":\"tx-busy\" is for pulling the cable only");
+            return -1;
+        }
+        r = when ? stack_set_link_when_tx_busy(STACK_TIMEOUT_MS)
+                 : stack_set_link(up, STACK_TIMEOUT_MS);
+        if (r == -EAGAIN) {
+            snprintf(err, errlen, "link: no frame was in flight within %d ms", STACK_TIMEOUT_MS);
+            return -1;
+        }
         if (r) {
             snprintf(err, errlen, "link: %s",
                      r == -ETIMEDOUT ? "tcpip thread did not answer" : strerror(-r));
@@ -126,6 +141,123 @@ static int cmd_link(struct cmd_ctx *ctx, const cJSON *req, cJSON *resp, char *er
         }
     }
     cJSON_AddStringToObject(resp, "link", netif_tap_link_is_up(ctx->d->tap) ? "up" : "down");
+    return 0;
+}
+
+static const char *str_field(const cJSON *req, const char *name)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(req, name);
+
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static int cmd_fault(struct cmd_ctx *ctx, const cJSON *req, cJSON *resp, char *err, size_t errlen)
+{
+    const char *op = str_field(req, "op");
+    struct fault *f = ctx->d->fault;
+
+    if (!op || strcmp(op, "list") == 0) {
+        struct fault_rule_info *info = calloc(200, sizeof(*info));
+        struct fault_stats fs;
+        cJSON *arr = cJSON_CreateArray();
+        size_t n = info ? fault_list(f, info, 200) : 0;
+
+        for (size_t i = 0; i < n; i++) {
+            cJSON *r = cJSON_CreateObject();
+            cJSON_AddNumberToObject(r, "id", info[i].id);
+            cJSON_AddStringToObject(r, "rule", info[i].text);
+            cJSON_AddNumberToObject(r, "matched", (double)info[i].matched);
+            cJSON_AddNumberToObject(r, "acted", (double)info[i].acted);
+            cJSON_AddItemToArray(arr, r);
+        }
+        free(info);
+        cJSON_AddItemToObject(resp, "rules", arr);
+        fault_get_stats(f, &fs);
+        cJSON_AddNumberToObject(resp, "delayed_now", (double)fs.delayed_now);
+        return 0;
+    }
+    if (strcmp(op, "add") == 0) {
+        const char *rule = str_field(req, "rule");
+        char why[256];
+        int id;
+
+        if (!rule) {
+            snprintf(err, errlen, "fault add: needs \"rule\"");
+            return -1;
+        }
+        id = fault_add(f, rule, why, sizeof(why));
+        if (id < 0) {
+            snprintf(err, errlen, "fault add: %s", why);
+            return -1;
+        }
+        cJSON_AddNumberToObject(resp, "rule_id", id);
+        return 0;
+    }
+    if (strcmp(op, "del") == 0) {
+        long id;
+        if (int_field(req, "rule_id", 1, 1000000000, 0, &id, err, errlen))
+            return -1;
+        if (id == 0 || fault_del(f, (unsigned)id) != 0) {
+            snprintf(err, errlen, "fault del: no rule %ld", id);
+            return -1;
+        }
+        return 0;
+    }
+    if (strcmp(op, "clear") == 0) {
+        fault_clear(f);
+        return 0;
+    }
+    snprintf(err, errlen, "fault: \"op\" must be add, list, del or clear");
+    return -1;
+}
+
+static int cmd_capture(struct cmd_ctx *ctx, const cJSON *req, cJSON *resp, char *err, size_t errlen)
+{
+    const char *op = str_field(req, "op");
+    struct capture *c = ctx->d->capture;
+    char why[256];
+
+    if (!op) {
+        snprintf(err, errlen, "capture: \"op\" must be start, stop, rotate or mark");
+        return -1;
+    }
+    if (strcmp(op, "start") == 0) {
+        if (capture_start(c, str_field(req, "path"), why, sizeof(why)) != 0) {
+            snprintf(err, errlen, "capture start: %s", why);
+            return -1;
+        }
+        events_emit("capture", "\"op\":\"start\"");
+    } else if (strcmp(op, "stop") == 0) {
+        capture_stop(c);
+        events_emit("capture", "\"op\":\"stop\"");
+    } else if (strcmp(op, "rotate") == 0) {
+        if (!capture_running(c)) {
+            snprintf(err, errlen, "capture rotate: not capturing");
+            return -1;
+        }
+        capture_rotate(c);
+        events_emit("capture", "\"op\":\"rotate\"");
+    } else if (strcmp(op, "mark") == 0) {
+        const char *text = str_field(req, "text");
+        cJSON *js = text ? cJSON_CreateString(text) : NULL;
+        char *quoted = js ? cJSON_PrintUnformatted(js) : NULL;
+
+        cJSON_Delete(js);
+        if (!quoted || strlen(quoted) > EVENTS_TEXT_LEN - 16) {
+            free(quoted);
+            snprintf(err, errlen, "capture mark: needs a \"text\" of at most %d characters",
+                     EVENTS_TEXT_LEN - 32);
+            return -1;
+        }
+        uint64_t seq = events_emit("mark", "\"text\":%s", quoted);
+        free(quoted);
+        cJSON_AddNumberToObject(resp, "event", (double)seq);
+    } else {
+        snprintf(err, errlen, "capture: \"op\" must be start, stop, rotate or mark");
+        return -1;
+    }
+    cJSON_AddBoolToObject(resp, "capturing", capture_running(c));
+    cJSON_AddStringToObject(resp, "path", capture_path(c));
     return 0;
 }
 
@@ -226,6 +358,8 @@ static int cmd_ping(struct cmd_ctx *ctx, const cJSON *req, cJSON *resp, char *er
 static int cmd_help(struct cmd_ctx *ctx, const cJSON *req, cJSON *resp, char *err, size_t errlen);
 
 static const struct command commands[] = {
+    {"capture", "\"op\": start [\"path\"], stop, rotate, mark \"text\"", cmd_capture},
+    {"fault", "\"op\": add \"rule\", list, del \"rule_id\", clear", cmd_fault},
     {"help", "list the commands", cmd_help},
     {"link", "link state; with \"state\":\"up\"|\"down\" plug or pull the cable", cmd_link},
     {"ping", "lwIP pings \"host\" (\"count\", \"interval_ms\", \"timeout_ms\")", cmd_ping},

@@ -27,6 +27,7 @@
 #include "daemon/notify.h"
 #include "daemon/stack.h"
 #include "daemon/watchdog.h"
+#include "fault_inject/fault.h"
 #include "fault_inject/link.h"
 #include "fault_inject/prng.h"
 #include "netif_tap/netif_tap.h"
@@ -35,15 +36,16 @@
 #include "port/log.h"
 #include "port/port.h"
 
-#define CAPTURE_FLUSH_MS 250
+#define CAPTURE_FLUSH_MS 100 /* a SIGKILL loses at most this much */
 #define STATUS_EVERY_S   5
 
 struct daemon *the_daemon;
 
-static void on_frame(void *arg, enum tap_dir dir, const struct iovec *iov, int iovcnt, size_t len)
+static void on_frame(void *arg, enum tap_dir dir, const struct iovec *iov, int iovcnt, size_t len,
+                     uint64_t ts_ns)
 {
     (void)dir;
-    capture_frame(arg, iov, iovcnt, len);
+    capture_frame(arg, iov, iovcnt, len, ts_ns);
 }
 
 /* A tolerated ISR rule break (rtos/posix policy), from inside the ISR: no
@@ -326,19 +328,50 @@ int daemon_run(const struct args *a)
         rc = LWIPD_EXIT_OSERR;
         goto out;
     }
+    /* Rules first: a bad rule is a usage error, whatever the TAP's state. */
+    d.fault = fault_new(d.seed);
+    if (!d.fault) {
+        rc = LWIPD_EXIT_OSERR;
+        goto out;
+    }
+    for (int i = 0; i < a->nfaults; i++) {
+        char err[256];
+        if (fault_add(d.fault, a->faults[i], err, sizeof(err)) < 0) {
+            log_err("daemon", "--fault '%s': %s", a->faults[i], err);
+            rc = LWIPD_EXIT_USAGE;
+            goto out;
+        }
+    }
+    if (a->fault_file) {
+        char err[512];
+        if (fault_load_file(d.fault, a->fault_file, err, sizeof(err)) < 0) {
+            log_err("daemon", "--fault-file: %s", err);
+            rc = LWIPD_EXIT_USAGE;
+            goto out;
+        }
+    }
     rc = open_tap(&d);
     if (rc)
         goto out;
-    if (a->pcap) {
+    {
         char err[256];
-        d.capture = capture_open(a->pcap, a->pcap_snaplen, err, sizeof(err));
+
+        /* Always there, so that `lwipctl capture start` works without --pcap. */
+        d.capture = capture_new(a->pcap_snaplen, a->pcap_filter, err, sizeof(err));
         if (!d.capture) {
+            log_err("daemon", "--pcap-filter: %s", err);
+            rc = LWIPD_EXIT_USAGE;
+            goto out;
+        }
+        capture_set_rotation(d.capture, a->pcap_rotate_bytes, a->pcap_rotate_count);
+        if (a->pcap && capture_start(d.capture, a->pcap, err, sizeof(err)) != 0) {
             log_err("daemon", "--pcap %s: %s", a->pcap, err);
             rc = LWIPD_EXIT_CANTCREAT;
             goto out;
         }
         netif_tap_set_frame_cb(d.tap, on_frame, d.capture);
     }
+    netif_tap_set_faults(d.tap, d.fault);
     netif_tap_set_link_cb(d.tap, on_link, NULL);
     rc = open_control(&d);
     if (rc)
@@ -398,6 +431,7 @@ int daemon_run(const struct args *a)
 out:
     if (d.tap)
         netif_tap_stop(d.tap); /* no more frames: the capture can be closed */
+    fault_free(d.fault);       /* after the driver: its delay line feeds the driver */
     if (d.capture) {
         capture_close(d.capture);
         d.capture = NULL;

@@ -12,6 +12,7 @@ struct netif_tap;
 struct capture;
 struct control;
 struct link_flapper;
+struct fault;
 
 struct daemon {
     const struct args *args;
@@ -24,6 +25,7 @@ struct daemon {
     uint64_t start_ns;
     uint64_t seed;
     struct link_flapper *flapper;
+    struct fault *fault;
     int exit_code;
 };
 

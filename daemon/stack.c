@@ -24,6 +24,7 @@
 #include "lwip/timeouts.h"
 
 #include "apps/echo.h"
+#include "capture/events.h"
 #include "apps/lwiperf_app.h"
 #include "netif_tap/netif_tap.h"
 #include "port/log.h"
@@ -162,6 +163,43 @@ int stack_set_link(bool up, unsigned timeout_ms)
     struct link_arg l = {up};
 
     return stack_call(link_in_tcpip, &l, sizeof(l), timeout_ms);
+}
+
+struct busy_arg {
+    unsigned in_flight;
+};
+
+/* tcpip thread: pull the cable only while the TX ring holds frames. */
+static int link_down_if_busy(void *arg)
+{
+    struct busy_arg *b = arg;
+
+    b->in_flight = netif_tap_tx_in_flight(stack.tap);
+    if (b->in_flight == 0)
+        return -EAGAIN;
+    netif_tap_set_link(stack.tap, false);
+    events_emit("link-fault", "\"when\":\"tx-busy\",\"in_flight\":%u", b->in_flight);
+    return 0;
+}
+
+/* Pull the cable at a moment the TX ring has frames in flight (the DMA
+ * engine then completes them unsent). Retries until TIMEOUT_MS; -EAGAIN if
+ * the ring never held a frame meanwhile. */
+int stack_set_link_when_tx_busy(unsigned timeout_ms)
+{
+    uint64_t deadline = port_now_ns() + (uint64_t)timeout_ms * 1000000u;
+    struct busy_arg b;
+    int r;
+
+    do {
+        struct timespec pause = {0, 100000};
+
+        r = stack_call(link_down_if_busy, &b, sizeof(b), timeout_ms);
+        if (r != -EAGAIN)
+            return r;
+        nanosleep(&pause, NULL);
+    } while (port_now_ns() < deadline);
+    return -EAGAIN;
 }
 
 static void tcpip_ready(void *arg)

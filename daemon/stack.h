@@ -22,4 +22,5 @@ typedef int (*stack_fn)(void *arg);
 int stack_start(struct netif_tap *tap, const struct stack_config *cfg);
 int stack_call(stack_fn fn, void *arg, size_t size, unsigned timeout_ms);
 int stack_set_link(bool up, unsigned timeout_ms);
+int stack_set_link_when_tx_busy(unsigned timeout_ms);
 uint64_t stack_heartbeat(void);

@@ -17,6 +17,8 @@
 #include "apps/lwiperf_app.h"
 #include "apps/lwping.h"
 #include "capture/capture.h"
+#include "capture/events.h"
+#include "fault_inject/fault.h"
 #include "daemon/daemon.h"
 #include "netif_tap/netif_tap.h"
 #include "port/irq.h"
@@ -187,7 +189,7 @@ static cJSON *driver_json(struct netif_tap *tap)
     N(rx_oversize), N(tx_frames), N(tx_bytes), N(tx_errors), N(tx_ring_full), N(tx_link_down);
     N(ring_size), N(ring_used), N(ring_max_used), N(ring_reclaimed_inline);
     N(txc_isr_runs), N(free_isr), N(free_callback), N(free_task), N(free_callback_fail);
-    N(link_changes);
+    N(link_changes), N(rx_fault_drop), N(tx_fault_drop), N(irq_lost), N(irq_spurious);
 #undef N
     cJSON_AddBoolToObject(o, "link_up", st.link_up);
     return o;
@@ -266,10 +268,35 @@ cJSON *stats_json_ex(struct daemon *d, int unlocked)
     cJSON_AddItemToObject(o, "apps", apps_json());
     if (d->capture) {
         cJSON *c = cJSON_CreateObject();
+        cJSON_AddBoolToObject(c, "running", capture_running(d->capture));
         cJSON_AddStringToObject(c, "path", capture_path(d->capture));
         cJSON_AddNumberToObject(c, "frames", (double)capture_frames(d->capture));
+        cJSON_AddNumberToObject(c, "rotations", (double)capture_rotations(d->capture));
         cJSON_AddItemToObject(o, "capture", c);
     }
+    if (d->fault && !unlocked) {
+        struct fault_rule_info *info = calloc(200, sizeof(*info));
+        struct fault_stats fs;
+        cJSON *f = cJSON_CreateObject(), *rules = cJSON_CreateArray();
+        size_t n = info ? fault_list(d->fault, info, 200) : 0;
+
+        for (size_t i = 0; i < n; i++) {
+            cJSON *r = cJSON_CreateObject();
+            cJSON_AddNumberToObject(r, "id", info[i].id);
+            cJSON_AddStringToObject(r, "rule", info[i].text);
+            cJSON_AddNumberToObject(r, "matched", (double)info[i].matched);
+            cJSON_AddNumberToObject(r, "acted", (double)info[i].acted);
+            cJSON_AddItemToArray(rules, r);
+        }
+        free(info);
+        fault_get_stats(d->fault, &fs);
+        cJSON_AddItemToObject(f, "rules", rules);
+        cJSON_AddNumberToObject(f, "delayed_now", (double)fs.delayed_now);
+        cJSON_AddNumberToObject(f, "delay_overflow", (double)fs.delay_overflow);
+        cJSON_AddNumberToObject(f, "released", (double)fs.released);
+        cJSON_AddItemToObject(o, "fault", f);
+    }
+    cJSON_AddNumberToObject(o, "events", (double)events_count());
     return o;
 }
 

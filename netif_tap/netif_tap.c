@@ -21,6 +21,8 @@
 #include "lwip/tcpip.h"
 #include "netif/ethernet.h"
 
+#include "capture/capture.h"
+#include "fault_inject/fault.h"
 #include "netif_tap/netif_tap_priv.h"
 #include "netif_tap/tap.h"
 #include "port/log.h"
@@ -82,15 +84,18 @@ void netif_tap_default_mac(const char *ifname, uint8_t mac[6])
     mac[5] = (uint8_t)h;
 }
 
-/* Write the frame P to the TAP with writev() over the chain, report it to the
- * frame observer and count it. Used by the DMA thread and sync linkoutput.
+static int tap_writev(struct netif_tap *t, const struct iovec *iov, int n, size_t len);
+
+/* Write the frame P to the TAP with writev() over the chain (unless the
+ * fault injector drops it or sends its own version), report it to the frame
+ * observer and count it. Used by the DMA thread and sync linkoutput.
  * Returns 0 or -errno (counted, never fatal). */
 int tap_write_chain(struct netif_tap *t, struct pbuf *p, enum tap_dir dir)
 {
     struct iovec iov[MAX_IOV];
     int n = 0;
-    ssize_t w;
 
+    (void)dir;
     for (struct pbuf *q = p; q && n < MAX_IOV; q = q->next) {
         if (q->len == 0)
             continue;
@@ -98,10 +103,41 @@ int tap_write_chain(struct netif_tap *t, struct pbuf *p, enum tap_dir dir)
         iov[n].iov_len = q->len;
         n++;
     }
+    if (t->fault) {
+        uint64_t no = atomic_fetch_add_explicit(&t->ctr.tx_seq, 1, memory_order_relaxed) + 1;
+        switch (fault_tx(t->fault, iov, n, p->tot_len, no, capture_now_ns())) {
+        case FAULT_PASS:
+            break;
+        case FAULT_DROP:
+            ctr_add(&t->ctr.tx_fault_drop, 1);
+            return 0; /* lost on the wire: sent as far as lwIP can tell */
+        case FAULT_TAKEN:
+            return 0;
+        }
+    }
+    return tap_writev(t, iov, n, p->tot_len);
+}
+
+/* Write one contiguous frame (the fault injector's copies). */
+int tap_write_raw(struct netif_tap *t, const uint8_t *data, size_t len)
+{
+    struct iovec iov = {(void *)data, len};
+
+    if (!atomic_load_explicit(&t->link_up, memory_order_relaxed)) {
+        ctr_add(&t->ctr.tx_link_down, 1);
+        return 0;
+    }
+    return tap_writev(t, &iov, 1, len);
+}
+
+static int tap_writev(struct netif_tap *t, const struct iovec *iov, int n, size_t len)
+{
+    ssize_t w;
+
     do {
         w = writev(t->fd, iov, n);
     } while (w < 0 && errno == EINTR);
-    if (w < 0 || (size_t)w != p->tot_len) {
+    if (w < 0 || (size_t)w != len) {
         ctr_add(&t->ctr.tx_errors, 1);
         LINK_STATS_INC(link.err);
         return w < 0 ? -errno : -EIO;
@@ -109,8 +145,60 @@ int tap_write_chain(struct netif_tap *t, struct pbuf *p, enum tap_dir dir)
     ctr_add(&t->ctr.tx_frames, 1);
     ctr_add(&t->ctr.tx_bytes, (uint64_t)w);
     if (t->frame_cb)
-        t->frame_cb(t->frame_arg, dir, iov, n, (size_t)w);
+        t->frame_cb(t->frame_arg, TAP_DIR_TX, iov, n, (size_t)w, 0);
     return 0;
+}
+
+/* Deliver a frame the fault injector gives back (a duplicate, a delayed
+ * one) to lwIP in a fresh PBUF_POOL chain, as if just received. */
+static void fault_rx_deliver(void *arg, const uint8_t *data, size_t len)
+{
+    struct netif_tap *t = arg;
+    struct pbuf *p;
+
+    if (!atomic_load_explicit(&t->link_up, memory_order_relaxed)) {
+        ctr_add(&t->ctr.rx_link_down, 1);
+        return;
+    }
+    p = pbuf_alloc(PBUF_RAW, (u16_t)(len + ETH_PAD_SIZE), PBUF_POOL);
+    if (!p) {
+        ctr_add(&t->ctr.rx_nomem, 1);
+        return;
+    }
+#if ETH_PAD_SIZE
+    pbuf_header(p, -ETH_PAD_SIZE);
+#endif
+    pbuf_take(p, data, (u16_t)len);
+#if ETH_PAD_SIZE
+    pbuf_header(p, ETH_PAD_SIZE);
+#endif
+    LINK_STATS_INC(link.recv);
+    if (t->netif.input(p, &t->netif) != ERR_OK) {
+        ctr_add(&t->ctr.rx_input_fail, 1);
+        pbuf_free(p);
+    }
+}
+
+static void fault_tx_write(void *arg, const uint8_t *data, size_t len)
+{
+    tap_write_raw(arg, data, len);
+}
+
+/* Put the fault injector F between the TAP and lwIP (NULL: none). Set it
+ * before netif_tap_start(). */
+void netif_tap_set_faults(struct netif_tap *t, struct fault *f)
+{
+    struct fault_io io = {fault_rx_deliver, fault_tx_write, t};
+
+    if (f)
+        fault_set_io(f, &io);
+    t->fault = f;
+}
+
+/* Frames queued in the TX ring and not yet given back. */
+unsigned netif_tap_tx_in_flight(const struct netif_tap *t)
+{
+    return t->cfg.tx_mode == TX_MODE_RING ? tx_ring_used(t) : 0;
 }
 
 /* lwIP linkoutput: called with the core lock held (tcpip thread or an API
@@ -161,6 +249,7 @@ static int rx_one(struct netif_tap *t)
     struct pbuf *p;
     ssize_t r;
     int n = 0;
+    uint64_t rx_ts;
 
     p = pbuf_alloc(PBUF_RAW, (u16_t)(t->rx_frame_max + ETH_PAD_SIZE), PBUF_POOL);
     if (!p) {
@@ -202,6 +291,7 @@ static int rx_one(struct netif_tap *t)
     if ((size_t)r == t->rx_frame_max)
         ctr_add(&t->ctr.rx_oversize, 1); /* may have been cut: let lwIP judge */
     pbuf_realloc(p, (u16_t)r);
+    rx_ts = capture_now_ns();
     ctr_add(&t->ctr.rx_frames, 1);
     ctr_add(&t->ctr.rx_bytes, (uint64_t)r);
     if (t->frame_cb) {
@@ -211,16 +301,39 @@ static int rx_one(struct netif_tap *t)
             iov[n].iov_len = q->len;
             n++;
         }
-        t->frame_cb(t->frame_arg, TAP_DIR_RX, iov, n, (size_t)r);
+        t->frame_cb(t->frame_arg, TAP_DIR_RX, iov, n, (size_t)r, rx_ts);
     }
-#if ETH_PAD_SIZE
-    pbuf_header(p, ETH_PAD_SIZE);
-#endif
     if (!atomic_load_explicit(&t->link_up, memory_order_relaxed)) {
         ctr_add(&t->ctr.rx_link_down, 1);
         pbuf_free(p);
         return 1;
     }
+    if (t->fault) {
+        size_t len = (size_t)r;
+
+        n = 0;
+        for (struct pbuf *q = p; q && n < MAX_IOV; q = q->next) {
+            iov[n].iov_base = q->payload;
+            iov[n].iov_len = q->len;
+            n++;
+        }
+        switch (fault_rx(t->fault, iov, n, &len, ctr_get(&t->ctr.rx_frames), rx_ts)) {
+        case FAULT_PASS:
+            if (len < (size_t)r)
+                pbuf_realloc(p, (u16_t)len);
+            break;
+        case FAULT_DROP:
+            ctr_add(&t->ctr.rx_fault_drop, 1);
+            pbuf_free(p);
+            return 1;
+        case FAULT_TAKEN:
+            pbuf_free(p);
+            return 1;
+        }
+    }
+#if ETH_PAD_SIZE
+    pbuf_header(p, ETH_PAD_SIZE);
+#endif
     LINK_STATS_INC(link.recv);
     if (t->netif.input(p, &t->netif) != ERR_OK) {
         ctr_add(&t->ctr.rx_input_fail, 1);
@@ -388,22 +501,26 @@ void netif_tap_set_link(struct netif_tap *t, bool up)
 
     if (up == atomic_load(&t->link_up))
         return;
+    /* The edge is reported when the host's carrier changes: before lwIP's
+     * link-up work (its gratuitous ARP), after lwIP's link-down. */
     if (up) {
         err = tap_set_carrier(t->fd, true);
         atomic_store(&t->link_up, true);
+        if (t->link_cb)
+            t->link_cb(t->link_arg, up);
         netif_set_link_up(&t->netif);
     } else {
         netif_set_link_down(&t->netif);
         atomic_store(&t->link_up, false);
         err = tap_set_carrier(t->fd, false);
+        if (t->link_cb)
+            t->link_cb(t->link_arg, up);
     }
     if (err)
         log_warn("tap", "%s: TUNSETCARRIER: %s", t->ifname, strerror(-err));
     ctr_add(&t->ctr.link_changes, 1);
-    log_debug("tap", "%s: link %s", t->ifname,
-              up ? "up" : "down"); /* flaps: the events log has them */
-    if (t->link_cb)
-        t->link_cb(t->link_arg, up);
+    /* debug only: flaps come many per second; the events log has every edge */
+    log_debug("tap", "%s: link %s", t->ifname, up ? "up" : "down");
 }
 
 /* Periodic work in the tcpip thread: reclaim TX descriptors that no ISR gave
@@ -468,5 +585,9 @@ void netif_tap_get_stats(const struct netif_tap *t, struct netif_tap_stats *o)
     o->free_task = ctr_get(&c->free_task);
     o->free_callback_fail = ctr_get(&c->free_callback_fail);
     o->link_changes = ctr_get(&c->link_changes);
+    o->rx_fault_drop = ctr_get(&c->rx_fault_drop);
+    o->tx_fault_drop = ctr_get(&c->tx_fault_drop);
+    o->irq_lost = ctr_get(&c->irq_lost);
+    o->irq_spurious = ctr_get(&c->irq_spurious);
     o->link_up = atomic_load(&t->link_up);
 }

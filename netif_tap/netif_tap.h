@@ -10,6 +10,7 @@
 
 struct netif;
 struct netif_tap;
+struct fault;
 
 enum tx_mode {
     TX_MODE_SYNC, /* write() inside linkoutput, as contrib's tapif */
@@ -49,13 +50,14 @@ struct netif_tap_stats {
     uint64_t ring_size, ring_used, ring_max_used, ring_reclaimed_inline;
     uint64_t txc_isr_runs, free_isr, free_callback, free_task, free_callback_fail;
     uint64_t link_changes;
+    uint64_t rx_fault_drop, tx_fault_drop, irq_lost, irq_spurious;
     bool link_up;
 };
 
 /* Observer of every frame that crossed the TAP, called from the RX thread,
  * the DMA thread or linkoutput (sync mode). Must be thread-safe and quick. */
 typedef void (*netif_tap_frame_cb)(void *arg, enum tap_dir dir, const struct iovec *iov, int iovcnt,
-                                   size_t len);
+                                   size_t len, uint64_t ts_ns);
 /* Link edges (from the tcpip thread). */
 typedef void (*netif_tap_link_cb)(void *arg, bool up);
 
@@ -69,6 +71,8 @@ struct netif_tap *netif_tap_new(const struct netif_tap_config *cfg, int *err);
 void netif_tap_free(struct netif_tap *t);
 void netif_tap_set_frame_cb(struct netif_tap *t, netif_tap_frame_cb cb, void *arg);
 void netif_tap_set_link_cb(struct netif_tap *t, netif_tap_link_cb cb, void *arg);
+void netif_tap_set_faults(struct netif_tap *t, struct fault *f);
+unsigned netif_tap_tx_in_flight(const struct netif_tap *t);
 int netif_tap_add(struct netif_tap *t, uint32_t addr, uint32_t mask, uint32_t gw);
 int netif_tap_start(struct netif_tap *t);
 void netif_tap_stop(struct netif_tap *t);

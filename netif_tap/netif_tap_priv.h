@@ -12,6 +12,7 @@
 #include "netif_tap/netif_tap.h"
 
 struct tcpip_callback_msg;
+struct fault;
 
 typedef atomic_uint_fast64_t counter_t;
 
@@ -60,6 +61,8 @@ struct netif_tap_counters {
     counter_t tx_frames, tx_bytes, tx_errors, tx_ring_full, tx_link_down;
     counter_t txc_isr_runs, free_isr, free_callback, free_task, free_callback_fail;
     counter_t link_changes;
+    counter_t rx_fault_drop, tx_fault_drop, irq_lost, irq_spurious;
+    counter_t tx_seq; /* frames handed to the wire path: the fault injector's frame numbers */
 };
 
 struct netif_tap {
@@ -79,10 +82,12 @@ struct netif_tap {
     void *frame_arg;
     netif_tap_link_cb link_cb;
     void *link_arg;
+    struct fault *fault;
     struct netif_tap_counters ctr;
 };
 
 int tap_write_chain(struct netif_tap *t, struct pbuf *p, enum tap_dir dir);
+int tap_write_raw(struct netif_tap *t, const uint8_t *data, size_t len);
 
 int tx_ring_init(struct netif_tap *t);
 int tx_ring_start(struct netif_tap *t);

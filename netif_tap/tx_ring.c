@@ -34,6 +34,7 @@
 #include "lwip/tcpip.h"
 #include "lwip/stats.h"
 
+#include "fault_inject/fault.h"
 #include "netif_tap/netif_tap_priv.h"
 #include "port/irq.h"
 #include "port/lwip_compat.h"
@@ -45,7 +46,7 @@
  * a time: a second one (an ISR that interrupted a thread-side reclaim, or one
  * on another CPU) returns at once and leaves the work to the running one, so
  * nobody ever waits here. Returns the count freed. */
-static unsigned ring_reclaim(struct netif_tap *t, enum txc_free how)
+static unsigned ring_reclaim(struct netif_tap *t, enum txc_free how, uint64_t completed_before)
 {
     struct tx_ring *r = &t->ring;
     unsigned tail, done, n = 0;
@@ -58,6 +59,8 @@ static unsigned ring_reclaim(struct netif_tap *t, enum txc_free how)
     while (tail != done) {
         struct tx_desc *d = &r->desc[tail & r->mask];
 
+        if (completed_before && d->due_ns > completed_before)
+            break;
         if (how == TXC_FREE_CALLBACK) {
             if (pbuf_free_callback(d->p) != ERR_OK) {
                 ctr_add(&t->ctr.free_callback_fail, 1);
@@ -83,15 +86,19 @@ static void reclaim_task(void *arg)
     struct netif_tap *t = arg;
 
     atomic_store(&t->ring.reclaim_posted, false);
-    ring_reclaim(t, TXC_FREE_TASK);
+    ring_reclaim(t, TXC_FREE_TASK, 0);
 }
 
 /* Housekeeping (tcpip thread, every few hundred ms): give back what a
- * failed pbuf_free_callback() or a busy reclaimer left behind. */
+ * failed pbuf_free_callback() or a busy reclaimer left behind, once it has
+ * waited for an interrupt for a second (a lost IRQ stalls the ring that
+ * long, visibly, and not for ever). */
 void tx_ring_sweep(struct netif_tap *t)
 {
-    if (t->ring.desc)
-        ctr_add(&t->ring.reclaimed_inline, ring_reclaim(t, TXC_FREE_TASK));
+    uint64_t now = port_now_ns();
+
+    if (t->ring.desc && now > 1000000000u)
+        ctr_add(&t->ring.reclaimed_inline, ring_reclaim(t, TXC_FREE_TASK, now - 1000000000u));
 }
 
 /* The TX-complete ISR. Runs as a signal handler on top of whatever the target
@@ -106,7 +113,7 @@ static void txc_isr(void *arg)
     switch (t->cfg.txc_free) {
     case TXC_FREE_ISR:
     case TXC_FREE_CALLBACK:
-        ring_reclaim(t, t->cfg.txc_free);
+        ring_reclaim(t, t->cfg.txc_free, 0);
         break;
     case TXC_FREE_TASK:
         if (atomic_exchange(&r->reclaim_posted, true))
@@ -137,7 +144,7 @@ err_t tx_ring_enqueue(struct netif_tap *t, struct pbuf *p)
     unsigned used = head - atomic_load_explicit(&r->tail, memory_order_acquire);
 
     if (used >= r->size) {
-        ctr_add(&r->reclaimed_inline, ring_reclaim(t, TXC_FREE_TASK));
+        ctr_add(&r->reclaimed_inline, ring_reclaim(t, TXC_FREE_TASK, 0));
         used = head - atomic_load_explicit(&r->tail, memory_order_acquire);
         if (used >= r->size) {
             ctr_add(&t->ctr.tx_ring_full, 1);
@@ -172,10 +179,72 @@ static void dma_wait(struct tx_ring *r, uint64_t due_ns)
         ;
 }
 
+/* Interrupts the DMA engine owes, with the fault injector's say. */
+struct dma_irq {
+    uint64_t late_due;      /* a raise postponed by "irq late" */
+    uint64_t dup_due;       /* the second raise of "irq dup" */
+    uint64_t next_spurious; /* "irq spurious" */
+};
+
+#define DMA_DUP_GAP_NS 50000u
+
+static void dma_raise(struct netif_tap *t, struct dma_irq *s, uint64_t now)
+{
+    struct fault_irq_decision d;
+
+    if (!t->fault) {
+        irq_raise(t->ring.irq);
+        return;
+    }
+    fault_irq(t->fault, &d);
+    if (d.lost) {
+        ctr_add(&t->ctr.irq_lost, 1); /* the ring waits for the next one */
+        return;
+    }
+    if (d.late_ns) {
+        if (!s->late_due || now + d.late_ns < s->late_due)
+            s->late_due = now + d.late_ns;
+    } else {
+        irq_raise(t->ring.irq);
+    }
+    if (d.dup)
+        s->dup_due = now + DMA_DUP_GAP_NS;
+}
+
+static uint64_t earliest(uint64_t a, uint64_t b)
+{
+    return a == 0 ? b : b == 0 ? a : a < b ? a : b;
+}
+
+/* Due interrupts (late, duplicated, spurious) at NOW. */
+static void dma_fire_due(struct netif_tap *t, struct dma_irq *s, uint64_t now)
+{
+    if (s->late_due && now >= s->late_due) {
+        s->late_due = 0;
+        irq_raise(t->ring.irq);
+    }
+    if (s->dup_due && now >= s->dup_due) {
+        s->dup_due = 0;
+        irq_raise(t->ring.irq);
+    }
+    uint64_t period = t->fault ? fault_irq_spurious_ns(t->fault) : 0;
+    if (!period) {
+        s->next_spurious = 0;
+    } else if (!s->next_spurious) {
+        s->next_spurious = now + period;
+    } else if (now >= s->next_spurious) {
+        s->next_spurious = now + period;
+        ctr_add(&t->ctr.irq_spurious, 1);
+        fault_irq_spurious_fired(t->fault);
+        irq_raise(t->ring.irq);
+    }
+}
+
 /* The DMA engine: puts queued frames on the wire at once, completes each one
  * --txc-delay-us (+ jitter) later, in ring order, and raises the TX-complete
  * IRQ every --txc-coalesce completions, after --txc-coalesce-us, or when it
- * has nothing left in flight. */
+ * has nothing left in flight; IRQ faults (late, lost, dup, spurious) apply
+ * to those raises. */
 static void *dma_thread(void *arg)
 {
     struct netif_tap *t = arg;
@@ -187,6 +256,7 @@ static void *dma_thread(void *arg)
     unsigned done = wr;                 /* next frame to complete */
     unsigned since_irq = 0;             /* completions not yet signalled */
     uint64_t first_unsignalled = 0, last_due = 0;
+    struct dma_irq irqs = {0, 0, 0};
 
     port_thread_register_current("tap-dma");
     for (;;) {
@@ -194,8 +264,9 @@ static void *dma_thread(void *arg)
 
         if (done != wr)
             wake = r->desc[done & r->mask].due_ns;
-        if (since_irq > 0 && coalesce_ns && (wake == 0 || first_unsignalled + coalesce_ns < wake))
-            wake = first_unsignalled + coalesce_ns;
+        if (since_irq > 0 && coalesce_ns)
+            wake = earliest(wake, first_unsignalled + coalesce_ns);
+        wake = earliest(wake, earliest(irqs.late_due, earliest(irqs.dup_due, irqs.next_spurious)));
         dma_wait(r, wake);
         if (atomic_load(&r->stop))
             break;
@@ -222,15 +293,16 @@ static void *dma_thread(void *arg)
             if (since_irq++ == 0)
                 first_unsignalled = now;
             if (since_irq >= t->cfg.txc_coalesce) {
-                irq_raise(r->irq);
+                dma_raise(t, &irqs, now);
                 since_irq = 0;
             }
         }
         if (since_irq > 0 && ((coalesce_ns == 0 && done == wr) ||
                               (coalesce_ns && now >= first_unsignalled + coalesce_ns))) {
-            irq_raise(r->irq);
+            dma_raise(t, &irqs, now);
             since_irq = 0;
         }
+        dma_fire_due(t, &irqs, now);
     }
     return NULL;
 }

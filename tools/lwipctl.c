@@ -38,6 +38,10 @@ static void usage(FILE *out)
                  "  status              addresses, link, modes, uptime, build\n"
                  "  stats               every counter (lwIP, driver, IRQs, apps, capture)\n"
                  "  link [up|down]      show the link, or plug/pull the cable\n"
+                 "  link down --tx-busy pull it while frames are in the TX ring\n"
+                 "  fault add RULE      add a fault rule, e.g. fault add 'tx drop 30%% \"arp\"'\n"
+                 "  fault list|del ID|clear\n"
+                 "  capture start [FILE]|stop|rotate|mark TEXT\n"
                  "  ping HOST [N [MS]]  lwIP sends N echo requests to HOST, MS apart\n"
                  "  version             lwipd and lwIP versions, heap, lwIP options\n"
                  "  shutdown            stop lwipd\n"
@@ -70,13 +74,58 @@ static cJSON *build_request(int argc, char **argv)
     req = cJSON_CreateObject();
     cJSON_AddStringToObject(req, "cmd", cmd);
     if (strcmp(cmd, "link") == 0) {
-        if (argc > 2 || (argc == 2 && strcmp(argv[1], "up") && strcmp(argv[1], "down"))) {
-            fprintf(stderr, "lwipctl: usage: link [up|down]\n");
+        int busy = argc == 3 && strcmp(argv[1], "down") == 0 && strcmp(argv[2], "--tx-busy") == 0;
+        if ((argc > 2 && !busy) ||
+            (argc == 2 && strcmp(argv[1], "up") && strcmp(argv[1], "down"))) {
+            fprintf(stderr, "lwipctl: usage: link [up|down [--tx-busy]]\n");
             cJSON_Delete(req);
             return NULL;
         }
-        if (argc == 2)
+        if (argc >= 2)
             cJSON_AddStringToObject(req, "state", argv[1]);
+        if (busy)
+            cJSON_AddStringToObject(req, "when", "tx-busy");
+    } else if (strcmp(cmd, "fault") == 0) {
+        const char *op = argc > 1 ? argv[1] : "list";
+        cJSON_AddStringToObject(req, "op", op);
+        if (strcmp(op, "add") == 0 && argc >= 3) {
+            char rule[1024] = "";
+            for (int i = 2; i < argc; i++) { /* the rule may come as one word or several */
+                if (strlen(rule) + strlen(argv[i]) + 2 > sizeof(rule))
+                    break;
+                if (i > 2)
+                    strcat(rule, " ");
+                strcat(rule, argv[i]);
+            }
+            cJSON_AddStringToObject(req, "rule", rule);
+        } else if (strcmp(op, "del") == 0 && argc == 3) {
+            cJSON_AddNumberToObject(req, "rule_id", atof(argv[2]));
+        } else if (!((strcmp(op, "list") == 0 || strcmp(op, "clear") == 0) && argc <= 2)) {
+            fprintf(stderr, "lwipctl: usage: fault add RULE | list | del ID | clear\n");
+            cJSON_Delete(req);
+            return NULL;
+        }
+    } else if (strcmp(cmd, "capture") == 0) {
+        const char *op = argc > 1 ? argv[1] : "";
+        cJSON_AddStringToObject(req, "op", op);
+        if (strcmp(op, "start") == 0 && argc <= 3) {
+            if (argc == 3)
+                cJSON_AddStringToObject(req, "path", argv[2]);
+        } else if (strcmp(op, "mark") == 0 && argc >= 3) {
+            char text[512] = "";
+            for (int i = 2; i < argc; i++) {
+                if (strlen(text) + strlen(argv[i]) + 2 > sizeof(text))
+                    break;
+                if (i > 2)
+                    strcat(text, " ");
+                strcat(text, argv[i]);
+            }
+            cJSON_AddStringToObject(req, "text", text);
+        } else if (!((strcmp(op, "stop") == 0 || strcmp(op, "rotate") == 0) && argc == 2)) {
+            fprintf(stderr, "lwipctl: usage: capture start [FILE] | stop | rotate | mark TEXT\n");
+            cJSON_Delete(req);
+            return NULL;
+        }
     } else if (strcmp(cmd, "ping") == 0) {
         char *end;
         long v;
@@ -238,6 +287,21 @@ static void print_human(const cJSON *o, int depth)
         } else if (cJSON_IsObject(c)) {
             putchar('\n');
             print_human(c, depth + 1);
+        } else if (cJSON_IsArray(c)) {
+            putchar('\n');
+            for (const cJSON *e = c->child; e; e = e->next) {
+                printf("%*s-", depth * 2 + 2, "");
+                if (cJSON_IsObject(e)) {
+                    for (const cJSON *k = e->child; k; k = k->next) {
+                        printf(" %s=", k->string);
+                        print_scalar(k);
+                    }
+                } else {
+                    putchar(' ');
+                    print_scalar(e);
+                }
+                putchar('\n');
+            }
         } else {
             putchar(' ');
             print_scalar(c);

@@ -55,13 +55,17 @@ def workdir(request):
 
 
 @pytest.fixture
-def netns():
+def netns(request):
     ns = harness.Netns()
     try:
         ns.create()
         yield ns
     finally:
-        ns.delete()
+        left = ns.delete()
+    # Every test stops what it started; a process still running in its
+    # namespace at the end is a bug of the test (it has been killed now).
+    if left and not _failed(request):
+        pytest.fail("processes left running in %s: %s" % (ns.name, left), pytrace=False)
 
 
 @pytest.fixture

@@ -91,10 +91,27 @@ class Netns:
             self.run(["ip", "link", "set", self.tap, "mtu", str(self.mtu)])
         self.run(["ip", "link", "set", self.tap, "up"])
 
+    def pids(self):
+        r = run(["ip", "netns", "pids", self.name], check=False)
+        return [int(p) for p in r.stdout.split()]
+
     def delete(self):
+        """Stop whatever still runs in the namespace (all of it was started
+        here), then delete it. Returns the PIDs that had to be killed."""
+        left = []
         if self.created:
+            left = self.pids()
+            for pid in left:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            deadline = time.monotonic() + 5
+            while self.pids() and time.monotonic() < deadline:
+                time.sleep(0.02)
             run(["ip", "netns", "del", self.name], check=False)
             self.created = False
+        return left
 
     def cmd(self, cmd):
         return ["ip", "netns", "exec", self.name] + list(cmd)

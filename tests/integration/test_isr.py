@@ -71,6 +71,7 @@ class Storm:
 
     def __exit__(self, *exc):
         self.stop_traffic()
+        self.d.stop()  # a no-op when it already stopped on a report
 
 
 def report(workdir):

@@ -38,8 +38,8 @@ static void test_roundtrip(void **state)
     memset(c, 0xee, sizeof(c));
     cap = capture_open(path, 0, err, sizeof(err));
     assert_non_null(cap);
-    capture_frame(cap, iov, 3, 1017);
-    capture_frame(cap, iov, 1, 14);
+    capture_frame(cap, iov, 3, 1017, 0);
+    capture_frame(cap, iov, 1, 14, 0);
     capture_flush(cap);
     assert_int_equal(capture_frames(cap), 2);
     capture_close(cap);
@@ -80,7 +80,7 @@ static void test_snaplen(void **state)
     close(fd);
     cap = capture_open(path, 64, err, sizeof(err));
     assert_non_null(cap);
-    capture_frame(cap, &iov, 1, sizeof(f));
+    capture_frame(cap, &iov, 1, sizeof(f), 0);
     capture_close(cap);
     p = pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_NANO, err);
     assert_non_null(p);

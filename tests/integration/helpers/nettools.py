@@ -7,6 +7,7 @@ Each subcommand prints one JSON object. Every address must be in
   nettools.py tcp-send HOST PORT NBYTES
   nettools.py tcp-recv HOST PORT NBYTES
   nettools.py tcp-sink HOST PORT SECONDS
+  nettools.py carrier-watch IFACE SECONDS
   nettools.py udp-echo HOST PORT COUNT SIZE
   nettools.py udp-send HOST PORT COUNT SIZE
   nettools.py udp-chargen HOST PORT COUNT
@@ -23,7 +24,7 @@ import threading
 import time
 
 SAFE = ipaddress.ip_network("198.18.0.0/15")
-DEADLINE_S = 60
+DEADLINE_S = 300
 
 
 def safe(addr):
@@ -44,6 +45,7 @@ def chargen_line(n):
 def tcp_echo(host, port, nbytes):
     data = payload(nbytes)[:nbytes]
     s = socket.create_connection((safe(host), port), timeout=10)
+    s.settimeout(DEADLINE_S)  # lossy links stall for seconds at a time
     got = bytearray()
     err = []
 
@@ -116,6 +118,25 @@ def tcp_sink(host, port, seconds):
         total += len(chunk)
     s.close()
     return {"received": total}
+
+
+def carrier_watch(iface, seconds):
+    """Poll /sys/class/net/IFACE/carrier every millisecond for SECONDS and
+    return the transitions, with CLOCK_REALTIME stamps (the events' clock)."""
+    path = "/sys/class/net/%s/carrier" % iface
+    end = time.monotonic() + min(seconds, 120)
+    last, changes = None, []
+    while time.monotonic() < end:
+        try:
+            with open(path) as f:
+                v = f.read().strip() == "1"
+        except OSError:
+            v = False
+        if v != last:
+            changes.append({"carrier": v, "ts": time.time()})
+            last = v
+        time.sleep(0.001)
+    return {"changes": changes}
 
 
 def udp_echo(host, port, count, size):
@@ -246,6 +267,8 @@ def main(argv):
         r = tcp_recv(args[0], int(args[1]), int(args[2]))
     elif cmd == "tcp-sink":
         r = tcp_sink(args[0], int(args[1]), float(args[2]))
+    elif cmd == "carrier-watch":
+        r = carrier_watch(args[0], float(args[1]))
     elif cmd == "udp-echo":
         r = udp_echo(args[0], int(args[1]), int(args[2]), int(args[3]))
     elif cmd == "udp-send":

@@ -1,0 +1,727 @@
+/* SPDX-License-Identifier: MIT */
+/* The fault injector.
+ *
+ * Design note
+ * -----------
+ * Rules live in one list per direction (rx, tx, irq), each run by exactly
+ * one thread at a time (the RX thread; the DMA thread or linkoutput under
+ * lwIP's core lock; the DMA thread for IRQs). That thread alone updates a
+ * rule's state (burst state, token clock, counters), so the per-frame path
+ * takes only a read lock, and none at all while a direction has no rules.
+ * The control thread adds and removes rules under the write lock.
+ *
+ * Every decision draws from that direction's own PRNG stream, derived from
+ * the one --seed, once per rule that matched: the same seed and the same
+ * frames give the same decisions, whatever the other directions do.
+ *
+ * Frames that must come out later (delay, reorder, rate) are copied into the
+ * delay line, a time-ordered heap served by one thread, which hands them
+ * back through fault_io. RX frames are modified in place (they are still
+ * the driver's); TX frames belong to lwIP (TCP may retransmit them), so a
+ * modified TX frame is a copy.
+ */
+#define _GNU_SOURCE
+#include "fault_inject/fault.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "capture/events.h"
+#include "fault_inject/prng.h"
+
+#define MAX_RULES      64
+#define DELAY_MAX      16384        /* frames held at once */
+#define SHAPER_MAX_NS  200000000ull /* rate: queue at most 200 ms, then drop */
+#define REORDER_MAX_NS 100000000ull /* a held frame goes out after 100 ms anyway */
+#define FRAME_MAX      65536
+
+struct held {
+    uint64_t due_ns;
+    uint64_t seq; /* FIFO among equal due times */
+    enum fault_dir dir;
+    unsigned left; /* reorder: frames still to pass first (0: time only) */
+    size_t len;
+    uint8_t data[];
+};
+
+struct dirstate {
+    pthread_rwlock_t lock;
+    struct fault_rule *rules[MAX_RULES];
+    int nrules;
+    atomic_int active;
+    struct prng rng;
+    uint8_t scratch[FRAME_MAX];
+};
+
+struct fault {
+    struct dirstate dir[3];
+    struct fault_io io;
+    unsigned next_id;
+    pthread_mutex_t id_lock;
+    /* delay line: a binary min-heap on (due_ns, seq) */
+    pthread_mutex_t dl_lock;
+    pthread_cond_t dl_cond;
+    struct held **heap;
+    size_t nheld;
+    uint64_t seq;
+    bool stop;
+    bool running;
+    pthread_t thread;
+    atomic_uint_fast64_t overflow, released;
+};
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* ---- delay line ----------------------------------------------------------- */
+
+static bool earlier(const struct held *a, const struct held *b)
+{
+    return a->due_ns < b->due_ns || (a->due_ns == b->due_ns && a->seq < b->seq);
+}
+
+static void heap_push(struct fault *f, struct held *h)
+{
+    size_t i = f->nheld++;
+
+    f->heap[i] = h;
+    while (i > 0 && earlier(f->heap[i], f->heap[(i - 1) / 2])) {
+        struct held *t = f->heap[i];
+        f->heap[i] = f->heap[(i - 1) / 2];
+        f->heap[(i - 1) / 2] = t;
+        i = (i - 1) / 2;
+    }
+}
+
+static struct held *heap_pop(struct fault *f)
+{
+    struct held *top = f->heap[0];
+    size_t i = 0;
+
+    f->heap[0] = f->heap[--f->nheld];
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        if (l < f->nheld && earlier(f->heap[l], f->heap[m]))
+            m = l;
+        if (r < f->nheld && earlier(f->heap[r], f->heap[m]))
+            m = r;
+        if (m == i)
+            break;
+        struct held *t = f->heap[i];
+        f->heap[i] = f->heap[m];
+        f->heap[m] = t;
+        i = m;
+    }
+    return top;
+}
+
+static void release(struct fault *f, struct held *h)
+{
+    atomic_fetch_add_explicit(&f->released, 1, memory_order_relaxed);
+    if (h->dir == FAULT_RX) {
+        if (f->io.rx_deliver)
+            f->io.rx_deliver(f->io.arg, h->data, h->len);
+    } else if (f->io.tx_write) {
+        f->io.tx_write(f->io.arg, h->data, h->len);
+    }
+    free(h);
+}
+
+static void *delay_thread(void *arg)
+{
+    struct fault *f = arg;
+
+    pthread_setname_np(pthread_self(), "fault-delay");
+    pthread_mutex_lock(&f->dl_lock);
+    while (!f->stop) {
+        if (f->nheld == 0) {
+            pthread_cond_wait(&f->dl_cond, &f->dl_lock);
+            continue;
+        }
+        struct held *top = f->heap[0];
+        uint64_t now = now_ns();
+        if (top->due_ns > now) {
+            struct timespec ts = {(time_t)(top->due_ns / 1000000000u),
+                                  (long)(top->due_ns % 1000000000u)};
+            pthread_cond_timedwait(&f->dl_cond, &f->dl_lock, &ts);
+            continue;
+        }
+        heap_pop(f);
+        pthread_mutex_unlock(&f->dl_lock);
+        release(f, top);
+        pthread_mutex_lock(&f->dl_lock);
+    }
+    pthread_mutex_unlock(&f->dl_lock);
+    return NULL;
+}
+
+/* Copy DATA into the delay line for DIR, due at DUE_NS (monotonic); LEFT
+ * other frames must pass first (reorder). false: the line is full. */
+static bool hold(struct fault *f, enum fault_dir dir, const uint8_t *data, size_t len,
+                 uint64_t due_ns, unsigned left)
+{
+    struct held *h;
+
+    pthread_mutex_lock(&f->dl_lock);
+    if (f->nheld >= DELAY_MAX || !(h = malloc(sizeof(*h) + len))) {
+        pthread_mutex_unlock(&f->dl_lock);
+        atomic_fetch_add_explicit(&f->overflow, 1, memory_order_relaxed);
+        return false;
+    }
+    h->due_ns = due_ns;
+    h->seq = f->seq++;
+    h->dir = dir;
+    h->left = left;
+    h->len = len;
+    memcpy(h->data, data, len);
+    heap_push(f, h);
+    pthread_cond_signal(&f->dl_cond);
+    pthread_mutex_unlock(&f->dl_lock);
+    return true;
+}
+
+/* A frame passed in DIR: held reorder frames that waited for it are due now. */
+static void passed_one(struct fault *f, enum fault_dir dir)
+{
+    bool wake = false;
+    uint64_t now = now_ns();
+
+    pthread_mutex_lock(&f->dl_lock);
+    for (size_t i = 0; i < f->nheld; i++) {
+        struct held *h = f->heap[i];
+        if (h->dir == dir && h->left > 0 && --h->left == 0) {
+            h->due_ns = now; /* keys only decrease: sift up */
+            for (size_t k = i; k > 0 && earlier(f->heap[k], f->heap[(k - 1) / 2]);
+                 k = (k - 1) / 2) {
+                struct held *t = f->heap[k];
+                f->heap[k] = f->heap[(k - 1) / 2];
+                f->heap[(k - 1) / 2] = t;
+            }
+            wake = true;
+        }
+    }
+    if (wake)
+        pthread_cond_signal(&f->dl_cond);
+    pthread_mutex_unlock(&f->dl_lock);
+}
+
+/* ---- rules ---------------------------------------------------------------- */
+
+/* Make an injector; decisions are seeded by SEED. NULL on allocation failure. */
+struct fault *fault_new(uint64_t seed)
+{
+    struct fault *f = calloc(1, sizeof(*f));
+    pthread_condattr_t ca;
+
+    if (!f)
+        return NULL;
+    f->heap = calloc(DELAY_MAX, sizeof(*f->heap));
+    if (!f->heap) {
+        free(f);
+        return NULL;
+    }
+    for (int d = 0; d < 3; d++) {
+        pthread_rwlock_init(&f->dir[d].lock, NULL);
+        prng_seed(&f->dir[d].rng, seed,
+                  d == FAULT_RX   ? PRNG_STREAM_RX
+                  : d == FAULT_TX ? PRNG_STREAM_TX
+                                  : PRNG_STREAM_IRQ);
+    }
+    pthread_mutex_init(&f->id_lock, NULL);
+    pthread_mutex_init(&f->dl_lock, NULL);
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&f->dl_cond, &ca);
+    pthread_condattr_destroy(&ca);
+    if (pthread_create(&f->thread, NULL, delay_thread, f) == 0)
+        f->running = true;
+    return f;
+}
+
+void fault_set_io(struct fault *f, const struct fault_io *io)
+{
+    f->io = *io;
+}
+
+/* Stop the delay line (held frames are dropped) and free everything. */
+void fault_free(struct fault *f)
+{
+    if (!f)
+        return;
+    if (f->running) {
+        pthread_mutex_lock(&f->dl_lock);
+        f->stop = true;
+        pthread_cond_signal(&f->dl_cond);
+        pthread_mutex_unlock(&f->dl_lock);
+        pthread_join(f->thread, NULL);
+    }
+    while (f->nheld)
+        free(heap_pop(f));
+    fault_clear(f);
+    free(f->heap);
+    free(f);
+}
+
+/* Parse TEXT and append it to its direction's rules. Returns the new rule's
+ * id (>0), or -EINVAL (ERR says why) / -ENOSPC; nothing changes on error. */
+int fault_add(struct fault *f, const char *text, char *err, size_t errlen)
+{
+    struct fault_rule *r = calloc(1, sizeof(*r));
+    struct dirstate *ds;
+    int ret;
+
+    if (!r) {
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
+    ret = fault_rule_parse(text, r, err, errlen);
+    if (ret) {
+        free(r);
+        return ret;
+    }
+    ds = &f->dir[r->dir];
+    pthread_rwlock_wrlock(&ds->lock);
+    if (ds->nrules == MAX_RULES) {
+        pthread_rwlock_unlock(&ds->lock);
+        snprintf(err, errlen, "at most %d %s rules", MAX_RULES, fault_dir_name(r->dir));
+        fault_rule_release(r);
+        free(r);
+        return -ENOSPC;
+    }
+    r->tokens_ns = now_ns();
+    pthread_mutex_lock(&f->id_lock);
+    r->id = ++f->next_id;
+    pthread_mutex_unlock(&f->id_lock);
+    ds->rules[ds->nrules++] = r;
+    atomic_store(&ds->active, ds->nrules);
+    pthread_rwlock_unlock(&ds->lock);
+    events_emit("fault-rule", "\"op\":\"add\",\"id\":%u,\"dir\":\"%s\",\"action\":\"%s\"", r->id,
+                fault_dir_name(r->dir), fault_action_name(r->action));
+    return (int)r->id;
+}
+
+/* Remove rule ID. 0 or -ENOENT. */
+int fault_del(struct fault *f, unsigned id)
+{
+    for (int d = 0; d < 3; d++) {
+        struct dirstate *ds = &f->dir[d];
+
+        pthread_rwlock_wrlock(&ds->lock);
+        for (int i = 0; i < ds->nrules; i++) {
+            if (ds->rules[i]->id != id)
+                continue;
+            struct fault_rule *r = ds->rules[i];
+            memmove(&ds->rules[i], &ds->rules[i + 1],
+                    (size_t)(ds->nrules - i - 1) * sizeof(ds->rules[0]));
+            ds->nrules--;
+            atomic_store(&ds->active, ds->nrules);
+            pthread_rwlock_unlock(&ds->lock);
+            fault_rule_release(r);
+            free(r);
+            events_emit("fault-rule", "\"op\":\"del\",\"id\":%u", id);
+            return 0;
+        }
+        pthread_rwlock_unlock(&ds->lock);
+    }
+    return -ENOENT;
+}
+
+/* Remove every rule. */
+void fault_clear(struct fault *f)
+{
+    for (int d = 0; d < 3; d++) {
+        struct dirstate *ds = &f->dir[d];
+
+        pthread_rwlock_wrlock(&ds->lock);
+        for (int i = 0; i < ds->nrules; i++) {
+            fault_rule_release(ds->rules[i]);
+            free(ds->rules[i]);
+        }
+        ds->nrules = 0;
+        atomic_store(&ds->active, 0);
+        pthread_rwlock_unlock(&ds->lock);
+    }
+}
+
+/* Copy up to MAX rules (rx, tx, irq order) into OUT. Returns how many. */
+size_t fault_list(struct fault *f, struct fault_rule_info *out, size_t max)
+{
+    size_t n = 0;
+
+    for (int d = 0; d < 3; d++) {
+        struct dirstate *ds = &f->dir[d];
+
+        pthread_rwlock_rdlock(&ds->lock);
+        for (int i = 0; i < ds->nrules && n < max; i++, n++) {
+            out[n].id = ds->rules[i]->id;
+            snprintf(out[n].text, sizeof(out[n].text), "%s", ds->rules[i]->text);
+            out[n].matched = atomic_load(&ds->rules[i]->matched);
+            out[n].acted = atomic_load(&ds->rules[i]->acted);
+        }
+        pthread_rwlock_unlock(&ds->lock);
+    }
+    return n;
+}
+
+void fault_get_stats(struct fault *f, struct fault_stats *out)
+{
+    pthread_mutex_lock(&f->dl_lock);
+    out->delayed_now = f->nheld;
+    pthread_mutex_unlock(&f->dl_lock);
+    out->delay_overflow = atomic_load(&f->overflow);
+    out->released = atomic_load(&f->released);
+}
+
+/* ---- per frame ------------------------------------------------------------ */
+
+static bool coin(struct dirstate *ds, double p)
+{
+    double u = prng_unit(&ds->rng); /* always drawn: keeps streams aligned */
+
+    return u < p;
+}
+
+/* The frame being decided on: its number in its direction and the stamp
+ * it has (rx) or will get (tx) in the capture. */
+struct frame_ref {
+    uint64_t no;
+    uint64_t ts;
+};
+
+static void acted(struct fault_rule *r, enum fault_dir dir, const char *what,
+                  const struct frame_ref *fr)
+{
+    uint64_t n = atomic_fetch_add_explicit(&r->acted, 1, memory_order_relaxed) + 1;
+
+    if (!fr) {
+        events_emit("fault", "\"dir\":\"%s\",\"rule\":%u,\"action\":\"%s\",\"n\":%llu",
+                    fault_dir_name(dir), r->id, what, (unsigned long long)n);
+        return;
+    }
+    /* match: the how-manyeth frame this rule matched: equal in two runs with
+     * the same seed and input, whatever else crossed the link */
+    events_emit("fault",
+                "\"dir\":\"%s\",\"rule\":%u,\"action\":\"%s\",\"match\":%llu,"
+                "\"frame\":%llu,\"frame_ts\":%llu",
+                fault_dir_name(dir), r->id, what,
+                (unsigned long long)atomic_load_explicit(&r->matched, memory_order_relaxed),
+                (unsigned long long)fr->no, (unsigned long long)fr->ts);
+}
+
+/* Rate: a virtual-clock shaper. Returns 0 to pass now, a due time to hold
+ * the frame until, or UINT64_MAX to drop it (more than 200 ms queued). */
+static uint64_t shape(struct fault_rule *r, size_t len, uint64_t now)
+{
+    uint64_t burst_ns = r->burst_bytes * 8ull * 1000000000ull / r->rate_bps;
+    uint64_t tx_ns = (uint64_t)len * 8ull * 1000000000ull / r->rate_bps;
+    uint64_t start = r->tokens_ns; /* when the shaped link is free */
+
+    if (start + burst_ns < now)
+        start = now - burst_ns;
+    if (start > now + SHAPER_MAX_NS)
+        return UINT64_MAX;
+    r->tokens_ns = start + tx_ns;
+    return start <= now ? 0 : start;
+}
+
+/* Run DIR's rules over the frame DATA/LEN. May change DATA's bytes and *LEN.
+ * Returns the verdict; with FAULT_TAKEN the frame was copied into the delay
+ * line. COPY_OUT: set when a dup must be sent by the caller. */
+static enum fault_verdict run(struct fault *f, enum fault_dir dir, uint8_t *data, size_t *len,
+                              const struct frame_ref *frame_no, int *modified)
+{
+    struct dirstate *ds = &f->dir[dir];
+    enum fault_verdict v = FAULT_PASS;
+    uint64_t now = 0;
+
+    pthread_rwlock_rdlock(&ds->lock);
+    for (int i = 0; i < ds->nrules && v == FAULT_PASS; i++) {
+        struct fault_rule *r = ds->rules[i];
+
+        if (!fault_rule_match(r, data, *len))
+            continue;
+        atomic_fetch_add_explicit(&r->matched, 1, memory_order_relaxed);
+        switch (r->action) {
+        case FA_DROP:
+            if (coin(ds, r->p)) {
+                acted(r, dir, "drop", frame_no);
+                v = FAULT_DROP;
+            }
+            break;
+        case FA_DROP_EVERY:
+            if (++r->seen % r->n == 0) {
+                acted(r, dir, "drop", frame_no);
+                v = FAULT_DROP;
+            }
+            break;
+        case FA_DROP_GILBERT:
+            if (r->ge_bad ? coin(ds, r->ge_r) : coin(ds, r->ge_p))
+                r->ge_bad = !r->ge_bad;
+            if (coin(ds, r->ge_bad ? r->ge_h : r->ge_k)) {
+                acted(r, dir, r->ge_bad ? "drop-burst" : "drop", frame_no);
+                v = FAULT_DROP;
+            }
+            break;
+        case FA_DUP:
+            if (coin(ds, r->p)) {
+                acted(r, dir, "dup", frame_no);
+                if (dir == FAULT_RX && f->io.rx_deliver)
+                    f->io.rx_deliver(f->io.arg, data, *len);
+                else if (dir == FAULT_TX && f->io.tx_write)
+                    f->io.tx_write(f->io.arg, data, *len);
+            }
+            break;
+        case FA_CORRUPT_BITS:
+            if (coin(ds, r->p) && *len > 0) {
+                for (unsigned k = 0; k < r->n; k++) {
+                    uint32_t bit = prng_below(&ds->rng, (uint32_t)(*len * 8));
+                    data[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+                }
+                *modified = 1;
+                acted(r, dir, "corrupt", frame_no);
+            }
+            break;
+        case FA_CORRUPT_BYTES:
+            if (coin(ds, r->p) && r->lo < *len) {
+                size_t hi = r->hi < *len ? r->hi : *len - 1;
+                for (size_t k = r->lo; k <= hi; k++)
+                    data[k] = (uint8_t)prng_next(&ds->rng);
+                *modified = 1;
+                acted(r, dir, "corrupt", frame_no);
+            }
+            break;
+        case FA_TRUNCATE:
+            if (coin(ds, r->p) && r->n < *len) {
+                *len = r->n;
+                *modified = 1;
+                acted(r, dir, "truncate", frame_no);
+            }
+            break;
+        case FA_DELAY:
+            if (coin(ds, r->p)) {
+                uint64_t d = r->t_ns;
+                if (r->jitter_ns)
+                    d = d - r->jitter_ns +
+                        (uint64_t)(prng_unit(&ds->rng) * 2.0 * (double)r->jitter_ns);
+                if (!now)
+                    now = now_ns();
+                acted(r, dir, "delay", frame_no);
+                v = hold(f, dir, data, *len, now + d, 0) ? FAULT_TAKEN : FAULT_DROP;
+            }
+            break;
+        case FA_REORDER:
+            if (coin(ds, r->p)) {
+                if (!now)
+                    now = now_ns();
+                acted(r, dir, "reorder", frame_no);
+                v = hold(f, dir, data, *len, now + REORDER_MAX_NS, r->n) ? FAULT_TAKEN : FAULT_DROP;
+            }
+            break;
+        case FA_RATE: {
+            if (!now)
+                now = now_ns();
+            uint64_t due = shape(r, *len, now);
+            if (due == UINT64_MAX) {
+                acted(r, dir, "rate-drop", frame_no);
+                v = FAULT_DROP;
+            } else if (due) {
+                atomic_fetch_add_explicit(&r->acted, 1, memory_order_relaxed);
+                v = hold(f, dir, data, *len, due, 0) ? FAULT_TAKEN : FAULT_DROP;
+            }
+            break;
+        }
+        default:
+            break;
+        }
+    }
+    pthread_rwlock_unlock(&ds->lock);
+    return v;
+}
+
+static size_t gather(const struct iovec *iov, int iovcnt, uint8_t *buf, size_t len)
+{
+    size_t off = 0;
+
+    for (int i = 0; i < iovcnt && off < len; i++) {
+        size_t n = iov[i].iov_len < len - off ? iov[i].iov_len : len - off;
+        memcpy(buf + off, iov[i].iov_base, n);
+        off += n;
+    }
+    return off;
+}
+
+/* Host -> lwIP: FRAME_NO-th frame read from the TAP, LEN bytes in IOV (the
+ * driver's own buffers: may be modified in place, *LEN may shrink). */
+enum fault_verdict fault_rx(struct fault *f, struct iovec *iov, int iovcnt, size_t *len,
+                            uint64_t frame_no, uint64_t frame_ts)
+{
+    struct frame_ref fr = {frame_no, frame_ts};
+    struct dirstate *ds = &f->dir[FAULT_RX];
+    enum fault_verdict v;
+    int modified = 0;
+    uint8_t *data;
+
+    if (!atomic_load_explicit(&ds->active, memory_order_relaxed) || *len > FRAME_MAX)
+        return FAULT_PASS;
+    if (iovcnt == 1) {
+        data = iov[0].iov_base;
+    } else {
+        data = ds->scratch;
+        gather(iov, iovcnt, data, *len);
+    }
+    v = run(f, FAULT_RX, data, len, &fr, &modified);
+    if (modified && data == ds->scratch) {
+        size_t off = 0;
+        for (int i = 0; i < iovcnt && off < *len; i++) {
+            size_t n = iov[i].iov_len < *len - off ? iov[i].iov_len : *len - off;
+            memcpy(iov[i].iov_base, data + off, n);
+            off += n;
+        }
+    }
+    if (v != FAULT_TAKEN)
+        passed_one(f, FAULT_RX);
+    return v;
+}
+
+/* lwIP -> host: LEN bytes in IOV belong to lwIP and stay untouched; a
+ * modified frame is written as a copy (FAULT_TAKEN). */
+enum fault_verdict fault_tx(struct fault *f, const struct iovec *iov, int iovcnt, size_t len,
+                            uint64_t frame_no, uint64_t frame_ts)
+{
+    struct frame_ref fr = {frame_no, frame_ts};
+    struct dirstate *ds = &f->dir[FAULT_TX];
+    enum fault_verdict v;
+    int modified = 0;
+
+    if (!atomic_load_explicit(&ds->active, memory_order_relaxed) || len > FRAME_MAX)
+        return FAULT_PASS;
+    gather(iov, iovcnt, ds->scratch, len);
+    v = run(f, FAULT_TX, ds->scratch, &len, &fr, &modified);
+    if (v == FAULT_PASS && modified) {
+        if (f->io.tx_write)
+            f->io.tx_write(f->io.arg, ds->scratch, len);
+        v = FAULT_TAKEN;
+    }
+    if (v != FAULT_TAKEN || modified)
+        passed_one(f, FAULT_TX);
+    return v;
+}
+
+/* What to do with one TX-complete IRQ raise (DMA thread). */
+void fault_irq(struct fault *f, struct fault_irq_decision *d)
+{
+    struct dirstate *ds = &f->dir[FAULT_IRQ];
+
+    memset(d, 0, sizeof(*d));
+    if (!atomic_load_explicit(&ds->active, memory_order_relaxed))
+        return;
+    pthread_rwlock_rdlock(&ds->lock);
+    for (int i = 0; i < ds->nrules; i++) {
+        struct fault_rule *r = ds->rules[i];
+
+        atomic_fetch_add_explicit(&r->matched, r->action != FA_IRQ_SPURIOUS, memory_order_relaxed);
+        switch (r->action) {
+        case FA_IRQ_LATE:
+            if (coin(ds, r->p)) {
+                d->late_ns += r->t_ns;
+                acted(r, FAULT_IRQ, "late", NULL);
+            }
+            break;
+        case FA_IRQ_LOST:
+            if (coin(ds, r->p)) {
+                d->lost = 1;
+                acted(r, FAULT_IRQ, "lost", NULL);
+            }
+            break;
+        case FA_IRQ_DUP:
+            if (coin(ds, r->p)) {
+                d->dup = 1;
+                acted(r, FAULT_IRQ, "dup", NULL);
+            }
+            break;
+        default:
+            break;
+        }
+    }
+    pthread_rwlock_unlock(&ds->lock);
+}
+
+/* The shortest spurious-IRQ period among the rules, 0 if none. */
+uint64_t fault_irq_spurious_ns(struct fault *f)
+{
+    struct dirstate *ds = &f->dir[FAULT_IRQ];
+    uint64_t p = 0;
+
+    if (!atomic_load_explicit(&ds->active, memory_order_relaxed))
+        return 0;
+    pthread_rwlock_rdlock(&ds->lock);
+    for (int i = 0; i < ds->nrules; i++) {
+        struct fault_rule *r = ds->rules[i];
+        if (r->action == FA_IRQ_SPURIOUS && (p == 0 || r->t_ns < p))
+            p = r->t_ns;
+    }
+    pthread_rwlock_unlock(&ds->lock);
+    return p;
+}
+
+/* A spurious IRQ was raised (DMA thread): count it on the spurious rules. */
+void fault_irq_spurious_fired(struct fault *f)
+{
+    struct dirstate *ds = &f->dir[FAULT_IRQ];
+
+    pthread_rwlock_rdlock(&ds->lock);
+    for (int i = 0; i < ds->nrules; i++) {
+        if (ds->rules[i]->action == FA_IRQ_SPURIOUS) {
+            atomic_fetch_add_explicit(&ds->rules[i]->acted, 1, memory_order_relaxed);
+            break;
+        }
+    }
+    pthread_rwlock_unlock(&ds->lock);
+}
+
+/* Add every rule of the file PATH (one per line; blank lines and lines
+ * starting with # are skipped). Stops at the first bad line, naming it in
+ * ERR as PATH:LINE: reason; rules added before it stay. Returns the number
+ * of rules added or -errno. */
+int fault_load_file(struct fault *f, const char *path, char *err, size_t errlen)
+{
+    FILE *fp = fopen(path, "re");
+    char line[1024], why[256];
+    int n = 0, lineno = 0;
+
+    if (!fp) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return -errno;
+    }
+    while (fgets(line, sizeof(line), fp)) {
+        char *s = line, *e;
+
+        lineno++;
+        while (*s == ' ' || *s == '\t')
+            s++;
+        e = s + strlen(s);
+        while (e > s && (e[-1] == '\n' || e[-1] == '\r' || e[-1] == ' ' || e[-1] == '\t'))
+            *--e = '\0';
+        if (!*s || *s == '#')
+            continue;
+        int r = fault_add(f, s, why, sizeof(why));
+        if (r < 0) {
+            snprintf(err, errlen, "%s:%d: %s", path, lineno, why);
+            fclose(fp);
+            return r;
+        }
+        n++;
+    }
+    fclose(fp);
+    return n;
+}

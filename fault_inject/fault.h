@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: MIT */
+/* The fault injector: packet rules per direction, IRQ rules, a delay line. */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#include "fault_inject/rule.h"
+
+struct fault;
+
+/* How the injector hands frames back to the driver (delayed, duplicated or
+ * rewritten ones). Called from the RX thread, the TX path or the delay
+ * thread. */
+struct fault_io {
+    void (*rx_deliver)(void *arg, const uint8_t *data, size_t len); /* into lwIP */
+    void (*tx_write)(void *arg, const uint8_t *data, size_t len);   /* onto the TAP */
+    void *arg;
+};
+
+enum fault_verdict {
+    FAULT_PASS,  /* the driver goes on with the frame (maybe modified) */
+    FAULT_DROP,  /* the driver drops it */
+    FAULT_TAKEN, /* the injector took it (delayed, or sent its own copy) */
+};
+
+/* One rule as listed: what it is and what it did. */
+struct fault_rule_info {
+    unsigned id;
+    char text[512];
+    uint64_t matched;
+    uint64_t acted;
+};
+
+struct fault_irq_decision {
+    int lost;         /* do not raise */
+    int dup;          /* raise twice */
+    uint64_t late_ns; /* raise this much later */
+};
+
+struct fault_stats {
+    uint64_t delayed_now;    /* frames in the delay line */
+    uint64_t delay_overflow; /* frames dropped: the delay line was full */
+    uint64_t released;       /* delayed frames delivered */
+};
+
+struct fault *fault_new(uint64_t seed);
+void fault_free(struct fault *f);
+void fault_set_io(struct fault *f, const struct fault_io *io);
+int fault_add(struct fault *f, const char *text, char *err, size_t errlen);
+int fault_del(struct fault *f, unsigned id);
+int fault_load_file(struct fault *f, const char *path, char *err, size_t errlen);
+void fault_clear(struct fault *f);
+size_t fault_list(struct fault *f, struct fault_rule_info *out, size_t max);
+void fault_get_stats(struct fault *f, struct fault_stats *out);
+enum fault_verdict fault_rx(struct fault *f, struct iovec *iov, int iovcnt, size_t *len,
+                            uint64_t frame_no, uint64_t frame_ts);
+enum fault_verdict fault_tx(struct fault *f, const struct iovec *iov, int iovcnt, size_t len,
+                            uint64_t frame_no, uint64_t frame_ts);
+void fault_irq(struct fault *f, struct fault_irq_decision *d);
+uint64_t fault_irq_spurious_ns(struct fault *f);
+void fault_irq_spurious_fired(struct fault *f);

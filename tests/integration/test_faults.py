@@ -1,0 +1,301 @@
+# SPDX-License-Identifier: MIT
+"""The fault injector: ARP, loss, corruption, delay, flaps, determinism, rate
+limiting; every effect checked in the capture, lwIP's counters or the host
+tools' own output."""
+import json
+import os
+import random
+import socket
+import struct
+import subprocess
+import time
+
+import harness
+
+MIB = 1024 * 1024
+
+
+def events(path, type_=None):
+    with open(path) as f:
+        evs = [json.loads(line) for line in f if line.strip()]
+    return [e for e in evs if type_ is None or e["type"] == type_]
+
+
+def arp_frames(pcap, op, src_mac=None):
+    out = []
+    for ts, f in harness.read_pcap(pcap):
+        if len(f) >= 42 and f[12:14] == b"\x08\x06" and struct.unpack("!H", f[20:22])[0] == op:
+            if src_mac is None or f[6:12] == src_mac:
+                out.append((ts, f))
+    return out
+
+
+def test_arp_replies_dropped_then_cleared(netns, workdir, lwipd_factory):
+    """Every ARP reply from the host dropped: lwIP keeps asking (visible in the
+    capture) and its ping gets nowhere; once the rule is cleared it works."""
+    ev = os.path.join(workdir, "events.jsonl")
+    d = lwipd_factory("--fault", 'rx drop 100% "arp[6:2] = 2"', "--events", ev)
+    resp = d.request({"cmd": "ping", "host": harness.HOST_IP, "count": 12, "interval_ms": 1000,
+                      "timeout_ms": 500}, timeout=60)
+    assert resp["received"] == 0
+    mac = harness.mac_bytes(d.mac)
+    harness.wait_for(lambda: len(arp_frames(d.pcap, 1, mac)) >= 2, 5, "ARP requests in the capture")
+    requests = arp_frames(d.pcap, 1, mac)
+    replies = arp_frames(d.pcap, 2)  # the host did answer: the capture shows what crossed
+    assert len(requests) >= 2 and len(replies) >= 2
+    rule = d.request({"cmd": "fault", "op": "list"})["rules"][0]
+    assert rule["acted"] >= 2 and rule["acted"] == rule["matched"]
+    assert len(events(ev, "fault")) == rule["acted"]
+    assert d.stats()["driver"]["rx_fault_drop"] == rule["acted"]
+    assert d.request({"cmd": "fault", "op": "clear"})["ok"] is True
+    assert d.request({"cmd": "fault", "op": "list"})["rules"] == []
+    resp = d.request({"cmd": "ping", "host": harness.HOST_IP, "count": 3, "interval_ms": 100},
+                     timeout=30)
+    assert resp["received"] == 3
+
+
+def test_gratuitous_arp_after_every_link_up(netns, lwipd_factory, workdir):
+    ev = os.path.join(workdir, "events.jsonl")
+    d = lwipd_factory("--link-flap", "200:50:5", "--events", ev)
+    harness.wait_for(lambda: len(events(ev, "link")) >= 11, 10, "5 flaps")  # initial up + 5x2
+    ups = [e for e in events(ev, "link") if e["state"] == "up"]
+    st = d.request({"cmd": "status"})
+    d.request({"cmd": "capture", "op": "mark", "text": "end of flaps"})
+    harness.wait_for(lambda: harness.ping(netns, d.ip, count=1)["received"] == 1, 5, "ping")
+    garps = [ts for ts, f in harness.read_pcap(d.pcap)
+             if f[6:12] == harness.mac_bytes(d.mac) and harness.is_gratuitous_arp(f, d.ip)]
+    if harness.expects_garp_on_link_up(st):
+        # One after each up edge, within 50 ms of it (same clock as the events).
+        assert len(ups) == 6
+        for e in ups:
+            t = e["ts_ns"] / 1e9
+            assert any(0 <= g - t < 0.05 for g in garps), (t, garps)
+        assert len(garps) == len(ups)
+    else:
+        assert garps == []
+
+
+def test_many_arp_senders_fill_the_table(netns, lwipd):
+    """ARP requests for lwIP's address from 200 senders (more than its 64-entry
+    table) are all answered; lwIP stays healthy."""
+    r = netns.run([harness.PYTHON, "-c", ARP_FLOOD, netns.tap, lwipd.mac, lwipd.ip], timeout=120)
+    sent = json.loads(r.stdout)["sent"]
+    assert sent == 200
+    mac = harness.mac_bytes(lwipd.mac)
+    harness.wait_for(lambda: len(arp_frames(lwipd.pcap, 2, mac)) >= 200, 10, "200 ARP replies")
+    assert harness.ping(netns, lwipd.ip, count=10)["received"] == 10
+    assert lwipd.stats()["lwip"]["etharp"]["recv"] >= 200
+
+
+ARP_FLOOD = r"""
+import json, sys
+from scapy.all import ARP, Ether, sendp, conf
+conf.verb = 0
+iface, dst_mac, ip = sys.argv[1:4]
+frames = [Ether(dst="ff:ff:ff:ff:ff:ff", src="02:aa:00:00:%02x:%02x" % (i // 256, i % 256)) /
+          ARP(op=1, hwsrc="02:aa:00:00:%02x:%02x" % (i // 256, i % 256),
+              psrc="198.18.0.%d" % (10 + i % 200) if i < 200 else "198.18.1.1", pdst=ip)
+          for i in range(200)]
+sendp(frames, iface=iface, inter=0.002)
+print(json.dumps({"sent": len(frames)}))
+"""
+
+
+def test_arp_conflict_for_lwipd_address(netns, lwipd):
+    """An ARP request that claims lwIP's own address from another MAC: lwIP
+    2.1 (no ACD for a static address) answers it and keeps its address."""
+    src = "02:bb:00:00:00:01"
+    script = (r"""
+import sys
+from scapy.all import ARP, Ether, sendp, conf
+conf.verb = 0
+iface, ip = sys.argv[1:3]
+sendp(Ether(dst="ff:ff:ff:ff:ff:ff", src="%s") / ARP(op=1, hwsrc="%s", psrc=ip, pdst=ip),
+      iface=iface, count=3, inter=0.05)
+""" % (src, src))
+    netns.run([harness.PYTHON, "-c", script, netns.tap, lwipd.ip], timeout=60)
+    st = lwipd.request({"cmd": "status"})
+    assert st["ip"] == lwipd.ip and st["link"] == "up"
+    assert harness.ping(netns, lwipd.ip, count=5)["received"] == 5
+    ours = harness.mac_bytes(lwipd.mac)
+    # lwIP still answers for its address with its own MAC.
+    replies = arp_frames(lwipd.pcap, 2, ours)
+    assert replies and all(f[22:28] == ours for _, f in replies)
+
+
+def test_tcp_under_5pct_loss_both_ways(netns, lwipd_factory):
+    d = lwipd_factory("--fault", 'rx drop 5% "tcp"', "--fault", 'tx drop 5% "tcp"',
+                      "--pcap-snaplen", "96")
+    r = netns.helper("nettools.py", "tcp-echo", d.ip, 7, 10 * MIB, timeout=300)
+    assert r["match"] is True and r["received"] == 10 * MIB
+    st = d.stats()
+    rules = st["fault"]["rules"]
+    assert all(x["acted"] > 0 for x in rules), rules
+    assert st["lwip"]["mib2"]["tcpretranssegs"] > 0  # lwIP retransmitted what it lost
+    # ...visible in the capture: lwIP's data segments whose sequence repeats.
+    src = harness.mac_bytes(d.mac)
+    seen, repeats = set(), 0
+    for _, f in harness.read_pcap(d.pcap):
+        if f[6:12] != src or f[12:14] != b"\x08\x00" or f[23] != 6:
+            continue
+        ihl = (f[14] & 0x0F) * 4
+        tcp = 14 + ihl
+        total = struct.unpack("!H", f[16:18])[0]
+        payload = total - ihl - ((f[tcp + 12] >> 4) * 4)
+        if payload > 0:
+            seq = struct.unpack("!I", f[tcp + 4:tcp + 8])[0]
+            repeats += seq in seen
+            seen.add(seq)
+    assert repeats > 0
+
+
+def test_corruption_counted_data_intact(netns, lwipd_factory):
+    d = lwipd_factory("--fault", 'rx corrupt 5% bytes 14-80 "tcp"')
+    r = netns.helper("nettools.py", "tcp-echo", d.ip, 7, 2 * MIB, timeout=300)
+    assert r["match"] is True
+    lw = d.stats()["lwip"]
+    assert lw["ip"]["chkerr"] + lw["tcp"]["chkerr"] + lw["ip"]["drop"] > 0, lw["ip"]
+
+
+def test_delay_shifts_ping_rtt(netns, lwipd_factory):
+    d = lwipd_factory("--fault", 'rx delay 50ms 10ms "icmp"')
+    p = harness.ping(netns, d.ip, count=20, interval=0.05)
+    assert p["received"] == 20
+    rtt = [float(x) for x in p["output"].split("=")[-1].split()[0].split("/")]
+    assert 39.0 <= rtt[0] and rtt[2] <= 65.0, rtt  # min, max: 50 +- 10 plus the path
+    assert 44.0 <= rtt[1] <= 58.0, rtt
+
+
+def test_link_flap_during_transfer_matches_host_view(netns, lwipd_factory, workdir):
+    """Flaps every 500 ms during a TCP transfer: it completes, and the host's
+    carrier (polled in /sys, which changes at once, unlike rate-limited
+    netlink notifications) changed exactly at the events' edges."""
+    ev = os.path.join(workdir, "events.jsonl")
+    watch = netns.popen([harness.PYTHON, os.path.join(harness.HELPERS, "nettools.py"),
+                         "carrier-watch", netns.tap, "6"], stdout=subprocess.PIPE, text=True)
+    d = lwipd_factory("--link-flap", "500:100:8", "--events", ev)
+    r = netns.helper("nettools.py", "tcp-echo", d.ip, 7, 8 * MIB, timeout=300)
+    out = json.loads(watch.communicate(timeout=60)[0])
+    harness.wait_for(lambda: len(events(ev, "link")) >= 17, 15, "8 flaps")
+    assert r["match"] is True
+    edges = [(e["state"] == "up", e["ts_ns"] / 1e9) for e in events(ev, "link")]
+    assert [u for u, _ in edges] == [True] + [False, True] * 8
+    seen = [(c["carrier"], c["ts"]) for c in out["changes"]]
+    seen = [c for c in seen if c[1] >= edges[1][1] - 0.05]  # from the first pull on
+    assert [c for c, _ in seen][:16] == [False, True] * 8, seen
+    for (up, t), (carrier, ts) in zip(edges[1:], seen):
+        assert up == carrier and abs(ts - t) < 0.05, (up, t, carrier, ts)
+
+
+def test_same_seed_same_decisions(netns, lwipd_factory, workdir):
+    """Scripted input (numbered UDP datagrams to discard), seeded rules: two
+    runs take exactly the same decisions."""
+    runs = []
+    for k in range(2):
+        ev = os.path.join(workdir, "events-%d.jsonl" % k)
+        d = lwipd_factory("--seed", "424242", "--events", ev,
+                          "--fault", 'rx drop 20% "udp port 9"',
+                          "--fault", 'rx corrupt 10% bits 3 "udp port 9"',
+                          "--fault", 'rx drop gilbert 5% 30% "udp port 9"',
+                          "--fault", 'rx dup 5% "udp port 9"')
+        netns.helper("nettools.py", "udp-send", d.ip, 9, 300, 200)
+        harness.wait_for(lambda: sum(r["matched"] for r in d.stats()["fault"]["rules"][:1]) == 300,
+                         10, "all datagrams seen")
+        assert d.stop() == 0
+        runs.append([(e["rule"], e["action"], e["match"]) for e in events(ev, "fault")])
+    assert len(runs[0]) > 50
+    assert runs[0] == runs[1]
+
+
+def test_rate_limit_10mbit(netns, lwipd_factory):
+    d = lwipd_factory("--fault", "rx rate 10mbit", "--no-echo")
+    r = netns.run(["iperf", "-c", d.ip, "-t", "5", "-y", "C"], timeout=60, check=False)
+    rows = [x.split(",") for x in r.stdout.strip().splitlines() if x.count(",") >= 8]
+    assert rows, r.stdout + r.stderr
+    bps = int(rows[-1][8])
+    # Payload rate under a 10 Mbit/s Ethernet-frame budget: within 10 %.
+    assert 9.0e6 <= bps <= 10.5e6, bps
+
+
+def test_bad_rules_refused(netns, workdir, lwipd):
+    for bad, why in (('tx dorp 5%', "unknown action 'dorp'"),
+                     ('rx drop 105%', "between 0% and 100%"),
+                     ('rx drop 5% "tcp port"', "bad filter"),
+                     ('sideways drop 5%', "unknown direction"),
+                     ('irq late', "needs a time")):
+        r = lwipd.request({"cmd": "fault", "op": "add", "rule": bad})
+        assert r["ok"] is False and why in r["error"], (bad, r)
+    assert lwipd.request({"cmd": "fault", "op": "list"})["rules"] == []  # unchanged
+    d = harness.Lwipd(netns, os.path.join(workdir, "x"), extra_args=["--fault", "rx drop 5% 'tcp'x"])
+    r = netns.run([harness.LWIPD] + d.args, check=False)
+    assert r.returncode == 64 and "--fault" in r.stderr
+    rules = os.path.join(workdir, "rules.txt")
+    with open(rules, "w") as f:
+        f.write("# comment\nrx drop 1%\n\ntx corrupt 2% bogus\n")
+    d.args = [a for a in d.args if a not in ("--fault", "rx drop 5% 'tcp'x")] + ["--fault-file", rules]
+    r = netns.run([harness.LWIPD] + d.args, check=False)
+    assert r.returncode == 64 and "rules.txt:4:" in r.stderr and "bogus" in r.stderr
+
+
+def test_irq_faults(netns, lwipd_factory):
+    d = lwipd_factory("--txc-coalesce", "1", "--fault", "irq lost 20%", "--fault", "irq dup 20%",
+                      "--fault", "irq late 300us 30%", "--fault", "irq spurious 2ms")
+    r = netns.helper("nettools.py", "tcp-echo", d.ip, 7, 2 * MIB, timeout=120)
+    assert r["match"] is True
+    st = d.stats()
+    acted = {x["rule"].split()[1]: x["acted"] for x in st["fault"]["rules"]}
+    assert all(acted[k] > 0 for k in ("lost", "dup", "late", "spurious")), acted
+    assert st["driver"]["irq_lost"] == acted["lost"]
+    assert st["driver"]["irq_spurious"] == acted["spurious"]
+    harness.wait_for(lambda: d.stats()["driver"]["ring_used"] == 0, 5, "the ring to drain")
+
+
+def test_link_down_with_frames_in_flight(netns, lwipd_factory, workdir):
+    """The cable is pulled while the TX ring holds frames: they complete (no
+    descriptor is stuck, nothing leaks) and the link comes back clean."""
+    ev = os.path.join(workdir, "events.jsonl")
+    # Completions 20 ms late: frames sit in the ring long enough to be caught.
+    d = lwipd_factory("--txc-delay-us", "20000", "--events", ev)
+    baseline = harness.pool_usage(d.stats())
+    sink = netns.popen([harness.PYTHON, os.path.join(harness.HELPERS, "nettools.py"), "tcp-sink",
+                        d.ip, "19", "3"], stdout=subprocess.DEVNULL)
+    try:
+        r = d.request({"cmd": "link", "state": "down", "when": "tx-busy"})
+        assert r["ok"] is True and r["link"] == "down", r
+    finally:
+        sink.wait(timeout=30)
+    busy = events(ev, "link-fault")
+    assert busy and busy[0]["in_flight"] > 0
+    harness.wait_for(lambda: d.stats()["driver"]["ring_used"] == 0, 5, "the ring to drain")
+    assert d.request({"cmd": "link", "state": "up"})["link"] == "up"
+    assert harness.ping(netns, d.ip, count=3)["received"] == 3
+    harness.wait_for_baseline(d, baseline, timeout=30)
+
+
+def test_capture_filter_rotation_and_runtime_control(netns, lwipd_factory, workdir):
+    pcap = os.path.join(workdir, "cap.pcap")
+    d = harness.Lwipd(netns, workdir, pcap=False,
+                      extra_args=["--pcap", pcap, "--pcap-filter", "icmp",
+                                  "--pcap-rotate", "20K:3"])
+    d.start()
+    try:
+        assert harness.ping(netns, d.ip, count=200, interval=0.005)["received"] == 200
+        harness.wait_for(lambda: os.path.exists(pcap + ".2"), 5, "rotated files")
+        files = [pcap, pcap + ".1", pcap + ".2"]
+        assert not os.path.exists(pcap + ".3")
+        d.request({"cmd": "capture", "op": "stop"})
+        for f in files:
+            frames = harness.read_pcap(f)
+            assert frames and all(fr[12:14] == b"\x08\x00" and fr[23] == 1 for _, fr in frames)
+            assert os.path.getsize(f) <= 20 * 1024
+        n = len(harness.read_pcap(pcap))
+        harness.ping(netns, d.ip, count=5)
+        assert len(harness.read_pcap(pcap)) == n  # stopped: nothing more
+        other = os.path.join(workdir, "other.pcap")
+        assert d.request({"cmd": "capture", "op": "start", "path": other})["capturing"] is True
+        harness.ping(netns, d.ip, count=5)
+        harness.wait_for(lambda: len(harness.read_pcap(other)) >= 10, 5, "the new capture")
+        m = d.request({"cmd": "capture", "op": "mark", "text": "a \"quoted\" mark"})
+        assert m["ok"] is True and m["event"] > 0
+    finally:
+        assert d.stop() == 0
