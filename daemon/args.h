@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "apps/churn.h"
 #include "netif_tap/netif_tap.h"
 #include "port/irq.h"
 
@@ -44,6 +45,9 @@ struct args {
     const char *irq_target;
     bool echo;
     bool lwiperf;
+    bool churn;
+    struct churn_config churn_cfg;
+    bool test_hooks;
 };
 
 enum args_result {

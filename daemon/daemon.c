@@ -212,6 +212,8 @@ int daemon_run(const struct args *a)
         .dhcp = a->dhcp,
         .echo = a->echo,
         .lwiperf = a->lwiperf,
+        .churn = a->churn,
+        .churn_cfg = a->churn_cfg,
     };
     const int sigs[3] = {SIGTERM, SIGINT, SIGHUP};
     sigset_t set;

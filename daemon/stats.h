@@ -5,5 +5,7 @@
 
 struct cJSON;
 struct daemon;
+struct churn_errcount;
 
 struct cJSON *stats_json(struct daemon *d);
+struct cJSON *stats_errno_json(const struct churn_errcount *tab, int n);
