@@ -17,6 +17,10 @@
 
 #include "port/port.h"
 
+#ifndef IPH_HL_BYTES /* lwIP 2.0.x */
+#define IPH_HL_BYTES(hdr) ((u8_t)(IPH_HL(hdr) * 4))
+#endif
+
 #define LWPING_ID       0x4c57 /* "LW" */
 #define LWPING_DATA_LEN 32
 #define LWPING_MAX      1000

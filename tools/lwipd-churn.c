@@ -39,7 +39,7 @@
 #define MAX_FAILKINDS 32
 #define IOBUF         65536
 
-enum pattern { P_CLIENT_CLOSE, P_SERVER_CLOSE, P_RST, P_HALF_CLOSE, P_VANISH, P_COUNT, P_MIX };
+enum pattern { P_CLIENT_CLOSE, P_SERVER_CLOSE, P_RST, P_HALF_CLOSE, P_VANISH, P_COUNT };
 
 static const char *const pattern_names[] = {"client-close", "server-close", "rst", "half-close",
                                             "vanish"};
@@ -66,7 +66,9 @@ struct run {
     struct sockaddr_in dst;
     struct sockaddr_in src[MAX_SOURCES];
     int nsrc;
-    enum pattern pattern;
+    enum pattern patterns[P_COUNT]; /* used in turn */
+    int npatterns;
+    char pattern_arg[96];
     unsigned concurrency;
     uint64_t count;
     double time_s;
@@ -290,7 +292,7 @@ static void start_one(struct run *r)
     }
     c->run = r;
     c->fd = -1;
-    c->pat = r->pattern == P_MIX ? (enum pattern)((r->started - 1) % P_COUNT) : r->pattern;
+    c->pat = r->patterns[(r->started - 1) % (uint64_t)r->npatterns];
     c->t0 = now_ns();
     fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) {
@@ -372,7 +374,7 @@ static void print_summary(struct run *r)
 
     snprintf(dst, sizeof(dst), "%s:%u", inet_ntoa(r->dst.sin_addr), ntohs(r->dst.sin_port));
     cJSON_AddStringToObject(o, "target", dst);
-    cJSON_AddStringToObject(o, "pattern", r->pattern == P_MIX ? "mix" : pattern_names[r->pattern]);
+    cJSON_AddStringToObject(o, "pattern", r->pattern_arg);
     cJSON_AddNumberToObject(o, "concurrency", r->concurrency);
     cJSON_AddNumberToObject(o, "payload", (double)r->payload);
     cJSON_AddNumberToObject(o, "requested", (double)r->count);
@@ -551,6 +553,32 @@ static int parse_sources(struct run *r, char *list)
     return r->nsrc > 0 ? 0 : -1;
 }
 
+/* "mix", or a comma-separated list of pattern names. */
+static int parse_patterns(struct run *r, const char *arg)
+{
+    char buf[96], *save = NULL;
+
+    if (strlen(arg) >= sizeof(buf))
+        return -1;
+    snprintf(r->pattern_arg, sizeof(r->pattern_arg), "%s", arg);
+    r->npatterns = 0;
+    if (strcmp(arg, "mix") == 0) {
+        for (int p = 0; p < P_COUNT; p++)
+            r->patterns[r->npatterns++] = (enum pattern)p;
+        return 0;
+    }
+    snprintf(buf, sizeof(buf), "%s", arg);
+    for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        int p;
+        for (p = 0; p < P_COUNT && strcmp(t, pattern_names[p]) != 0; p++)
+            ;
+        if (p == P_COUNT || r->npatterns == P_COUNT)
+            return -1;
+        r->patterns[r->npatterns++] = (enum pattern)p;
+    }
+    return r->npatterns > 0 ? 0 : -1;
+}
+
 int main(int argc, char **argv)
 {
     enum { OPT_TIMEOUT = 1000, OPT_BIND, OPT_SERVE, OPT_ANY };
@@ -576,7 +604,7 @@ int main(int argc, char **argv)
     r.count = 1000;
     r.time_s = 60;
     r.timeout_ms = 5000;
-    r.pattern = P_CLIENT_CLOSE;
+    parse_patterns(&r, "client-close");
     while ((c = getopt_long(argc, argv, "c:n:t:p:s:h", lopts, NULL)) != -1) {
         switch (c) {
         case 'c':
@@ -594,14 +622,7 @@ int main(int argc, char **argv)
                 goto bad;
             break;
         case 'p':
-            if (strcmp(optarg, "mix") == 0) {
-                r.pattern = P_MIX;
-                break;
-            }
-            for (r.pattern = 0; r.pattern < P_COUNT; r.pattern++)
-                if (strcmp(optarg, pattern_names[r.pattern]) == 0)
-                    break;
-            if (r.pattern == P_COUNT)
+            if (parse_patterns(&r, optarg))
                 goto bad;
             break;
         case 's':
