@@ -241,6 +241,7 @@ static cJSON *churn_json(void)
     cJSON_AddBoolToObject(o, "running", st.running);
     cJSON_AddBoolToObject(o, "serialize", st.serialize);
     cJSON_AddNumberToObject(o, "port", st.port);
+    cJSON_AddNumberToObject(o, "listen_fd", churn_listen_fd());
 #define N(f) cJSON_AddNumberToObject(o, #f, (double)st.f)
     N(accepted), N(closed), N(close_errors), N(in_use), N(max_in_use), N(requests);
     N(bytes_echoed), N(closes_peer), N(closes_idle), N(closes_requests), N(closes_random);
