@@ -27,6 +27,7 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -179,13 +180,24 @@ static cJSON *slot_json(const struct sockdiag_slot *e)
 
     cJSON_AddNumberToObject(o, "fd", e->fd);
     cJSON_AddBoolToObject(o, "conn", e->conn);
-#define F(f)                                                                                       \
-    if (e->f >= 0)                                                                                 \
-        cJSON_AddNumberToObject(o, #f, e->f);
-    F(select_waiting)
-    F(fd_used) F(fd_free_pending) F(rcvevent) F(sendevent) F(errevent)
-#undef F
-        return o;
+    static const struct {
+        const char *name;
+        size_t off;
+    } fields[] = {
+        {"select_waiting", offsetof(struct sockdiag_slot, select_waiting)},
+        {"fd_used", offsetof(struct sockdiag_slot, fd_used)},
+        {"fd_free_pending", offsetof(struct sockdiag_slot, fd_free_pending)},
+        {"rcvevent", offsetof(struct sockdiag_slot, rcvevent)},
+        {"sendevent", offsetof(struct sockdiag_slot, sendevent)},
+        {"errevent", offsetof(struct sockdiag_slot, errevent)},
+    };
+
+    for (size_t k = 0; k < sizeof(fields) / sizeof(fields[0]); k++) {
+        int v = *(const int *)((const char *)e + fields[k].off);
+        if (v >= 0) /* -1: not built into this lwIP */
+            cJSON_AddNumberToObject(o, fields[k].name, v);
+    }
+    return o;
 }
 
 /* lwIP's socket table as a JSON array, or JSON null on lwIP 2.0.x. */
