@@ -57,16 +57,8 @@ def probe(d):
 
 def leaks_clean(d, timeout=10):
     """Poll the leak report until it is clean; return the last report."""
-    last = {}
-
-    def check():
-        last.update(d.request({"cmd": "leaks"}))
-        assert last["ok"], last
-        return last["clean"]
-
-    try:
-        harness.wait_for(check, timeout, "lwIP's pools and heap back to the baseline")
-    except TimeoutError:
+    clean, last = d.wait_leaks_clean(timeout)
+    if not clean:
         pytest.fail("leaks: %s" % json.dumps({k: last.get(k) for k in ("leaked", "pools", "heap",
                                                                        "tcp", "sites")}))
     return last
@@ -74,9 +66,14 @@ def leaks_clean(d, timeout=10):
 
 def assert_failures_explained(res, st):
     """Client failures come only from connections the server closed before
-    serving them (random or idle closes): never from the stack."""
+    serving them (random or idle closes) and from the few connections lwIP
+    refused at the TCP level (the host reused a port whose previous
+    connection lwIP still holds in TIME_WAIT: lwIP answers an in-window SYN
+    with RST); never from an accept() failure."""
     assert res["started"] == res["ok"] + res["failed"]
-    assert res["failed"] <= st["closes_random"] + st["closes_idle"], (res, st)
+    refused = res["started"] - st["accepted"]
+    assert 0 <= refused <= res["started"] // 200, (res, st)
+    assert res["failed"] <= st["closes_random"] + st["closes_idle"] + refused, (res, st)
 
 
 def test_20000_connections_closer_racing_selector(netns, lwipd_factory):
@@ -97,7 +94,7 @@ def test_20000_connections_closer_racing_selector(netns, lwipd_factory):
         assert len(p["stuck"]) + len(p["open"]) == p["num_sockets"], p
     else:
         assert st["closes_during_select"] > 1000, st
-        assert res["started"] == 20000 and st["accepted"] >= 19000, (res, st)
+        assert res["started"] == 20000, res
         assert st["accept_fail"].get("ENFILE", 0) == 0, st
         assert st["max_in_use"] < p["num_sockets"] - 1, st
         assert_failures_explained(res, st)
@@ -115,7 +112,7 @@ def test_serialize_applies_the_seed_workaround(netns, lwipd_factory):
     quiet(d)
     st = churn_stats(d)
     assert st["serialize"] is True and st["closes_during_select"] == 0, st
-    assert st["accepted"] == 5000 and st["accept_fail"] == {}, st
+    assert st["accept_fail"] == {}, st
     assert_failures_explained(res, st)
     p = probe(d)
     assert p["stuck"] == [] and p["free"] == p["num_sockets"] - 1, p
@@ -192,6 +189,7 @@ def test_wrong_pbuf_free_is_reported_per_pool(netns, lwipd_factory):
     rep = d.request({"cmd": "leaks"})
     assert rep["clean"] is False and rep["leaked"] == {"PBUF_POOL": 1}, rep["leaked"]
     assert rep["tracking"]["enabled"] is False and "sites" not in rep
+    d.check_leaks = False  # the leak is the point
 
 
 def test_churn_client_refuses_addresses_outside_the_benchmark_range(netns):
