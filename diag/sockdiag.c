@@ -65,6 +65,30 @@ bool sockdiag_has_table(void)
     return SOCKDIAG_TABLE;
 }
 
+#if SOCKDIAG_TABLE
+/* One slot's entry (under SYS_ARCH_PROTECT); fields not built read -1. */
+static void read_slot(int fd, struct sockdiag_slot *o)
+{
+    struct lwip_sock *s = lwip_socket_dbg_get_socket(fd);
+
+    memset(o, 0xff, sizeof(*o));
+    o->fd = fd;
+    o->conn = s && s->conn != NULL;
+    if (!s)
+        return;
+#if LWIP_SOCKET_SELECT || LWIP_SOCKET_POLL
+    o->select_waiting = s->select_waiting;
+    o->rcvevent = s->rcvevent;
+    o->sendevent = s->sendevent;
+    o->errevent = s->errevent;
+#endif
+#if LWIP_NETCONN_FULLDUPLEX
+    o->fd_used = s->fd_used;
+    o->fd_free_pending = s->fd_free_pending;
+#endif
+}
+#endif
+
 /* Copy up to MAX entries of lwIP's socket table into OUT, consistently
  * (under SYS_ARCH_PROTECT). Returns the count, or -ENOTSUP on lwIP 2.0.x. */
 int sockdiag_table(struct sockdiag_slot *out, int max)
@@ -74,26 +98,8 @@ int sockdiag_table(struct sockdiag_slot *out, int max)
     SYS_ARCH_DECL_PROTECT(lev);
 
     SYS_ARCH_PROTECT(lev);
-    for (int i = 0; i < n; i++) {
-        struct lwip_sock *s = lwip_socket_dbg_get_socket(i + LWIP_SOCKET_OFFSET);
-        struct sockdiag_slot *o = &out[i];
-
-        memset(o, 0xff, sizeof(*o)); /* -1: not built into this lwIP */
-        o->fd = i + LWIP_SOCKET_OFFSET;
-        o->conn = s && s->conn != NULL;
-        if (!s)
-            continue;
-#if LWIP_SOCKET_SELECT || LWIP_SOCKET_POLL
-        o->select_waiting = s->select_waiting;
-        o->rcvevent = s->rcvevent;
-        o->sendevent = s->sendevent;
-        o->errevent = s->errevent;
-#endif
-#if LWIP_NETCONN_FULLDUPLEX
-        o->fd_used = s->fd_used;
-        o->fd_free_pending = s->fd_free_pending;
-#endif
-    }
+    for (int i = 0; i < n; i++)
+        read_slot(i + LWIP_SOCKET_OFFSET, &out[i]);
     SYS_ARCH_UNPROTECT(lev);
     return n;
 #else
@@ -243,25 +249,14 @@ cJSON *sockdiag_probe_json(const struct sockdiag_probe *res)
     cJSON_AddNumberToObject(o, "close_errors", res->close_errors);
     cJSON_AddStringToObject(o, "cause", sockdiag_stuck_cause(res));
 #if SOCKDIAG_TABLE
-    {
-        struct sockdiag_slot t[1];
-        for (int k = 0; k < res->nstuck; k++) {
-            struct lwip_sock *s = lwip_socket_dbg_get_socket(res->stuck[k]);
-            if (!s)
-                continue;
-            /* one entry: the table function copies whole tables */
-            memset(t, 0xff, sizeof(t));
-            t[0].fd = res->stuck[k];
-            t[0].conn = s->conn != NULL;
-#if LWIP_SOCKET_SELECT || LWIP_SOCKET_POLL
-            t[0].select_waiting = s->select_waiting;
-#endif
-#if LWIP_NETCONN_FULLDUPLEX
-            t[0].fd_used = s->fd_used;
-            t[0].fd_free_pending = s->fd_free_pending;
-#endif
-            cJSON_AddItemToArray(details, slot_json(&t[0]));
-        }
+    for (int k = 0; k < res->nstuck; k++) {
+        struct sockdiag_slot e;
+        SYS_ARCH_DECL_PROTECT(lev);
+
+        SYS_ARCH_PROTECT(lev);
+        read_slot(res->stuck[k], &e);
+        SYS_ARCH_UNPROTECT(lev);
+        cJSON_AddItemToArray(details, slot_json(&e));
     }
 #endif
     cJSON_AddItemToObject(o, "stuck_slots", details);
