@@ -7,14 +7,13 @@
  * - the acceptor blocks in lwip_accept() and hands each new socket over;
  * - the selector runs lwip_select() with a timeout over every live client
  *   socket, echoes what arrives and counts requests;
- * - the closer closes sockets on its own schedule: when the peer has gone,
- *   when a socket has been idle for idle_ms, after close_after requests, or
- *   at random. It does not wait for the selector, so it regularly closes a
- *   socket that the selector is sleeping on - the race that leaks a slot's
- *   select_waiting counter in lwIP 2.0.2/2.0.3 and that trips the
- *   alloc_socket() assert in 2.1+ with LWIP_NETCONN_FULLDUPLEX=0.
- * Data I/O and close never overlap on one socket (a connection the selector
- * is reading is "busy" and the closer skips it), as in any sane program;
+ * - the closer closes sockets on its own schedule: when the peer has gone
+ *   (at once, or lazily after idle_ms with linger_peer_gone), when a socket
+ *   has been idle for idle_ms, after close_after requests, or at random. It does not wait for the
+ * selector, so it regularly closes a socket that the selector is sleeping on - the race that leaks
+ * a slot's select_waiting counter in lwIP 2.0.2/2.0.3 and that trips the alloc_socket() assert
+ * in 2.1+ with LWIP_NETCONN_FULLDUPLEX=0. Data I/O and close never overlap on one socket (a
+ * connection the selector is reading is "busy" and the closer skips it), as in any sane program;
  * only select and close overlap. --churn-serialize applies the seed's
  * workaround: the closer announces a batch, waits until no select runs, and
  * the selector does not start one while the batch is being closed.
@@ -284,12 +283,12 @@ static int pick_victims(int *victims)
 
         if (c->busy || (c->state != CONN_LIVE && c->state != CONN_PEER_GONE))
             continue;
-        if (c->state == CONN_PEER_GONE)
+        if (c->state == CONN_PEER_GONE && !churn.cfg.linger_peer_gone)
             why = &churn.st.closes_peer;
         else if (churn.cfg.close_after && c->requests >= churn.cfg.close_after)
             why = &churn.st.closes_requests;
         else if (churn.cfg.idle_ms && now - c->last_ns >= churn.cfg.idle_ms * 1000000ull)
-            why = &churn.st.closes_idle;
+            why = c->state == CONN_PEER_GONE ? &churn.st.closes_peer : &churn.st.closes_idle;
         else if (churn.cfg.random_permille &&
                  port_rand() % 1000u < (uint32_t)churn.cfg.random_permille)
             why = &churn.st.closes_random;

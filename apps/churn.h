@@ -15,6 +15,7 @@ struct churn_config {
     unsigned close_after;     /* close after N requests served (0: never) */
     unsigned random_permille; /* chance, per closer pass, to close a live connection */
     unsigned closer_ms;       /* closer pass period */
+    bool linger_peer_gone;    /* keep sockets whose peer left until idle_ms, as a lazy cleanup */
     bool serialize;           /* seed 003's workaround: select and close never overlap */
 };
 

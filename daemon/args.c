@@ -284,11 +284,12 @@ static int set_churn_select_ms(struct args *a, const char *v, char *err, size_t 
     return 0;
 }
 
-/* "idle=MS,requests=N,random=PERMILLE", any subset, in any order. */
+/* "idle=MS,requests=N,random=PERMILLE,peer=0|1", any subset, in any order.
+ * peer=0: a socket whose peer left waits for the idle rule (lazy cleanup). */
 static int set_churn_close(struct args *a, const char *v, char *err, size_t errlen)
 {
-    static const char *const keys[] = {"idle", "requests", "random"};
-    static const unsigned long max[] = {3600000, 1000000, 1000};
+    static const char *const keys[] = {"idle", "requests", "random", "peer"};
+    static const unsigned long max[] = {3600000, 1000000, 1000, 1};
     char buf[128], *save = NULL;
 
     if (strlen(v) >= sizeof(buf))
@@ -302,18 +303,20 @@ static int set_churn_close(struct args *a, const char *v, char *err, size_t errl
         if (!eq)
             return ERR("--churn-close: '%s' is not KEY=N", tok);
         *eq = '\0';
-        for (k = 0; k < 3 && strcmp(tok, keys[k]) != 0; k++)
+        for (k = 0; k < 4 && strcmp(tok, keys[k]) != 0; k++)
             ;
-        if (k == 3)
-            return ERR("--churn-close: unknown key '%s' (idle, requests, random)", tok);
+        if (k == 4)
+            return ERR("--churn-close: unknown key '%s' (idle, requests, random, peer)", tok);
         if (parse_uint(eq + 1, 0, max[k], &x))
             return ERR("--churn-close: %s=%s is not between 0 and %lu", tok, eq + 1, max[k]);
         if (k == 0)
             a->churn_cfg.idle_ms = (unsigned)x;
         else if (k == 1)
             a->churn_cfg.close_after = (unsigned)x;
-        else
+        else if (k == 2)
             a->churn_cfg.random_permille = (unsigned)x;
+        else
+            a->churn_cfg.linger_peer_gone = x == 0;
     }
     a->churn = true;
     return 0;
@@ -353,7 +356,8 @@ static const struct opt_def opts[] = {
     {"no-lwiperf", NULL, "do not start lwiperf (iperf2, TCP 5001)", set_no_lwiperf},
     {"churn", NULL, "start the socket churn server (sockets API, seed 003)", set_churn},
     {"churn-port", "PORT", "churn server's TCP port (default 7777)", set_churn_port},
-    {"churn-close", "SPEC", "closer schedule: idle=MS,requests=N,random=PERMILLE (idle=200)",
+    {"churn-close", "SPEC",
+     "closer schedule: idle=MS,requests=N,random=PERMILLE,peer=0|1 (idle=200,peer=1)",
      set_churn_close},
     {"churn-select-ms", "MS", "the churn selector's lwip_select() timeout (default 5)",
      set_churn_select_ms},

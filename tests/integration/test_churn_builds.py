@@ -12,8 +12,7 @@ import subprocess
 import pytest
 
 import harness
-from conftest import ARTIFACTS
-from test_churn import churn, churn_stats, lwip_version, probe, quiet
+from test_churn import churn, churn_stats, lwip_version, probe, quiet, record_outcome
 
 BUILD_OPTS = ["-Dnetconn_fullduplex=false", "-Dalloc_track=true", "-Dtests=disabled"]
 
@@ -57,14 +56,13 @@ def test_wrong_free_names_the_allocating_function(netns, workdir, special_lwipd)
         assert d.stop() == 0
 
 
-def test_fullduplex0_select_close_race(netns, workdir, special_lwipd, record_testsuite_property):
+def test_fullduplex0_select_close_race(netns, workdir, special_lwipd):
     """With LWIP_NETCONN_FULLDUPLEX=0 nothing pins a closed socket while a
     select() still waits on it: lwIP >= 2.1 may hand its slot to the next
     accept() and its alloc_socket() asserts "sockets[i].select_waiting == 0";
     if that never happens in this run, everything must be clean. lwIP 2.0.x
     does not reuse such a slot: it strands it (stuck slots, ENFILE). The
-    outcome is recorded: a JUnit test-suite property and
-    test-artifacts/fullduplex0-outcome.json."""
+    outcome is recorded (test-artifacts/churn-outcomes.json)."""
     d = start(netns, workdir, special_lwipd, "--churn", "--churn-close",
               "idle=5,requests=1,random=50", "--churn-select-ms", "2")
     version = lwip_version(d)
@@ -89,10 +87,6 @@ def test_fullduplex0_select_close_race(netns, workdir, special_lwipd, record_tes
             outcome = "clean"
             assert st["closes_during_select"] > 0 and p["stuck"] == [], (st, p)
             assert d.request({"cmd": "leaks"})["clean"] is True
-    v = ".".join(map(str, version))
-    record_testsuite_property("fullduplex0_outcome_lwip_" + v, outcome)
-    with open(os.path.join(ARTIFACTS, "fullduplex0-outcome.json"), "w") as f:
-        json.dump({"lwip": v, "outcome": outcome, "client": res}, f)
-    print("LWIP_NETCONN_FULLDUPLEX=0 on lwIP %s: %s (client: %s)" % (
-        v, outcome, json.dumps({k: res[k] for k in ("ok", "failed")})))
+    record_outcome("LWIP_NETCONN_FULLDUPLEX=0 select/close race", version, outcome,
+                   {k: res[k] for k in ("ok", "failed", "seconds")})
     d.stop()

@@ -157,7 +157,7 @@ static void test_churn_options(void **state)
                          "--churn-port",
                          "9000",
                          "--churn-close",
-                         "random=1000,idle=0,requests=3",
+                         "random=1000,idle=0,requests=3,peer=0",
                          "--churn-select-ms",
                          "7",
                          "--churn-serialize",
@@ -170,6 +170,7 @@ static void test_churn_options(void **state)
         {"--churn-close", "idle=-1"},
         {"--churn-port", "0"},
         {"--churn-select-ms", "0"},
+        {"--churn-close", "peer=2"},
     };
 
     (void)state;
@@ -178,6 +179,7 @@ static void test_churn_options(void **state)
     assert_int_equal(a.churn_cfg.port, 7777);
     assert_int_equal(a.churn_cfg.idle_ms, 200);
     assert_int_equal(a.churn_cfg.select_ms, 5);
+    assert_false(a.churn_cfg.linger_peer_gone);
     assert_int_equal(parse(&a, all), ARGS_OK);
     assert_true(a.churn && a.churn_cfg.serialize && a.test_hooks);
     assert_int_equal(a.churn_cfg.port, 9000);
@@ -185,6 +187,7 @@ static void test_churn_options(void **state)
     assert_int_equal(a.churn_cfg.close_after, 3);
     assert_int_equal(a.churn_cfg.random_permille, 1000);
     assert_int_equal(a.churn_cfg.select_ms, 7);
+    assert_true(a.churn_cfg.linger_peer_gone);
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         const char *argv[] = {"--tap", "t", "--ip", "198.18.0.2/24", bad[i][0], bad[i][1], NULL};
         assert_int_equal(parse(&a, argv), ARGS_USAGE);
