@@ -67,7 +67,7 @@ def test_fullduplex0_select_close_race(netns, workdir, special_lwipd):
               "idle=5,requests=1,random=50", "--churn-select-ms", "2")
     version = lwip_version(d)
     assert d.request({"cmd": "version"})["build"]["options"]["LWIP_NETCONN_FULLDUPLEX"] == 0
-    res = churn(netns, d, 20000, time_s=20, timeout_ms=2000)
+    res = churn(netns, d, 20000, time_s=10, timeout_ms=2000)
     if not d.alive():
         d.expect_failure = True
         d.wait(timeout=10)
