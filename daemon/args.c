@@ -387,6 +387,88 @@ static int set_no_lwiperf(struct args *a, const char *v, char *err, size_t errle
     return 0;
 }
 
+static int set_churn(struct args *a, const char *v, char *err, size_t errlen)
+{
+    (void)v, (void)err, (void)errlen;
+    a->churn = true;
+    return 0;
+}
+
+static int set_churn_port(struct args *a, const char *v, char *err, size_t errlen)
+{
+    unsigned long x;
+
+    if (parse_uint(v, 1, 65535, &x))
+        return ERR("--churn-port: '%s' is not a TCP port (1-65535)", v);
+    a->churn_cfg.port = (uint16_t)x;
+    a->churn = true;
+    return 0;
+}
+
+static int set_churn_serialize(struct args *a, const char *v, char *err, size_t errlen)
+{
+    (void)v, (void)err, (void)errlen;
+    a->churn_cfg.serialize = true;
+    a->churn = true;
+    return 0;
+}
+
+static int set_churn_select_ms(struct args *a, const char *v, char *err, size_t errlen)
+{
+    unsigned long x;
+
+    if (parse_uint(v, 1, 10000, &x))
+        return ERR("--churn-select-ms: '%s' is not between 1 and 10000", v);
+    a->churn_cfg.select_ms = (unsigned)x;
+    a->churn = true;
+    return 0;
+}
+
+/* "idle=MS,requests=N,random=PERMILLE,peer=0|1", any subset, in any order.
+ * peer=0: a socket whose peer left waits for the idle rule (lazy cleanup). */
+static int set_churn_close(struct args *a, const char *v, char *err, size_t errlen)
+{
+    static const char *const keys[] = {"idle", "requests", "random", "peer"};
+    static const unsigned long max[] = {3600000, 1000000, 1000, 1};
+    char buf[128], *save = NULL;
+
+    if (strlen(v) >= sizeof(buf))
+        return ERR("--churn-close: '%s' is too long", v);
+    snprintf(buf, sizeof(buf), "%s", v);
+    for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        char *eq = strchr(tok, '=');
+        unsigned long x;
+        size_t k;
+
+        if (!eq)
+            return ERR("--churn-close: '%s' is not KEY=N", tok);
+        *eq = '\0';
+        for (k = 0; k < 4 && strcmp(tok, keys[k]) != 0; k++)
+            ;
+        if (k == 4)
+            return ERR("--churn-close: unknown key '%s' (idle, requests, random, peer)", tok);
+        if (parse_uint(eq + 1, 0, max[k], &x))
+            return ERR("--churn-close: %s=%s is not between 0 and %lu", tok, eq + 1, max[k]);
+        if (k == 0)
+            a->churn_cfg.idle_ms = (unsigned)x;
+        else if (k == 1)
+            a->churn_cfg.close_after = (unsigned)x;
+        else if (k == 2)
+            a->churn_cfg.random_permille = (unsigned)x;
+        else
+            a->churn_cfg.linger_peer_gone = x == 0;
+    }
+    a->churn = true;
+    return 0;
+}
+
+static int set_test_hooks(struct args *a, const char *v, char *err, size_t errlen)
+{
+    (void)v, (void)err, (void)errlen;
+    a->test_hooks = true;
+    return 0;
+}
+
 static const struct opt_def opts[] = {
     {"tap", "NAME", "TAP interface to attach to (required)", set_tap},
     {"create-tap", NULL, "create the TAP if it does not exist (needs CAP_NET_ADMIN)",
@@ -435,6 +517,17 @@ static const struct opt_def opts[] = {
     {"fault-file", "FILE", "fault rules, one per line (re-read on SIGHUP)", set_fault_file},
     {"no-echo", NULL, "do not start echo/discard/chargen (7, 9, 19)", set_no_echo},
     {"no-lwiperf", NULL, "do not start lwiperf (iperf2, TCP 5001)", set_no_lwiperf},
+    {"churn", NULL, "start the socket churn server (sockets API, seed 003)", set_churn},
+    {"churn-port", "PORT", "churn server's TCP port (default 7777)", set_churn_port},
+    {"churn-close", "SPEC",
+     "closer schedule: idle=MS,requests=N,random=PERMILLE,peer=0|1 (idle=200,peer=1)",
+     set_churn_close},
+    {"churn-select-ms", "MS", "the churn selector's lwip_select() timeout (default 5)",
+     set_churn_select_ms},
+    {"churn-serialize", NULL, "seed 003's workaround: select and close never overlap",
+     set_churn_serialize},
+    {"test-hooks", NULL, "enable test-only commands that damage the stack on purpose",
+     set_test_hooks},
 };
 
 #define NOPTS (sizeof(opts) / sizeof(opts[0]))
@@ -455,6 +548,10 @@ void args_init(struct args *a)
     a->watchdog_ms = 5000;
     a->echo = true;
     a->lwiperf = true;
+    a->churn_cfg.port = 7777;
+    a->churn_cfg.select_ms = 5;
+    a->churn_cfg.idle_ms = 200;
+    a->churn_cfg.closer_ms = 2;
 }
 
 void args_usage(FILE *out)

@@ -8,6 +8,7 @@
 #include <stdio.h>
 
 #include "fault_inject/link.h"
+#include "apps/churn.h"
 #include "netif_tap/netif_tap.h"
 #include "port/fatal.h"
 #include "port/irq.h"
@@ -65,6 +66,9 @@ struct args {
     unsigned pcap_rotate_count;
     bool echo;
     bool lwiperf;
+    bool churn;
+    struct churn_config churn_cfg;
+    bool test_hooks;
 };
 
 enum args_result {

@@ -13,7 +13,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "apps/churn.h"
 #include "apps/lwping.h"
+#include "apps/testhooks.h"
 #include "capture/capture.h"
 #include "capture/events.h"
 #include "fault_inject/fault.h"
@@ -24,6 +26,8 @@
 #include "daemon/daemon.h"
 #include "daemon/stack.h"
 #include "daemon/stats.h"
+#include "diag/leaks.h"
+#include "diag/sockdiag.h"
 #include "netif_tap/netif_tap.h"
 #include "port/fatal.h"
 #include "port/port.h"
@@ -355,17 +359,159 @@ static int cmd_ping(struct cmd_ctx *ctx, const cJSON *req, cJSON *resp, char *er
     return CMD_DEFERRED;
 }
 
+/* Optional boolean field NAME (default false). 0, or -1 with ERR set. */
+static int bool_field(const cJSON *req, const char *name, bool *out, char *err, size_t errlen)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(req, name);
+
+    *out = false;
+    if (!v)
+        return 0;
+    if (!cJSON_IsBool(v)) {
+        snprintf(err, errlen, "\"%s\" must be true or false", name);
+        return -1;
+    }
+    *out = cJSON_IsTrue(v);
+    return 0;
+}
+
+static void sockets_fields(cJSON *o)
+{
+    cJSON_AddNumberToObject(o, "num_sockets", sockdiag_num_sockets());
+    cJSON_AddNumberToObject(o, "offset", sockdiag_offset());
+    cJSON_AddItemToObject(o, "table", sockdiag_table_json());
+}
+
+/* The sockdiag thread, when the probe is done. */
+static void probe_done(void *arg, const struct sockdiag_probe *res, int err)
+{
+    cJSON *f, *p, *slots;
+
+    if (err) {
+        cmd_finish(arg, NULL, strerror(-err));
+        return;
+    }
+    f = cJSON_CreateObject();
+    sockets_fields(f);
+    p = sockdiag_probe_json(res);
+    /* The churn server's record of each stuck slot: how often it closed it
+     * while its selector was inside lwip_select() on it. */
+    slots = cJSON_GetObjectItemCaseSensitive(p, "stuck_slots");
+    if (cJSON_GetArraySize(slots) == 0) {
+        for (int k = 0; k < res->nstuck; k++) {
+            cJSON *e = cJSON_CreateObject();
+            cJSON_AddNumberToObject(e, "fd", res->stuck[k]);
+            cJSON_AddItemToArray(slots, e);
+        }
+    }
+    for (cJSON *e = slots ? slots->child : NULL; e; e = e->next) {
+        int fd = cJSON_GetObjectItemCaseSensitive(e, "fd")->valueint;
+        cJSON_AddNumberToObject(e, "churn_closes_during_select",
+                                (double)churn_slot_closes_during_select(fd));
+    }
+    cJSON_AddItemToObject(f, "probe", p);
+    cmd_finish(arg, f, NULL);
+}
+
+static int cmd_sockets(struct cmd_ctx *ctx, const cJSON *req, cJSON *resp, char *err, size_t errlen)
+{
+    struct cmd_deferred *dd;
+    bool probe;
+    int r;
+
+    if (bool_field(req, "probe", &probe, err, errlen))
+        return -1;
+    if (!probe) {
+        sockets_fields(resp);
+        return 0;
+    }
+    dd = cmd_defer(ctx);
+    if (!dd) {
+        snprintf(err, errlen, "sockets: cannot answer later on this connection");
+        return -1;
+    }
+    r = sockdiag_probe_async(probe_done, dd);
+    if (r)
+        cmd_finish(dd, NULL, r == -EBUSY ? "sockets: a probe is running" : strerror(-r));
+    return CMD_DEFERRED;
+}
+
+static int cmd_leaks(struct cmd_ctx *ctx, const cJSON *req, cJSON *resp, char *err, size_t errlen)
+{
+    struct leaks_snap *snap = leaks_snap_new();
+    cJSON *rep;
+    bool reset;
+    int r;
+
+    (void)ctx;
+    if (!snap || bool_field(req, "reset", &reset, err, errlen)) {
+        if (!snap)
+            snprintf(err, errlen, "out of memory");
+        leaks_snap_free(snap);
+        return -1;
+    }
+    r = reset ? stack_call(leaks_baseline_in_tcpip, NULL, 0, STACK_TIMEOUT_MS) : 0;
+    if (r == 0)
+        r = stack_call(leaks_snapshot_in_tcpip, snap, leaks_snap_size(), STACK_TIMEOUT_MS);
+    if (r) {
+        snprintf(err, errlen, "leaks: %s",
+                 r == -ETIMEDOUT ? "tcpip thread did not answer" : strerror(-r));
+        leaks_snap_free(snap);
+        return -1;
+    }
+    rep = leaks_report_json(snap);
+    leaks_snap_free(snap);
+    if (!rep) {
+        snprintf(err, errlen, "leaks: no baseline (it is taken when lwipd is ready)");
+        return -1;
+    }
+    while (rep->child) {
+        cJSON *item = cJSON_DetachItemViaPointer(rep, rep->child);
+        cJSON_AddItemToObject(resp, item->string, item);
+    }
+    cJSON_Delete(rep);
+    return 0;
+}
+
+static int cmd_test_wrong_free(struct cmd_ctx *ctx, const cJSON *req, cJSON *resp, char *err,
+                               size_t errlen)
+{
+    struct testhooks_wrong_free wf = {0};
+    int r;
+
+    (void)req;
+    if (!ctx->d->args->test_hooks) {
+        snprintf(err, errlen, "test hooks are off (start lwipd with --test-hooks)");
+        return -1;
+    }
+    r = stack_call(testhooks_pbuf_wrong_free, &wf, sizeof(wf), STACK_TIMEOUT_MS);
+    if (r) {
+        snprintf(err, errlen, "test-wrong-free: %s", strerror(-r));
+        return -1;
+    }
+    cJSON_AddNumberToObject(resp, "chain", wf.chain);
+    cJSON_AddNumberToObject(resp, "freed", wf.freed);
+    cJSON_AddNumberToObject(resp, "head_leaked", wf.head_leaked);
+    return 0;
+}
+
 static int cmd_help(struct cmd_ctx *ctx, const cJSON *req, cJSON *resp, char *err, size_t errlen);
 
 static const struct command commands[] = {
     {"capture", "\"op\": start [\"path\"], stop, rotate, mark \"text\"", cmd_capture},
     {"fault", "\"op\": add \"rule\", list, del \"rule_id\", clear", cmd_fault},
     {"help", "list the commands", cmd_help},
+    {"leaks", "lwIP pools and heap against the baseline taken at ready (\"reset\": take it again)",
+     cmd_leaks},
     {"link", "link state; with \"state\":\"up\"|\"down\" plug or pull the cable", cmd_link},
     {"ping", "lwIP pings \"host\" (\"count\", \"interval_ms\", \"timeout_ms\")", cmd_ping},
     {"shutdown", "stop lwipd (exit 0)", cmd_shutdown},
+    {"sockets", "lwIP's socket table; \"probe\":true finds stuck slots (run it when idle)",
+     cmd_sockets},
     {"stats", "every counter: lwIP, driver, IRQs, apps, capture", cmd_stats},
     {"status", "addresses, link, modes, uptime, build", cmd_status},
+    {"test-wrong-free", "--test-hooks: free a pbuf chain from its 2nd element (leaks its head)",
+     cmd_test_wrong_free},
     {"version", "lwipd and lwIP versions, heap, key lwIP options", cmd_version},
 };
 

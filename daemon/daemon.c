@@ -30,6 +30,7 @@
 #include "fault_inject/fault.h"
 #include "fault_inject/link.h"
 #include "fault_inject/prng.h"
+#include "diag/leaks.h"
 #include "netif_tap/netif_tap.h"
 #include "port/fatal.h"
 #include "port/irq.h"
@@ -227,6 +228,22 @@ static void ready_line(struct daemon *d, char *buf, size_t len)
              buildinfo_lwip_version());
 }
 
+/* The leak baseline is taken at ready, once the TX ring has sent what the
+ * bring-up queued (the gratuitous ARP), so that nothing in flight is in it. */
+static void take_leak_baseline(struct daemon *d)
+{
+    struct netif_tap_stats st;
+
+    for (int i = 0; i < 100; i++) {
+        netif_tap_get_stats(d->tap, &st);
+        if (st.ring_used == 0)
+            break;
+        usleep(10000);
+    }
+    if (stack_call(leaks_baseline_in_tcpip, NULL, 0, 5000) != 0)
+        log_warn("daemon", "no leak baseline: the tcpip thread did not answer");
+}
+
 /* Keep the daemon's signals for the main thread (the event loop): every
  * thread made from now on inherits this mask. The IRQ signals are aimed at
  * their target threads and are not touched. */
@@ -289,6 +306,8 @@ int daemon_run(const struct args *a)
         .dhcp = a->dhcp,
         .echo = a->echo,
         .lwiperf = a->lwiperf,
+        .churn = a->churn,
+        .churn_cfg = a->churn_cfg,
     };
     const int sigs[3] = {SIGTERM, SIGINT, SIGHUP};
     sigset_t set;
@@ -400,6 +419,7 @@ int daemon_run(const struct args *a)
         goto out;
     }
 
+    take_leak_baseline(&d);
     if (a->link_flap_set) {
         d.flapper = link_flapper_start(d.base, &a->link_flap, d.seed, flap_set_link, NULL);
         if (!d.flapper) {

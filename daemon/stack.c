@@ -23,6 +23,7 @@
 #include "lwip/tcpip.h"
 #include "lwip/timeouts.h"
 
+#include "apps/churn.h"
 #include "apps/echo.h"
 #include "capture/events.h"
 #include "apps/lwiperf_app.h"
@@ -208,7 +209,8 @@ static void tcpip_ready(void *arg)
 }
 
 /* Start lwIP (tcpip thread), add the TAP netif, start the apps, start the
- * driver threads and bring the link up. 0 or -errno (logged). */
+ * driver threads and the churn server, bring the link up. 0 or -errno
+ * (logged). */
 int stack_start(struct netif_tap *tap, const struct stack_config *cfg)
 {
     sem_t ready;
@@ -232,5 +234,9 @@ int stack_start(struct netif_tap *tap, const struct stack_config *cfg)
         log_err("stack", "driver threads: %s", strerror(-err));
         return err;
     }
+    /* The churn server uses the sockets API: started from here, not from
+     * the tcpip thread. */
+    if (cfg->churn && (err = churn_start(&cfg->churn_cfg)) != 0)
+        return err;
     return stack_set_link(true, 5000);
 }

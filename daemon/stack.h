@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "apps/churn.h"
+
 struct netif_tap;
 
 struct stack_config {
@@ -13,6 +15,8 @@ struct stack_config {
     bool dhcp;
     bool echo;
     bool lwiperf;
+    bool churn; /* start the churn server (sockets API) with churn_cfg */
+    struct churn_config churn_cfg;
 };
 
 /* Work to run in the tcpip thread. ARG points to the call's private copy of

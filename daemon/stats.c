@@ -2,10 +2,12 @@
 /* Statistics as JSON. lwIP's counters are copied under SYS_ARCH_PROTECT
  * rather than in the tcpip thread, so `stats` still answers when the stack
  * is wedged, which is when it matters most. */
+#define _GNU_SOURCE
 #include "lwipd_config.h"
 #include "daemon/stats.h"
 
 #include <cjson/cJSON.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,6 +15,7 @@
 #include "lwip/stats.h"
 #include "lwip/sys.h"
 
+#include "apps/churn.h"
 #include "apps/echo.h"
 #include "apps/lwiperf_app.h"
 #include "apps/lwping.h"
@@ -217,6 +220,46 @@ static cJSON *irq_json(struct netif_tap *tap)
     return o;
 }
 
+/* {"ENFILE": n, ...}: an errno table by name. */
+cJSON *stats_errno_json(const struct churn_errcount *tab, int n)
+{
+    cJSON *o = cJSON_CreateObject();
+
+    for (int i = 0; i < n && tab[i].n; i++) {
+        const char *name = strerrorname_np(tab[i].err);
+        char buf[16];
+
+        if (!name) {
+            snprintf(buf, sizeof(buf), "E%d", tab[i].err);
+            name = buf;
+        }
+        cJSON_AddNumberToObject(o, name, (double)tab[i].n);
+    }
+    return o;
+}
+
+static cJSON *churn_json(void)
+{
+    struct churn_stats st;
+    cJSON *o = cJSON_CreateObject();
+
+    churn_get_stats(&st);
+    cJSON_AddBoolToObject(o, "running", st.running);
+    cJSON_AddBoolToObject(o, "serialize", st.serialize);
+    cJSON_AddNumberToObject(o, "port", st.port);
+    cJSON_AddNumberToObject(o, "listen_fd", churn_listen_fd());
+#define N(f) cJSON_AddNumberToObject(o, #f, (double)st.f)
+    N(accepted), N(closed), N(close_errors), N(in_use), N(max_in_use), N(requests);
+    N(bytes_echoed), N(closes_peer), N(closes_idle), N(closes_requests), N(closes_random);
+    N(closes_during_select), N(select_calls), N(select_wakeups), N(select_timeouts);
+    N(serialize_waits);
+#undef N
+    cJSON_AddItemToObject(o, "accept_fail", stats_errno_json(st.accept_fail, CHURN_ERRNO_SLOTS));
+    cJSON_AddItemToObject(o, "socket_fail", stats_errno_json(st.socket_fail, CHURN_ERRNO_SLOTS));
+    cJSON_AddItemToObject(o, "select_fail", stats_errno_json(st.select_fail, CHURN_ERRNO_SLOTS));
+    return o;
+}
+
 static cJSON *apps_json(void)
 {
     cJSON *o = cJSON_CreateObject();
@@ -245,6 +288,7 @@ static cJSON *apps_json(void)
     cJSON_AddBoolToObject(po, "running", lwping_running());
     cJSON_AddNumberToObject(po, "runs", (double)lwping_runs());
     cJSON_AddItemToObject(o, "ping", po);
+    cJSON_AddItemToObject(o, "churn", churn_json());
     return o;
 }
 

@@ -5,6 +5,8 @@
 
 struct cJSON;
 struct daemon;
+struct churn_errcount;
 
 struct cJSON *stats_json(struct daemon *d);
 struct cJSON *stats_json_ex(struct daemon *d, int unlocked);
+struct cJSON *stats_errno_json(const struct churn_errcount *tab, int n);

@@ -245,14 +245,20 @@ static void deadline_after_ms(struct timespec *ts, u32_t ms)
  * Returns 0, or ETIMEDOUT. */
 static int sem_wait_until(sem_t *s, const struct timespec *deadline)
 {
+    int saved_errno = errno;
+
     for (;;) {
         int r = deadline ? sem_clockwait(s, CLOCK_MONOTONIC, deadline) : sem_wait(s);
         if (r == 0)
             return 0;
-        if (errno == EINTR)
+        if (errno == EINTR) {
+            errno = saved_errno;
             continue;
-        if (errno == ETIMEDOUT)
+        }
+        if (errno == ETIMEDOUT) {
+            errno = saved_errno;
             return ETIMEDOUT;
+        }
         LWIP_ASSERT("sem_wait failed", 0);
     }
 }
@@ -549,8 +555,12 @@ static void *mbox_take(struct sys_mbox *mb)
 
 err_t sys_mbox_trypost(sys_mbox_t *mbox, void *msg)
 {
-    if (sem_trywait(&(*mbox)->spaces) != 0)
+    int saved_errno = errno; /* lwIP's sockets report errno: never clobber it */
+
+    if (sem_trywait(&(*mbox)->spaces) != 0) {
+        errno = saved_errno;
         return ERR_MEM;
+    }
     mbox_put(*mbox, msg);
     return ERR_OK;
 }
@@ -595,8 +605,12 @@ u32_t sys_arch_mbox_fetch(sys_mbox_t *mbox, void **msg, u32_t timeout)
 
 u32_t sys_arch_mbox_tryfetch(sys_mbox_t *mbox, void **msg)
 {
-    if (sem_trywait(&(*mbox)->items) != 0)
+    int saved_errno = errno;
+
+    if (sem_trywait(&(*mbox)->items) != 0) {
+        errno = saved_errno;
         return SYS_MBOX_EMPTY;
+    }
     void *m = mbox_take(*mbox);
     if (msg)
         *msg = m;

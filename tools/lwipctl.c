@@ -43,6 +43,8 @@ static void usage(FILE *out)
                  "  fault list|del ID|clear\n"
                  "  capture start [FILE]|stop|rotate|mark TEXT\n"
                  "  ping HOST [N [MS]]  lwIP sends N echo requests to HOST, MS apart\n"
+                 "  sockets [probe]     lwIP's socket table; probe: find stuck slots (when idle)\n"
+                 "  leaks [reset]       lwIP pools and heap vs the baseline taken at ready\n"
                  "  version             lwipd and lwIP versions, heap, lwIP options\n"
                  "  shutdown            stop lwipd\n"
                  "  help                the commands this lwipd knows\n"
@@ -145,6 +147,16 @@ static cJSON *build_request(int argc, char **argv)
             }
             cJSON_AddNumberToObject(req, i == 2 ? "count" : "interval_ms", (double)v);
         }
+    } else if (strcmp(cmd, "sockets") == 0 || strcmp(cmd, "leaks") == 0) {
+        const char *flag = strcmp(cmd, "sockets") == 0 ? "probe" : "reset";
+
+        if (argc > 2 || (argc == 2 && strcmp(argv[1], flag) != 0)) {
+            fprintf(stderr, "lwipctl: usage: %s [%s]\n", cmd, flag);
+            cJSON_Delete(req);
+            return NULL;
+        }
+        if (argc == 2)
+            cJSON_AddBoolToObject(req, flag, 1);
     } else if (argc > 1) {
         fprintf(stderr, "lwipctl: %s takes no arguments\n", cmd);
         cJSON_Delete(req);
@@ -287,7 +299,7 @@ static void print_human(const cJSON *o, int depth)
         } else if (cJSON_IsObject(c)) {
             putchar('\n');
             print_human(c, depth + 1);
-        } else if (cJSON_IsArray(c)) {
+        } else if (cJSON_IsArray(c) && c->child && cJSON_IsObject(c->child)) {
             putchar('\n');
             for (const cJSON *e = c->child; e; e = e->next) {
                 printf("%*s-", depth * 2 + 2, "");

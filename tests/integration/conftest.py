@@ -81,6 +81,16 @@ def lwipd_factory(request, netns, workdir):
     yield start
     failed = _failed(request)
     for d in started:
+        # Every scenario ends with lwIP's pools and heap back where they
+        # were at ready (lwIP's own TIME_WAIT and closing state excused).
+        if not failed and d.alive() and d.check_leaks and not d.expect_failure:
+            clean, rep = d.wait_leaks_clean()
+            if not clean:
+                failed = True
+                with open(os.path.join(workdir, "leaks.json"), "w") as f:
+                    json.dump(rep, f, indent=1)
+                pytest.fail("lwipd (pid %s) did not return to its leak baseline: %s" % (
+                    d.pid, json.dumps(rep.get("leaked"))), pytrace=False)
         if failed and d.alive():
             try:
                 with open(os.path.join(workdir, "stats.json"), "w") as f:

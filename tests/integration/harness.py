@@ -164,6 +164,7 @@ class Lwipd:
         self.ready = {}
         self.returncode = None
         self.expect_failure = False  # set by tests that make lwipd stop on purpose
+        self.check_leaks = True  # teardown compares pools and heap with the baseline
 
     def start(self, timeout=15):
         r, w = os.pipe()
@@ -228,6 +229,24 @@ class Lwipd:
         if not resp.get("ok"):
             raise HarnessError("stats failed: %r" % resp)
         return resp["stats"]
+
+    def wait_leaks_clean(self, timeout=10):
+        """Poll `leaks` until lwIP's pools and heap are back to the baseline
+        taken at ready. Returns (clean, last report)."""
+        last = {}
+
+        def clean():
+            last.clear()
+            last.update(self.request({"cmd": "leaks"}))
+            if not last.get("ok"):
+                raise HarnessError("leaks failed: %r" % last)
+            return last["clean"]
+
+        try:
+            wait_for(clean, timeout, "lwIP's pools and heap back to the baseline", interval=0.1)
+        except TimeoutError:
+            return False, last
+        return True, last
 
     def lwipctl(self, *args, timeout=30, check=False):
         return run([LWIPCTL, "-s", self.control] + list(args), timeout=timeout, check=check)

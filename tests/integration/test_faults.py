@@ -123,11 +123,24 @@ sendp(Ether(dst="ff:ff:ff:ff:ff:ff", src="%s") / ARP(op=1, hwsrc="%s", psrc=ip, 
     assert replies and all(f[22:28] == ours for _, f in replies)
 
 
-def test_tcp_under_5pct_loss_both_ways(netns, lwipd_factory):
-    d = lwipd_factory("--fault", 'rx drop 5% "tcp"', "--fault", 'tx drop 5% "tcp"',
-                      "--pcap-snaplen", "96")
+def test_tcp_10mib_under_5pct_loss_host_to_lwip(netns, lwipd_factory):
+    """10 MiB through the echo with 5 % of the host's TCP frames lost."""
+    d = lwipd_factory("--fault", 'rx drop 5% "tcp"', "--pcap-snaplen", "96")
     r = netns.helper("nettools.py", "tcp-echo", d.ip, 7, 10 * MIB, timeout=300)
     assert r["match"] is True and r["received"] == 10 * MIB
+    rule = d.stats()["fault"]["rules"][0]
+    assert rule["acted"] > 0.03 * rule["matched"]
+
+
+def test_tcp_under_5pct_loss_both_ways(netns, lwipd_factory):
+    """5 % lost both ways. 1 MiB, not 10: lwIP (2.1.3) as the sender recovers
+    almost only by retransmission timeouts here - its duplicate-ACK count
+    wants an unchanged window, and Linux's duplicate ACKs carry a changing
+    one - so 10 MiB takes over 5 minutes (measured; see the README)."""
+    d = lwipd_factory("--fault", 'rx drop 5% "tcp"', "--fault", 'tx drop 5% "tcp"',
+                      "--pcap-snaplen", "96")
+    r = netns.helper("nettools.py", "tcp-echo", d.ip, 7, MIB, timeout=300)
+    assert r["match"] is True and r["received"] == MIB
     st = d.stats()
     rules = st["fault"]["rules"]
     assert all(x["acted"] > 0 for x in rules), rules

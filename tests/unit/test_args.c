@@ -146,13 +146,60 @@ static void test_ipv4_and_mac_parsers(void **state)
     assert_int_not_equal(args_parse_mac("zz:bb:cc:dd:ee:ff", mac), 0);
 }
 
+static void test_churn_options(void **state)
+{
+    struct args a;
+    const char *none[] = {"--tap", "t", "--ip", "198.18.0.2/24", NULL};
+    const char *all[] = {"--tap",
+                         "t",
+                         "--ip",
+                         "198.18.0.2/24",
+                         "--churn-port",
+                         "9000",
+                         "--churn-close",
+                         "random=1000,idle=0,requests=3,peer=0",
+                         "--churn-select-ms",
+                         "7",
+                         "--churn-serialize",
+                         "--test-hooks",
+                         NULL};
+    const char *bad[][6] = {
+        {"--churn-close", "idle=5,bogus=1"},
+        {"--churn-close", "random=1001"},
+        {"--churn-close", "idle"},
+        {"--churn-close", "idle=-1"},
+        {"--churn-port", "0"},
+        {"--churn-select-ms", "0"},
+        {"--churn-close", "peer=2"},
+    };
+
+    (void)state;
+    assert_int_equal(parse(&a, none), ARGS_OK);
+    assert_false(a.churn || a.test_hooks || a.churn_cfg.serialize);
+    assert_int_equal(a.churn_cfg.port, 7777);
+    assert_int_equal(a.churn_cfg.idle_ms, 200);
+    assert_int_equal(a.churn_cfg.select_ms, 5);
+    assert_false(a.churn_cfg.linger_peer_gone);
+    assert_int_equal(parse(&a, all), ARGS_OK);
+    assert_true(a.churn && a.churn_cfg.serialize && a.test_hooks);
+    assert_int_equal(a.churn_cfg.port, 9000);
+    assert_int_equal(a.churn_cfg.idle_ms, 0);
+    assert_int_equal(a.churn_cfg.close_after, 3);
+    assert_int_equal(a.churn_cfg.random_permille, 1000);
+    assert_int_equal(a.churn_cfg.select_ms, 7);
+    assert_true(a.churn_cfg.linger_peer_gone);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        const char *argv[] = {"--tap", "t", "--ip", "198.18.0.2/24", bad[i][0], bad[i][1], NULL};
+        assert_int_equal(parse(&a, argv), ARGS_USAGE);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_defaults_and_ip),
-        cmocka_unit_test(test_every_value),
-        cmocka_unit_test(test_usage_errors),
-        cmocka_unit_test(test_ipv4_and_mac_parsers),
+        cmocka_unit_test(test_defaults_and_ip), cmocka_unit_test(test_every_value),
+        cmocka_unit_test(test_usage_errors),    cmocka_unit_test(test_ipv4_and_mac_parsers),
+        cmocka_unit_test(test_churn_options),
     };
 
     /* The parser prints its complaints; keep the test log readable. */
