@@ -49,7 +49,7 @@ static u8_t recv_cb(void *arg, struct raw_pcb *pcb, struct pbuf *p, const ip_add
     (void)arg, (void)pcb;
     if (p->tot_len < IP_HLEN || ip4_addr_get_u32(ip_2_ip4(addr)) != run.p.addr)
         return 0;
-    hlen = (u16_t)(IPH_HL_BYTES((struct ip_hdr *)p->payload));
+    hlen = (u16_t)(IPH_HL((struct ip_hdr *)p->payload) * 4); /* IPH_HL_BYTES: 2.1+ */
     if (pbuf_copy_partial(p, &echo, sizeof(echo), hlen) != sizeof(echo) || echo.type != ICMP_ER ||
         echo.id != PP_HTONS(LWPING_ID))
         return 0; /* not ours: let lwIP have it */
