@@ -247,6 +247,23 @@ static int set_no_lwiperf(struct args *a, const char *v, char *err, size_t errle
     return 0;
 }
 
+static int set_no_iperf3(struct args *a, const char *v, char *err, size_t errlen)
+{
+    (void)v, (void)err, (void)errlen;
+    a->iperf3 = false;
+    return 0;
+}
+
+static int set_iperf3_port(struct args *a, const char *v, char *err, size_t errlen)
+{
+    unsigned long x;
+
+    if (parse_uint(v, 1, 65535, &x))
+        return ERR("--iperf3-port: '%s' is not a port (1-65535)", v);
+    a->iperf3_port = (uint16_t)x;
+    return 0;
+}
+
 static const struct opt_def opts[] = {
     {"tap", "NAME", "TAP interface to attach to (required)", set_tap},
     {"create-tap", NULL, "create the TAP if it does not exist (needs CAP_NET_ADMIN)",
@@ -272,6 +289,8 @@ static const struct opt_def opts[] = {
     {"irq-target", "THREAD", "thread the IRQs interrupt (default tcpip)", set_irq_target},
     {"no-echo", NULL, "do not start echo/discard/chargen (7, 9, 19)", set_no_echo},
     {"no-lwiperf", NULL, "do not start lwiperf (iperf2, TCP 5001)", set_no_lwiperf},
+    {"no-iperf3", NULL, "do not start the iperf3 server", set_no_iperf3},
+    {"iperf3-port", "N", "iperf3 server's TCP and UDP port (default 5201)", set_iperf3_port},
 };
 
 #define NOPTS (sizeof(opts) / sizeof(opts[0]))
@@ -290,6 +309,8 @@ void args_init(struct args *a)
     a->irq_target = "tcpip";
     a->echo = true;
     a->lwiperf = true;
+    a->iperf3 = true;
+    a->iperf3_port = 5201;
 }
 
 void args_usage(FILE *out)

@@ -44,6 +44,8 @@ struct args {
     const char *irq_target;
     bool echo;
     bool lwiperf;
+    bool iperf3;
+    uint16_t iperf3_port;
 };
 
 enum args_result {

@@ -212,6 +212,8 @@ int daemon_run(const struct args *a)
         .dhcp = a->dhcp,
         .echo = a->echo,
         .lwiperf = a->lwiperf,
+        .iperf3 = a->iperf3,
+        .iperf3_port = a->iperf3_port,
     };
     const int sigs[3] = {SIGTERM, SIGINT, SIGHUP};
     sigset_t set;

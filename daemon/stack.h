@@ -13,6 +13,8 @@ struct stack_config {
     bool dhcp;
     bool echo;
     bool lwiperf;
+    bool iperf3;
+    uint16_t iperf3_port;
 };
 
 /* Work to run in the tcpip thread. ARG points to the call's private copy of

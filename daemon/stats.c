@@ -14,6 +14,7 @@
 #include "lwip/sys.h"
 
 #include "apps/echo.h"
+#include "apps/iperf3.h"
 #include "apps/lwiperf_app.h"
 #include "apps/lwping.h"
 #include "capture/capture.h"
@@ -211,6 +212,23 @@ static cJSON *irq_json(struct netif_tap *tap)
     return o;
 }
 
+static cJSON *iperf3_json(void)
+{
+    struct iperf3_stats st;
+    cJSON *o = cJSON_CreateObject();
+
+    iperf3_get_stats(&st);
+    cJSON_AddBoolToObject(o, "server", st.server_enabled);
+    cJSON_AddNumberToObject(o, "port", st.port);
+    cJSON_AddStringToObject(o, "state", st.state);
+#define N(f) cJSON_AddNumberToObject(o, #f, (double)st.f)
+    N(tests_started), N(tests_completed), N(refused), N(errors), N(aborted), N(timeouts);
+    N(bytes_received), N(bytes_sent), N(client_runs), N(client_errors);
+#undef N
+    cJSON_AddBoolToObject(o, "client_running", st.client_running);
+    return o;
+}
+
 static cJSON *apps_json(void)
 {
     cJSON *o = cJSON_CreateObject();
@@ -239,6 +257,7 @@ static cJSON *apps_json(void)
     cJSON_AddBoolToObject(po, "running", lwping_running());
     cJSON_AddNumberToObject(po, "runs", (double)lwping_runs());
     cJSON_AddItemToObject(o, "ping", po);
+    cJSON_AddItemToObject(o, "iperf3", iperf3_json());
     return o;
 }
 
