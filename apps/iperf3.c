@@ -682,6 +682,7 @@ int iperf3_server_start(const struct iperf3_server_config *cfg)
 void iperf3_get_stats(struct iperf3_stats *out)
 {
     *out = srv.st;
+    out->pending = srv.npending;
     if (!out->state)
         out->state = "off";
     iperf3_client_stats(out);

@@ -20,6 +20,7 @@ struct iperf3_stats {
     bool server_enabled;
     uint16_t port;
     const char *state; /* the server's: idle, params, create_streams, running, ... */
+    unsigned pending;  /* connections whose cookie is not complete yet */
     uint64_t tests_started;
     uint64_t tests_completed;
     uint64_t refused;  /* ACCESS_DENIED: busy, or a foreign cookie */

@@ -221,6 +221,7 @@ static cJSON *iperf3_json(void)
     cJSON_AddBoolToObject(o, "server", st.server_enabled);
     cJSON_AddNumberToObject(o, "port", st.port);
     cJSON_AddStringToObject(o, "state", st.state);
+    cJSON_AddNumberToObject(o, "pending", st.pending);
 #define N(f) cJSON_AddNumberToObject(o, #f, (double)st.f)
     N(tests_started), N(tests_completed), N(refused), N(errors), N(aborted), N(timeouts);
     N(bytes_received), N(bytes_sent), N(client_runs), N(client_errors);
