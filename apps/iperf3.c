@@ -647,6 +647,11 @@ static void srv_tick(void *arg)
     } else if (srv.state != SRV_IDLE && now > srv.deadline_ns) {
         phase_timeout();
     }
+    /* Control output that lwIP could not send yet (ERR_MEM from a segment
+     * pool or the TX ring, taken by the data connections) is pushed again
+     * every millisecond rather than waiting for lwIP's 250 ms timer. */
+    if (srv.state != SRV_IDLE && iperf3_ctrl_kick(&srv.ctrl))
+        next = 1;
     if (srv.state != SRV_IDLE || srv.pending)
         arm_tick(next);
 }

@@ -266,7 +266,8 @@ static cJSON *report(void)
                 local.packets = (int64_t)(s->rx.max_seq - s->packets_omit);
                 local.lost = (int64_t)(s->rx.errors - s->errors_omit);
                 local.jitter = s->rx.jitter;
-                remote.packets = local.packets;
+                /* what the server says it sent (3.12: a total, omit included) */
+                remote.packets = rr ? rr->packets : local.packets;
             }
         }
         const struct side *snd = s->sender ? &local : &remote;
@@ -354,9 +355,10 @@ static bool senders_drained(void)
 }
 
 /* -n/-k reached (called by the data streams). A sending client waits
- * until the server has acknowledged all of it (at most DRAIN_MS), so the
- * server counts what -n asked for rather than what left lwIP's queue in
- * time; a receiving client ends at once. */
+ * until the server has acknowledged all of it (at most DRAIN_MS) before
+ * TEST_END, so everything -n asked for has arrived rather than only what
+ * left lwIP's send queue in time (a stock server still counts only what it
+ * had read when it handles TEST_END); a receiving client ends at once. */
 static void on_target(void *owner)
 {
     (void)owner;
@@ -762,6 +764,9 @@ static void cl_tick(void *arg)
         fail(true, "timed out %s", state_names[cl.state]);
         return;
     }
+    /* control output lwIP could not send yet (see the server) */
+    if (iperf3_ctrl_kick(&cl.ctrl))
+        next = 1;
     arm_tick(next);
 }
 

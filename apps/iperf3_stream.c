@@ -259,6 +259,21 @@ void iperf3_ctrl_flush(struct iperf3_ctrl *c)
     tcp_output(c->pcb);
 }
 
+/* Is control output still waiting: refused by tcp_write, or queued in lwIP
+ * but not sent (a full TX ring returns ERR_MEM, and lwIP's TCP would only
+ * retry from its 250 ms timer)? If so, push it again. Returns true while
+ * something waits, so the caller ticks fast. */
+bool iperf3_ctrl_kick(struct iperf3_ctrl *c)
+{
+    if (!c->pcb)
+        return false;
+    if (c->out.len)
+        iperf3_ctrl_flush(c);
+    else if (c->pcb->unsent)
+        tcp_output(c->pcb);
+    return c->out.len > 0 || c->pcb->unsent != NULL;
+}
+
 /* Queue LEN bytes for the peer and push what fits. 0, -EMSGSIZE, -ENOMEM. */
 int iperf3_ctrl_send(struct iperf3_ctrl *c, const void *data, size_t len)
 {

