@@ -369,6 +369,36 @@ static uint64_t send_allowance(struct iperf3_dstream *s, uint64_t now)
     return allow;
 }
 
+static void tcp_pump(struct iperf3_dstream *s);
+
+static void omit_end(struct iperf3_data *d, uint64_t now)
+{
+    d->omitting = false;
+    d->stats_start_ns = now;
+    if (d->send_budget)
+        d->send_left = d->send_budget;
+    for (unsigned i = 0; i < d->n; i++) {
+        struct iperf3_dstream *s = &d->s[i];
+
+        s->bytes_omit = s->bytes;
+        s->packets_omit = s->sender ? s->packets : s->rx.max_seq;
+        s->errors_omit = s->rx.errors;
+        s->rx.jitter = 0;
+        s->rx.have_transit = false;
+    }
+    for (unsigned i = 0; d->sending && !d->prm.udp && i < d->n; i++)
+        tcp_pump(&d->s[i]); /* a budget used up during omit starts over */
+}
+
+/* End the omit period at the first packet past it, not at the next tick:
+ * a tick that comes late (a busy CPU) would move bytes from one side of
+ * the mark to the other. Cheap: only while omitting. */
+static void omit_check(struct iperf3_data *d, uint64_t now)
+{
+    if (d->omitting && now >= d->start_ns + (uint64_t)d->prm.omit * 1000000000u)
+        omit_end(d, now);
+}
+
 static void check_rx_target(struct iperf3_data *d)
 {
     uint64_t rx = 0;
@@ -386,12 +416,14 @@ static void tcp_pump(struct iperf3_dstream *s)
 {
     struct iperf3_data *d = s->d;
     const uint8_t *buf = payload_of(d);
-    uint64_t allow;
+    uint64_t allow, now;
     uint32_t written = 0;
 
     if (!d->sending || !s->sender || !s->pcb || s->eof)
         return;
-    allow = send_allowance(s, iperf3_now_ns());
+    now = iperf3_now_ns();
+    omit_check(d, now);
+    allow = send_allowance(s, now);
     while (allow > 0) {
         uint32_t mss = LWIP_MAX(tcp_mss(s->pcb), 1);
         uint32_t contig = PAYLOAD_SIZE - s->buf_off;
@@ -439,6 +471,8 @@ static err_t data_tcp_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t
         return ERR_OK;
     }
     if (err == ERR_OK && d->counting && !s->sender) {
+        if (d->omitting)
+            omit_check(d, iperf3_now_ns());
         s->bytes += p->tot_len;
         check_rx_target(d);
     }
@@ -544,8 +578,10 @@ void iperf3_data_udp_input(struct iperf3_dstream *s, struct pbuf *p)
 
     if (d->counting && !s->sender && pbuf_copy_partial(p, hdr, (u16_t)hl, 0) == hl &&
         iperf3_udp_hdr_get(hdr, hl, d->prm.udp_counters_64bit, &sent_s, &seq) == 0) {
-        double now_s = (double)iperf3_now_ns() / 1e9;
+        uint64_t now = iperf3_now_ns();
+        double now_s = (double)now / 1e9;
 
+        omit_check(d, now);
         s->bytes += p->tot_len;
         iperf3_udp_rx_count(&s->rx, seq, now_s - sent_s);
         check_rx_target(d);
@@ -584,6 +620,7 @@ static void udp_pump(struct iperf3_dstream *s, uint64_t now)
 
     if (!d->sending || !s->sender || !s->upcb)
         return;
+    omit_check(d, now);
     for (unsigned k = 0; k < max; k++) {
         struct pbuf *p;
         err_t e;
@@ -630,25 +667,6 @@ void iperf3_data_start_sending(struct iperf3_data *d)
     }
 }
 
-static void omit_end(struct iperf3_data *d, uint64_t now)
-{
-    d->omitting = false;
-    d->stats_start_ns = now;
-    if (d->send_budget)
-        d->send_left = d->send_budget;
-    for (unsigned i = 0; i < d->n; i++) {
-        struct iperf3_dstream *s = &d->s[i];
-
-        s->bytes_omit = s->bytes;
-        s->packets_omit = s->sender ? s->packets : s->rx.max_seq;
-        s->errors_omit = s->rx.errors;
-        s->rx.jitter = 0;
-        s->rx.have_transit = false;
-    }
-    for (unsigned i = 0; d->sending && !d->prm.udp && i < d->n; i++)
-        tcp_pump(&d->s[i]); /* a budget used up during omit starts over */
-}
-
 /* Periodic work while a test runs: the end of the omit period and paced
  * or UDP sending. Returns when it wants to run again, in ms. */
 unsigned iperf3_data_tick(struct iperf3_data *d)
@@ -659,12 +677,10 @@ unsigned iperf3_data_tick(struct iperf3_data *d)
 
     if (!d->counting)
         return next;
+    omit_check(d, now);
     if (d->omitting) {
         uint64_t end = d->start_ns + (uint64_t)d->prm.omit * 1000000000u;
-        if (now >= end)
-            omit_end(d, now);
-        else
-            next = (unsigned)LWIP_MIN((uint64_t)TICK_SLOW_MS, (end - now) / 1000000u + 1);
+        next = (unsigned)LWIP_MIN((uint64_t)TICK_SLOW_MS, (end - now) / 1000000u + 1);
     }
     for (unsigned i = 0; d->sending && i < d->n; i++) {
         struct iperf3_dstream *s = &d->s[i];

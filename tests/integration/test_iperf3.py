@@ -229,8 +229,11 @@ def test_get_server_output(netns, lwipd):
 @pytest.mark.parametrize("args", [["-O", 1], ["-O", 1, "-R"], ["-O", 1, "-u", "-b", "10M"]])
 def test_omit(netns, lwipd, args):
     """The omit second is left out on both sides: ~2 s and consistent
-    bytes, not 3 s with the receiver ahead of the sender."""
-    j, e, _, _ = run_checked(netns, lwipd, *args, "-t", 2, duration=2, slack=1.02)
+    bytes, not 3 s with the receiver 50 % ahead of the sender. (Each side
+    marks the end of omit on its own clock; what sits in the receiver's
+    socket buffer at that moment is counted by the receiver only, which on
+    a loaded 2-core box can be several MB: hence 10 %.)"""
+    j, e, _, _ = run_checked(netns, lwipd, *args, "-t", 2, duration=2, slack=1.1)
     assert j["start"]["test_start"]["omit"] == 1
 
 
