@@ -313,6 +313,7 @@ int iperf3_frame_check(const uint8_t *buf, size_t avail, size_t max, size_t *bod
     return avail - 4 >= n ? 1 : 0;
 }
 
+/* Store V big-endian at B (4 bytes). */
 void iperf3_put_be32(uint8_t *b, uint32_t v)
 {
     b[0] = (uint8_t)(v >> 24);
@@ -321,6 +322,7 @@ void iperf3_put_be32(uint8_t *b, uint32_t v)
     b[3] = (uint8_t)v;
 }
 
+/* The big-endian 32-bit value at B. */
 uint32_t iperf3_get_be32(const uint8_t *b)
 {
     return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
@@ -337,6 +339,7 @@ void iperf3_make_cookie(char cookie[IPERF3_COOKIE_SIZE], const uint8_t random[36
     cookie[36] = '\0';
 }
 
+/* Bytes of the datagram header: 12, or 16 with 64-bit counters. */
 size_t iperf3_udp_hdr_size(bool counters_64bit)
 {
     return counters_64bit ? 16 : 12;

@@ -71,6 +71,7 @@ static void payload_init(void)
     payload.ready = true;
 }
 
+/* The clock every iperf3 timestamp uses: CLOCK_MONOTONIC, in ns. */
 uint64_t iperf3_now_ns(void)
 {
     return port_now_ns();
@@ -223,6 +224,7 @@ int iperf3_buf_append_pbuf(struct iperf3_buf *b, const struct pbuf *p, size_t of
     return 0;
 }
 
+/* Drop the first N bytes (all of them when N >= len). */
 void iperf3_buf_consume(struct iperf3_buf *b, size_t n)
 {
     if (n >= b->len) {
@@ -233,6 +235,7 @@ void iperf3_buf_consume(struct iperf3_buf *b, size_t n)
     b->len -= n;
 }
 
+/* Free the bytes; B is empty and reusable afterwards. */
 void iperf3_buf_free(struct iperf3_buf *b)
 {
     free(b->data);
@@ -284,6 +287,7 @@ int iperf3_ctrl_send(struct iperf3_ctrl *c, const void *data, size_t len)
     return r;
 }
 
+/* Queue one state byte MSG (enum iperf3_msg). As iperf3_ctrl_send. */
 int iperf3_ctrl_send_msg(struct iperf3_ctrl *c, int msg)
 {
     uint8_t b = (uint8_t)(int8_t)msg;
@@ -291,7 +295,8 @@ int iperf3_ctrl_send_msg(struct iperf3_ctrl *c, int msg)
     return iperf3_ctrl_send(c, &b, 1);
 }
 
-/* Queue one JSON message: 4-byte big-endian length, then the text. */
+/* Queue one JSON message: 4-byte big-endian length, then the text.
+ * As iperf3_ctrl_send. */
 int iperf3_ctrl_send_json(struct iperf3_ctrl *c, const char *json)
 {
     size_t len = strlen(json);
@@ -769,6 +774,7 @@ void iperf3_data_totals(const struct iperf3_data *d, uint64_t *rx, uint64_t *tx)
 
 /* ---- CPU ------------------------------------------------------------------ */
 
+/* Note the wall clock and this process's CPU time (all threads) in M. */
 void iperf3_cpu_mark(struct iperf3_cpu_mark *m)
 {
     struct rusage ru;

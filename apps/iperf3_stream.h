@@ -118,3 +118,7 @@ const char *iperf3_err_text(err_t err);
 
 struct iperf3_stats;
 void iperf3_client_stats(struct iperf3_stats *out);
+
+struct cJSON;
+struct cJSON *iperf3_report(const struct iperf3_data *d, const struct iperf3_results *peer,
+                            const struct iperf3_cpu_mark *c0, const struct iperf3_cpu_mark *c1);
