@@ -374,6 +374,30 @@ def test_stalled_half_cookie_does_not_block(netns, lwipd):
     assert st["timeouts"] == 1 and st["pending"] == 0 and st["refused"] == 0, st
 
 
+def test_stalled_control_connection_times_out(netns, lwipd):
+    """A client that sends its cookie and then nothing holds the server
+    (stock semantics: one test at a time) only until the 10 s parameter
+    deadline: SERVER_ERROR (IERECVPARAMS, ETIMEDOUT), then idle."""
+    stalled = netns.popen([harness.PYTHON, os.path.join(harness.HELPERS, "iperf3_raw.py"),
+                           "stall-params", lwipd.ip, "5201", "20"],
+                          stdout=subprocess.PIPE, text=True)
+    try:
+        harness.wait_for(lambda: app(lwipd)["state"] == "params", 10, "the stalled control")
+        busy = iperf3_json(netns, lwipd.ip, "-t", 1, timeout=20)
+        assert "busy" in busy.get("error", ""), busy.get("error")
+        out, _ = stalled.communicate(timeout=30)
+    finally:
+        if stalled.poll() is None:
+            stalled.kill()
+            stalled.wait()
+    r = json.loads(out)
+    assert r.get("param_exchange") and r.get("server_error") == 114 and r.get("errno") == 110, r
+    assert r["closed"] and 9 < r["seconds"] < 15, r
+    st = wait_idle(lwipd)
+    assert st["timeouts"] == 1 and st["errors"] == 1 and st["refused"] == 1, st
+    run_checked(netns, lwipd, "-t", 1)
+
+
 @pytest.mark.parametrize("prefix,body,code,errno_", [
     ("ffffffff", "", 114, 90),           # IERECVPARAMS, EMSGSIZE: oversize length
     ("00000000", "", 114, 90),           # zero length

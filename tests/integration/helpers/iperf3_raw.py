@@ -13,6 +13,9 @@ namespace. Each subcommand prints one JSON object. Every address must be in
       a real cookie, wait for PARAM_EXCHANGE, send a parameter message
       (length prefix in hex, or "auto" for the JSON's own length) and
       report the server's answer (SERVER_ERROR code and errno)
+  iperf3_raw.py stall-params HOST PORT HOLD_S
+      a real cookie, then silence: report what the server sends and when it
+      closes (up to HOLD_S)
   iperf3_raw.py busy HOST PORT
       connect and read the first byte without sending anything
 """
@@ -117,6 +120,17 @@ def params(host, port, prefix, body):
     return res
 
 
+def stall_params(host, port, hold_s):
+    s = connect(host, port)
+    s.sendall(COOKIE)
+    t0 = time.monotonic()
+    got, closed, reset = read_until_close(s, float(hold_s))
+    s.close()
+    res = decode(got)
+    res.update(closed=closed, reset=reset, seconds=round(time.monotonic() - t0, 3))
+    return res
+
+
 def busy(host, port):
     s = connect(host, port)
     got, closed, reset = read_until_close(s, 10)
@@ -128,7 +142,8 @@ def busy(host, port):
 
 def main(argv):
     cmd, args = argv[0], argv[1:]
-    fn = {"garbage": garbage, "half-cookie": half_cookie, "params": params, "busy": busy}[cmd]
+    fn = {"garbage": garbage, "half-cookie": half_cookie, "params": params,
+          "stall-params": stall_params, "busy": busy}[cmd]
     print(json.dumps(fn(*args)))
 
 
