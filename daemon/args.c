@@ -469,6 +469,23 @@ static int set_test_hooks(struct args *a, const char *v, char *err, size_t errle
     return 0;
 }
 
+static int set_no_iperf3(struct args *a, const char *v, char *err, size_t errlen)
+{
+    (void)v, (void)err, (void)errlen;
+    a->iperf3 = false;
+    return 0;
+}
+
+static int set_iperf3_port(struct args *a, const char *v, char *err, size_t errlen)
+{
+    unsigned long x;
+
+    if (parse_uint(v, 1, 65535, &x))
+        return ERR("--iperf3-port: '%s' is not a port (1-65535)", v);
+    a->iperf3_port = (uint16_t)x;
+    return 0;
+}
+
 static const struct opt_def opts[] = {
     {"tap", "NAME", "TAP interface to attach to (required)", set_tap},
     {"create-tap", NULL, "create the TAP if it does not exist (needs CAP_NET_ADMIN)",
@@ -528,6 +545,8 @@ static const struct opt_def opts[] = {
      set_churn_serialize},
     {"test-hooks", NULL, "enable test-only commands that damage the stack on purpose",
      set_test_hooks},
+    {"no-iperf3", NULL, "do not start the iperf3 server", set_no_iperf3},
+    {"iperf3-port", "N", "iperf3 server's TCP and UDP port (default 5201)", set_iperf3_port},
 };
 
 #define NOPTS (sizeof(opts) / sizeof(opts[0]))
@@ -552,6 +571,8 @@ void args_init(struct args *a)
     a->churn_cfg.select_ms = 5;
     a->churn_cfg.idle_ms = 200;
     a->churn_cfg.closer_ms = 2;
+    a->iperf3 = true;
+    a->iperf3_port = 5201;
 }
 
 void args_usage(FILE *out)

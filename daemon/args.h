@@ -69,6 +69,8 @@ struct args {
     bool churn;
     struct churn_config churn_cfg;
     bool test_hooks;
+    bool iperf3;
+    uint16_t iperf3_port;
 };
 
 enum args_result {

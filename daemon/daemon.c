@@ -308,6 +308,8 @@ int daemon_run(const struct args *a)
         .lwiperf = a->lwiperf,
         .churn = a->churn,
         .churn_cfg = a->churn_cfg,
+        .iperf3 = a->iperf3,
+        .iperf3_port = a->iperf3_port,
     };
     const int sigs[3] = {SIGTERM, SIGINT, SIGHUP};
     sigset_t set;

@@ -26,6 +26,7 @@
 #include "apps/churn.h"
 #include "apps/echo.h"
 #include "capture/events.h"
+#include "apps/iperf3.h"
 #include "apps/lwiperf_app.h"
 #include "netif_tap/netif_tap.h"
 #include "port/log.h"
@@ -139,6 +140,15 @@ static int setup_in_tcpip(void *arg)
     if (stack.cfg.lwiperf && lwiperf_app_start() != 0) {
         log_err("stack", "lwiperf: cannot listen on 5001");
         return -ENOMEM;
+    }
+    if (stack.cfg.iperf3) {
+        struct iperf3_server_config ic = {.port = stack.cfg.iperf3_port};
+        int err = iperf3_server_start(&ic);
+        if (err) {
+            log_err("stack", "iperf3: cannot listen on %u: %s", stack.cfg.iperf3_port,
+                    strerror(-err));
+            return err;
+        }
     }
     sys_timeout(HOUSEKEEPING_MS, housekeeping, NULL);
     return 0;

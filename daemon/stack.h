@@ -17,6 +17,8 @@ struct stack_config {
     bool lwiperf;
     bool churn; /* start the churn server (sockets API) with churn_cfg */
     struct churn_config churn_cfg;
+    bool iperf3;
+    uint16_t iperf3_port;
 };
 
 /* Work to run in the tcpip thread. ARG points to the call's private copy of

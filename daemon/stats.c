@@ -17,6 +17,7 @@
 
 #include "apps/churn.h"
 #include "apps/echo.h"
+#include "apps/iperf3.h"
 #include "apps/lwiperf_app.h"
 #include "apps/lwping.h"
 #include "capture/capture.h"
@@ -260,6 +261,24 @@ static cJSON *churn_json(void)
     return o;
 }
 
+static cJSON *iperf3_json(void)
+{
+    struct iperf3_stats st;
+    cJSON *o = cJSON_CreateObject();
+
+    iperf3_get_stats(&st);
+    cJSON_AddBoolToObject(o, "server", st.server_enabled);
+    cJSON_AddNumberToObject(o, "port", st.port);
+    cJSON_AddStringToObject(o, "state", st.state);
+    cJSON_AddNumberToObject(o, "pending", st.pending);
+#define N(f) cJSON_AddNumberToObject(o, #f, (double)st.f)
+    N(tests_started), N(tests_completed), N(refused), N(errors), N(aborted), N(timeouts);
+    N(bytes_received), N(bytes_sent), N(client_runs), N(client_errors);
+#undef N
+    cJSON_AddBoolToObject(o, "client_running", st.client_running);
+    return o;
+}
+
 static cJSON *apps_json(void)
 {
     cJSON *o = cJSON_CreateObject();
@@ -289,6 +308,7 @@ static cJSON *apps_json(void)
     cJSON_AddNumberToObject(po, "runs", (double)lwping_runs());
     cJSON_AddItemToObject(o, "ping", po);
     cJSON_AddItemToObject(o, "churn", churn_json());
+    cJSON_AddItemToObject(o, "iperf3", iperf3_json());
     return o;
 }
 

@@ -45,6 +45,11 @@ static void usage(FILE *out)
                  "  ping HOST [N [MS]]  lwIP sends N echo requests to HOST, MS apart\n"
                  "  sockets [probe]     lwIP's socket table; probe: find stuck slots (when idle)\n"
                  "  leaks [reset]       lwIP pools and heap vs the baseline taken at ready\n"
+                 "  iperf3 --client ADDR [-p PORT] [-t SECS|-n BYTES|-k BLOCKS]\n"
+                 "         [-R|--bidir] [-P N] [-u] [-b RATE] [-l LEN] [-O SECS] [-N]\n"
+                 "         [-S TOS] [--get-server-output] [--udp-counters-64bit]\n"
+                 "                      lwIP's iperf3 client against a host iperf3 server;\n"
+                 "                      prints iperf3 -J's end sums (k/m/g suffixes)\n"
                  "  version             lwipd and lwIP versions, heap, lwIP options\n"
                  "  shutdown            stop lwipd\n"
                  "  help                the commands this lwipd knows\n"
@@ -53,9 +58,140 @@ static void usage(FILE *out)
                  "75 timeout, 76 malformed response.\n");
 }
 
-/* Build the request object for COMMAND and its arguments. NULL: usage error
- * (printed). */
-static cJSON *build_request(int argc, char **argv)
+/* NUMBER[k|m|g]: BASE 1000 for rates, 1024 for sizes (as iperf3). 0 or -1. */
+static int parse_scaled(const char *s, double base, double max, double *out)
+{
+    char *end;
+    double v = strtod(s, &end);
+
+    if (end == s || v < 0)
+        return -1;
+    switch (*end) {
+    case 'k':
+    case 'K':
+        v *= base, end++;
+        break;
+    case 'm':
+    case 'M':
+        v *= base * base, end++;
+        break;
+    case 'g':
+    case 'G':
+        v *= base * base * base, end++;
+        break;
+    default:
+        break;
+    }
+    if (*end || v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+/* iperf3's options into a request; *WAIT_S: how long the run may take. */
+static cJSON *iperf3_request(int argc, char **argv, double *wait_s)
+{
+    static const struct option lo[] = {
+        {"client", required_argument, NULL, 'c'},
+        {"port", required_argument, NULL, 'p'},
+        {"time", required_argument, NULL, 't'},
+        {"bytes", required_argument, NULL, 'n'},
+        {"blockcount", required_argument, NULL, 'k'},
+        {"reverse", no_argument, NULL, 'R'},
+        {"bidir", no_argument, NULL, 'B'},
+        {"parallel", required_argument, NULL, 'P'},
+        {"udp", no_argument, NULL, 'u'},
+        {"bitrate", required_argument, NULL, 'b'},
+        {"bandwidth", required_argument, NULL, 'b'},
+        {"length", required_argument, NULL, 'l'},
+        {"omit", required_argument, NULL, 'O'},
+        {"no-delay", no_argument, NULL, 'N'},
+        {"tos", required_argument, NULL, 'S'},
+        {"get-server-output", no_argument, NULL, 'G'},
+        {"udp-counters-64bit", no_argument, NULL, '6'},
+        {NULL, 0, NULL, 0},
+    };
+    static const struct {
+        int opt;
+        const char *key;
+        double base, max;
+    } nums[] = {
+        {'p', "port", 1, 65535},     {'t', "time", 1, 3600},    {'n', "bytes", 1024, 1e12},
+        {'k', "blocks", 1, 4e9},     {'P', "parallel", 1, 128}, {'b', "bandwidth", 1000, 1e12},
+        {'l', "len", 1024, 1 << 20}, {'O', "omit", 1, 600},     {'S', "tos", 1, 255},
+    };
+    cJSON *req = cJSON_CreateObject();
+    double t = 10, omit = 0;
+    bool host = false, ends = false;
+    int c;
+
+    cJSON_AddStringToObject(req, "cmd", "iperf3");
+    optind = 0;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "+c:p:t:n:k:RP:ub:l:O:NS:", lo, NULL)) != -1) {
+        bool done = false;
+        double v;
+
+        for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
+            if (nums[i].opt != c)
+                continue;
+            if (parse_scaled(optarg, nums[i].base, nums[i].max, &v) || v != (double)(long long)v) {
+                fprintf(stderr, "lwipctl: iperf3: bad value '%s' for %s\n", optarg, nums[i].key);
+                goto bad;
+            }
+            cJSON_AddNumberToObject(req, nums[i].key, v);
+            if (c == 't')
+                t = v;
+            if (c == 'O')
+                omit = v;
+            if (c == 'n' || c == 'k')
+                ends = true;
+            done = true;
+        }
+        if (done)
+            continue;
+        switch (c) {
+        case 'c':
+            cJSON_AddStringToObject(req, "host", optarg);
+            host = true;
+            break;
+        case 'R':
+            cJSON_AddTrueToObject(req, "reverse");
+            break;
+        case 'B':
+            cJSON_AddTrueToObject(req, "bidir");
+            break;
+        case 'u':
+            cJSON_AddTrueToObject(req, "udp");
+            break;
+        case 'N':
+            cJSON_AddTrueToObject(req, "nodelay");
+            break;
+        case 'G':
+            cJSON_AddTrueToObject(req, "get_server_output");
+            break;
+        case '6':
+            cJSON_AddTrueToObject(req, "udp_counters_64bit");
+            break;
+        default:
+            fprintf(stderr, "lwipctl: iperf3: bad option '%s'\n", argv[optind - 1]);
+            goto bad;
+        }
+    }
+    if (!host || optind < argc) {
+        fprintf(stderr, "lwipctl: usage: iperf3 --client ADDR [OPTION]... (see lwipctl --help)\n");
+        goto bad;
+    }
+    *wait_s = (ends ? 300 : t) + omit + 30;
+    return req;
+bad:
+    cJSON_Delete(req);
+    return NULL;
+}
+
+/* Build the request object for COMMAND and its arguments; *WAIT_S may be
+ * raised for commands that take long. NULL: usage error (printed). */
+static cJSON *build_request(int argc, char **argv, double *wait_s)
 {
     const char *cmd = argv[0];
     cJSON *req;
@@ -73,6 +209,8 @@ static cJSON *build_request(int argc, char **argv)
         }
         return req;
     }
+    if (strcmp(cmd, "iperf3") == 0)
+        return iperf3_request(argc, argv, wait_s);
     req = cJSON_CreateObject();
     cJSON_AddStringToObject(req, "cmd", cmd);
     if (strcmp(cmd, "link") == 0) {
@@ -322,6 +460,44 @@ static void print_human(const cJSON *o, int depth)
     }
 }
 
+/* iperf3's result, briefly: one line per stream side and per sum. */
+static void print_iperf3(const cJSON *resp)
+{
+    const cJSON *end = cJSON_GetObjectItemCaseSensitive(resp, "end");
+    const cJSON *streams = cJSON_GetObjectItemCaseSensitive(end, "streams");
+    const cJSON *text = cJSON_GetObjectItemCaseSensitive(resp, "server_output_text");
+    const cJSON *s, *c;
+
+    cJSON_ArrayForEach(s, streams)
+    {
+        const cJSON *id = cJSON_GetObjectItemCaseSensitive(s, "id");
+        cJSON_ArrayForEach(c, s)
+        {
+            if (!cJSON_IsObject(c))
+                continue;
+            printf("[%3d] %-8s", cJSON_IsNumber(id) ? id->valueint : 0, c->string);
+            for (const cJSON *k = c->child; k; k = k->next) {
+                printf(" %s=", k->string);
+                print_scalar(k);
+            }
+            putchar('\n');
+        }
+    }
+    cJSON_ArrayForEach(c, end)
+    {
+        if (!cJSON_IsObject(c) || strcmp(c->string, "streams") == 0)
+            continue;
+        printf("%s:", c->string);
+        for (const cJSON *k = c->child; k; k = k->next) {
+            printf(" %s=", k->string);
+            print_scalar(k);
+        }
+        putchar('\n');
+    }
+    if (cJSON_IsString(text))
+        printf("server output:\n%s", text->valuestring);
+}
+
 int main(int argc, char **argv)
 {
     static const struct option lopts[] = {
@@ -331,8 +507,8 @@ int main(int argc, char **argv)
     };
     const char *sock = NULL, *tap = "tap0";
     char pathbuf[108];
-    bool json = false;
-    double timeout = 10;
+    bool json = false, timeout_set = false;
+    double timeout = 10, wait_s = 0;
     int c, fd;
 
     while ((c = getopt_long(argc, argv, "+s:i:jt:h", lopts, NULL)) != -1) {
@@ -353,6 +529,7 @@ int main(int argc, char **argv)
                 fprintf(stderr, "lwipctl: --timeout: '%s' is not 0-3600 seconds\n", optarg);
                 return EXIT_USAGE;
             }
+            timeout_set = true;
             break;
         }
         case 'h':
@@ -371,9 +548,11 @@ int main(int argc, char **argv)
         snprintf(pathbuf, sizeof(pathbuf), "/run/lwipd/%s.sock", tap);
         sock = pathbuf;
     }
-    cJSON *req = build_request(argc - optind, argv + optind);
+    cJSON *req = build_request(argc - optind, argv + optind, &wait_s);
     if (!req)
         return EXIT_USAGE;
+    if (!timeout_set && wait_s > timeout)
+        timeout = wait_s;
     char *line = cJSON_PrintUnformatted(req);
     cJSON_Delete(req);
 
@@ -407,6 +586,8 @@ int main(int argc, char **argv)
     }
     if (json) {
         puts(resp_line);
+    } else if (cJSON_IsTrue(ok) && cJSON_GetObjectItemCaseSensitive(resp, "end")) {
+        print_iperf3(resp);
     } else if (cJSON_IsTrue(ok)) {
         print_human(resp, 0);
     } else {
