@@ -312,3 +312,39 @@ def test_capture_filter_rotation_and_runtime_control(netns, lwipd_factory, workd
         assert m["ok"] is True and m["event"] > 0
     finally:
         assert d.stop() == 0
+
+
+def test_annotate_pcap_puts_events_on_their_frames(netns, lwipd_factory, workdir):
+    """scripts/annotate-pcap: each rx fault becomes a comment on the very
+    frame it acted on; tcpdump reads the pcapng."""
+    ev = os.path.join(workdir, "events.jsonl")
+    d = lwipd_factory("--events", ev, "--fault", 'rx drop every 3 "icmp"')
+    harness.ping(netns, d.ip, count=9, interval=0.02)
+    d.request({"cmd": "capture", "op": "mark", "text": "after the pings"})
+    assert d.stop() == 0
+    out = os.path.join(workdir, "annotated.pcapng")
+    r = harness.run([os.path.join(harness.TOP, "scripts", "annotate-pcap"), d.pcap, ev, out])
+    summary = json.loads(r.stdout)
+    assert summary["rx_unmatched"] == 0 and summary["events"] >= 4
+    assert harness.run(["tcpdump", "-n", "-r", out], check=False).returncode == 0
+    # Walk the pcapng: every drop comment sits on an ICMP echo request.
+    data = open(out, "rb").read()
+    off, commented = 0, []
+    while off < len(data):
+        btype, total = struct.unpack("<II", data[off:off + 8])
+        if btype == 6:
+            caplen = struct.unpack("<I", data[off + 20:off + 24])[0]
+            frame = data[off + 28:off + 28 + caplen]
+            opt = off + 28 + caplen + (-caplen % 4)
+            while opt < off + total - 4:
+                code, ln = struct.unpack("<HH", data[opt:opt + 4])
+                if code == 0:
+                    break
+                if code == 1:
+                    commented.append((frame, data[opt + 4:opt + 4 + ln].decode()))
+                opt += 4 + ln + (-ln % 4)
+        off += total
+    drops = [(f, c) for f, c in commented if '"action": "drop"' in c]
+    assert len(drops) == 3
+    assert all(f[12:14] == b"\x08\x00" and f[23] == 1 and f[34] == 8 for f, _ in drops)
+    assert any("after the pings" in c for _, c in commented)

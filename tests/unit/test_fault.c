@@ -1,0 +1,333 @@
+/* SPDX-License-Identifier: MIT */
+/* Unit tests for fault_inject/: rule parsing (accepted and refused, with the
+ * reason), PRNG determinism, Gilbert-Elliott loss statistics, the rate
+ * shaper, and the injector's decisions on synthetic frames. */
+#define _GNU_SOURCE
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "capture/events.h"
+#include "fault_inject/fault.h"
+#include "fault_inject/prng.h"
+#include "fault_inject/rule.h"
+
+static void parse_ok(const char *text, enum fault_dir dir, enum fault_action action,
+                     struct fault_rule *r)
+{
+    char err[256] = "";
+
+    if (fault_rule_parse(text, r, err, sizeof(err)) != 0)
+        fail_msg("'%s' refused: %s", text, err);
+    assert_int_equal(r->dir, dir);
+    assert_int_equal(r->action, action);
+}
+
+static void test_rules_accepted(void **state)
+{
+    struct fault_rule r;
+
+    (void)state;
+    parse_ok("tx drop 30% \"arp\"", FAULT_TX, FA_DROP, &r);
+    assert_true(fabs(r.p - 0.30) < 1e-9);
+    assert_string_equal(r.filter, "arp");
+    assert_true(r.has_prog);
+    assert_string_equal(r.text, "tx drop 30% \"arp\"");
+    fault_rule_release(&r);
+
+    parse_ok("rx drop every 7", FAULT_RX, FA_DROP_EVERY, &r);
+    assert_int_equal(r.n, 7);
+    assert_false(r.has_prog);
+    parse_ok("rx drop gilbert 1% 20%", FAULT_RX, FA_DROP_GILBERT, &r);
+    assert_true(fabs(r.ge_p - 0.01) < 1e-9 && fabs(r.ge_r - 0.2) < 1e-9);
+    assert_true(r.ge_k == 0 && r.ge_h == 1);
+    parse_ok("rx drop gilbert 1% 20% 0.5% 80%", FAULT_RX, FA_DROP_GILBERT, &r);
+    assert_true(fabs(r.ge_k - 0.005) < 1e-9 && fabs(r.ge_h - 0.8) < 1e-9);
+    parse_ok("tx corrupt 2% bits 3", FAULT_TX, FA_CORRUPT_BITS, &r);
+    assert_int_equal(r.n, 3);
+    parse_ok("rx corrupt 100% bytes 14-60 'tcp'", FAULT_RX, FA_CORRUPT_BYTES, &r);
+    assert_int_equal(r.lo, 14);
+    assert_int_equal(r.hi, 60);
+    fault_rule_release(&r);
+    parse_ok("rx truncate 10% 60", FAULT_RX, FA_TRUNCATE, &r);
+    assert_int_equal(r.n, 60);
+    parse_ok("tx delay 50ms 10ms", FAULT_TX, FA_DELAY, &r);
+    assert_int_equal(r.t_ns, 50000000);
+    assert_int_equal(r.jitter_ns, 10000000);
+    parse_ok("rx delay 200us 25%", FAULT_RX, FA_DELAY, &r);
+    assert_int_equal(r.t_ns, 200000);
+    assert_true(fabs(r.p - 0.25) < 1e-9);
+    parse_ok("tx reorder 5% 3", FAULT_TX, FA_REORDER, &r);
+    assert_int_equal(r.n, 3);
+    parse_ok("rx rate 10mbit", FAULT_RX, FA_RATE, &r);
+    assert_int_equal(r.rate_bps, 10000000);
+    parse_ok("irq late 300us 30%", FAULT_IRQ, FA_IRQ_LATE, &r);
+    parse_ok("irq lost 1%", FAULT_IRQ, FA_IRQ_LOST, &r);
+    parse_ok("irq spurious 2ms", FAULT_IRQ, FA_IRQ_SPURIOUS, &r);
+    assert_int_equal(r.t_ns, 2000000);
+}
+
+static void refused(const char *text, const char *why)
+{
+    struct fault_rule r;
+    char err[256] = "";
+
+    if (fault_rule_parse(text, &r, err, sizeof(err)) == 0)
+        fail_msg("'%s' was accepted", text);
+    if (!strstr(err, why))
+        fail_msg("'%s': '%s' does not say '%s'", text, err, why);
+}
+
+static void test_rules_refused(void **state)
+{
+    (void)state;
+    refused("", "DIRECTION ACTION");
+    refused("tx", "DIRECTION ACTION");
+    refused("up drop 5%", "unknown direction 'up'");
+    refused("tx dorp 5%", "unknown action 'dorp'");
+    refused("tx drop 105%", "between 0% and 100%");
+    refused("tx drop -1%", "between 0% and 100%");
+    refused("tx drop 5", "between 0% and 100%");
+    refused("tx drop every 0", "count of at least 1");
+    refused("rx drop 5% \"tcp and\"", "bad filter");
+    refused("rx drop 5% \"arp", "unterminated quote");
+    refused("rx drop 5% \"arp\" x", "nothing may follow");
+    refused("rx drop 5% arp", "quote it");
+    refused("rx corrupt 5% bytes 60-14", "byte range");
+    refused("rx delay 20s", "up to 10s");
+    refused("rx delay 10ms 20ms", "jitter");
+    refused("rx rate 10parsecs", "not a rate");
+    refused("irq late", "needs a time");
+    refused("irq spurious 1us", "at least 10us");
+    refused("irq lost 5% \"arp\"", "no filter");
+}
+
+static void test_prng_streams(void **state)
+{
+    struct prng a, b, c;
+    int same = 0;
+
+    (void)state;
+    prng_seed(&a, 42, PRNG_STREAM_RX);
+    prng_seed(&b, 42, PRNG_STREAM_RX);
+    prng_seed(&c, 42, PRNG_STREAM_TX);
+    for (int i = 0; i < 10000; i++) {
+        uint64_t x = prng_next(&a);
+        assert_true(x == prng_next(&b)); /* same seed, same stream: same numbers */
+        same += x == prng_next(&c);
+    }
+    assert_int_equal(same, 0); /* streams differ */
+    for (int i = 0; i < 100000; i++) {
+        uint32_t v = prng_below(&a, 7);
+        double u = prng_unit(&a);
+        assert_true(v < 7);
+        assert_true(u >= 0.0 && u < 1.0);
+    }
+}
+
+static uint8_t frame_buf[64];
+
+static enum fault_verdict rx_one(struct fault *f, uint64_t no)
+{
+    struct iovec iov = {frame_buf, sizeof(frame_buf)};
+    size_t len = sizeof(frame_buf);
+
+    return fault_rx(f, &iov, 1, &len, no, 0);
+}
+
+static void test_gilbert_elliott_loss_rate(void **state)
+{
+    /* good->bad 2%, bad->good 25%, all lost in bad, none in good: the
+     * long-run loss is P/(P+R) = 0.02/0.27 = 7.4 %, in bursts of mean 1/R. */
+    char err[256];
+    struct fault *f = fault_new(7);
+    unsigned drops = 0, bursts = 0, run = 0;
+    const unsigned n = 200000;
+
+    (void)state;
+    assert_true(fault_add(f, "rx drop gilbert 2% 25%", err, sizeof(err)) > 0);
+    for (unsigned i = 0; i < n; i++) {
+        if (rx_one(f, i) == FAULT_DROP) {
+            drops++;
+            if (run++ == 0)
+                bursts++;
+        } else {
+            run = 0;
+        }
+    }
+    double rate = (double)drops / n, mean_burst = (double)drops / bursts;
+    assert_true(rate > 0.065 && rate < 0.083);
+    assert_true(mean_burst > 3.5 && mean_burst < 4.5); /* 1 / 0.25 */
+    fault_free(f);
+}
+
+static void test_drop_every_and_determinism(void **state)
+{
+    char err[256];
+    enum fault_verdict v1[3000], v2[3000];
+
+    (void)state;
+    for (int run = 0; run < 2; run++) {
+        struct fault *f = fault_new(123456);
+        assert_true(fault_add(f, "rx drop every 4", err, sizeof(err)) > 0);
+        assert_true(fault_add(f, "rx drop 20%", err, sizeof(err)) > 0);
+        for (int i = 0; i < 3000; i++)
+            (run ? v2 : v1)[i] = rx_one(f, (uint64_t)i);
+        fault_free(f);
+    }
+    assert_memory_equal(v1, v2, sizeof(v1));
+    /* "every 4" always hits the 4th matching frame... */
+    unsigned drops = 0;
+    for (int i = 3; i < 3000; i += 4)
+        assert_int_equal(v1[i], FAULT_DROP);
+    for (int i = 0; i < 3000; i++)
+        drops += v1[i] == FAULT_DROP;
+    /* ...and the 20 % rule drops about a fifth of the others (those that
+     * reached it: 3/4 of them). */
+    double other = (double)(drops - 750) / 2250;
+    assert_true(other > 0.16 && other < 0.24);
+}
+
+static void test_corrupt_and_truncate_in_place(void **state)
+{
+    char err[256];
+    struct fault *f = fault_new(1);
+    uint8_t orig[64];
+    struct iovec iov = {frame_buf, sizeof(frame_buf)};
+    size_t len = sizeof(frame_buf);
+    int diff = 0;
+
+    (void)state;
+    memset(frame_buf, 0x55, sizeof(frame_buf));
+    memcpy(orig, frame_buf, sizeof(orig));
+    assert_true(fault_add(f, "rx corrupt 100% bits 5", err, sizeof(err)) > 0);
+    assert_true(fault_add(f, "rx truncate 100% 40", err, sizeof(err)) > 0);
+    assert_int_equal(fault_rx(f, &iov, 1, &len, 1, 0), FAULT_PASS);
+    assert_int_equal(len, 40);
+    for (int i = 0; i < 64; i++)
+        diff += __builtin_popcount(orig[i] ^ frame_buf[i]);
+    assert_true(diff >= 1 && diff <= 5); /* 5 flips, maybe the same bit twice */
+    fault_free(f);
+}
+
+struct out {
+    int n;
+    uint64_t first_ns, last_ns;
+};
+
+static uint64_t mono_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void delivered(void *arg, const uint8_t *data, size_t len)
+{
+    struct out *o = arg;
+
+    (void)data, (void)len;
+    if (o->n++ == 0)
+        o->first_ns = mono_ns();
+    o->last_ns = mono_ns();
+}
+
+static void test_rate_shaper_paces_frames(void **state)
+{
+    /* 1 Mbit/s, 1000-byte frames: 8 ms each. 20 frames sent at once leave
+     * over ~160 ms (less the burst allowance), none dropped (the shaper
+     * queues up to 200 ms). */
+    char err[256];
+    struct fault *f = fault_new(1);
+    struct out o = {0, 0, 0};
+    struct fault_io io = {delivered, NULL, &o};
+    static uint8_t big[1000];
+    int passed = 0;
+
+    (void)state;
+    fault_set_io(f, &io);
+    assert_true(fault_add(f, "rx rate 1mbit", err, sizeof(err)) > 0);
+    uint64_t t0 = mono_ns();
+    for (int i = 0; i < 20; i++) {
+        struct iovec iov = {big, sizeof(big)};
+        size_t len = sizeof(big);
+        enum fault_verdict v = fault_rx(f, &iov, 1, &len, (uint64_t)i, 0);
+        assert_int_not_equal(v, FAULT_DROP);
+        passed += v == FAULT_PASS;
+    }
+    for (int i = 0; i < 200 && o.n + passed < 20; i++)
+        usleep(10000); /* bounded: 2 s */
+    assert_int_equal(o.n + passed, 20);
+    double span_ms = (double)(o.last_ns - t0) / 1e6;
+    assert_true(span_ms > 100 && span_ms < 400);
+    fault_free(f);
+}
+
+static void test_rate_shaper_drops_beyond_its_queue(void **state)
+{
+    char err[256];
+    struct fault *f = fault_new(1);
+    static uint8_t big[1500];
+    int dropped = 0;
+
+    (void)state;
+    assert_true(fault_add(f, "rx rate 100kbit", err, sizeof(err)) > 0);
+    /* 100 kbit/s queues 200 ms = 2500 bytes: the rest of 20 frames drops */
+    for (int i = 0; i < 20; i++) {
+        struct iovec iov = {big, sizeof(big)};
+        size_t len = sizeof(big);
+        dropped += fault_rx(f, &iov, 1, &len, (uint64_t)i, 0) == FAULT_DROP;
+    }
+    assert_true(dropped >= 15);
+    fault_free(f);
+}
+
+static void test_add_del_list(void **state)
+{
+    char err[256];
+    struct fault *f = fault_new(1);
+    struct fault_rule_info info[8];
+    int a, b;
+
+    (void)state;
+    a = fault_add(f, "rx drop 1%", err, sizeof(err));
+    b = fault_add(f, "irq lost 2%", err, sizeof(err));
+    assert_true(a > 0 && b > a);
+    assert_int_equal(fault_add(f, "rx nonsense", err, sizeof(err)), -EINVAL);
+    assert_int_equal(fault_list(f, info, 8), 2);
+    assert_int_equal(fault_del(f, (unsigned)a), 0);
+    assert_int_equal(fault_del(f, (unsigned)a), -ENOENT);
+    assert_int_equal(fault_list(f, info, 8), 1);
+    assert_string_equal(info[0].text, "irq lost 2%");
+    fault_clear(f);
+    assert_int_equal(fault_list(f, info, 8), 0);
+    fault_free(f);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_rules_accepted),
+        cmocka_unit_test(test_rules_refused),
+        cmocka_unit_test(test_prng_streams),
+        cmocka_unit_test(test_gilbert_elliott_loss_rate),
+        cmocka_unit_test(test_drop_every_and_determinism),
+        cmocka_unit_test(test_corrupt_and_truncate_in_place),
+        cmocka_unit_test(test_rate_shaper_paces_frames),
+        cmocka_unit_test(test_rate_shaper_drops_beyond_its_queue),
+        cmocka_unit_test(test_add_del_list),
+    };
+
+    events_init();
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
