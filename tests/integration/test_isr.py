@@ -23,55 +23,7 @@ DETECT_WITHIN = 10.0  # scenario 1: "within 10 s"
 # sections, take longer to hit; scripts/bench-isr measures the distribution.
 DETECT_RTOS_WITHIN = 30.0
 DETECT_LIBC_WITHIN = 120.0
-# The cable is pulled every 110-190 ms for 5-45 ms.
-FLAP = ["--link-flap", "150:25:0:20"]
-# An EMAC that interrupts once per frame, 20-70 us after the write (wire
-# time): the interrupt lands at a random point of the stack's work, as on
-# the board, instead of right after linkoutput().
-EMAC = ["--txc-coalesce", "1", "--txc-delay-us", "20", "--txc-jitter-us", "50"]
-
-
-class Storm:
-    """lwipd under seed 000's load: iperf2 into lwiperf, arping, link flaps."""
-
-    def __init__(self, netns, workdir, binary, extra, seconds):
-        self.ns = netns
-        self.d = harness.Lwipd(netns, workdir, binary=binary,
-                               extra_args=["--report-dir", workdir, "--events",
-                                           os.path.join(workdir, "events.jsonl")] + FLAP + EMAC +
-                               extra)
-        self.seconds = seconds
-        self.procs = []
-
-    def __enter__(self):
-        self.d.start()
-        self.baseline = harness.pool_usage(self.d.stats())
-        self.t0 = time.monotonic()
-        self.procs.append(self.ns.popen(["iperf", "-c", self.d.ip, "-t", str(int(self.seconds) + 5),
-                                         "-i", "0"], stdout=subprocess.DEVNULL,
-                                        stderr=subprocess.DEVNULL))
-        self.procs.append(self.ns.popen(["arping", "-q", "-c", str(int(self.seconds * 100) + 100),
-                                         "-i", "0.01", "-I", self.ns.tap, self.d.ip],
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-        return self
-
-    def wait_exit(self, timeout):
-        try:
-            code = self.d.proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            return None, None
-        return code, time.monotonic() - self.t0
-
-    def stop_traffic(self):
-        for p in self.procs:
-            if p.poll() is None:
-                p.kill()  # iperf2 may sit in a blocked send: no time for niceties
-            p.wait(timeout=10)
-        self.procs = []
-
-    def __exit__(self, *exc):
-        self.stop_traffic()
-        self.d.stop()  # a no-op when it already stopped on a report
+FLAP, EMAC, Storm = harness.STORM_FLAP, harness.STORM_EMAC, harness.Storm
 
 
 def report(workdir):
