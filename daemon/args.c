@@ -515,7 +515,9 @@ static const struct opt_def opts[] = {
     {"txc-jitter-us", "T", "plus up to T us of random jitter", set_txc_jitter_us},
     {"txc-free", "HOW", "TX-complete ISR frees by: task (default), callback, isr", set_txc_free},
     {"irq-policy", "P", "ISR rule breaks: detect (default), rtos, posix", set_irq_policy},
-    {"irq-target", "THREAD", "thread the IRQs interrupt (default tcpip)", set_irq_target},
+    {"irq-target", "THREAD",
+     "thread the IRQs interrupt: stack (default: whoever is in lwIP), tcpip or another lwIP thread",
+     set_irq_target},
     {"single-core", NULL, "pin every lwipd thread to one CPU, as on the MCU", set_single_core},
     {"watchdog-ms", "MS", "report a tcpip thread stalled for MS (default 5000, 0: off)",
      set_watchdog_ms},
@@ -562,7 +564,7 @@ void args_init(struct args *a)
     a->txc_coalesce = 16;
     a->txc_free = TXC_FREE_TASK;
     a->irq_policy = IRQ_POLICY_DETECT;
-    a->irq_target = "tcpip";
+    a->irq_target = "stack";
     a->fatal_action = FATAL_EXIT;
     a->watchdog_ms = 5000;
     a->echo = true;

@@ -190,8 +190,9 @@ static cJSON *driver_json(struct netif_tap *tap)
     netif_tap_get_stats(tap, &st);
 #define N(f) cJSON_AddNumberToObject(o, #f, (double)st.f)
     N(rx_frames), N(rx_bytes), N(rx_errors), N(rx_nomem), N(rx_input_fail), N(rx_link_down);
-    N(rx_oversize), N(tx_frames), N(tx_bytes), N(tx_errors), N(tx_ring_full), N(tx_link_down);
-    N(ring_size), N(ring_used), N(ring_max_used), N(ring_reclaimed_inline);
+    N(rx_batches), N(rx_oversize), N(tx_frames), N(tx_bytes), N(tx_errors), N(tx_ring_full),
+        N(tx_link_down);
+    N(ring_size), N(ring_used), N(ring_max_used), N(ring_reclaimed_inline), N(ring_full_waits);
     N(txc_isr_runs), N(free_isr), N(free_callback), N(free_task), N(free_callback_fail);
     N(link_changes), N(rx_fault_drop), N(tx_fault_drop), N(irq_lost), N(irq_spurious);
 #undef N
@@ -216,6 +217,7 @@ static cJSON *irq_json(struct netif_tap *tap)
         cJSON_AddNumberToObject(line, "coalesced", (double)st.coalesced);
         cJSON_AddNumberToObject(line, "serviced", (double)st.serviced);
         cJSON_AddNumberToObject(line, "deferred", (double)st.deferred);
+        cJSON_AddNumberToObject(line, "forwarded", (double)st.forwarded);
         cJSON_AddItemToObject(o, irq_line_name(l), line);
     }
     return o;

@@ -25,6 +25,7 @@
 #include "fault_inject/fault.h"
 #include "netif_tap/netif_tap_priv.h"
 #include "netif_tap/tap.h"
+#include "port/lwip_compat.h"
 #include "port/log.h"
 #include "port/port.h"
 
@@ -241,9 +242,10 @@ static err_t tap_netif_init(struct netif *netif)
 }
 
 /* Read one frame into a PBUF_POOL chain (readv straight into the pool
- * buffers: no copy) and hand it to lwIP. Returns 1 after a frame, 0 when the
+ * buffers: no copy) and hand it to lwIP: appended to batch B, or at once
+ * through netif->input when B is NULL. Returns 1 after a frame, 0 when the
  * TAP is drained, -1 after a counted error. */
-static int rx_one(struct netif_tap *t)
+static int rx_one(struct netif_tap *t, struct rx_batch *b)
 {
     struct iovec iov[MAX_IOV];
     struct pbuf *p;
@@ -335,11 +337,88 @@ static int rx_one(struct netif_tap *t)
     pbuf_header(p, ETH_PAD_SIZE);
 #endif
     LINK_STATS_INC(link.recv);
-    if (t->netif.input(p, &t->netif) != ERR_OK) {
+    if (b) {
+        b->p[b->n++] = p;
+    } else if (t->netif.input(p, &t->netif) != ERR_OK) {
         ctr_add(&t->ctr.rx_input_fail, 1);
         pbuf_free(p);
     }
     return 1;
+}
+
+/* Inside the stack (tcpip thread, or holding the core lock): feed a batch
+ * of frames to lwIP in order, as tcpip_input would have one by one
+ * (Ethernet netif: ethernet_input). */
+static void rx_feed(struct netif_tap *t, struct rx_batch *b)
+{
+    for (unsigned i = 0; i < b->n; i++) {
+        if (ethernet_input(b->p[i], &t->netif) != ERR_OK) {
+            ctr_add(&t->ctr.rx_input_fail, 1);
+            pbuf_free(b->p[i]);
+        }
+    }
+    b->n = 0;
+}
+
+/* tcpip thread: a batch posted by the RX thread. */
+static void rx_batch_input(void *arg)
+{
+    struct rx_batch *b = arg;
+
+    rx_feed(b->t, b);
+    atomic_fetch_add_explicit(&b->t->rxb_cons, 1, memory_order_release);
+}
+
+/* RX thread: a free batch slot, or NULL when the tcpip thread is that far
+ * behind (frames then go one by one through netif->input). */
+static struct rx_batch *rx_batch_get(struct netif_tap *t)
+{
+    unsigned prod = atomic_load_explicit(&t->rxb_prod, memory_order_relaxed);
+
+    if (prod - atomic_load_explicit(&t->rxb_cons, memory_order_acquire) >= RX_BATCH_SLOTS)
+        return NULL;
+    return &t->rxb[prod % RX_BATCH_SLOTS];
+}
+
+/* RX thread: hand a filled batch to the tcpip thread. A single frame goes
+ * the ordinary way (netif->input), which costs no slot. */
+static void rx_batch_post(struct netif_tap *t, struct rx_batch *b)
+{
+    if (b->n == 0)
+        return;
+#if LWIP_TCPIP_CORE_LOCKING_INPUT
+    /* tcpip_input would run the stack right here under the core lock, once
+     * per frame: take it once for the whole batch instead. */
+    if (!b->msg) {
+        LOCK_TCPIP_CORE();
+        rx_feed(t, b);
+        UNLOCK_TCPIP_CORE();
+        ctr_add(&t->ctr.rx_batches, 1);
+        return;
+    }
+#endif
+    if (b->n > 1 && lwipd_callbackmsg_trypost(b->msg) == ERR_OK) {
+        atomic_fetch_add_explicit(&t->rxb_prod, 1, memory_order_relaxed);
+        ctr_add(&t->ctr.rx_batches, 1);
+        return;
+    }
+    for (unsigned i = 0; i < b->n; i++) {
+        if (t->netif.input(b->p[i], &t->netif) != ERR_OK) {
+            ctr_add(&t->ctr.rx_input_fail, 1);
+            pbuf_free(b->p[i]);
+        }
+    }
+    b->n = 0;
+}
+
+/* Return the batch slots' messages to their pool. */
+static void rx_batch_free(struct netif_tap *t)
+{
+    for (int i = 0; i < RX_BATCH_SLOTS; i++) {
+        if (t->rxb[i].msg)
+            tcpip_callbackmsg_delete(t->rxb[i].msg);
+        t->rxb[i].msg = NULL;
+    }
 }
 
 static void *rx_thread(void *arg)
@@ -362,10 +441,26 @@ static void *rx_thread(void *arg)
             log_err("tap", "%s: device error (revents %#x)", t->ifname, pfd[0].revents);
             break;
         }
+        /* Drain the TAP: up to RX_BATCH frames per wake-up, handed over
+         * RX_BATCH_MAX at a time. */
+        /* With LWIP_TCPIP_CORE_LOCKING_INPUT the batch is fed to lwIP
+         * right here under the core lock (a local one, without a message). */
+        struct rx_batch local = {.t = t, .n = 0, .msg = NULL};
+        struct rx_batch *b = t->rxb_enabled                  ? rx_batch_get(t)
+                             : LWIP_TCPIP_CORE_LOCKING_INPUT ? &local
+                                                             : NULL;
+
         for (int i = 0; i < RX_BATCH; i++) {
-            if (rx_one(t) == 0)
+            if (rx_one(t, b) == 0)
                 break;
+            if (b && b->n == RX_BATCH_MAX) {
+                rx_batch_post(t, b);
+                if (b != &local)
+                    b = rx_batch_get(t);
+            }
         }
+        if (b)
+            rx_batch_post(t, b);
     }
     return NULL;
 }
@@ -385,7 +480,7 @@ struct netif_tap *netif_tap_new(const struct netif_tap_config *cfg, int *err)
     t->cfg = *cfg;
     snprintf(t->ifname, sizeof(t->ifname), "%s", cfg->ifname);
     snprintf(t->irq_target, sizeof(t->irq_target), "%s",
-             cfg->irq_target ? cfg->irq_target : "tcpip");
+             cfg->irq_target ? cfg->irq_target : "stack");
     t->cfg.ifname = t->ifname;
     t->cfg.irq_target = t->irq_target;
     if (!cfg->mac_set)
@@ -424,6 +519,7 @@ void netif_tap_free(struct netif_tap *t)
         return;
     netif_tap_stop(t);
     tx_ring_destroy(t);
+    rx_batch_free(t);
     if (t->rx_stop_fd >= 0)
         close(t->rx_stop_fd);
     if (t->fd >= 0)
@@ -468,6 +564,21 @@ int netif_tap_start(struct netif_tap *t)
         err = tx_ring_start(t);
         if (err)
             return err;
+    }
+    /* One message per batch slot, from MEMP_TCPIP_MSG_API. A pool too small
+     * to spare them (small MCU profiles) means frames go one by one. */
+    t->rxb_enabled = !LWIP_TCPIP_CORE_LOCKING_INPUT;
+    for (int i = 0; t->rxb_enabled && i < RX_BATCH_SLOTS; i++) {
+        t->rxb[i].t = t;
+        if (!t->rxb[i].msg)
+            t->rxb[i].msg = tcpip_callbackmsg_new(rx_batch_input, &t->rxb[i]);
+        if (!t->rxb[i].msg) {
+            log_info("tap",
+                     "%s: TCPIP_MSG_API pool too small for RX batching; frames go one by one",
+                     t->ifname);
+            rx_batch_free(t);
+            t->rxb_enabled = false;
+        }
     }
     err = pthread_create(&t->rx_thread, NULL, rx_thread, t);
     if (err)
@@ -568,6 +679,7 @@ void netif_tap_get_stats(const struct netif_tap *t, struct netif_tap_stats *o)
     o->rx_input_fail = ctr_get(&c->rx_input_fail);
     o->rx_link_down = ctr_get(&c->rx_link_down);
     o->rx_oversize = ctr_get(&c->rx_oversize);
+    o->rx_batches = ctr_get(&c->rx_batches);
     o->tx_frames = ctr_get(&c->tx_frames);
     o->tx_bytes = ctr_get(&c->tx_bytes);
     o->tx_errors = ctr_get(&c->tx_errors);
@@ -578,6 +690,7 @@ void netif_tap_get_stats(const struct netif_tap *t, struct netif_tap_stats *o)
         o->ring_used = tx_ring_used(t);
         o->ring_max_used = ctr_get(&t->ring.max_used);
         o->ring_reclaimed_inline = ctr_get(&t->ring.reclaimed_inline);
+        o->ring_full_waits = ctr_get(&t->ring.full_waits);
     }
     o->txc_isr_runs = ctr_get(&c->txc_isr_runs);
     o->free_isr = ctr_get(&c->free_isr);

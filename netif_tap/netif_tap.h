@@ -41,13 +41,14 @@ struct netif_tap_config {
     unsigned txc_delay_us;    /* completion this long after the write */
     unsigned txc_jitter_us;   /* plus up to this much */
     enum txc_free txc_free;
-    const char *irq_target; /* thread name that plays the CPU: "tcpip" */
+    const char *irq_target; /* thread that plays the CPU: "stack" (core-lock owner), "tcpip", ... */
 };
 
 struct netif_tap_stats {
     uint64_t rx_frames, rx_bytes, rx_errors, rx_nomem, rx_input_fail, rx_link_down, rx_oversize;
+    uint64_t rx_batches;
     uint64_t tx_frames, tx_bytes, tx_errors, tx_ring_full, tx_link_down;
-    uint64_t ring_size, ring_used, ring_max_used, ring_reclaimed_inline;
+    uint64_t ring_size, ring_used, ring_max_used, ring_reclaimed_inline, ring_full_waits;
     uint64_t txc_isr_runs, free_isr, free_callback, free_task, free_callback_fail;
     uint64_t link_changes;
     uint64_t rx_fault_drop, tx_fault_drop, irq_lost, irq_spurious;

@@ -45,6 +45,9 @@ struct tx_ring {
     atomic_uint dma;
     atomic_uint tail;
     sem_t kick;
+    sem_t space; /* posted on completions while a producer waits */
+    atomic_int space_waiter;
+    counter_t full_waits; /* linkoutput had to wait for a descriptor */
     atomic_bool stop;
     bool running;
     pthread_t thread;
@@ -56,13 +59,28 @@ struct tx_ring {
     counter_t reclaimed_inline;
 };
 
+/* Frames read in one RX wake-up go to lwIP as one tcpip-thread message
+ * rather than one message (and possibly one wake-up) per frame. Slots are a
+ * ring: the RX thread fills slot prod, the tcpip thread empties them in
+ * order and advances cons. */
+#define RX_BATCH_MAX   32
+#define RX_BATCH_SLOTS 16
+
+struct rx_batch {
+    struct netif_tap *t;
+    struct tcpip_callback_msg *msg;
+    unsigned n;
+    struct pbuf *p[RX_BATCH_MAX];
+};
+
 struct netif_tap_counters {
     counter_t rx_frames, rx_bytes, rx_errors, rx_nomem, rx_input_fail, rx_link_down, rx_oversize;
     counter_t tx_frames, tx_bytes, tx_errors, tx_ring_full, tx_link_down;
     counter_t txc_isr_runs, free_isr, free_callback, free_task, free_callback_fail;
     counter_t link_changes;
     counter_t rx_fault_drop, tx_fault_drop, irq_lost, irq_spurious;
-    counter_t tx_seq; /* frames handed to the wire path: the fault injector's frame numbers */
+    counter_t tx_seq;     /* frames handed to the wire path: the fault injector's frame numbers */
+    counter_t rx_batches; /* tcpip-thread messages carrying RX frames */
 };
 
 struct netif_tap {
@@ -77,6 +95,9 @@ struct netif_tap {
     bool rx_running;
     int rx_stop_fd;
     pthread_t rx_thread;
+    struct rx_batch rxb[RX_BATCH_SLOTS];
+    atomic_uint rxb_prod, rxb_cons;
+    bool rxb_enabled; /* set before the RX thread starts */
     struct tx_ring ring;
     netif_tap_frame_cb frame_cb;
     void *frame_arg;

@@ -27,6 +27,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -40,6 +41,9 @@
 #include "port/lwip_compat.h"
 #include "port/log.h"
 #include "port/port.h"
+
+/* How long linkoutput waits for a free TX descriptor before ERR_MEM. */
+#define TX_FULL_WAIT_NS 2000000u
 
 /* Give back completed descriptors [tail, dma). Runs in the ISR (isr,
  * callback) or in a thread (task, inline, sweep). Only one reclaimer runs at
@@ -144,12 +148,33 @@ err_t tx_ring_enqueue(struct netif_tap *t, struct pbuf *p)
     unsigned used = head - atomic_load_explicit(&r->tail, memory_order_acquire);
 
     if (used >= r->size) {
-        ctr_add(&r->reclaimed_inline, ring_reclaim(t, TXC_FREE_TASK, 0));
-        used = head - atomic_load_explicit(&r->tail, memory_order_acquire);
-        if (used >= r->size) {
-            ctr_add(&t->ctr.tx_ring_full, 1);
-            LINK_STATS_INC(link.memerr);
-            return ERR_MEM;
+        /* No free descriptor. Like an EMAC driver polling its ring, give the
+         * DMA engine up to TX_FULL_WAIT_NS to complete one rather than
+         * bouncing ERR_MEM at once: lwIP's TCP only retries from its 250 ms
+         * timer, which turns a brief back-pressure into a stall. */
+        uint64_t deadline = 0;
+
+        for (;;) {
+            ctr_add(&r->reclaimed_inline, ring_reclaim(t, TXC_FREE_TASK, 0));
+            used = head - atomic_load_explicit(&r->tail, memory_order_acquire);
+            if (used < r->size)
+                break;
+            uint64_t now = port_now_ns();
+            if (!deadline) {
+                deadline = now + TX_FULL_WAIT_NS;
+                ctr_add(&r->full_waits, 1);
+            } else if (now >= deadline) {
+                ctr_add(&t->ctr.tx_ring_full, 1);
+                LINK_STATS_INC(link.memerr);
+                return ERR_MEM;
+            }
+            atomic_store(&r->space_waiter, 1);
+            if (atomic_load(&r->dma) == atomic_load(&r->tail)) { /* nothing to reclaim yet */
+                struct timespec ts = {(time_t)(deadline / 1000000000u),
+                                      (long)(deadline % 1000000000u)};
+                sem_clockwait(&r->space, CLOCK_MONOTONIC, &ts); /* EINTR, timeout: look again */
+            }
+            atomic_store(&r->space_waiter, 0);
         }
     }
     pbuf_ref(p);
@@ -290,6 +315,8 @@ static void *dma_thread(void *arg)
         while (done != wr && r->desc[done & r->mask].due_ns <= now) {
             done++;
             atomic_store_explicit(&r->dma, done, memory_order_release);
+            if (atomic_load_explicit(&r->space_waiter, memory_order_relaxed))
+                sem_post(&r->space); /* linkoutput waits for a descriptor */
             if (since_irq++ == 0)
                 first_unsignalled = now;
             if (since_irq >= t->cfg.txc_coalesce) {
@@ -320,7 +347,7 @@ int tx_ring_init(struct netif_tap *t)
     r->desc = calloc(size, sizeof(*r->desc));
     if (!r->desc)
         return -ENOMEM;
-    if (sem_init(&r->kick, 0, 0) != 0)
+    if (sem_init(&r->kick, 0, 0) != 0 || sem_init(&r->space, 0, 0) != 0)
         return -errno;
     r->irq = irq_line_new("txc", txc_isr, t);
     if (!r->irq)
@@ -338,12 +365,24 @@ int tx_ring_start(struct netif_tap *t)
     pthread_t target;
     int err;
 
-    err = port_thread_find(t->irq_target, &target);
+    bool stack = strcmp(t->irq_target, "stack") == 0;
+
+    err = port_thread_find(stack ? "tcpip" : t->irq_target, &target);
     if (err) {
         log_err("tap", "--irq-target %s: no such lwIP thread", t->irq_target);
         return err;
     }
     irq_line_set_target(r->irq, target);
+    /* --irq-target stack: on a single-core MCU the TX-complete interrupt
+     * preempts whatever runs, and what matters is who is inside lwIP: the
+     * tcpip thread, the RX thread feeding frames under the core lock
+     * (LWIP_TCPIP_CORE_LOCKING_INPUT), or an application thread in a socket
+     * call. So the IRQ follows the core lock; without core locking only the
+     * tcpip thread runs the stack. */
+#if LWIP_TCPIP_CORE_LOCKING
+    if (stack)
+        irq_line_follow_lock(r->irq, &lock_tcpip_core);
+#endif
     r->reclaim_msg = tcpip_callbackmsg_new(reclaim_task, t);
     if (!r->reclaim_msg)
         return -ENOMEM;
@@ -381,6 +420,7 @@ void tx_ring_destroy(struct netif_tap *t)
     }
     if (r->desc) {
         sem_destroy(&r->kick);
+        sem_destroy(&r->space);
         free(r->desc);
         r->desc = NULL;
     }

@@ -34,8 +34,11 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "port/fatal.h"
+#include "port/port.h"
 
 #define IRQ_SIGNAL_OFFSET 4 /* first line is SIGRTMIN+4 */
 
@@ -46,15 +49,19 @@ struct irq_line {
     int signo;
     _Atomic(pthread_t) target;
     atomic_bool has_target;
+    struct sys_mutex *const *_Atomic follow; /* the "CPU": see irq_line_follow_lock() */
     atomic_int asserted;
+    atomic_int hops; /* forwards of the pending IRQ (follow) */
     atomic_uint_fast64_t raised;
     atomic_uint_fast64_t coalesced;
     atomic_uint_fast64_t serviced;
     atomic_uint_fast64_t deferred;
+    atomic_uint_fast64_t forwarded;
 };
 
 static struct {
     enum irq_policy policy;
+    pid_t pid;
     int nlines;
     struct irq_line lines[IRQ_MAX_LINES];
     atomic_uint_fast64_t violations;
@@ -94,8 +101,47 @@ enum irq_policy irq_policy(void)
     return irqc.policy;
 }
 
+/* A line that follows a lock (irq_line_follow_lock): the ISR runs where the
+ * lock's owner is, as a single CPU would interrupt whatever runs the code
+ * the lock guards. Forwards are bounded, so a lock that keeps moving still
+ * gets its IRQ serviced. */
+#define IRQ_MAX_HOPS 4
+
+enum follow { FOLLOW_NONE, FOLLOW_FORWARDED, FOLLOW_CLAIMED };
+
+/* Where the signal landed: run here (we own the lock, or nobody does and we
+ * claimed it for the ISR's duration, so nobody enters meanwhile), or pass
+ * it on to the owner. */
+static enum follow irq_follow(struct irq_line *l)
+{
+    struct sys_mutex *const *lock = atomic_load_explicit(&l->follow, memory_order_relaxed);
+    pid_t self, owner;
+
+    if (!lock)
+        return FOLLOW_NONE;
+    self = port_gettid();
+    for (int i = 0; i < IRQ_MAX_HOPS; i++) {
+        owner = port_mutex_owner(lock, false);
+        if (owner == self)
+            return FOLLOW_NONE;
+        if (owner == 0) {
+            if (port_mutex_claim(lock))
+                return FOLLOW_CLAIMED;
+            continue;
+        }
+        if (atomic_fetch_add_explicit(&l->hops, 1, memory_order_relaxed) >= IRQ_MAX_HOPS)
+            return FOLLOW_NONE;
+        if (syscall(SYS_tgkill, irqc.pid, owner, l->signo) == 0) {
+            atomic_fetch_add_explicit(&l->forwarded, 1, memory_order_relaxed);
+            return FOLLOW_FORWARDED;
+        }
+    }
+    return FOLLOW_NONE;
+}
+
 static void irq_dispatch(struct irq_line *l, void *uc)
 {
+    atomic_store_explicit(&l->hops, 0, memory_order_relaxed);
     atomic_store_explicit(&l->asserted, 0, memory_order_release);
     tls_isr_uc = uc;
     tls_in_isr = 1;
@@ -122,7 +168,12 @@ static void irq_signal_handler(int sig, siginfo_t *si, void *uc)
             atomic_fetch_or(&tls_pending, 1u << n);
             atomic_fetch_add_explicit(&l->deferred, 1, memory_order_relaxed);
         } else {
-            irq_dispatch(l, uc);
+            enum follow f = irq_follow(l);
+
+            if (f != FOLLOW_FORWARDED)
+                irq_dispatch(l, uc);
+            if (f == FOLLOW_CLAIMED)
+                port_mutex_unclaim(atomic_load(&l->follow));
         }
     }
     errno = saved_errno;
@@ -132,6 +183,7 @@ static void irq_signal_handler(int sig, siginfo_t *si, void *uc)
 int irq_init(enum irq_policy policy)
 {
     irqc.policy = policy;
+    irqc.pid = getpid();
     return 0;
 }
 
@@ -183,6 +235,7 @@ void irq_line_free(struct irq_line *l)
 {
     if (l) {
         atomic_store(&l->has_target, false);
+        atomic_store(&l->follow, NULL);
         atomic_store(&l->isr, NULL);
     }
 }
@@ -204,6 +257,15 @@ void irq_line_set_target(struct irq_line *l, pthread_t target)
     atomic_store(&l->has_target, true);
 }
 
+/* Aim line L at whoever owns LOCK (the core lock: the thread inside lwIP),
+ * or when it is free at its last owner, or else the fixed target. Where the
+ * signal lands the ISR runs only if that thread owns LOCK or can take it for
+ * the ISR's duration; otherwise it is passed on to the owner. */
+void irq_line_follow_lock(struct irq_line *l, struct sys_mutex *const *lock)
+{
+    atomic_store(&l->follow, lock);
+}
+
 /* Assert line L. Async-signal-safe; callable from any thread. A raise while
  * the line is still asserted is coalesced into the pending one. */
 void irq_raise(struct irq_line *l)
@@ -213,6 +275,11 @@ void irq_raise(struct irq_line *l)
         return;
     }
     atomic_fetch_add_explicit(&l->raised, 1, memory_order_relaxed);
+    struct sys_mutex *const *lock = atomic_load_explicit(&l->follow, memory_order_relaxed);
+    pid_t tid = lock ? port_mutex_owner(lock, true) : 0;
+
+    if (tid > 0 && syscall(SYS_tgkill, irqc.pid, tid, l->signo) == 0)
+        return;
     if (atomic_load(&l->has_target))
         pthread_kill(atomic_load(&l->target), l->signo);
 }
@@ -223,6 +290,7 @@ void irq_line_get_stats(const struct irq_line *l, struct irq_line_stats *out)
     out->coalesced = atomic_load_explicit(&l->coalesced, memory_order_relaxed);
     out->serviced = atomic_load_explicit(&l->serviced, memory_order_relaxed);
     out->deferred = atomic_load_explicit(&l->deferred, memory_order_relaxed);
+    out->forwarded = atomic_load_explicit(&l->forwarded, memory_order_relaxed);
 }
 
 /* "Disable interrupts" for the calling thread; nests. */

@@ -35,6 +35,7 @@ struct irq_line_stats {
     uint64_t coalesced; /* raises while already asserted */
     uint64_t serviced;  /* ISR runs */
     uint64_t deferred;  /* arrivals while the target had IRQs masked */
+    uint64_t forwarded; /* passed on to where the target had moved */
 };
 
 int irq_init(enum irq_policy policy);
@@ -47,6 +48,8 @@ void irq_line_free(struct irq_line *l);
 const char *irq_line_name(const struct irq_line *l);
 int irq_line_signo(const struct irq_line *l);
 void irq_line_set_target(struct irq_line *l, pthread_t target);
+struct sys_mutex;
+void irq_line_follow_lock(struct irq_line *l, struct sys_mutex *const *lock);
 void irq_raise(struct irq_line *l);
 void irq_line_get_stats(const struct irq_line *l, struct irq_line_stats *out);
 

@@ -7,3 +7,11 @@
 
 #define LWIPD_LWIP_AT_LEAST(maj, min)                                                              \
     ((LWIP_VERSION_MAJOR * 100 + LWIP_VERSION_MINOR) >= ((maj)*100 + (min)))
+
+/* Post a pre-allocated callback message without blocking (ERR_MEM when the
+ * tcpip mailbox is full): renamed in 2.1. Needs lwip/tcpip.h. */
+#if LWIPD_LWIP_AT_LEAST(2, 1)
+#define lwipd_callbackmsg_trypost(msg) tcpip_callbackmsg_trycallback(msg)
+#else
+#define lwipd_callbackmsg_trypost(msg) tcpip_trycallback(msg)
+#endif

@@ -26,4 +26,7 @@ uint64_t port_now_ns(void);
 void port_thread_register_current(const char *name);
 void port_thread_foreach(port_thread_cb cb, void *arg);
 int port_thread_find(const char *name, pthread_t *out);
+pid_t port_mutex_owner(struct sys_mutex *const *mutex, bool last);
+bool port_mutex_claim(struct sys_mutex *const *mutex);
+void port_mutex_unclaim(struct sys_mutex *const *mutex);
 bool port_mutex_held_by_me(struct sys_mutex *const *mutex);

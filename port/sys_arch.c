@@ -268,9 +268,13 @@ static int sem_wait_until(sem_t *s, const struct timespec *deadline)
 static u32_t sem_wait_ms(sem_t *s, u32_t timeout)
 {
     struct timespec deadline;
-    uint64_t start = port_now_ns();
+    uint64_t start;
     u32_t waited;
 
+    /* Busy stack: the item is usually there already; no clock reads then. */
+    if (sem_trywait(s) == 0)
+        return 0;
+    start = port_now_ns();
     if (timeout != 0)
         deadline_after_ms(&deadline, timeout);
     if (sem_wait_until(s, timeout != 0 ? &deadline : NULL) != 0)
@@ -347,6 +351,7 @@ void sys_sem_set_invalid(sys_sem_t *sem)
 
 struct sys_mutex {
     atomic_uint word; /* 0: free; else owner tid, | MUTEX_WAITERS if anyone sleeps */
+    atomic_uint last; /* tid of the latest owner (an IRQ aimed at the stack) */
     char name[64];    /* "mutex from mem_init": who created it */
 };
 
@@ -412,6 +417,34 @@ static void mutex_acquire(struct sys_mutex *m, unsigned self)
     }
 }
 
+/* The thread id holding MUTEX, 0 when free; with LAST, the latest owner
+ * when free. Async-signal-safe. */
+pid_t port_mutex_owner(struct sys_mutex *const *mutex, bool last)
+{
+    const struct sys_mutex *m = mutex ? *mutex : NULL;
+    pid_t tid = m ? (pid_t)(atomic_load(&m->word) & ~MUTEX_WAITERS) : 0;
+
+    if (tid == 0 && last && m)
+        tid = (pid_t)atomic_load_explicit(&m->last, memory_order_relaxed);
+    return tid;
+}
+
+/* Signal handlers (an ISR following the core lock, irq_line_follow_lock):
+ * take MUTEX if it is free, without waiting and without becoming its "last"
+ * owner; give it back. Async-signal-safe. */
+bool port_mutex_claim(struct sys_mutex *const *mutex)
+{
+    unsigned c = 0;
+
+    return atomic_compare_exchange_strong(&(*mutex)->word, &c, (unsigned)port_gettid());
+}
+
+void port_mutex_unclaim(struct sys_mutex *const *mutex)
+{
+    if (atomic_exchange(&(*mutex)->word, 0) & MUTEX_WAITERS)
+        futex(&(*mutex)->word, FUTEX_WAKE_PRIVATE, 1);
+}
+
 void sys_mutex_lock(sys_mutex_t *mutex)
 {
     struct sys_mutex *m = *mutex;
@@ -430,6 +463,7 @@ void sys_mutex_lock(sys_mutex_t *mutex)
         fatal_report("lwip-bug", "sys_mutex_lock: the owner locks its mutex again (self-deadlock)");
     }
     mutex_acquire(m, self);
+    atomic_store_explicit(&m->last, self, memory_order_relaxed);
 }
 
 void sys_mutex_unlock(sys_mutex_t *mutex)

@@ -44,7 +44,7 @@ def test_lwipctl_human_and_json(lwipd):
     # Every lwIP stat group and every memp pool by name.
     for group in ("link", "etharp", "ip", "icmp", "udp", "tcp", "mem", "memp", "sys"):
         assert group in s["lwip"], group
-    for pool in ("PBUF_POOL", "TCP_PCB", "UDP_PCB", "TCPIP_MSG_INPKT", "NETCONN"):
+    for pool in ("PBUF_POOL", "TCP_PCB", "UDP_PCB", "TCPIP_MSG_API", "NETCONN"):
         assert pool in s["lwip"]["memp"], pool
     assert s["lwip"]["memp"]["PBUF_POOL"]["avail"] > 0
     for key in ("rx_frames", "tx_frames", "ring_size", "txc_isr_runs", "free_task"):

@@ -60,7 +60,13 @@ def test_lwip_heap_isr_free_is_detected(netns, workdir):
     assert isr[-1] == "<signal>"
     interrupted = fns(rep["interrupted_stack"])
     assert {"mem_malloc", "mem_free"} & set(interrupted), interrupted
-    assert "tcpip_thread" in interrupted
+    # Inside the stack: the tcpip thread, or the RX thread feeding a batch of
+    # frames to lwIP under the core lock (LWIP_TCPIP_CORE_LOCKING_INPUT, the
+    # default; rx_feed may be inlined into rx_batch_post).
+    inside = {"tcpip_thread", "rx_batch_post", "rx_feed", "tcpip_inpkt"}
+    assert inside & set(interrupted), interrupted
+    assert rep["interrupted_stack"]["thread"] in ("tcpip", "tap-rx")
+    assert rep["isr_stack"]["tid"] == rep["interrupted_stack"]["tid"]  # the ISR preempted it
     assert rep["config"]["txc_free"] == "isr" and rep["config"]["irq_policy"] == "detect"
     assert rep["build"]["options"]["LWIP_ALLOW_MEM_FREE_FROM_OTHER_CONTEXT"] == 0
     assert rep["stats"]["driver"]["free_isr"] > 0
@@ -69,7 +75,8 @@ def test_lwip_heap_isr_free_is_detected(netns, workdir):
     with open(os.path.join(workdir, "events.jsonl")) as f:  # the events log starts with it
         first = json.loads(f.readline())
     assert first["type"] == "seed" and first["seed"] == rep["seed"]
-    assert {t["thread"] for t in rep["threads"]} >= {"tap-rx", "tap-dma", "main"}
+    seen = {t["thread"] for t in rep["threads"]} | {rep["isr_stack"]["thread"]}
+    assert seen >= {"tap-rx", "tap-dma", "tcpip", "main"}, seen
 
 
 def test_rtos_policy_lets_the_heap_corrupt(netns, workdir):
@@ -150,9 +157,12 @@ def test_posix_policy_hang_reported_by_watchdog(netns, workdir):
     assert code == 3, s.d.read_log()[-2000:]
     rep = report(workdir)
     assert rep["kind"] == "watchdog"
-    tcpip = [t for t in rep["threads"] if t["thread"] == "tcpip"]
-    assert tcpip, [t["thread"] for t in rep["threads"]]
-    stack = fns(tcpip[0])
+    # The IRQ lands on whichever thread is inside lwIP (--irq-target stack):
+    # the tcpip thread or tap-rx feeding frames under the core lock.
+    hung = [t for t in rep["threads"] if "irq_signal_handler" in fns(t)]
+    assert len(hung) == 1, [(t["thread"], fns(t)[:8]) for t in rep["threads"]]
+    assert hung[0]["thread"] in ("tcpip", "tap-rx"), hung[0]["thread"]
+    stack = fns(hung[0])
     # Frozen inside the ISR, waiting for mem_mutex, on top of mem_malloc/free.
     isr_part = stack[:stack.index("irq_signal_handler") + 1]
     assert "sys_mutex_lock" in isr_part and "mem_free" in isr_part, stack

@@ -12,29 +12,33 @@
 #include "lwipd_config.h"
 
 /* ---- system ----------------------------------------------------------- */
-#define NO_SYS                      0
-#define SYS_LIGHTWEIGHT_PROT        1
-#define LWIP_TCPIP_CORE_LOCKING     1
-#define LWIP_NETCONN_SEM_PER_THREAD 1
-#define LWIP_NETCONN_FULLDUPLEX     LWIPD_NETCONN_FULLDUPLEX
-#define LWIP_COMPAT_SOCKETS         0
-#define LWIP_POSIX_SOCKETS_IO_NAMES 0
-#define LWIP_SOCKET                 1
-#define LWIP_NETCONN                1
-#define LWIP_SO_RCVTIMEO            1
-#define LWIP_SO_SNDTIMEO            1
-#define LWIP_SO_LINGER              1
-#define LWIP_SO_RCVBUF              1
-#define SO_REUSE                    1
-#define LWIP_TCP_KEEPALIVE          1
-#define LWIP_NETIF_LINK_CALLBACK    1
-#define LWIP_NETIF_STATUS_CALLBACK  1
-#define LWIP_NETIF_API              1
-#define LWIP_DHCP                   1
-#define LWIP_IGMP                   1
-#define LWIP_RAW                    1
-#define LWIP_IPV6                   0
-#define LWIP_DNS                    0
+#define NO_SYS                  0
+#define SYS_LIGHTWEIGHT_PROT    1
+#define LWIP_TCPIP_CORE_LOCKING 1
+/* The RX thread runs ethernet_input itself under the core lock instead of
+ * posting each frame to the tcpip thread: one thread hop less per frame
+ * (tcpip_input's two modes; the small profile keeps the message). */
+#define LWIP_TCPIP_CORE_LOCKING_INPUT 1
+#define LWIP_NETCONN_SEM_PER_THREAD   1
+#define LWIP_NETCONN_FULLDUPLEX       LWIPD_NETCONN_FULLDUPLEX
+#define LWIP_COMPAT_SOCKETS           0
+#define LWIP_POSIX_SOCKETS_IO_NAMES   0
+#define LWIP_SOCKET                   1
+#define LWIP_NETCONN                  1
+#define LWIP_SO_RCVTIMEO              1
+#define LWIP_SO_SNDTIMEO              1
+#define LWIP_SO_LINGER                1
+#define LWIP_SO_RCVBUF                1
+#define SO_REUSE                      1
+#define LWIP_TCP_KEEPALIVE            1
+#define LWIP_NETIF_LINK_CALLBACK      1
+#define LWIP_NETIF_STATUS_CALLBACK    1
+#define LWIP_NETIF_API                1
+#define LWIP_DHCP                     1
+#define LWIP_IGMP                     1
+#define LWIP_RAW                      1
+#define LWIP_IPV6                     0
+#define LWIP_DNS                      0
 
 /* ---- memory ----------------------------------------------------------- */
 #define MEM_ALIGNMENT 8
@@ -52,7 +56,7 @@
 #define MEMP_NUM_NETCONN         64
 #define MEMP_NUM_NETBUF          256
 #define MEMP_NUM_TCPIP_MSG_API   256
-#define MEMP_NUM_TCPIP_MSG_INPKT 2048
+#define MEMP_NUM_TCPIP_MSG_INPKT 2048 /* used only with LWIP_TCPIP_CORE_LOCKING_INPUT 0 */
 #define MEMP_NUM_SELECT_CB       16
 #define MEMP_NUM_SYS_TIMEOUT     32 /* a number: 2.0.x has no LWIP_NUM_SYS_TIMEOUT_INTERNAL */
 #define MEMP_NUM_ARP_QUEUE       64
