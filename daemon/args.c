@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* lwipd command line. One table holds every option: getopt_long's array and
- * --help are both generated from it, so they cannot drift apart. */
+/* lwipd command line. One table holds every option: getopt_long's array,
+ * --help, the config file's keys and --check-config's output are all
+ * generated from it, so they cannot drift apart. Options are applied in two
+ * layers: the config file first, then the command line on top of it. */
 #define _GNU_SOURCE
 #include "lwipd_config.h"
 #include "daemon/args.h"
@@ -8,11 +10,15 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
+#include <grp.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "daemon/buildinfo.h"
+#include "daemon/config.h"
+#include "fault_inject/rule.h"
 #include "port/log.h"
 
 typedef int (*opt_set_fn)(struct args *a, const char *v, char *err, size_t errlen);
@@ -22,6 +28,12 @@ struct opt_def {
     const char *arg; /* NULL: a flag without argument */
     const char *help;
     opt_set_fn set;
+};
+
+/* A string copied from the config file, alive as long as the args. */
+struct args_str {
+    struct args_str *next;
+    char s[];
 };
 
 static int parse_uint(const char *v, unsigned long min, unsigned long max, unsigned long *out)
@@ -330,6 +342,17 @@ static int set_fault(struct args *a, const char *v, char *err, size_t errlen)
     if (a->nfaults == (int)(sizeof(a->faults) / sizeof(a->faults[0])))
         return ERR("--fault: at most %zu rules on the command line (use --fault-file)",
                    sizeof(a->faults) / sizeof(a->faults[0]));
+    struct fault_rule *r = calloc(1, sizeof(*r));
+    char why[256];
+
+    if (!r)
+        return ERR("--fault: out of memory");
+    if (fault_rule_parse(v, r, why, sizeof(why)) != 0) {
+        free(r);
+        return ERR("--fault: '%s': %s", v, why);
+    }
+    fault_rule_release(r);
+    free(r);
     a->faults[a->nfaults++] = v;
     return 0;
 }
@@ -486,16 +509,131 @@ static int set_iperf3_port(struct args *a, const char *v, char *err, size_t errl
     return 0;
 }
 
+static int set_config(struct args *a, const char *v, char *err, size_t errlen)
+{
+    if (!*v)
+        return ERR("--config: empty path");
+    a->config = v;
+    return 0;
+}
+
+static int set_check_config(struct args *a, const char *v, char *err, size_t errlen)
+{
+    (void)v, (void)err, (void)errlen;
+    a->check_config = true;
+    return 0;
+}
+
+/* A user by name or number: its uid and primary group. 0 or -ENOENT. */
+static int lookup_user(const char *v, uid_t *uid, gid_t *gid)
+{
+    const struct passwd *pw = getpwnam(v);
+    unsigned long x;
+
+    if (!pw && parse_uint(v, 0, 0x7fffffff, &x) == 0)
+        pw = getpwuid((uid_t)x);
+    if (pw) {
+        *uid = pw->pw_uid;
+        *gid = pw->pw_gid;
+        return 0;
+    }
+    return -ENOENT;
+}
+
+/* A group by name or number (a number need not be in the group database). */
+static int lookup_group(const char *v, gid_t *gid)
+{
+    const struct group *gr = getgrnam(v);
+    unsigned long x;
+
+    if (gr) {
+        *gid = gr->gr_gid;
+        return 0;
+    }
+    if (parse_uint(v, 0, 0x7fffffff, &x) == 0) {
+        *gid = (gid_t)x;
+        return 0;
+    }
+    return -ENOENT;
+}
+
+static int set_user(struct args *a, const char *v, char *err, size_t errlen)
+{
+    if (!*v || lookup_user(v, &a->uid, &a->user_gid) != 0)
+        return ERR("--user: no such user '%s'", v);
+    a->user = v;
+    return 0;
+}
+
+static int set_group(struct args *a, const char *v, char *err, size_t errlen)
+{
+    if (!*v || lookup_group(v, &a->gid) != 0)
+        return ERR("--group: no such group '%s'", v);
+    a->group = v;
+    return 0;
+}
+
+static int set_control_owner(struct args *a, const char *v, char *err, size_t errlen)
+{
+    gid_t ignored;
+
+    if (!*v || lookup_user(v, &a->control_uid, &ignored) != 0)
+        return ERR("--control-owner: no such user '%s'", v);
+    a->control_owner = v;
+    return 0;
+}
+
+static int set_control_group(struct args *a, const char *v, char *err, size_t errlen)
+{
+    if (!*v || lookup_group(v, &a->control_gid) != 0)
+        return ERR("--control-group: no such group '%s'", v);
+    a->control_group = v;
+    return 0;
+}
+
+static int set_control_mode(struct args *a, const char *v, char *err, size_t errlen)
+{
+    char *end;
+    unsigned long x;
+
+    errno = 0;
+    x = strtoul(v, &end, 8);
+    if (errno || end == v || *end || v[0] == '-' || x > 0777 || !(x & 0600))
+        return ERR("--control-mode: '%s' is not an octal mode from 0600 to 0777", v);
+    a->control_mode = (mode_t)x;
+    a->control_mode_set = true;
+    return 0;
+}
+
+static int set_exit_on_tap_loss(struct args *a, const char *v, char *err, size_t errlen)
+{
+    (void)v, (void)err, (void)errlen;
+    a->exit_on_tap_loss = true;
+    return 0;
+}
+
 static const struct opt_def opts[] = {
+    {"config", "FILE", "read options from FILE: one 'long-name = value' a line", set_config},
+    {"check-config", NULL, "check the configuration, print the effective one and exit",
+     set_check_config},
     {"tap", "NAME", "TAP interface to attach to (required)", set_tap},
     {"create-tap", NULL, "create the TAP if it does not exist (needs CAP_NET_ADMIN)",
      set_create_tap},
+    {"exit-on-tap-loss", NULL, "exit (code 74) when the TAP goes away instead of waiting for it",
+     set_exit_on_tap_loss},
     {"ip", "ADDR/LEN", "lwIP's IPv4 address, e.g. 198.18.0.2/24", set_ip},
     {"gw", "ADDR", "default gateway", set_gw},
     {"dhcp", NULL, "get the address by DHCP instead of --ip", set_dhcp},
     {"mac", "MAC", "lwIP's MAC (default: stable 02:4c:77:.. from the TAP name)", set_mac},
     {"mtu", "N", "lwIP's MTU (default: the TAP's)", set_mtu},
     {"control", "PATH", "control socket (default: /run/lwipd/TAP.sock)", set_control},
+    {"control-owner", "USER", "owner of the control socket file", set_control_owner},
+    {"control-group", "GROUP", "group of the control socket; its members may use it",
+     set_control_group},
+    {"control-mode", "MODE", "control socket mode (0600; 0660 with --control-group)",
+     set_control_mode},
+    {"user", "USER", "drop to USER after opening the TAP and the control socket", set_user},
+    {"group", "GROUP", "...and to GROUP (default: USER's primary group)", set_group},
     {"pcap", "FILE", "capture every frame crossing the TAP to FILE (pcap, ns)", set_pcap},
     {"pcap-snaplen", "N", "keep at most N bytes of each captured frame (default: all)",
      set_pcap_snaplen},
@@ -550,6 +688,13 @@ static const struct opt_def opts[] = {
 };
 
 #define NOPTS (sizeof(opts) / sizeof(opts[0]))
+_Static_assert(NOPTS <= ARGS_MAX_OPTS, "raise ARGS_MAX_OPTS");
+
+/* Options that may be given more than once. */
+static bool opt_repeatable(const struct opt_def *o)
+{
+    return o->set == set_fault;
+}
 
 /* Defaults: see the option table. */
 void args_init(struct args *a)
@@ -573,6 +718,34 @@ void args_init(struct args *a)
     a->churn_cfg.closer_ms = 2;
     a->iperf3 = true;
     a->iperf3_port = 5201;
+    a->control_mode = 0600;
+}
+
+/* Release the strings the config file left in A. A stays readable as far as
+ * its numbers go; its string options may dangle. */
+void args_free(struct args *a)
+{
+    while (a->owned) {
+        struct args_str *n = a->owned->next;
+        free(a->owned);
+        a->owned = n;
+    }
+}
+
+size_t args_option_count(void)
+{
+    return NOPTS;
+}
+
+const char *args_option_name(size_t i)
+{
+    return i < NOPTS ? opts[i].name : NULL;
+}
+
+/* The option's argument name, or NULL for a flag. */
+const char *args_option_arg(size_t i)
+{
+    return i < NOPTS ? opts[i].arg : NULL;
 }
 
 void args_usage(FILE *out)
@@ -587,26 +760,220 @@ void args_usage(FILE *out)
     }
     fprintf(out, "  %-26s %s\n  %-26s %s\n", "-h, --help", "show this help and exit",
             "-V, --version", "show versions and lwIP build options, then exit");
+    fprintf(out, "\nA --config file holds 'long-name = value' lines (flags: true or false);\n"
+                 "the command line wins over it. See lwipd(8).\n");
     fprintf(out, "\nExit status:\n"
                  "  0   stopped by SIGTERM/SIGINT or the shutdown command\n"
-                 "  64  usage error (EX_USAGE)\n"
+                 "  64  usage error (EX_USAGE), or a bad config file\n"
                  "  69  TAP missing or control socket in use (EX_UNAVAILABLE)\n"
                  "  70  internal error: lwIP did not come up (EX_SOFTWARE)\n"
                  "  71  system error: threads, sockets (EX_OSERR)\n"
                  "  73  cannot create the capture, log or socket file (EX_CANTCREAT)\n"
-                 "  77  not permitted to open or create the TAP (EX_NOPERM)\n"
+                 "  74  the TAP went away and --exit-on-tap-loss is set (EX_IOERR)\n"
+                 "  77  not permitted: the TAP, or --user/--group (EX_NOPERM)\n"
                  "  3   a fault was found: lwIP assert, ISR rule break, crash or wedged\n"
                  "      stack; the crash report's path is on stderr (--fatal-action abort:\n"
                  "      killed by SIGABRT instead)\n");
 }
 
-/* Parse ARGV into A (which args_init() prepared). Errors are printed. */
+static const struct opt_def *opt_find(const char *name)
+{
+    for (size_t i = 0; i < NOPTS; i++) {
+        if (strcmp(opts[i].name, name) == 0)
+            return &opts[i];
+    }
+    return NULL;
+}
+
+static const char *keep_string(struct args *a, const char *v)
+{
+    size_t n = strlen(v) + 1;
+    struct args_str *s = malloc(sizeof(*s) + n);
+
+    if (!s)
+        return NULL;
+    memcpy(s->s, v, n);
+    s->next = a->owned;
+    a->owned = s;
+    return s->s;
+}
+
+static bool parse_bool(const char *v, bool *out)
+{
+    static const char *const yes[] = {"true", "yes", "on", "1"};
+    static const char *const no[] = {"false", "no", "off", "0"};
+
+    for (size_t i = 0; i < 4; i++) {
+        if (strcmp(v, yes[i]) == 0)
+            return *out = true, true;
+        if (strcmp(v, no[i]) == 0)
+            return *out = false, true;
+    }
+    return false;
+}
+
+/* Copy the setter's message without its "--name: " prefix (the caller names
+ * the key and the line itself). */
+static void strip_prefix(const struct opt_def *o, const char *why, char *err, size_t errlen)
+{
+    size_t n = strlen(o->name);
+
+    if (strncmp(why, "--", 2) == 0 && strncmp(why + 2, o->name, n) == 0 &&
+        strncmp(why + 2 + n, ": ", 2) == 0)
+        why += n + 4;
+    snprintf(err, errlen, "%s", why);
+}
+
+/* Apply KEY = VALUE from line LINE of the config file (daemon/config.c
+ * calls this for every line). Unknown keys, bad values, a key given twice
+ * and keys that make no sense in a file are refused: -EINVAL with ERR
+ * naming the key and the line. A's strings from the file are copied and
+ * owned by A (args_free()). */
+int args_config_set(struct args *a, const char *key, const char *value, int line, char *err,
+                    size_t errlen)
+{
+    const struct opt_def *o = opt_find(key);
+    size_t i;
+    char why[256];
+    const char *v;
+
+    if (!o) {
+        snprintf(err, errlen, "line %d: unknown key '%s' (keys are lwipd's long option names)",
+                 line, key);
+        return -EINVAL;
+    }
+    i = (size_t)(o - opts);
+    if (o->set == set_config || o->set == set_check_config) {
+        snprintf(err, errlen, "line %d: key '%s' belongs on the command line", line, key);
+        return -EINVAL;
+    }
+    if (a->src[i] > 0 && !opt_repeatable(o)) {
+        snprintf(err, errlen, "line %d: key '%s' was already given on line %d", line, key,
+                 a->src[i]);
+        return -EINVAL;
+    }
+    if (!o->arg) {
+        bool on;
+
+        if (!parse_bool(value, &on)) {
+            snprintf(err, errlen, "line %d: key '%s': '%.64s' is not true or false", line, key,
+                     value);
+            return -EINVAL;
+        }
+        if (!on)
+            return 0; /* a flag left off: the default */
+        v = "true";
+    } else {
+        v = keep_string(a, value);
+        if (!v) {
+            snprintf(err, errlen, "line %d: out of memory", line);
+            return -ENOMEM;
+        }
+    }
+    if (o->set(a, v, why, sizeof(why)) != 0) {
+        char msg[256];
+
+        strip_prefix(o, why, msg, sizeof(msg));
+        snprintf(err, errlen, "line %d: key '%s': %s", line, key, msg);
+        return -EINVAL;
+    }
+    a->src[i] = line;
+    a->given[i] = v;
+    return 0;
+}
+
+/* "--ip (command line)" or "'ip' (config line 3)", for conflict messages. */
+static const char *where(const struct args *a, const char *name, char *buf, size_t len)
+{
+    const struct opt_def *o = opt_find(name);
+    int src = o ? a->src[o - opts] : 0;
+
+    if (src > 0)
+        snprintf(buf, len, "key '%s' (%s line %d)", name, a->config, src);
+    else
+        snprintf(buf, len, "--%s", name);
+    return buf;
+}
+
+/* The checks that involve several options, after both layers. */
+static int check_conflicts(const struct args *a)
+{
+    char w1[160], w2[160];
+
+    if (!a->tap) {
+        fprintf(stderr, "lwipd: --tap NAME is required\nTry 'lwipd --help'.\n");
+        return -1;
+    }
+    if (a->ip_set == a->dhcp) {
+        if (a->ip_set)
+            fprintf(stderr, "lwipd: %s conflicts with %s: give exactly one\n",
+                    where(a, "ip", w1, sizeof(w1)), where(a, "dhcp", w2, sizeof(w2)));
+        else
+            fprintf(stderr, "lwipd: give exactly one of --ip ADDR/LEN and --dhcp\n");
+        return -1;
+    }
+    if (a->gw && a->dhcp) {
+        fprintf(stderr, "lwipd: %s conflicts with %s: the gateway comes from DHCP\n",
+                where(a, "gw", w1, sizeof(w1)), where(a, "dhcp", w2, sizeof(w2)));
+        return -1;
+    }
+    if (a->ready_fd >= 0 && a->check_config) {
+        fprintf(stderr, "lwipd: %s conflicts with --check-config: nothing gets ready\n",
+                where(a, "ready-fd", w1, sizeof(w1)));
+        return -1;
+    }
+    return 0;
+}
+
+/* Print the effective configuration as a config file lwipd reads back:
+ * every option that is set, with where it came from; the rest commented out
+ * as defaults. */
+void args_print_config(const struct args *a, FILE *out)
+{
+    fprintf(out, "# lwipd effective configuration%s%s\n", a->config ? " (config file " : "",
+            a->config ? a->config : "");
+    if (a->config)
+        fprintf(out, "#   plus the command line, which wins)\n");
+    for (size_t i = 0; i < NOPTS; i++) {
+        const struct opt_def *o = &opts[i];
+        char from[64];
+
+        if (o->set == set_config || o->set == set_check_config)
+            continue;
+        if (!a->src[i]) {
+            fprintf(out, "# %s = (default)\n", o->name);
+            continue;
+        }
+        if (a->src[i] > 0)
+            snprintf(from, sizeof(from), "config line %d", a->src[i]);
+        else
+            snprintf(from, sizeof(from), "command line");
+        if (o->set == set_fault) {
+            for (int k = 0; k < a->nfaults; k++)
+                fprintf(out, "%s = %s\n", o->name, a->faults[k]);
+            fprintf(out, "#   (%s)\n", from);
+            continue;
+        }
+        fprintf(out, "%s = %s\n#   (%s)\n", o->name, o->arg ? a->given[i] : "true", from);
+    }
+}
+
+/* Parse ARGV into A (which args_init() prepared): a --config file first,
+ * then the command line on top. Errors are printed. */
 enum args_result args_parse(struct args *a, int argc, char **argv)
 {
     struct option lopts[NOPTS + 3];
-    char err[256];
-    int c, idx;
+    int *which = calloc((size_t)argc + 1, sizeof(*which));
+    char **vals = calloc((size_t)argc + 1, sizeof(*vals));
+    char err[512];
+    int c, idx, n = 0;
+    bool cli_fault = false;
+    enum args_result res = ARGS_USAGE;
 
+    if (!which || !vals) {
+        fprintf(stderr, "lwipd: out of memory\n");
+        goto out;
+    }
     for (size_t i = 0; i < NOPTS; i++) {
         lopts[i].name = opts[i].name;
         lopts[i].has_arg = opts[i].arg ? required_argument : no_argument;
@@ -617,43 +984,59 @@ enum args_result args_parse(struct args *a, int argc, char **argv)
     lopts[NOPTS + 1] = (struct option){"version", no_argument, NULL, 'V'};
     lopts[NOPTS + 2] = (struct option){NULL, 0, NULL, 0};
 
+    /* First pass: collect the command line, so that the file can go under it. */
     optind = 1;
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":hV", lopts, &idx)) != -1) {
         if (c == 'h') {
             args_usage(stdout);
-            return ARGS_EXIT;
+            res = ARGS_EXIT;
+            goto out;
         }
         if (c == 'V') {
             buildinfo_print(stdout);
-            return ARGS_EXIT;
+            res = ARGS_EXIT;
+            goto out;
         }
         if (c == '?' || c == ':') {
             fprintf(stderr, "lwipd: %s option '%s'\nTry 'lwipd --help'.\n",
                     c == ':' ? "missing argument for" : "unknown", argv[optind - 1]);
-            return ARGS_USAGE;
+            goto out;
         }
-        const struct opt_def *o = &opts[c - 1000];
-        if (o->set(a, optarg ? optarg : "", err, sizeof(err))) {
+        which[n] = c - 1000;
+        vals[n++] = optarg ? optarg : (char *)"";
+        if (opts[c - 1000].set == set_config && set_config(a, optarg, err, sizeof(err)) != 0) {
             fprintf(stderr, "lwipd: %s\n", err);
-            return ARGS_USAGE;
+            goto out;
         }
     }
     if (optind < argc) {
         fprintf(stderr, "lwipd: unexpected argument '%s'\nTry 'lwipd --help'.\n", argv[optind]);
-        return ARGS_USAGE;
+        goto out;
     }
-    if (!a->tap) {
-        fprintf(stderr, "lwipd: --tap NAME is required\nTry 'lwipd --help'.\n");
-        return ARGS_USAGE;
+    if (a->config && config_load(a, a->config, err, sizeof(err)) != 0) {
+        fprintf(stderr, "lwipd: %s\n", err);
+        goto out;
     }
-    if (a->ip_set == a->dhcp) {
-        fprintf(stderr, "lwipd: give exactly one of --ip ADDR/LEN and --dhcp\n");
-        return ARGS_USAGE;
+    for (int k = 0; k < n; k++) {
+        const struct opt_def *o = &opts[which[k]];
+
+        if (o->set == set_fault && !cli_fault) {
+            a->nfaults = 0; /* the command line's rules replace the file's */
+            cli_fault = true;
+        }
+        if (o->set(a, vals[k], err, sizeof(err))) {
+            fprintf(stderr, "lwipd: %s\n", err);
+            goto out;
+        }
+        a->src[which[k]] = -1;
+        a->given[which[k]] = o->arg ? vals[k] : "true";
     }
-    if (a->gw && a->dhcp) {
-        fprintf(stderr, "lwipd: --gw comes from DHCP when --dhcp is used\n");
-        return ARGS_USAGE;
-    }
-    return ARGS_OK;
+    if (check_conflicts(a) != 0)
+        goto out;
+    res = ARGS_OK;
+out:
+    free(which);
+    free(vals);
+    return res;
 }
