@@ -98,8 +98,11 @@ def lwipd_factory(request, netns, workdir):
             except Exception as e:  # the daemon may be the thing that broke
                 print("stats snapshot failed: %s" % e)
         code = d.stop()
-        log = d.read_log()
+        log = d.read_log() + d.read_valgrind_log()
         reports = [m for m in SANITIZER_MARKS if m in log]
+        if code == harness.VALGRIND_EXIT and harness.VALGRIND and not failed:
+            pytest.fail("lwipd (pid %s): valgrind found errors; see %s" % (
+                d.pid, d.valgrind_log), pytrace=False)
         if reports and not failed:
             pytest.fail("lwipd (pid %s) printed sanitizer reports %s; log: %s" % (
                 d.pid, reports, d.log), pytrace=False)
