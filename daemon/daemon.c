@@ -305,6 +305,13 @@ static int drop_privileges(struct daemon *d)
     if (geteuid() == 0 &&
         privs_chown_files(files, (int)(sizeof(files) / sizeof(files[0])), uid, gid) != 0)
         return LWIPD_EXIT_CANTCREAT;
+    /* The socket belongs to the daemon's user unless told otherwise, so that
+     * it can remove it at exit (in a sticky directory such as /tmp). */
+    if (geteuid() == 0 && !a->control_owner &&
+        chown(d->control_path, uid, a->control_group ? (gid_t)-1 : gid) != 0) {
+        log_err("daemon", "control socket %s: chown: %s", d->control_path, strerror(errno));
+        return LWIPD_EXIT_CANTCREAT;
+    }
     err = privs_drop(a->user, uid, gid);
     if (err) {
         log_err("daemon", "cannot become uid %u gid %u: %s%s", (unsigned)uid, (unsigned)gid,
