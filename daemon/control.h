@@ -9,7 +9,7 @@ struct event_base;
 struct control;
 
 #define CONTROL_MAX_LINE    65536
-#define CONTROL_MAX_CLIENTS 64
+#define CONTROL_MAX_CLIENTS 128
 
 struct control_req;   /* the request being handled (valid during the handler only) */
 struct control_reply; /* an answer promised for later */
