@@ -389,8 +389,9 @@ static int set_pcap_rotate(struct args *a, const char *v, char *err, size_t errl
         size *= 1e6, end++;
     else if (*end == 'g' || *end == 'G')
         size *= 1e9, end++;
-    if (*end != ':' || parse_uint(end + 1, 1, 1000, &count) || size < 1024)
-        return ERR("--pcap-rotate: '%s' is not SIZE:COUNT (size >= 1K, count 1-1000)", v);
+    /* NaN and sizes past any disk fail here, before the cast (fuzzer find) */
+    if (*end != ':' || parse_uint(end + 1, 1, 1000, &count) || !(size >= 1024 && size <= 1e15))
+        return ERR("--pcap-rotate: '%s' is not SIZE:COUNT (size 1K-1000T, count 1-1000)", v);
     a->pcap_rotate_bytes = (uint64_t)size;
     a->pcap_rotate_count = (unsigned)count;
     return 0;
@@ -598,7 +599,7 @@ static int set_control_mode(struct args *a, const char *v, char *err, size_t err
 
     errno = 0;
     x = strtoul(v, &end, 8);
-    if (errno || end == v || *end || v[0] == '-' || x > 0777 || !(x & 0600))
+    if (errno || end == v || *end || v[0] == '-' || x > 0777 || (x & 0600) != 0600)
         return ERR("--control-mode: '%s' is not an octal mode from 0600 to 0777", v);
     a->control_mode = (mode_t)x;
     a->control_mode_set = true;
