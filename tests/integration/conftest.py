@@ -99,7 +99,8 @@ def lwipd_factory(request, netns, workdir):
                 print("stats snapshot failed: %s" % e)
         code = d.stop()
         log = d.read_log() + d.read_valgrind_log()
-        if code not in (0, None) or any(m in log for m in SANITIZER_MARKS):
+        if (code not in (0, None) and not d.expect_failure) or \
+                any(m in log for m in SANITIZER_MARKS):
             request.node.keep_artifacts = True  # teardown failures keep them too
         reports = [m for m in SANITIZER_MARKS if m in log]
         if code == harness.VALGRIND_EXIT and harness.VALGRIND and not failed:
