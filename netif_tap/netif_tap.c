@@ -363,15 +363,17 @@ static void link_up_in_tcpip(void *arg)
  * thread (the driver is stopping, or the loss callback said so). */
 static int rx_tap_lost(struct netif_tap *t, struct pollfd *stop)
 {
-    bool was_up = atomic_load(&t->link_up);
+    bool was_up = atomic_load(&t->link_up), stop;
     int last_err = 0;
 
     log_warn("tap", "%s: the TAP device went away; link down until it returns", t->ifname);
     ctr_add(&t->ctr.tap_losses, 1);
     atomic_store(&t->tap_lost, true);
+    /* The owner hears of it before lwIP's link goes down (event order). */
+    stop = t->loss_cb && t->loss_cb(t->loss_arg, true);
     if (was_up && tcpip_callback(link_down_in_tcpip, t) != ERR_OK)
         log_warn("tap", "%s: could not tell lwIP the link is down", t->ifname);
-    if (t->loss_cb && t->loss_cb(t->loss_arg, true))
+    if (stop)
         return -1;
     for (;;) {
         int fd, r = poll(stop, 1, REATTACH_POLL_MS);
@@ -403,10 +405,10 @@ static int rx_tap_lost(struct netif_tap *t, struct pollfd *stop)
     ctr_add(&t->ctr.tap_reattaches, 1);
     log_info("tap", "%s: the TAP is back; re-attached%s", t->ifname,
              was_up ? ", link up" : " (link stays down)");
-    if (was_up && tcpip_callback(link_up_in_tcpip, t) != ERR_OK)
-        log_warn("tap", "%s: could not tell lwIP the link is up", t->ifname);
     if (t->loss_cb)
         t->loss_cb(t->loss_arg, false);
+    if (was_up && tcpip_callback(link_up_in_tcpip, t) != ERR_OK)
+        log_warn("tap", "%s: could not tell lwIP the link is up", t->ifname);
     return 0;
 }
 

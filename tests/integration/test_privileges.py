@@ -5,7 +5,11 @@ with no capability at all; the control socket's owner, group and mode, and
 who may talk to it (peer credentials)."""
 import json
 import os
+import shutil
 import signal
+import tempfile
+
+import pytest
 
 import harness
 
@@ -55,11 +59,28 @@ def as_nobody(workdir):
 
 
 def nobody_dir(workdir, name):
-    path = os.path.join(workdir, name)
-    os.makedirs(path)
+    """A directory nobody may write to: in WORKDIR, or with name "run" a
+    short one in /tmp (socket paths are limited to 107 bytes), removed by
+    the caller's cleanup list."""
+    if name == "run":
+        path = tempfile.mkdtemp(prefix="lwipd-run-", dir="/tmp")
+        _tmpdirs.append(path)
+    else:
+        path = os.path.join(workdir, name)
+        os.makedirs(path)
     os.chown(path, NOBODY, NOBODY)
     os.chmod(workdir, 0o755)
     return path
+
+
+_tmpdirs = []
+
+
+@pytest.fixture(autouse=True)
+def _remove_tmpdirs():
+    yield
+    while _tmpdirs:
+        shutil.rmtree(_tmpdirs.pop(), ignore_errors=True)
 
 
 def test_user_group_drop_after_opening(netns, workdir, lwipd_factory):
