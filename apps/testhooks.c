@@ -6,6 +6,7 @@
 #include "apps/testhooks.h"
 
 #include <errno.h>
+#include <time.h>
 
 #include "lwip/pbuf.h"
 
@@ -30,5 +31,25 @@ __attribute__((noinline)) int testhooks_pbuf_wrong_free(void *arg)
     }
     r->freed = pbuf_free(p->next); /* the bug: not the head */
     r->head_leaked = 1;
+    return 0;
+}
+
+/* A wedged stack, in the tcpip thread (a stack_fn): block it for
+ * struct testhooks_stall's ms, as a driver spinning with the core lock held
+ * would. Signals (the emulated IRQs) do not shorten the stall. Returns 0. */
+int testhooks_stall(void *arg)
+{
+    const struct testhooks_stall *s = arg;
+    struct timespec until;
+
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += s->ms / 1000;
+    until.tv_nsec += (long)(s->ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &until, NULL) == EINTR)
+        ;
     return 0;
 }

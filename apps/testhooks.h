@@ -10,3 +10,9 @@ struct testhooks_wrong_free {
 };
 
 int testhooks_pbuf_wrong_free(void *arg);
+
+struct testhooks_stall {
+    unsigned ms; /* how long the tcpip thread is blocked */
+};
+
+int testhooks_stall(void *arg);

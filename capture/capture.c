@@ -4,7 +4,13 @@
  * one mutex serialises them; frames that span several pbufs are gathered
  * into a scratch buffer first (pcap_dump() wants one block). A BPF filter
  * picks what is kept; files rotate by size (FILE, FILE.1, ... FILE.N-1);
- * capturing can be stopped and started again at run time. */
+ * capturing can be stopped and started again at run time.
+ *
+ * The file always ends at a record boundary on disk: the stdio buffer is
+ * ours and big enough for any record, and it is flushed before a record
+ * that would not fit, so stdio never writes half a record. A SIGKILL thus
+ * leaves a file tcpdump reads completely, up to the last flush (the daemon
+ * flushes every 100 ms). */
 #define _GNU_SOURCE
 #include "capture/capture.h"
 
@@ -21,11 +27,14 @@
 #define CAPTURE_SNAPLEN 262144
 #define PCAP_FILE_HDR   24
 #define PCAP_REC_HDR    16
+#define CAPTURE_BUF     (2 * CAPTURE_SNAPLEN) /* the stdio buffer: any record fits */
 
 struct capture {
     pthread_mutex_t lock;
     pcap_t *dead;
     pcap_dumper_t *dumper; /* NULL while stopped */
+    char *iobuf;           /* the dumper's stdio buffer, CAPTURE_BUF bytes */
+    size_t buffered;       /* bytes in it since the last flush */
     char *path;
     unsigned snaplen;
     bool has_filter;
@@ -81,12 +90,28 @@ void capture_set_rotation(struct capture *c, uint64_t bytes, unsigned count)
 
 static int open_locked(struct capture *c, char *errbuf, size_t errlen)
 {
-    c->dumper = pcap_dump_open(c->dead, c->path);
+    FILE *f;
+    int err;
+
+    if (!c->iobuf && !(c->iobuf = malloc(CAPTURE_BUF))) {
+        snprintf(errbuf, errlen, "out of memory");
+        return -ENOMEM;
+    }
+    f = fopen(c->path, "we");
+    if (!f) {
+        err = -errno;
+        snprintf(errbuf, errlen, "%s: %s", c->path, strerror(errno));
+        return err;
+    }
+    setvbuf(f, c->iobuf, _IOFBF, CAPTURE_BUF);
+    c->dumper = pcap_dump_fopen(c->dead, f);
     if (!c->dumper) {
         snprintf(errbuf, errlen, "%s", pcap_geterr(c->dead));
+        fclose(f);
         return -EIO;
     }
     c->file_bytes = PCAP_FILE_HDR;
+    c->buffered = PCAP_FILE_HDR;
     return 0;
 }
 
@@ -217,7 +242,12 @@ void capture_frame(struct capture *c, const struct iovec *iov, int iovcnt, size_
         rotate_locked(c);
     if (!c->dumper)
         goto out;
+    if (c->buffered + PCAP_REC_HDR + hdr.caplen > CAPTURE_BUF) {
+        pcap_dump_flush(c->dumper); /* whole records only reach the file */
+        c->buffered = 0;
+    }
     pcap_dump((unsigned char *)c->dumper, &hdr, data);
+    c->buffered += PCAP_REC_HDR + hdr.caplen;
     c->file_bytes += PCAP_REC_HDR + hdr.caplen;
     atomic_fetch_add_explicit(&c->frames, 1, memory_order_relaxed);
 out:
@@ -227,8 +257,8 @@ out:
 void capture_flush(struct capture *c)
 {
     pthread_mutex_lock(&c->lock);
-    if (c->dumper)
-        pcap_dump_flush(c->dumper);
+    if (c->dumper && pcap_dump_flush(c->dumper) == 0)
+        c->buffered = 0;
     pthread_mutex_unlock(&c->lock);
 }
 
@@ -237,8 +267,8 @@ void capture_flush_try(struct capture *c)
 {
     if (pthread_mutex_trylock(&c->lock) != 0)
         return;
-    if (c->dumper)
-        pcap_dump_flush(c->dumper);
+    if (c->dumper && pcap_dump_flush(c->dumper) == 0)
+        c->buffered = 0;
     pthread_mutex_unlock(&c->lock);
 }
 
@@ -254,6 +284,7 @@ void capture_close(struct capture *c)
         pcap_close(c->dead);
     pthread_mutex_destroy(&c->lock);
     free(c->path);
+    free(c->iobuf); /* after the dumper's FILE is closed */
     free(c);
 }
 

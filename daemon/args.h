@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /* lwipd command line: defaults, getopt_long over one option table, --help
- * generated from that table. */
+ * generated from that table, a config file (daemon/config.c) whose keys are
+ * the same table's long names. */
 #pragma once
 
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include "fault_inject/link.h"
 #include "apps/churn.h"
@@ -20,8 +22,13 @@
 #define LWIPD_EXIT_SOFTWARE    70 /* EX_SOFTWARE: internal error (lwIP would not start) */
 #define LWIPD_EXIT_OSERR       71 /* EX_OSERR: a system call failed (threads, sockets) */
 #define LWIPD_EXIT_CANTCREAT   73 /* EX_CANTCREAT: capture, log or socket file */
+#define LWIPD_EXIT_IOERR       74 /* EX_IOERR: the TAP went away (--exit-on-tap-loss) */
 #define LWIPD_EXIT_NOPERM      77 /* EX_NOPERM: not allowed to open/create the TAP */
 #define LWIPD_EXIT_FAULT       FATAL_EXIT_CODE /* 3: a fault was found and reported */
+
+#define ARGS_MAX_OPTS 64
+
+struct args_str;
 
 struct args {
     const char *tap;
@@ -71,6 +78,26 @@ struct args {
     bool test_hooks;
     bool iperf3;
     uint16_t iperf3_port;
+    /* config file, privileges, control socket access */
+    const char *config;
+    bool check_config;
+    const char *user; /* as given; uid/gid resolved */
+    uid_t uid;
+    gid_t user_gid; /* the user's primary group */
+    const char *group;
+    gid_t gid;
+    const char *control_owner;
+    uid_t control_uid;
+    const char *control_group;
+    gid_t control_gid;
+    mode_t control_mode;
+    bool control_mode_set;
+    bool exit_on_tap_loss;
+    /* Where each option's value came from: 0 unset, -1 the command line,
+     * N > 0 line N of the config file; and the text given. */
+    int src[ARGS_MAX_OPTS];
+    const char *given[ARGS_MAX_OPTS];
+    struct args_str *owned; /* strings copied from the config file */
 };
 
 enum args_result {
@@ -80,7 +107,14 @@ enum args_result {
 };
 
 void args_init(struct args *a);
+void args_free(struct args *a);
 enum args_result args_parse(struct args *a, int argc, char **argv);
 void args_usage(FILE *out);
+int args_config_set(struct args *a, const char *key, const char *value, int line, char *err,
+                    size_t errlen);
+void args_print_config(const struct args *a, FILE *out);
+size_t args_option_count(void);
+const char *args_option_name(size_t i);
+const char *args_option_arg(size_t i);
 int args_parse_ipv4(const char *s, uint32_t *addr);
 int args_parse_mac(const char *s, uint8_t mac[6]);

@@ -520,6 +520,31 @@ static int cmd_test_wrong_free(struct cmd_ctx *ctx, const cJSON *req, cJSON *res
     return 0;
 }
 
+/* Block the tcpip thread for "ms" (the watchdog tests): answered as soon as
+ * the stall has begun, or has ended if it is shorter than the wait. */
+static int cmd_test_stall(struct cmd_ctx *ctx, const cJSON *req, cJSON *resp, char *err,
+                          size_t errlen)
+{
+    struct testhooks_stall st;
+    long ms;
+    int r;
+
+    if (!ctx->d->args->test_hooks) {
+        snprintf(err, errlen, "test hooks are off (start lwipd with --test-hooks)");
+        return -1;
+    }
+    if (int_field(req, "ms", 1, 600000, 1000, &ms, err, errlen))
+        return -1;
+    st.ms = (unsigned)ms;
+    r = stack_call(testhooks_stall, &st, sizeof(st), 20);
+    if (r != 0 && r != -ETIMEDOUT) {
+        snprintf(err, errlen, "test-stall: %s", strerror(-r));
+        return -1;
+    }
+    cJSON_AddNumberToObject(resp, "stall_ms", (double)ms);
+    return 0;
+}
+
 static int cmd_iperf3(struct cmd_ctx *ctx, const cJSON *req, cJSON *resp, char *err, size_t errlen)
 {
     const cJSON *host = cJSON_GetObjectItemCaseSensitive(req, "host");
@@ -610,6 +635,8 @@ static const struct command commands[] = {
      cmd_sockets},
     {"stats", "every counter: lwIP, driver, IRQs, apps, capture", cmd_stats},
     {"status", "addresses, link, modes, uptime, build", cmd_status},
+    {"test-stall", "--test-hooks: block the tcpip thread for \"ms\" (1000), as a wedged stack",
+     cmd_test_stall},
     {"test-wrong-free", "--test-hooks: free a pbuf chain from its 2nd element (leaks its head)",
      cmd_test_wrong_free},
     {"version", "lwipd and lwIP versions, heap, key lwIP options", cmd_version},

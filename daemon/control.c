@@ -9,7 +9,13 @@
  * iperf3 run inside lwIP): that client's further requests wait, so answers
  * stay in request order, and control_reply_send() - callable from any
  * thread - queues the answer and wakes the event loop through an eventfd.
- * A client that leaves first orphans the reply; it is dropped on arrival. */
+ * A client that leaves first orphans the reply; it is dropped on arrival.
+ *
+ * Access: the socket file's mode and owner are the first gate; the peer's
+ * credentials (SO_PEERCRED, and SO_PEERGROUPS for its supplementary groups)
+ * the second. Root and the daemon's own user are served; anybody else only
+ * as a member of the access group (control_set_group()). Every connection
+ * is logged with its credentials. */
 #define _GNU_SOURCE
 #include "lwipd_config.h"
 #include "daemon/control.h"
@@ -20,6 +26,7 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +47,7 @@ struct client {
     int fd;
     pid_t pid;
     uid_t uid;
+    gid_t gid;
     int closing;
 };
 
@@ -68,6 +76,9 @@ struct control {
     pthread_mutex_t lock; /* guards ready, outstanding and every reply's cl */
     struct control_reply *ready;
     unsigned outstanding; /* deferred, not yet processed */
+    bool group_set;       /* members of group may connect */
+    gid_t group;
+    unsigned long refused; /* connections refused for their credentials */
 };
 
 static void client_free(struct client *cl)
@@ -224,6 +235,27 @@ static void wake_cb(evutil_socket_t fd, short what, void *arg)
     }
 }
 
+/* May the peer of FD, with credentials CRED, use the socket? */
+static bool peer_allowed(const struct control *c, int fd, const struct ucred *cred)
+{
+    gid_t groups[256];
+    socklen_t glen = sizeof(groups);
+
+    if (cred->uid == 0 || cred->uid == geteuid())
+        return true;
+    if (!c->group_set)
+        return false;
+    if (cred->gid == c->group)
+        return true;
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &glen) != 0)
+        return false; /* more than 256 groups, or no answer: not proven a member */
+    for (size_t i = 0; i < glen / sizeof(groups[0]); i++) {
+        if (groups[i] == c->group)
+            return true;
+    }
+    return false;
+}
+
 static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
                       int socklen, void *arg)
 {
@@ -245,17 +277,27 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
         free(cl);
         return;
     }
-    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) == 0) {
+    bool known = getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) == 0;
+    if (known) {
         cl->pid = cred.pid;
         cl->uid = cred.uid;
+        cl->gid = cred.gid;
     }
     cl->next = c->clients;
     c->clients = cl;
     c->nclients++;
     bufferevent_setcb(cl->bev, client_read_cb, client_write_cb, client_event_cb, cl);
     bufferevent_enable(cl->bev, EV_READ | EV_WRITE);
-    log_debug("control", "client pid %d uid %u connected (%u clients)", (int)cl->pid,
-              (unsigned)cl->uid, c->nclients);
+    if (!known || !peer_allowed(c, fd, &cred)) {
+        c->refused++;
+        log_warn("control", "client pid %d uid %u gid %u refused: not root, not uid %u%s",
+                 (int)cl->pid, (unsigned)cl->uid, (unsigned)cl->gid, (unsigned)geteuid(),
+                 c->group_set ? " and not in the control group" : "");
+        client_refuse(cl, "permission denied");
+        return;
+    }
+    log_info("control", "client pid %d uid %u gid %u connected (%u clients)", (int)cl->pid,
+             (unsigned)cl->uid, (unsigned)cl->gid, c->nclients);
     if (c->nclients > CONTROL_MAX_CLIENTS)
         client_refuse(cl, "too many clients");
 }
@@ -392,4 +434,17 @@ void control_free(struct control *c)
 unsigned control_clients(const struct control *c)
 {
     return c->nclients;
+}
+
+/* Let members of GID (primary or supplementary) use the socket too. */
+void control_set_group(struct control *c, gid_t gid)
+{
+    c->group = gid;
+    c->group_set = true;
+}
+
+/* Connections refused for their credentials so far. */
+unsigned long control_refused(const struct control *c)
+{
+    return c->refused;
 }

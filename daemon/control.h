@@ -9,7 +9,7 @@ struct event_base;
 struct control;
 
 #define CONTROL_MAX_LINE    65536
-#define CONTROL_MAX_CLIENTS 64
+#define CONTROL_MAX_CLIENTS 128
 
 struct control_req;   /* the request being handled (valid during the handler only) */
 struct control_reply; /* an answer promised for later */
@@ -23,5 +23,7 @@ struct control *control_new(struct event_base *base, const char *path, mode_t mo
                             control_handler_cb handler, void *arg, int *err);
 void control_free(struct control *c);
 unsigned control_clients(const struct control *c);
+void control_set_group(struct control *c, gid_t gid);
+unsigned long control_refused(const struct control *c);
 struct control_reply *control_defer(struct control_req *req);
 void control_reply_send(struct control_reply *r, char *json);

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -25,6 +26,7 @@
 #include "daemon/control.h"
 #include "daemon/crash.h"
 #include "daemon/notify.h"
+#include "daemon/privs.h"
 #include "daemon/stack.h"
 #include "daemon/watchdog.h"
 #include "fault_inject/fault.h"
@@ -76,10 +78,75 @@ static void on_link(void *arg, bool up)
     events_emit("link", "\"state\":\"%s\"", up ? "up" : "down");
 }
 
+/* RX thread: the TAP went away or came back. With --exit-on-tap-loss the
+ * main loop is woken to stop (the driver's RX thread ends). */
+static bool on_tap_loss(void *arg, bool lost)
+{
+    struct daemon *d = arg;
+    uint64_t one = 1;
+
+    events_emit("tap", "\"state\":\"%s\"", lost ? "lost" : "back");
+    if (!lost || !d->args->exit_on_tap_loss)
+        return false;
+    if (write(d->tap_loss_fd, &one, sizeof(one)) < 0)
+        log_err("daemon", "cannot wake the main loop: %s", strerror(errno));
+    return true;
+}
+
+static void on_tap_loss_wake(evutil_socket_t fd, short what, void *arg)
+{
+    struct daemon *d = arg;
+    uint64_t n;
+
+    (void)what;
+    if (read(fd, &n, sizeof(n)) < 0)
+        return;
+    log_err("daemon", "TAP %s went away: stopping (--exit-on-tap-loss)", d->args->tap);
+    daemon_request_stop(d, LWIPD_EXIT_IOERR);
+}
+
 static int flap_set_link(bool up, void *arg)
 {
     (void)arg;
     return stack_set_link(up, 2000);
+}
+
+/* SIGHUP: reopen the log, rotate the capture (the writer switches files
+ * under its lock: no frame is lost), re-read the fault file (a bad file
+ * leaves the rules as they were). */
+static void reload(struct daemon *d)
+{
+    const struct args *a = d->args;
+
+    log_info("daemon", "SIGHUP: reopening log and capture, re-reading the fault file");
+    if (a->log_file && log_open_file(a->log_file) != 0)
+        log_err("daemon", "cannot reopen %s", a->log_file);
+    if (d->capture && capture_running(d->capture)) {
+        if (capture_rotate(d->capture) != 0)
+            log_err("daemon", "capture rotation failed");
+        else
+            events_emit("capture", "\"op\":\"rotate\",\"by\":\"SIGHUP\"");
+    }
+    if (a->fault_file) {
+        struct fault *check = fault_new(d->seed);
+        char err[512];
+        int n = check ? fault_load_file(check, a->fault_file, err, sizeof(err)) : -ENOMEM;
+
+        fault_free(check);
+        if (n < 0) {
+            log_err("daemon", "--fault-file: %s; keeping the rules in force",
+                    check ? err : "out of memory");
+        } else {
+            fault_clear(d->fault); /* back to --fault plus the file */
+            for (int i = 0; i < a->nfaults; i++)
+                fault_add(d->fault, a->faults[i], err, sizeof(err)); /* checked at start */
+            n = fault_load_file(d->fault, a->fault_file, err, sizeof(err));
+            if (n < 0)
+                log_err("daemon", "--fault-file: %s", err);
+            else
+                log_info("daemon", "--fault-file %s: %d rule(s) in force", a->fault_file, n);
+        }
+    }
 }
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
@@ -88,10 +155,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 
     (void)what;
     if (sig == SIGHUP) {
-        log_info("daemon", "SIGHUP: %s",
-                 d->args->log_file ? "reopening the log" : "nothing to reopen");
-        if (d->args->log_file && log_open_file(d->args->log_file) != 0)
-            log_err("daemon", "cannot reopen %s", d->args->log_file);
+        reload(d);
         return;
     }
     log_info("daemon", "%s: stopping", strsignal((int)sig));
@@ -202,15 +266,59 @@ static int open_control(struct daemon *d)
     } else {
         snprintf(d->control_path, sizeof(d->control_path), "%s", path);
     }
-    d->control = control_new(d->base, d->control_path, 0600, commands_handle, d, &err);
-    if (d->control)
+    mode_t mode = d->args->control_mode_set ? d->args->control_mode
+                  : d->args->control_group  ? 0660
+                                            : 0600;
+    d->control = control_new(d->base, d->control_path, mode, commands_handle, d, &err);
+    if (d->control) {
+        const struct args *a = d->args;
+
+        if ((a->control_owner || a->control_group) &&
+            chown(d->control_path, a->control_owner ? a->control_uid : (uid_t)-1,
+                  a->control_group ? a->control_gid : (gid_t)-1) != 0) {
+            log_err("daemon", "control socket %s: chown: %s", d->control_path, strerror(errno));
+            return errno == EPERM ? LWIPD_EXIT_NOPERM : LWIPD_EXIT_CANTCREAT;
+        }
+        if (a->control_group)
+            control_set_group(d->control, a->control_gid);
         return 0;
+    }
     if (err == -EADDRINUSE) {
         log_err("daemon", "control socket %s is in use by a running lwipd", d->control_path);
         return LWIPD_EXIT_UNAVAILABLE;
     }
     log_err("daemon", "control socket %s: %s", d->control_path, strerror(-err));
     return LWIPD_EXIT_CANTCREAT;
+}
+
+/* --user/--group: hand over the files lwipd reopens later, then drop. */
+static int drop_privileges(struct daemon *d)
+{
+    const struct args *a = d->args;
+    uid_t uid = a->user ? a->uid : getuid();
+    gid_t gid = a->group ? a->gid : a->user ? a->user_gid : getgid();
+    const char *files[] = {a->log_file, a->pcap, a->events};
+    int err;
+
+    if (!a->user && !a->group)
+        return 0;
+    if (geteuid() == 0 &&
+        privs_chown_files(files, (int)(sizeof(files) / sizeof(files[0])), uid, gid) != 0)
+        return LWIPD_EXIT_CANTCREAT;
+    /* The socket belongs to the daemon's user unless told otherwise, so that
+     * it can remove it at exit (in a sticky directory such as /tmp). */
+    if (geteuid() == 0 && !a->control_owner &&
+        chown(d->control_path, uid, a->control_group ? (gid_t)-1 : gid) != 0) {
+        log_err("daemon", "control socket %s: chown: %s", d->control_path, strerror(errno));
+        return LWIPD_EXIT_CANTCREAT;
+    }
+    err = privs_drop(a->user, uid, gid);
+    if (err) {
+        log_err("daemon", "cannot become uid %u gid %u: %s%s", (unsigned)uid, (unsigned)gid,
+                strerror(-err), err == -EPERM ? " (--user/--group need root)" : "");
+        return LWIPD_EXIT_NOPERM;
+    }
+    return 0;
 }
 
 static void ready_line(struct daemon *d, char *buf, size_t len)
@@ -293,11 +401,41 @@ static int pin_single_core(void)
     return cpu;
 }
 
+/* --check-config: on top of what args_parse() checked, what can be checked
+ * without touching the system (the fault file, the capture filter); then the
+ * effective configuration on OUT. LWIPD_EXIT_OK or LWIPD_EXIT_USAGE (the
+ * reason on stderr). */
+int daemon_check_config(const struct args *a, FILE *out)
+{
+    char err[512];
+
+    if (a->pcap_filter) {
+        struct capture *c = capture_new(a->pcap_snaplen, a->pcap_filter, err, sizeof(err));
+        if (!c) {
+            fprintf(stderr, "lwipd: --pcap-filter: %s\n", err);
+            return LWIPD_EXIT_USAGE;
+        }
+        capture_close(c);
+    }
+    if (a->fault_file) {
+        struct fault *f = fault_new(0);
+        int n = f ? fault_load_file(f, a->fault_file, err, sizeof(err)) : -ENOMEM;
+
+        fault_free(f);
+        if (n < 0) {
+            fprintf(stderr, "lwipd: --fault-file: %s\n", f ? err : "out of memory");
+            return LWIPD_EXIT_USAGE;
+        }
+    }
+    args_print_config(a, out);
+    return LWIPD_EXIT_OK;
+}
+
 int daemon_run(const struct args *a)
 {
-    struct daemon d = {.args = a, .exit_code = 0};
+    struct daemon d = {.args = a, .exit_code = 0, .tap_loss_fd = -1};
     struct event *sig_ev[3] = {NULL, NULL, NULL};
-    struct event *flush_ev = NULL, *status_ev = NULL;
+    struct event *flush_ev = NULL, *status_ev = NULL, *loss_ev = NULL;
     struct timeval flush_tv = {0, CAPTURE_FLUSH_MS * 1000}, status_tv = {STATUS_EVERY_S, 0};
     struct stack_config sc = {
         .ip = a->ip,
@@ -394,7 +532,20 @@ int daemon_run(const struct args *a)
     }
     netif_tap_set_faults(d.tap, d.fault);
     netif_tap_set_link_cb(d.tap, on_link, NULL);
+    d.tap_loss_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    loss_ev = d.tap_loss_fd >= 0
+                  ? event_new(d.base, d.tap_loss_fd, EV_READ | EV_PERSIST, on_tap_loss_wake, &d)
+                  : NULL;
+    if (!loss_ev || event_add(loss_ev, NULL) != 0) {
+        log_err("daemon", "cannot watch for the TAP going away");
+        rc = LWIPD_EXIT_OSERR;
+        goto out;
+    }
+    netif_tap_set_loss_cb(d.tap, on_tap_loss, &d);
     rc = open_control(&d);
+    if (rc)
+        goto out;
+    rc = drop_privileges(&d);
     if (rc)
         goto out;
     if (stack_start(d.tap, &sc) != 0) {
@@ -468,6 +619,10 @@ out:
         event_free(flush_ev);
     if (status_ev)
         event_free(status_ev);
+    if (loss_ev)
+        event_free(loss_ev);
+    if (d.tap_loss_fd >= 0)
+        close(d.tap_loss_fd);
     if (d.base)
         event_base_free(d.base);
     /* lwIP has no shutdown: its threads end with the process. */

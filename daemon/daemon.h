@@ -4,6 +4,7 @@
 #pragma once
 
 #include <stdint.h>
+#include <stdio.h>
 
 #include "daemon/args.h"
 
@@ -27,9 +28,11 @@ struct daemon {
     struct link_flapper *flapper;
     struct fault *fault;
     int exit_code;
+    int tap_loss_fd; /* eventfd: the TAP went away (--exit-on-tap-loss) */
 };
 
 extern struct daemon *the_daemon;
 
 int daemon_run(const struct args *a);
+int daemon_check_config(const struct args *a, FILE *out);
 void daemon_request_stop(struct daemon *d, int exit_code);

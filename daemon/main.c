@@ -31,24 +31,36 @@ int main(int argc, char **argv)
 {
     struct args a;
 
+    int rc;
+
     args_init(&a);
     switch (args_parse(&a, argc, argv)) {
     case ARGS_OK:
         break;
     case ARGS_EXIT:
+        args_free(&a);
         return LWIPD_EXIT_OK;
     case ARGS_USAGE:
+        args_free(&a);
         return LWIPD_EXIT_USAGE;
+    }
+    if (a.check_config) {
+        rc = daemon_check_config(&a, stdout);
+        args_free(&a);
+        return rc;
     }
     log_init("lwipd", a.log_level);
     if (a.log_file) {
         int err = log_open_file(a.log_file);
         if (err) {
             log_err("main", "--log-file %s: %s", a.log_file, strerror(-err));
+            args_free(&a);
             return LWIPD_EXIT_CANTCREAT;
         }
     }
     event_set_log_callback(libevent_log);
     fatal_init();
-    return daemon_run(&a);
+    rc = daemon_run(&a);
+    args_free(&a);
+    return rc;
 }

@@ -195,8 +195,10 @@ static cJSON *driver_json(struct netif_tap *tap)
     N(ring_size), N(ring_used), N(ring_max_used), N(ring_reclaimed_inline), N(ring_full_waits);
     N(txc_isr_runs), N(free_isr), N(free_callback), N(free_task), N(free_callback_fail);
     N(link_changes), N(rx_fault_drop), N(tx_fault_drop), N(irq_lost), N(irq_spurious);
+    N(tap_losses), N(tap_reattaches);
 #undef N
     cJSON_AddBoolToObject(o, "link_up", st.link_up);
+    cJSON_AddBoolToObject(o, "tap_present", !st.tap_lost);
     return o;
 }
 

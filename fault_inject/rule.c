@@ -102,7 +102,7 @@ static int parse_percent(const char *w, double *out)
 
     errno = 0;
     v = strtod(w, &end);
-    if (errno || end == w || strcmp(end, "%") != 0 || v < 0 || v > 100)
+    if (errno || end == w || strcmp(end, "%") != 0 || !(v >= 0 && v <= 100)) /* NaN too */
         return -1;
     *out = v / 100.0;
     return 0;
@@ -123,7 +123,7 @@ static int parse_time(const char *w, uint64_t *out)
 
     errno = 0;
     v = strtod(w, &end);
-    if (errno || end == w || v < 0 || v > 3600)
+    if (errno || end == w || !(v >= 0 && v <= 3600)) /* NaN too (fuzzer find) */
         return -1;
     if (!*end || strcmp(end, "ms") == 0)
         v *= 1e6;
@@ -145,7 +145,7 @@ static int parse_rate(const char *w, uint64_t *out)
 
     errno = 0;
     v = strtod(w, &end);
-    if (errno || end == w || v <= 0)
+    if (errno || end == w || !(v > 0)) /* NaN too */
         return -1;
     if (strcasecmp(end, "kbit") == 0)
         v *= 1e3;
@@ -155,7 +155,7 @@ static int parse_rate(const char *w, uint64_t *out)
         v *= 1e9;
     else if (*end && strcasecmp(end, "bit") != 0)
         return -1;
-    if (v < 1000 || v > 1e11)
+    if (!(v >= 1000 && v <= 1e11))
         return -1;
     *out = (uint64_t)v;
     return 0;

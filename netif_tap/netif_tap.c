@@ -6,6 +6,8 @@
 #include "netif_tap/netif_tap.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,9 +31,10 @@
 #include "port/log.h"
 #include "port/port.h"
 
-#define RX_BATCH   64 /* frames read per wake-up before polling again */
-#define MAX_IOV    64
-#define VLAN_EXTRA 4
+#define RX_BATCH         64 /* frames read per wake-up before polling again */
+#define MAX_IOV          64
+#define VLAN_EXTRA       4
+#define REATTACH_POLL_MS 100 /* how often a lost TAP is looked for */
 
 static const char *const tx_mode_names[] = {[TX_MODE_SYNC] = "sync", [TX_MODE_RING] = "ring"};
 static const char *const txc_free_names[] = {
@@ -421,6 +424,73 @@ static void rx_batch_free(struct netif_tap *t)
     }
 }
 
+static void link_down_in_tcpip(void *arg)
+{
+    netif_tap_set_link(arg, false);
+}
+
+static void link_up_in_tcpip(void *arg)
+{
+    netif_tap_set_link(arg, true);
+}
+
+/* The TAP device went away (deleted: the fd reports POLLERR/POLLHUP). Pull
+ * lwIP's cable, then wait for a TAP of the same name to come back and attach
+ * to it with dup3() over the old descriptor, so that the TX path and the
+ * carrier ioctl keep a valid t->fd throughout. The link returns to the state
+ * it had before the loss. Returns 0 once re-attached, -1 to end the RX
+ * thread (the driver is stopping, or the loss callback said so). */
+static int rx_tap_lost(struct netif_tap *t, struct pollfd *stop)
+{
+    bool was_up = atomic_load(&t->link_up), quit;
+    int last_err = 0;
+
+    log_warn("tap", "%s: the TAP device went away; link down until it returns", t->ifname);
+    ctr_add(&t->ctr.tap_losses, 1);
+    atomic_store(&t->tap_lost, true);
+    /* The owner hears of it before lwIP's link goes down (event order). */
+    quit = t->loss_cb && t->loss_cb(t->loss_arg, true);
+    if (was_up && tcpip_callback(link_down_in_tcpip, t) != ERR_OK)
+        log_warn("tap", "%s: could not tell lwIP the link is down", t->ifname);
+    if (quit)
+        return -1;
+    for (;;) {
+        int fd, r = poll(stop, 1, REATTACH_POLL_MS);
+
+        if (r > 0)
+            return -1;
+        if (r < 0 && errno != EINTR)
+            return -1;
+        if (if_nametoindex(t->ifname) == 0)
+            continue;
+        fd = tap_open(t->ifname, false);
+        if (fd < 0) {
+            if (fd != last_err)
+                log_warn("tap", "%s: is back but cannot be attached: %s (retrying)", t->ifname,
+                         strerror(-fd));
+            last_err = fd;
+            continue;
+        }
+        if (dup3(fd, t->fd, O_CLOEXEC) < 0) {
+            log_err("tap", "%s: dup3: %s", t->ifname, strerror(errno));
+            close(fd);
+            return -1;
+        }
+        close(fd);
+        break;
+    }
+    tap_set_carrier(t->fd, false); /* until lwIP's link is up again */
+    atomic_store(&t->tap_lost, false);
+    ctr_add(&t->ctr.tap_reattaches, 1);
+    log_info("tap", "%s: the TAP is back; re-attached%s", t->ifname,
+             was_up ? ", link up" : " (link stays down)");
+    if (t->loss_cb)
+        t->loss_cb(t->loss_arg, false);
+    if (was_up && tcpip_callback(link_up_in_tcpip, t) != ERR_OK)
+        log_warn("tap", "%s: could not tell lwIP the link is up", t->ifname);
+    return 0;
+}
+
 static void *rx_thread(void *arg)
 {
     struct netif_tap *t = arg;
@@ -437,9 +507,14 @@ static void *rx_thread(void *arg)
         }
         if (pfd[1].revents)
             break;
-        if (pfd[0].revents & (POLLERR | POLLHUP | POLLNVAL)) {
+        if (pfd[0].revents & POLLNVAL) {
             log_err("tap", "%s: device error (revents %#x)", t->ifname, pfd[0].revents);
             break;
+        }
+        if (pfd[0].revents & (POLLERR | POLLHUP)) {
+            if (rx_tap_lost(t, &pfd[1]) != 0)
+                break;
+            continue;
         }
         /* Drain the TAP: up to RX_BATCH frames per wake-up, handed over
          * RX_BATCH_MAX at a time. */
@@ -539,6 +614,13 @@ void netif_tap_set_link_cb(struct netif_tap *t, netif_tap_link_cb cb, void *arg)
     t->link_cb = cb;
 }
 
+/* Who hears that the TAP went away or came back (set before starting). */
+void netif_tap_set_loss_cb(struct netif_tap *t, netif_tap_loss_cb cb, void *arg)
+{
+    t->loss_arg = arg;
+    t->loss_cb = cb;
+}
+
 /* Add the netif to lwIP and make it the default (tcpip thread, core lock).
  * Addresses in network byte order. 0 or -EIO. */
 int netif_tap_add(struct netif_tap *t, uint32_t addr, uint32_t mask, uint32_t gw)
@@ -623,7 +705,8 @@ void netif_tap_set_link(struct netif_tap *t, bool up)
     } else {
         netif_set_link_down(&t->netif);
         atomic_store(&t->link_up, false);
-        err = tap_set_carrier(t->fd, false);
+        /* a lost TAP has no carrier to drop */
+        err = atomic_load(&t->tap_lost) ? 0 : tap_set_carrier(t->fd, false);
         if (t->link_cb)
             t->link_cb(t->link_arg, up);
     }
@@ -702,5 +785,8 @@ void netif_tap_get_stats(const struct netif_tap *t, struct netif_tap_stats *o)
     o->tx_fault_drop = ctr_get(&c->tx_fault_drop);
     o->irq_lost = ctr_get(&c->irq_lost);
     o->irq_spurious = ctr_get(&c->irq_spurious);
+    o->tap_losses = ctr_get(&c->tap_losses);
+    o->tap_reattaches = ctr_get(&c->tap_reattaches);
     o->link_up = atomic_load(&t->link_up);
+    o->tap_lost = atomic_load(&t->tap_lost);
 }

@@ -52,7 +52,9 @@ struct netif_tap_stats {
     uint64_t txc_isr_runs, free_isr, free_callback, free_task, free_callback_fail;
     uint64_t link_changes;
     uint64_t rx_fault_drop, tx_fault_drop, irq_lost, irq_spurious;
+    uint64_t tap_losses, tap_reattaches;
     bool link_up;
+    bool tap_lost;
 };
 
 /* Observer of every frame that crossed the TAP, called from the RX thread,
@@ -61,6 +63,9 @@ typedef void (*netif_tap_frame_cb)(void *arg, enum tap_dir dir, const struct iov
                                    size_t len, uint64_t ts_ns);
 /* Link edges (from the tcpip thread). */
 typedef void (*netif_tap_link_cb)(void *arg, bool up);
+/* The TAP device went away (LOST) or is back, from the RX thread. Returning
+ * true on a loss ends the RX thread instead of waiting for the TAP. */
+typedef bool (*netif_tap_loss_cb)(void *arg, bool lost);
 
 const char *tx_mode_name(enum tx_mode m);
 int tx_mode_parse(const char *s, enum tx_mode *out);
@@ -72,6 +77,7 @@ struct netif_tap *netif_tap_new(const struct netif_tap_config *cfg, int *err);
 void netif_tap_free(struct netif_tap *t);
 void netif_tap_set_frame_cb(struct netif_tap *t, netif_tap_frame_cb cb, void *arg);
 void netif_tap_set_link_cb(struct netif_tap *t, netif_tap_link_cb cb, void *arg);
+void netif_tap_set_loss_cb(struct netif_tap *t, netif_tap_loss_cb cb, void *arg);
 void netif_tap_set_faults(struct netif_tap *t, struct fault *f);
 unsigned netif_tap_tx_in_flight(const struct netif_tap *t);
 int netif_tap_add(struct netif_tap *t, uint32_t addr, uint32_t mask, uint32_t gw);

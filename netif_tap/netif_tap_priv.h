@@ -80,7 +80,8 @@ struct netif_tap_counters {
     counter_t link_changes;
     counter_t rx_fault_drop, tx_fault_drop, irq_lost, irq_spurious;
     counter_t tx_seq;     /* frames handed to the wire path: the fault injector's frame numbers */
-    counter_t rx_batches; /* tcpip-thread messages carrying RX frames */
+    counter_t rx_batches; /* batches of RX frames fed to lwIP (see rx_batch_post) */
+    counter_t tap_losses, tap_reattaches; /* the TAP device went away / came back */
 };
 
 struct netif_tap {
@@ -105,6 +106,9 @@ struct netif_tap {
     void *link_arg;
     struct fault *fault;
     struct netif_tap_counters ctr;
+    netif_tap_loss_cb loss_cb;
+    void *loss_arg;
+    atomic_bool tap_lost; /* the device is gone: t->fd is a detached file */
 };
 
 int tap_write_chain(struct netif_tap *t, struct pbuf *p, enum tap_dir dir);

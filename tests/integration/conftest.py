@@ -50,7 +50,7 @@ def workdir(request):
     shutil.rmtree(path, ignore_errors=True)
     os.makedirs(path)
     yield path
-    if not _failed(request):
+    if not _failed(request) and not getattr(request.node, "keep_artifacts", False):
         shutil.rmtree(path, ignore_errors=True)
 
 
@@ -98,8 +98,14 @@ def lwipd_factory(request, netns, workdir):
             except Exception as e:  # the daemon may be the thing that broke
                 print("stats snapshot failed: %s" % e)
         code = d.stop()
-        log = d.read_log()
+        log = d.read_log() + d.read_valgrind_log()
+        if (code not in (0, None) and not d.expect_failure) or \
+                any(m in log for m in SANITIZER_MARKS):
+            request.node.keep_artifacts = True  # teardown failures keep them too
         reports = [m for m in SANITIZER_MARKS if m in log]
+        if code == harness.VALGRIND_EXIT and harness.VALGRIND and not failed:
+            pytest.fail("lwipd (pid %s): valgrind found errors; see %s" % (
+                d.pid, d.valgrind_log), pytrace=False)
         if reports and not failed:
             pytest.fail("lwipd (pid %s) printed sanitizer reports %s; log: %s" % (
                 d.pid, reports, d.log), pytrace=False)

@@ -28,6 +28,23 @@ HOST_IP = "198.18.0.1"
 LWIP_IP = "198.18.0.2"
 SAFE_NET = ipaddress.ip_network("198.18.0.0/15")
 
+# LWIPD_VALGRIND=1: every lwipd the fixtures start runs under valgrind's
+# memcheck (tests/valgrind/lwipd.supp; errors make it exit with
+# VALGRIND_EXIT, which the teardown reports), and waits stretch by TIME_SCALE.
+VALGRIND = os.environ.get("LWIPD_VALGRIND", "") not in ("", "0")
+VALGRIND_EXIT = 99
+VALGRIND_SUPP = os.path.join(TOP, "tests", "valgrind", "lwipd.supp")
+TIME_SCALE = float(os.environ.get("LWIPD_TIME_SCALE", "10" if VALGRIND else "1"))
+
+
+def valgrind_wrapper(log_path):
+    """The memcheck command line lwipd runs under with LWIPD_VALGRIND=1."""
+    return ["valgrind", "--tool=memcheck", "--error-exitcode=%d" % VALGRIND_EXIT,
+            "--leak-check=full", "--errors-for-leak-kinds=definite",
+            "--show-leak-kinds=definite", "--track-origins=yes", "--num-callers=30",
+            "--suppressions=" + VALGRIND_SUPP, "--log-file=" + log_path]
+
+
 _ns_counter = itertools.count()
 _ctl_counter = itertools.count()
 
@@ -145,7 +162,7 @@ class Lwipd:
     """One lwipd process in a namespace, started through its ready line."""
 
     def __init__(self, ns, workdir, extra_args=(), ip=LWIP_IP + "/24", pcap=True,
-                 binary=None):
+                 binary=None, env=None, wrapper=None):
         self.ns = ns
         self.workdir = workdir
         os.makedirs(workdir, exist_ok=True)
@@ -160,6 +177,12 @@ class Lwipd:
             self.args += ["--pcap", self.pcap]
         self.args += list(extra_args)
         self.binary = binary or LWIPD
+        self.env = env  # extra environment variables
+        self.wrapper = list(wrapper or [])  # runs lwipd: setpriv, valgrind ...
+        self.valgrind_log = None
+        if VALGRIND:
+            self.valgrind_log = os.path.join(workdir, "valgrind.log")
+            self.wrapper += valgrind_wrapper(self.valgrind_log)
         self.proc = None
         self.ready = {}
         self.returncode = None
@@ -167,10 +190,16 @@ class Lwipd:
         self.check_leaks = True  # teardown compares pools and heap with the baseline
 
     def start(self, timeout=15):
+        timeout *= TIME_SCALE
         r, w = os.pipe()
         logf = open(self.log, "ab")
+        env = None
+        if self.env:
+            env = dict(os.environ)
+            env.update(self.env)
         try:
-            self.proc = self.ns.popen([self.binary] + self.args + ["--ready-fd", str(w)],
+            self.proc = self.ns.popen(self.wrapper + [self.binary] + self.args +
+                                      ["--ready-fd", str(w)], env=env,
                                       pass_fds=[w], stdout=logf, stderr=subprocess.STDOUT,
                                       stdin=subprocess.DEVNULL,
                                       # Ctrl-C reaches the script, which stops lwipd by PID.
@@ -211,6 +240,15 @@ class Lwipd:
 
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
+
+    def read_valgrind_log(self):
+        if not self.valgrind_log:
+            return ""
+        try:
+            with open(self.valgrind_log, errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
 
     def read_log(self):
         try:
@@ -256,11 +294,13 @@ class Lwipd:
             os.kill(self.proc.pid, sig)
 
     def wait(self, timeout=20):
+        timeout *= TIME_SCALE
         self.returncode = self.proc.wait(timeout=timeout)
         return self.returncode
 
     def stop(self, timeout=20):
         """SIGTERM and wait; SIGKILL if it does not stop. Returns the exit code."""
+        timeout *= TIME_SCALE
         if self.proc is None:
             return None
         if self.proc.poll() is None:

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "daemon/args.h"
+#include "daemon/config.h"
 
 static enum args_result parse(struct args *a, const char *const *argv)
 {
@@ -120,6 +121,13 @@ static void test_usage_errors(void **state)
         {"--tap", "t", "--dhcp", "--bogus", NULL},
         {"--tap", "t", "--dhcp", "extra", NULL},
         {"--tap", "t", "--dhcp", "--log-level", NULL},
+        /* found by tests/fuzz/fuzz_config: a float cast overflow, and NaN */
+        {"--tap", "t", "--dhcp", "--pcap-rotate", "1000000000000000000000000000000M:5", NULL},
+        {"--tap", "t", "--dhcp", "--pcap-rotate", "nan:5", NULL},
+        {"--tap", "t", "--dhcp", "--pcap-rotate", "inf:5", NULL},
+        {"--tap", "t", "--dhcp", "--control-mode", "0400", NULL},
+        {"--tap", "t", "--dhcp", "--user", "no-such-user-lwipd", NULL},
+        {"--tap", "t", "--dhcp", "--fault", "tx explode", NULL},
     };
     struct args a;
 
@@ -127,6 +135,45 @@ static void test_usage_errors(void **state)
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         if (parse(&a, bad[i]) != ARGS_USAGE)
             fail_msg("case %zu (%s %s ...) was accepted", i, bad[i][0], bad[i][1]);
+    }
+}
+
+/* The config layer: keys, lines, and the fuzzer's finds replayed. */
+static void test_config_string(void **state)
+{
+    static const struct {
+        const char *text;
+        const char *error; /* NULL: accepted */
+    } cases[] = {
+        {"tap = t\nip = 198.18.0.2/24\npcap-rotate = 100M:5\n", NULL},
+        {"tap = t\npcap-rotate =1000000000000000000000000000000000000000M:5\n", "line 2"},
+        {"tap = t\npcap-rotate = nan:5\n", "line 2: key 'pcap-rotate'"},
+        {"tap = t\n\n\nbogus = 1\n", "line 4: unknown key 'bogus'"},
+        {"tap = t\ntap = u\n", "already given on line 1"},
+        {"fault = tx drop 1%\nfault = rx drop 2%\n", NULL},
+        {"dhcp = false\n", NULL},
+    };
+    char err[512];
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct args a;
+        int r;
+
+        args_init(&a);
+        err[0] = '\0';
+        r = config_parse_string(&a, cases[i].text, err, sizeof(err));
+        if (cases[i].error) {
+            if (r == 0 || !strstr(err, cases[i].error))
+                fail_msg("case %zu: got %d '%s', expected '%s'", i, r, err, cases[i].error);
+        } else if (r != 0) {
+            fail_msg("case %zu refused: %s", i, err);
+        }
+        if (i == 5)
+            assert_int_equal(a.nfaults, 2);
+        if (i == 6)
+            assert_false(a.dhcp);
+        args_free(&a);
     }
 }
 
@@ -199,7 +246,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_defaults_and_ip), cmocka_unit_test(test_every_value),
         cmocka_unit_test(test_usage_errors),    cmocka_unit_test(test_ipv4_and_mac_parsers),
-        cmocka_unit_test(test_churn_options),
+        cmocka_unit_test(test_churn_options),   cmocka_unit_test(test_config_string),
     };
 
     /* The parser prints its complaints; keep the test log readable. */

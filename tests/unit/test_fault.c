@@ -109,6 +109,11 @@ static void test_rules_refused(void **state)
     refused("irq late", "needs a time");
     refused("irq spurious 1us", "at least 10us");
     refused("irq lost 5% \"arp\"", "no filter");
+    /* found by tests/fuzz/fuzz_fault_rule: NaN reached a float-to-integer cast */
+    refused("rx delay nans", "");
+    refused("rx delay nan", "");
+    refused("tx drop nan%", "between 0% and 100%");
+    refused("rx rate nanmbit", "");
 }
 
 static void test_prng_streams(void **state)
