@@ -351,7 +351,9 @@ struct control *control_new(struct event_base *base, const char *path, mode_t mo
     mode_t old = umask((mode_t)~mode & 0777);
     int r = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
     umask(old);
-    if (r != 0 || listen(fd, 64) != 0) {
+    /* A backlog above the client limit: a burst of connections (scripts
+     * starting together) queues instead of failing with EAGAIN. */
+    if (r != 0 || listen(fd, SOMAXCONN) != 0) {
         *err = -errno;
         close(fd);
         return NULL;
@@ -382,7 +384,8 @@ struct control *control_new(struct event_base *base, const char *path, mode_t mo
     c->handler = handler;
     c->arg = arg;
     snprintf(c->path, sizeof(c->path), "%s", path);
-    c->listener = evconnlistener_new(base, accept_cb, c, LEV_OPT_CLOSE_ON_FREE, -1, fd);
+    /* backlog 0: listen() was called above (-1 would redo it with 128). */
+    c->listener = evconnlistener_new(base, accept_cb, c, LEV_OPT_CLOSE_ON_FREE, 0, fd);
     if (!c->listener) {
         *err = -ENOMEM;
         close(fd);
