@@ -193,6 +193,7 @@ static cJSON *driver_json(struct netif_tap *tap)
     N(rx_batches), N(rx_oversize), N(tx_frames), N(tx_bytes), N(tx_errors), N(tx_ring_full),
         N(tx_link_down);
     N(ring_size), N(ring_used), N(ring_max_used), N(ring_reclaimed_inline), N(ring_full_waits);
+    N(ring_doorbell_writes);
     N(txc_isr_runs), N(free_isr), N(free_callback), N(free_task), N(free_callback_fail);
     N(link_changes), N(rx_fault_drop), N(tx_fault_drop), N(irq_lost), N(irq_spurious);
     N(tap_losses), N(tap_reattaches);

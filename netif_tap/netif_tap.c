@@ -773,6 +773,7 @@ void netif_tap_get_stats(const struct netif_tap *t, struct netif_tap_stats *o)
         o->ring_used = tx_ring_used(t);
         o->ring_max_used = ctr_get(&t->ring.max_used);
         o->ring_reclaimed_inline = ctr_get(&t->ring.reclaimed_inline);
+        o->ring_doorbell_writes = ctr_get(&t->ring.doorbell_writes);
         o->ring_full_waits = ctr_get(&t->ring.full_waits);
     }
     o->txc_isr_runs = ctr_get(&c->txc_isr_runs);

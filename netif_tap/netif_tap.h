@@ -49,6 +49,7 @@ struct netif_tap_stats {
     uint64_t rx_batches;
     uint64_t tx_frames, tx_bytes, tx_errors, tx_ring_full, tx_link_down;
     uint64_t ring_size, ring_used, ring_max_used, ring_reclaimed_inline, ring_full_waits;
+    uint64_t ring_doorbell_writes;
     uint64_t txc_isr_runs, free_isr, free_callback, free_task, free_callback_fail;
     uint64_t link_changes;
     uint64_t rx_fault_drop, tx_fault_drop, irq_lost, irq_spurious;

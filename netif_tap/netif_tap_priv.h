@@ -41,9 +41,13 @@ struct tx_ring {
     struct tx_desc *desc;
     unsigned size;
     unsigned mask;
-    atomic_uint head;
-    atomic_uint dma;
-    atomic_uint tail;
+    atomic_uint head;          /* next descriptor linkoutput fills */
+    atomic_uint wire;          /* next descriptor to put on the wire */
+    atomic_uint dma;           /* next descriptor to complete */
+    atomic_uint tail;          /* next descriptor to reclaim */
+    atomic_flag writing;       /* someone is putting frames on the wire */
+    uint64_t last_due;         /* completion time of the last frame written (writing) */
+    counter_t doorbell_writes; /* frames linkoutput put on the wire itself */
     sem_t kick;
     sem_t space; /* posted on completions while a producer waits */
     atomic_int space_waiter;

@@ -4,10 +4,12 @@
  * Design note
  * -----------
  * This models an EMAC. linkoutput() takes a reference on the frame's pbuf
- * chain (pbuf_ref) and fills the next descriptor; the DMA thread writes the
- * frame to the TAP with writev() over the chain (no copy), marks it complete
- * and raises the TX-complete IRQ, a real-time signal aimed at the thread that
- * plays the CPU (lwIP's tcpip thread by default). The ISR then gives the
+ * chain (pbuf_ref) and fills the next descriptor; the frame goes to the TAP
+ * with writev() over the chain (no copy) - from linkoutput itself when the
+ * ring was idle (the doorbell: no thread hop for a lone frame), else from
+ * the DMA thread, in parallel with the stack. The DMA thread marks frames
+ * complete and raises the TX-complete IRQ, a real-time signal aimed at the
+ * thread that plays the CPU (by default whoever runs lwIP). The ISR then gives the
  * completed pbufs back according to --txc-free:
  *   isr      pbuf_free() in the ISR. With lwIP's heap and
  *            LWIP_ALLOW_MEM_FREE_FROM_OTHER_CONTEXT=0 this is seed 000's bug:
@@ -41,6 +43,9 @@
 #include "port/lwip_compat.h"
 #include "port/log.h"
 #include "port/port.h"
+
+/* Frames up to this size go on the wire from linkoutput on an idle ring. */
+#define TX_DOORBELL_MAX 256u
 
 /* How long linkoutput waits for a free TX descriptor before ERR_MEM. */
 #define TX_FULL_WAIT_NS 2000000u
@@ -138,6 +143,39 @@ unsigned tx_ring_used(const struct netif_tap *t)
     return atomic_load(&t->ring.head) - atomic_load(&t->ring.tail);
 }
 
+/* Put the queued frames [wire, head) on the wire and stamp each with its
+ * completion time (a ring completes in order). One writer at a time: the DMA
+ * thread, or linkoutput on an idle ring (tx_ring_enqueue); whoever finds the
+ * other writing leaves the frames to it. Returns false in that case. */
+static bool ring_write(struct netif_tap *t)
+{
+    struct tx_ring *r = &t->ring;
+    const uint64_t delay_ns = (uint64_t)t->cfg.txc_delay_us * 1000u;
+    const uint64_t jitter_ns = (uint64_t)t->cfg.txc_jitter_us * 1000u;
+    unsigned w, head;
+
+    if (atomic_flag_test_and_set_explicit(&r->writing, memory_order_acquire))
+        return false;
+    w = atomic_load_explicit(&r->wire, memory_order_relaxed);
+    head = atomic_load_explicit(&r->head, memory_order_acquire);
+    for (; w != head; w++) {
+        struct tx_desc *desc = &r->desc[w & r->mask];
+        uint64_t due;
+
+        if (atomic_load_explicit(&t->link_up, memory_order_relaxed))
+            tap_write_chain(t, desc->p, TAP_DIR_TX);
+        else
+            ctr_add(&t->ctr.tx_link_down, 1);
+        due = port_now_ns() + delay_ns + (jitter_ns ? port_rand() % jitter_ns : 0);
+        if (due < r->last_due)
+            due = r->last_due;
+        desc->due_ns = r->last_due = due;
+        atomic_store_explicit(&r->wire, w + 1, memory_order_release);
+    }
+    atomic_flag_clear_explicit(&r->writing, memory_order_release);
+    return true;
+}
+
 /* Queue P for transmission (linkoutput, under lwIP's core lock). Takes a
  * reference; the pbuf is given back after completion. ERR_MEM when no
  * descriptor is free even after an inline reclaim. */
@@ -183,6 +221,17 @@ err_t tx_ring_enqueue(struct netif_tap *t, struct pbuf *p)
     atomic_store_explicit(&r->head, head + 1, memory_order_release);
     if (used + 1 > ctr_get(&r->max_used))
         atomic_store_explicit(&r->max_used, used + 1, memory_order_relaxed);
+    /* Doorbell on an idle ring: an EMAC starts sending the moment its
+     * descriptor is handed over, so put a lone small frame (an ACK, a ping
+     * or ARP reply) on the wire here rather than after waking the DMA thread:
+     * that thread hop was most of the reply latency. Data frames and frames
+     * queued behind others go through the DMA thread, in parallel with the
+     * stack (writing a full frame costs the host's receive path, which would
+     * otherwise stall lwIP). The DMA thread still completes the frame and
+     * raises the interrupt. */
+    if (p->tot_len <= TX_DOORBELL_MAX &&
+        atomic_load_explicit(&r->dma, memory_order_acquire) == head && ring_write(t))
+        ctr_add(&r->doorbell_writes, 1);
     sem_post(&r->kick);
     return ERR_OK;
 }
@@ -274,13 +323,11 @@ static void *dma_thread(void *arg)
 {
     struct netif_tap *t = arg;
     struct tx_ring *r = &t->ring;
-    const uint64_t delay_ns = (uint64_t)t->cfg.txc_delay_us * 1000u;
-    const uint64_t jitter_ns = (uint64_t)t->cfg.txc_jitter_us * 1000u;
     const uint64_t coalesce_ns = (uint64_t)t->cfg.txc_coalesce_us * 1000u;
-    unsigned wr = atomic_load(&r->dma); /* next frame to put on the wire */
-    unsigned done = wr;                 /* next frame to complete */
-    unsigned since_irq = 0;             /* completions not yet signalled */
-    uint64_t first_unsignalled = 0, last_due = 0;
+    unsigned wr = atomic_load(&r->wire);  /* frames on the wire: [done, wr) */
+    unsigned done = atomic_load(&r->dma); /* next frame to complete */
+    unsigned since_irq = 0;               /* completions not yet signalled */
+    uint64_t first_unsignalled = 0;
     struct dma_irq irqs = {0, 0, 0};
 
     port_thread_register_current("tap-dma");
@@ -296,20 +343,8 @@ static void *dma_thread(void *arg)
         if (atomic_load(&r->stop))
             break;
 
-        unsigned head = atomic_load_explicit(&r->head, memory_order_acquire);
-        for (; wr != head; wr++) {
-            struct tx_desc *desc = &r->desc[wr & r->mask];
-            uint64_t due;
-
-            if (atomic_load_explicit(&t->link_up, memory_order_relaxed))
-                tap_write_chain(t, desc->p, TAP_DIR_TX);
-            else
-                ctr_add(&t->ctr.tx_link_down, 1);
-            due = port_now_ns() + delay_ns + (jitter_ns ? port_rand() % jitter_ns : 0);
-            if (due < last_due)
-                due = last_due; /* a ring completes in order */
-            desc->due_ns = last_due = due;
-        }
+        ring_write(t); /* busy: linkoutput is writing and kicks us after */
+        wr = atomic_load_explicit(&r->wire, memory_order_acquire);
 
         uint64_t now = port_now_ns();
         while (done != wr && r->desc[done & r->mask].due_ns <= now) {

@@ -131,10 +131,11 @@ static enum follow irq_follow(struct irq_line *l)
         }
         if (atomic_fetch_add_explicit(&l->hops, 1, memory_order_relaxed) >= IRQ_MAX_HOPS)
             return FOLLOW_NONE;
-        if (syscall(SYS_tgkill, irqc.pid, owner, l->signo) == 0) {
-            atomic_fetch_add_explicit(&l->forwarded, 1, memory_order_relaxed);
+        /* Counted first: the owner may run the ISR before tgkill returns. */
+        atomic_fetch_add_explicit(&l->forwarded, 1, memory_order_relaxed);
+        if (syscall(SYS_tgkill, irqc.pid, owner, l->signo) == 0)
             return FOLLOW_FORWARDED;
-        }
+        atomic_fetch_sub_explicit(&l->forwarded, 1, memory_order_relaxed);
     }
     return FOLLOW_NONE;
 }

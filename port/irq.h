@@ -6,7 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define IRQ_MAX_LINES 4
+#define IRQ_MAX_LINES 8 /* SIGRTMIN+4 .. +11 (fatal.c freezes threads with +12) */
 
 /* What the port does when an ISR breaks the rules (see irq_violation()). */
 enum irq_policy {

@@ -559,6 +559,91 @@ static void test_threads_and_netconn_sems(void **state)
     sys_sem_free(&done);
 }
 
+/* ---- an IRQ that follows a lock (--irq-target stack) --------------------- */
+
+static sys_mutex_t cpu_mutex; /* plays lwIP's core lock */
+static struct irq_line *follow_line;
+static atomic_int follow_runs, follow_tid, follow_held;
+static atomic_int b_ready, b_go, b_done;
+
+static void follow_isr(void *arg)
+{
+    (void)arg;
+    atomic_store(&follow_tid, (int)port_gettid());
+    atomic_store(&follow_held, port_mutex_held_by_me(&cpu_mutex));
+    atomic_fetch_add(&follow_runs, 1);
+}
+
+static bool wait_flag(atomic_int *flag, int value)
+{
+    for (int i = 0; i < 2000; i++) { /* bounded: up to 2 s */
+        if (atomic_load(flag) >= value)
+            return true;
+        usleep(1000);
+    }
+    return false;
+}
+
+/* B holds the "core lock" last, then has the IRQ signal blocked, so the
+ * signal aimed at it (the last owner) waits; when B lets it in, the lock has
+ * moved to the main thread, and the IRQ must be passed on there. */
+static void *follow_thread_b(void *arg)
+{
+    sigset_t set, old;
+
+    (void)arg;
+    sigemptyset(&set);
+    sigaddset(&set, irq_line_signo(follow_line));
+    pthread_sigmask(SIG_BLOCK, &set, &old);
+    sys_mutex_lock(&cpu_mutex);
+    sys_mutex_unlock(&cpu_mutex);
+    atomic_store(&b_ready, 1);
+    wait_flag(&b_go, 1);
+    pthread_sigmask(SIG_SETMASK, &old, NULL); /* the pending IRQ lands here */
+    wait_flag(&b_done, 1);
+    return NULL;
+}
+
+static void test_irq_follows_the_lock(void **state)
+{
+    struct irq_line_stats st;
+    pthread_t b;
+    int self = (int)port_gettid();
+
+    (void)state;
+    assert_int_equal(sys_mutex_new(&cpu_mutex), ERR_OK);
+    irq_line_set_target(follow_line, pthread_self());
+    irq_line_follow_lock(follow_line, &cpu_mutex);
+    assert_int_equal(pthread_create(&b, NULL, follow_thread_b, NULL), 0);
+    assert_true(wait_flag(&b_ready, 1));
+
+    /* Forwarded: raised at B (the last owner), serviced by the owner. */
+    irq_raise(follow_line);
+    sys_mutex_lock(&cpu_mutex);
+    atomic_store(&b_go, 1);
+    assert_true(wait_flag(&follow_runs, 1));
+    sys_mutex_unlock(&cpu_mutex);
+    assert_int_equal(atomic_load(&follow_tid), self);
+    assert_true(atomic_load(&follow_held));
+    irq_line_get_stats(follow_line, &st);
+    assert_int_equal(st.forwarded, 1); /* B -> here */
+    assert_int_equal(st.serviced, 1);
+
+    /* Nobody inside: the ISR runs at the last owner (this thread) and holds
+     * the lock while it runs, so no thread enters meanwhile; then it is free. */
+    irq_raise(follow_line);
+    assert_true(wait_flag(&follow_runs, 2));
+    assert_int_equal(atomic_load(&follow_tid), self);
+    assert_true(atomic_load(&follow_held));
+    assert_int_equal(port_mutex_owner(&cpu_mutex, false), 0);
+    assert_int_equal(port_mutex_owner(&cpu_mutex, true), self);
+
+    atomic_store(&b_done, 1);
+    pthread_join(b, NULL);
+    irq_line_follow_lock(follow_line, NULL);
+    sys_mutex_free(&cpu_mutex);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -574,6 +659,7 @@ int main(void)
         cmocka_unit_test(test_rtos_policy_skips_held_lock),
         cmocka_unit_test(test_rtos_policy_blocking_wait_in_isr),
         cmocka_unit_test(test_detect_policy_reports_reentry),
+        cmocka_unit_test(test_irq_follows_the_lock),
         cmocka_unit_test(test_threads_and_netconn_sems),
     };
 
@@ -583,6 +669,7 @@ int main(void)
     noop_line = irq_line_new("noop", noop_isr, NULL);
     lock_line = irq_line_new("lock", lock_isr, NULL);
     wait_line = irq_line_new("wait", wait_isr, NULL);
+    follow_line = irq_line_new("follow", follow_isr, NULL);
     if (!post_line || !noop_line || !lock_line || !wait_line)
         return 1;
     return cmocka_run_group_tests(tests, NULL, NULL);
