@@ -28,6 +28,7 @@
 #include "lwipd_config.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -229,7 +230,7 @@ err_t tx_ring_enqueue(struct netif_tap *t, struct pbuf *p)
      * stack (writing a full frame costs the host's receive path, which would
      * otherwise stall lwIP). The DMA thread still completes the frame and
      * raises the interrupt. */
-    if (p->tot_len <= TX_DOORBELL_MAX &&
+    if (p->tot_len <= TX_DOORBELL_MAX && !atomic_load(&r->stop) &&
         atomic_load_explicit(&r->dma, memory_order_acquire) == head && ring_write(t))
         ctr_add(&r->doorbell_writes, 1);
     sem_post(&r->kick);
@@ -437,6 +438,11 @@ void tx_ring_stop(struct netif_tap *t)
     atomic_store(&r->stop, true);
     sem_post(&r->kick);
     pthread_join(r->thread, NULL);
+    /* Keep the wire to ourselves from now on: a doorbell write under way
+     * finishes first, and none starts after (the fault injector and the
+     * capture go away next). */
+    while (atomic_flag_test_and_set_explicit(&r->writing, memory_order_acquire))
+        sched_yield();
     r->running = false;
 }
 
