@@ -602,9 +602,11 @@ int daemon_run(const struct args *a)
     }
     log_info("daemon", "stopped");
 out:
-    if (d.tap)
+    if (d.tap) {
         netif_tap_stop(d.tap); /* no more frames: the capture can be closed */
-    fault_free(d.fault);       /* after the driver: its delay line feeds the driver */
+        netif_tap_set_faults(d.tap, NULL);
+    }
+    fault_free(d.fault); /* after the driver: its delay line feeds the driver */
     if (d.capture) {
         capture_close(d.capture);
         d.capture = NULL;

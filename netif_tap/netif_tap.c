@@ -400,10 +400,15 @@ static void rx_batch_post(struct netif_tap *t, struct rx_batch *b)
         return;
     }
 #endif
-    if (b->n > 1 && lwipd_callbackmsg_trypost(b->msg) == ERR_OK) {
+    if (b->n > 1) {
+        /* prod first: the tcpip thread may finish the batch (cons++) before
+         * the post returns. */
         atomic_fetch_add_explicit(&t->rxb_prod, 1, memory_order_relaxed);
-        ctr_add(&t->ctr.rx_batches, 1);
-        return;
+        if (lwipd_callbackmsg_trypost(b->msg) == ERR_OK) {
+            ctr_add(&t->ctr.rx_batches, 1);
+            return;
+        }
+        atomic_fetch_sub_explicit(&t->rxb_prod, 1, memory_order_relaxed);
     }
     for (unsigned i = 0; i < b->n; i++) {
         if (t->netif.input(b->p[i], &t->netif) != ERR_OK) {

@@ -163,10 +163,15 @@ static bool ring_write(struct netif_tap *t)
         struct tx_desc *desc = &r->desc[w & r->mask];
         uint64_t due;
 
+        /* IRQs masked: from linkoutput this runs in a thread the TX-complete
+         * IRQ targets, and the capture and fault injector are lwipd's own
+         * instruments, not firmware code an ISR could preempt. */
+        irq_disable();
         if (atomic_load_explicit(&t->link_up, memory_order_relaxed))
             tap_write_chain(t, desc->p, TAP_DIR_TX);
         else
             ctr_add(&t->ctr.tx_link_down, 1);
+        irq_enable();
         due = port_now_ns() + delay_ns + (jitter_ns ? port_rand() % jitter_ns : 0);
         if (due < r->last_due)
             due = r->last_due;
@@ -207,6 +212,10 @@ err_t tx_ring_enqueue(struct netif_tap *t, struct pbuf *p)
                 LINK_STATS_INC(link.memerr);
                 return ERR_MEM;
             }
+            while (sem_trywait(&r->space) == 0) /* posts from earlier waits */
+                ;
+            /* seq_cst, as the DMA thread's side: either it sees the waiter
+             * or we see its completion. */
             atomic_store(&r->space_waiter, 1);
             if (atomic_load(&r->dma) == atomic_load(&r->tail)) { /* nothing to reclaim yet */
                 struct timespec ts = {(time_t)(deadline / 1000000000u),
@@ -350,8 +359,8 @@ static void *dma_thread(void *arg)
         uint64_t now = port_now_ns();
         while (done != wr && r->desc[done & r->mask].due_ns <= now) {
             done++;
-            atomic_store_explicit(&r->dma, done, memory_order_release);
-            if (atomic_load_explicit(&r->space_waiter, memory_order_relaxed))
+            atomic_store(&r->dma, done); /* seq_cst: see tx_ring_enqueue's wait */
+            if (atomic_load(&r->space_waiter))
                 sem_post(&r->space); /* linkoutput waits for a descriptor */
             if (since_irq++ == 0)
                 first_unsignalled = now;

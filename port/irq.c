@@ -103,41 +103,58 @@ enum irq_policy irq_policy(void)
 
 /* A line that follows a lock (irq_line_follow_lock): the ISR runs where the
  * lock's owner is, as a single CPU would interrupt whatever runs the code
- * the lock guards. Forwards are bounded, so a lock that keeps moving still
- * gets its IRQ serviced. */
-#define IRQ_MAX_HOPS 4
-
-enum follow { FOLLOW_NONE, FOLLOW_FORWARDED, FOLLOW_CLAIMED };
+ * the lock guards. A forward lands within microseconds, so a few hops are
+ * the most ever seen; the bound only guarantees that a lock passed around
+ * without pause still gets its IRQ serviced (then in place). */
+#define IRQ_MAX_HOPS 64
 
 /* Where the signal landed: run here (we own the lock, or nobody does and we
- * claimed it for the ISR's duration, so nobody enters meanwhile), or pass
- * it on to the owner. */
-static enum follow irq_follow(struct irq_line *l)
+ * claim it for the ISR's duration, so nobody enters meanwhile: *CLAIMED is
+ * the lock to give back), or pass it on to the owner (returns false). */
+static bool irq_follow(struct irq_line *l, struct sys_mutex *const **claimed)
 {
     struct sys_mutex *const *lock = atomic_load_explicit(&l->follow, memory_order_relaxed);
     pid_t self, owner;
 
+    *claimed = NULL;
     if (!lock)
-        return FOLLOW_NONE;
+        return true;
     self = port_gettid();
     for (int i = 0; i < IRQ_MAX_HOPS; i++) {
         owner = port_mutex_owner(lock, false);
         if (owner == self)
-            return FOLLOW_NONE;
+            return true;
         if (owner == 0) {
-            if (port_mutex_claim(lock))
-                return FOLLOW_CLAIMED;
+            if (port_mutex_claim(lock)) {
+                *claimed = lock;
+                return true;
+            }
             continue;
         }
         if (atomic_fetch_add_explicit(&l->hops, 1, memory_order_relaxed) >= IRQ_MAX_HOPS)
-            return FOLLOW_NONE;
+            return true;
         /* Counted first: the owner may run the ISR before tgkill returns. */
         atomic_fetch_add_explicit(&l->forwarded, 1, memory_order_relaxed);
         if (syscall(SYS_tgkill, irqc.pid, owner, l->signo) == 0)
-            return FOLLOW_FORWARDED;
+            return false;
         atomic_fetch_sub_explicit(&l->forwarded, 1, memory_order_relaxed);
     }
-    return FOLLOW_NONE;
+    return true;
+}
+
+static void irq_dispatch(struct irq_line *l, void *uc);
+
+/* Run line L's ISR in this thread, or pass it on (irq_follow). UC: the
+ * interrupted context, NULL when run at irq_enable(). */
+static void irq_service(struct irq_line *l, void *uc)
+{
+    struct sys_mutex *const *claimed;
+
+    if (!irq_follow(l, &claimed))
+        return;
+    irq_dispatch(l, uc);
+    if (claimed)
+        port_mutex_unclaim(claimed);
 }
 
 static void irq_dispatch(struct irq_line *l, void *uc)
@@ -169,12 +186,7 @@ static void irq_signal_handler(int sig, siginfo_t *si, void *uc)
             atomic_fetch_or(&tls_pending, 1u << n);
             atomic_fetch_add_explicit(&l->deferred, 1, memory_order_relaxed);
         } else {
-            enum follow f = irq_follow(l);
-
-            if (f != FOLLOW_FORWARDED)
-                irq_dispatch(l, uc);
-            if (f == FOLLOW_CLAIMED)
-                port_mutex_unclaim(atomic_load(&l->follow));
+            irq_service(l, uc);
         }
     }
     errno = saved_errno;
@@ -312,7 +324,7 @@ static void irq_run_pending(void)
         for (int n = 0; n < irqc.nlines; n++) {
             if (pending & (1u << n)) {
                 tls_mask_depth--;
-                irq_dispatch(&irqc.lines[n], NULL);
+                irq_service(&irqc.lines[n], NULL);
                 tls_mask_depth++;
             }
         }
