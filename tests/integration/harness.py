@@ -182,6 +182,11 @@ class Lwipd:
         self.valgrind_log = None
         if VALGRIND:
             self.valgrind_log = os.path.join(workdir, "valgrind.log")
+            # Writable whoever lwipd runs as (the privilege tests run it as
+            # nobody in a directory nobody may not write to).
+            with open(self.valgrind_log, "w"):
+                pass
+            os.chmod(self.valgrind_log, 0o666)
             self.wrapper += valgrind_wrapper(self.valgrind_log)
         self.proc = None
         self.ready = {}
