@@ -498,9 +498,9 @@ STORM_EMAC = ["--txc-coalesce", "1", "--txc-delay-us", "20", "--txc-jitter-us", 
 class Storm:
     """lwipd under seed 000's load: iperf2 into lwiperf, arping, link flaps."""
 
-    def __init__(self, netns, workdir, binary, extra, seconds):
+    def __init__(self, netns, workdir, binary, extra, seconds, pcap=True):
         self.ns = netns
-        self.d = Lwipd(netns, workdir, binary=binary,
+        self.d = Lwipd(netns, workdir, binary=binary, pcap=pcap,
                                extra_args=["--report-dir", workdir, "--events",
                                            os.path.join(workdir, "events.jsonl")] + STORM_FLAP + STORM_EMAC +
                                extra)
