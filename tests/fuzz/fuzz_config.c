@@ -8,6 +8,7 @@
 
 #include "daemon/args.h"
 #include "daemon/config.h"
+#include "tests/fuzz/fuzz_input.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -17,13 +18,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char err[512] = "";
     char *text;
 
-    if (size > 65536)
-        return 0;
-    text = malloc(size + 1);
+    text = fuzz_cstr(data, size, 65536);
     if (!text)
         return 0;
-    memcpy(text, data, size);
-    text[size] = '\0';
     args_init(&a);
     if (config_parse_string(&a, text, err, sizeof(err)) != 0 && !err[0])
         __builtin_trap(); /* every refusal says why */

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "fault_inject/rule.h"
+#include "tests/fuzz/fuzz_input.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -16,13 +17,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char err[256] = "";
     char *text;
 
-    if (size > 4096)
-        return 0;
-    text = malloc(size + 1);
+    text = fuzz_cstr(data, size, 4096);
     if (!text)
         return 0;
-    memcpy(text, data, size);
-    text[size] = '\0';
     memset(&r, 0, sizeof(r));
     if (fault_rule_parse(text, &r, err, sizeof(err)) == 0) {
         /* a parsed rule is self-consistent */

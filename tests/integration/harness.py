@@ -407,6 +407,26 @@ def is_gratuitous_arp(frame, ip):
     return frame[28:32] == spa and frame[38:42] == spa
 
 
+def ping_flood(ns, addr, count=3000, interval="0.002", size=56):
+    """A bounded ping flood from NS (COUNT pings INTERVAL s apart), in the
+    background; stop it with interrupt()."""
+    check_safe(addr)
+    return ns.popen(["ping", "-n", "-q", "-i", str(interval), "-c", str(count), "-W", "1",
+                     "-s", str(size), addr],
+                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def interrupt(proc):
+    """Stop a background tool the way a user would (SIGINT), then harder."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
 def ping(ns, addr, count=10, interval=0.01, timeout=60):
     """Run ping in NS; return dict(transmitted, received, loss, avg_ms)."""
     check_safe(addr)

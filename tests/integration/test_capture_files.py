@@ -1,10 +1,8 @@
 # SPDX-License-Identifier: MIT
 """The capture file under stress: SIGKILL leaves a file tcpdump reads up to
 the last flush (100 ms); SIGHUP rotates it without losing a frame."""
-import os
 import signal
 import struct
-import subprocess
 
 import harness
 
@@ -29,26 +27,9 @@ def tcpdump_count(path):
     return r.returncode, len(r.stdout.splitlines()), r.stderr
 
 
-def flood(netns, addr, count, interval="0.002"):
-    harness.check_safe(addr)
-    return netns.popen(["ping", "-n", "-q", "-i", interval, "-c", str(count), "-W", "1",
-                        "-s", "1000", addr],
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-
-def reap(proc):
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
-
-
 def test_sigkill_leaves_a_readable_capture(netns, lwipd):
     lwipd.expect_failure = True  # killed on purpose
-    load = flood(netns, lwipd.ip, 3000)
+    load = harness.ping_flood(netns, lwipd.ip, 3000, size=1000)
     try:
         harness.wait_for(lambda: lwipd.stats()["capture"]["frames"] > 500, 15, "frames captured")
         seen = lwipd.stats()["capture"]["frames"]
@@ -58,7 +39,7 @@ def test_sigkill_leaves_a_readable_capture(netns, lwipd):
         lwipd.signal(signal.SIGKILL)  # mid-load: frames are being written
         assert lwipd.wait() == -signal.SIGKILL
     finally:
-        reap(load)
+        harness.interrupt(load)
     n, whole = pcap_records(lwipd.pcap)
     assert n >= seen and whole, (n, seen, whole)
     code, lines, err = tcpdump_count(lwipd.pcap)
@@ -66,14 +47,14 @@ def test_sigkill_leaves_a_readable_capture(netns, lwipd):
 
 
 def test_sighup_rotates_without_losing_frames(netns, lwipd):
-    load = flood(netns, lwipd.ip, 1500)
+    load = harness.ping_flood(netns, lwipd.ip, 1500, size=1000)
     try:
         harness.wait_for(lambda: lwipd.stats()["capture"]["frames"] > 300, 15, "frames captured")
         lwipd.signal(signal.SIGHUP)  # under load
         harness.wait_for(lambda: lwipd.stats()["capture"]["rotations"] == 1, 5, "rotated")
         harness.wait_for(lambda: load.poll() is not None, 30, "load done")
     finally:
-        reap(load)
+        harness.interrupt(load)
     total = lwipd.stats()["capture"]["frames"]
     assert lwipd.stop() == 0  # flushes and closes the second file
     old, new = lwipd.pcap + ".1", lwipd.pcap

@@ -3,8 +3,6 @@
 then re-attachment when a TAP of that name returns; or exit 74 with
 --exit-on-tap-loss."""
 import json
-import signal
-import subprocess
 
 import harness
 
@@ -14,34 +12,17 @@ def events(path):
         return [json.loads(line) for line in f if line.strip()]
 
 
-def flood(netns, addr, count=3000):
-    """A bounded ping flood (2 ms apart, about 6 s) from the host side."""
-    harness.check_safe(addr)
-    return netns.popen(["ping", "-n", "-q", "-i", "0.002", "-c", str(count), "-W", "1", addr],
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-
-def stop(proc):
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
-
-
 def test_tap_deleted_under_load_then_back(netns, workdir, lwipd_factory):
     ev = workdir + "/events.jsonl"
     d = lwipd_factory("--events", ev)
-    load = flood(netns, d.ip)
+    load = harness.ping_flood(netns, d.ip)
     try:
         harness.wait_for(lambda: d.stats()["driver"]["rx_frames"] > 200, 10, "load flowing")
         netns.run(["ip", "link", "del", netns.tap])
         harness.wait_for(lambda: d.request({"cmd": "status"})["link"] == "down", 5,
                          "status shows link down")
     finally:
-        stop(load)
+        harness.interrupt(load)
     drv = d.stats()["driver"]
     assert drv["tap_present"] is False and drv["tap_losses"] == 1 and drv["link_up"] is False
     assert "TAP device went away" in d.read_log()
@@ -79,12 +60,12 @@ def test_pulled_cable_stays_pulled_across_tap_loss(netns, lwipd):
 def test_exit_on_tap_loss(netns, lwipd_factory):
     d = lwipd_factory("--exit-on-tap-loss")
     d.expect_failure = True
-    load = flood(netns, d.ip, count=500)
+    load = harness.ping_flood(netns, d.ip, count=500)
     try:
         harness.wait_for(lambda: d.stats()["driver"]["rx_frames"] > 50, 10, "load flowing")
         netns.run(["ip", "link", "del", netns.tap])
         assert d.wait(timeout=10) == 74
     finally:
-        stop(load)
+        harness.interrupt(load)
     log = d.read_log()
     assert "TAP device went away" in log and "--exit-on-tap-loss" in log
