@@ -256,6 +256,24 @@ static bool peer_allowed(const struct control *c, int fd, const struct ucred *cr
     return false;
 }
 
+/* Free the clients that have hung up although the loop has not seen their
+ * EOF yet: in a burst of reconnections (close, connect) the accepts can run
+ * first, and every leaving client would count twice against the limit. */
+static void reap_departed(struct control *c, const struct client *except)
+{
+    struct client *next;
+    char b;
+
+    for (struct client *cl = c->clients; cl; cl = next) {
+        next = cl->next;
+        if (cl == except)
+            continue;
+        ssize_t n = recv(cl->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
+            client_free(cl); /* what client_event_cb() would do next */
+    }
+}
+
 static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
                       int socklen, void *arg)
 {
@@ -298,6 +316,8 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
     }
     log_info("control", "client pid %d uid %u gid %u connected (%u clients)", (int)cl->pid,
              (unsigned)cl->uid, (unsigned)cl->gid, c->nclients);
+    if (c->nclients > CONTROL_MAX_CLIENTS)
+        reap_departed(c, cl);
     if (c->nclients > CONTROL_MAX_CLIENTS)
         client_refuse(cl, "too many clients");
 }

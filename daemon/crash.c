@@ -64,7 +64,7 @@ static cJSON *stack_json(const struct fatal_stack *st)
 
 static cJSON *events_json(void)
 {
-    struct events_record *recs = calloc(CRASH_EVENTS, sizeof(*recs));
+    struct events_record *recs = fatal_alloc(CRASH_EVENTS * sizeof(*recs));
     cJSON *arr = cJSON_CreateArray();
     char line[EVENTS_TEXT_LEN + 128];
     size_t n = recs ? events_recent(recs, CRASH_EVENTS) : 0;
@@ -74,7 +74,7 @@ static cJSON *events_json(void)
         events_format(&recs[i], line, sizeof(line));
         cJSON_AddItemToArray(arr, cJSON_CreateRaw(line));
     }
-    free(recs);
+    fatal_free(recs);
     return arr;
 }
 
@@ -225,7 +225,7 @@ static void crash_write(const struct fatal_incident *inc, char *path, size_t pat
     text = cJSON_Print(o);
     cJSON_Delete(o);
     err = text ? write_file(path, text) : -ENOMEM;
-    free(text);
+    cJSON_free(text);
     if (err) {
         fatal_write_str("lwipd: cannot write the crash report: ");
         fatal_write_str(strerror(-err));
@@ -240,6 +240,10 @@ static void crash_write(const struct fatal_incident *inc, char *path, size_t pat
 /* Route incidents to crash_write() with the configured action. */
 void crash_init(struct daemon *d, pid_t control_thread)
 {
+    /* every cJSON document may end up built by the reporter */
+    cJSON_Hooks hooks = {.malloc_fn = fatal_alloc, .free_fn = fatal_free};
+
+    cJSON_InitHooks(&hooks);
     fatal_configure(crash_write, d->args->fatal_action, control_thread);
 }
 

@@ -25,6 +25,7 @@
 #include "fault_inject/fault.h"
 #include "daemon/daemon.h"
 #include "netif_tap/netif_tap.h"
+#include "port/fatal.h"
 #include "port/irq.h"
 
 /* Pool names in MEMP_* order, from lwIP's own list. */
@@ -321,17 +322,17 @@ static cJSON *apps_json(void)
  * without taking lwIP's protection (crash reports). */
 cJSON *stats_json_ex(struct daemon *d, int unlocked)
 {
-    struct snapshot *snap = malloc(sizeof(*snap));
+    struct snapshot *snap = fatal_alloc(sizeof(*snap)); /* crash reports come here */
     cJSON *o = cJSON_CreateObject();
 
     if (!snap || !o) {
-        free(snap);
+        fatal_free(snap);
         cJSON_Delete(o);
         return NULL;
     }
     snapshot_take(snap, !unlocked);
     cJSON_AddItemToObject(o, "lwip", lwip_json(snap));
-    free(snap);
+    fatal_free(snap);
     cJSON_AddItemToObject(o, "driver", driver_json(d->tap));
     cJSON_AddItemToObject(o, "irq", irq_json(d->tap));
     cJSON_AddItemToObject(o, "apps", apps_json());

@@ -13,14 +13,21 @@
  *    unw_get_proc_name() allocates, and the ISR may have interrupted malloc()
  *    itself (seen with -Dheap=libc: it deadlocked). It writes the headline
  *    to stderr with write(), wakes the reporter thread and waits.
- * 2. The reporter thread (made at start-up, with its own malloc arena)
- *    freezes every other registered thread with a signal whose handler
- *    records that thread's stack and then sleeps with all signals blocked,
- *    names every frame (port/symbols.c: the executable's .symtab, so static
- *    functions too), prints the stacks, calls the writer (the daemon's JSON report: it may
- * allocate, the incident is frozen in place) and carries out the action: exit, abort, or hold (lwIP
- * stays frozen, the control socket keeps answering). The first incident wins; a thread that hits a
- * second one while the first is being reported just freezes.
+ * 2. The reporter thread (made at start-up) freezes every other registered
+ *    thread with a signal whose handler records that thread's stack and
+ *    then sleeps with all signals blocked, names every frame
+ *    (port/symbols.c: the executable's .symtab, so static functions too),
+ *    prints the stacks, calls the writer (the daemon's JSON report) and
+ *    carries out the action: exit, abort, or hold (lwIP stays frozen, the
+ *    control socket keeps answering). The first incident wins; a thread that
+ *    hits a second one while the first is being reported just freezes.
+ *
+ * The writer allocates, and a frozen thread may hold the allocator's lock:
+ * the ISR that broke a rule often interrupted malloc() itself. glibc gives
+ * the reporter an arena of its own, but ASan's allocator shares one lock per
+ * size class between threads, and the reporter hung on it. So while it
+ * reports, the reporter allocates only from memory reserved at start-up
+ * (fatal_alloc/fatal_free; cJSON's hooks point there).
  */
 #define _GNU_SOURCE
 #define UNW_LOCAL_ONLY
@@ -36,6 +43,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <string.h>
 #include <time.h>
@@ -48,6 +56,9 @@
 #define FREEZE_SIGNAL     (SIGRTMIN + 12)
 #define FREEZE_WAIT_MS    1000
 #define REPORT_TIMEOUT_MS 15000
+
+/* The reporter's private memory: reserved, touched only by a report. */
+#define ARENA_SIZE ((size_t)16 << 20)
 
 #if defined(__SANITIZE_ADDRESS__)
 #define HAVE_SANITIZER 1 /* ASan/UBSan own the crash signals: leave them alone */
@@ -67,7 +78,34 @@ static struct {
     pid_t faulting_lwp;
     struct fatal_incident inc;
     atomic_int freeze_acks;
+    char *arena; /* ARENA_SIZE bytes, or NULL */
+    size_t arena_used;
 } fs = {.wake = {-1, -1}, .report = {-1, -1}};
+
+static __thread int tls_reporting; /* this thread is writing a report */
+
+/* malloc(), except in the reporter while it reports: then bump-allocated
+ * from the reserved arena (NULL when that is spent: a report with holes
+ * beats a reporter that hangs). */
+void *fatal_alloc(size_t size)
+{
+    size_t start = (fs.arena_used + 15) & ~(size_t)15;
+
+    if (!tls_reporting)
+        return malloc(size);
+    if (!fs.arena || size > ARENA_SIZE - start)
+        return NULL;
+    fs.arena_used = start + size;
+    return fs.arena + start;
+}
+
+/* free() for fatal_alloc()'s memory: arena memory is never reused. */
+void fatal_free(void *p)
+{
+    if (fs.arena && (char *)p >= fs.arena && (char *)p < fs.arena + ARENA_SIZE)
+        return;
+    free(p);
+}
 
 void fatal_write_str(const char *s)
 {
@@ -330,13 +368,11 @@ static void *reporter_thread(void *arg)
     (void)arg;
     port_thread_register_current("fatal-report");
     fs.reporter_lwp = port_gettid();
-    /* Take this thread's own malloc arena now: at report time the faulting
-     * thread may be frozen inside malloc, holding its arena's lock. */
-    free(malloc(64));
     while (read(fs.wake[0], &c, 1) != 1) {
         if (errno != EINTR)
             return NULL;
     }
+    tls_reporting = 1;
     freeze_others();
     symbolize(&fs.inc.current);
     symbolize(&fs.inc.interrupted);
@@ -376,6 +412,10 @@ void fatal_init(void)
 
     if (pipe2(fs.wake, O_CLOEXEC) != 0 || pipe2(fs.report, O_CLOEXEC) != 0)
         return;
+    fs.arena = mmap(NULL, ARENA_SIZE, PROT_READ | PROT_WRITE,
+                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (fs.arena == MAP_FAILED)
+        fs.arena = NULL;
     memset(&sa, 0, sizeof(sa));
     sa.sa_sigaction = freeze_handler;
     sa.sa_flags = SA_SIGINFO;

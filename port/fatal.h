@@ -2,6 +2,7 @@
 /* Fatal incidents: lwIP asserts, ISR violations, crashes, a wedged stack. */
 #pragma once
 
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -54,6 +55,10 @@ struct fatal_incident {
 typedef void (*fatal_writer_cb)(const struct fatal_incident *inc, char *path, size_t pathlen);
 
 void fatal_init(void);
+/* Memory for what a report is built from: malloc()/free() everywhere but in
+ * the reporter thread, where it comes from memory of its own. */
+void *fatal_alloc(size_t size);
+void fatal_free(void *p);
 void fatal_configure(fatal_writer_cb writer, enum fatal_action action, pid_t keep_running);
 int fatal_action_parse(const char *s, enum fatal_action *out);
 const char *fatal_action_name(enum fatal_action a);

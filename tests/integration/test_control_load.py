@@ -163,3 +163,39 @@ def test_hundred_clients_for_thirty_seconds(netns, workdir):
         assert rss2 - rss1 < 1024, (rss1, rss2)
     finally:
         assert d.stop() == 0
+
+
+CONTROL_MAX_CLIENTS = 128  # daemon/control.h
+
+
+def test_client_limit_and_a_reconnect_burst(netns, workdir):
+    """The 129th client is refused with a reason; then every client leaves
+    and at once comes back with a request, one after the other, and none is
+    refused: a client that has hung up does not count, even before the event
+    loop has seen it go (the accepts of a burst can run first)."""
+    d = harness.Lwipd(netns, workdir, pcap=False)
+    d.start()
+    try:
+        clients = [harness.ControlClient(d.control) for _ in range(CONTROL_MAX_CLIENTS)]
+        for i, c in enumerate(clients):
+            r = c.request({"cmd": "version", "id": i})
+            assert r["ok"] is True and r["id"] == i, (i, r)
+        with harness.ControlClient(d.control) as extra:
+            assert extra.read_line() == {"ok": False, "error": "too many clients"}
+            try:
+                assert extra.sock.recv(1) == b""  # and closed
+            except ConnectionResetError:
+                pass
+        for burst in range(5):
+            for i in range(CONTROL_MAX_CLIENTS):
+                clients[i].close()
+                clients[i] = harness.ControlClient(d.control)
+                clients[i].send_raw(b'{"cmd":"stats","id":%d}\n' % i)
+            for i, c in enumerate(clients):
+                r = c.read_line()
+                assert r["ok"] is True and r["id"] == i, (burst, i, r)
+        for c in clients:
+            c.close()
+        assert d.request({"cmd": "status"})["ok"] is True
+    finally:
+        assert d.stop() == 0
