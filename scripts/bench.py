@@ -12,6 +12,9 @@ the issue's targets.
              highest rate with < 1 % loss, lwIP's own lwiperf (iperf2)
   ping       100 pings, 10 ms apart, to lwipd and to the kernel across the relay
   cost       lwipd's CPU seconds per GB moved, peak RSS
+  churn      TCP connections per second, connect+close and connect+1-byte
+             echo+close, against lwIP's raw API, lwIP's sockets API and the
+             kernel across the relay (scripts/bench_churn.py)
 
 Rounds interleave the measurements, so a noisy neighbour hits all of them.
 Network safety: three namespaces this script creates, 198.18.0.0/15 only,
@@ -32,6 +35,7 @@ import time
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(TOP, "tests", "integration"))
 import harness  # noqa: E402
+import bench_churn  # noqa: E402
 
 RELAY_A, RELAY_B = "198.18.1.1", "198.18.1.2"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -158,11 +162,24 @@ def main():
     ap.add_argument("--out", help="also write the JSON document to this file")
     ap.add_argument("--lwipd-arg", action="append", default=[],
                     help="extra lwipd option (repeatable), e.g. --lwipd-arg=--tx-mode=sync")
+    ap.add_argument("--churn-seconds", type=int, default=30,
+                    help="seconds per churn run (default 30; --quick: 3)")
+    ap.add_argument("--churn-runs", type=int, default=3,
+                    help="churn runs per workload and target, medians reported (default 3)")
+    ap.add_argument("--churn-concurrency", type=int, default=16,
+                    help="connections the churn client keeps in flight (default 16)")
+    only = ap.add_mutually_exclusive_group()
+    only.add_argument("--no-churn", action="store_true", help="leave the churn part out")
+    only.add_argument("--churn-only", action="store_true", help="only the churn part")
     a = ap.parse_args()
     if a.runs < 5:
         ap.error("--runs must be at least 5 (medians of at least 5)")
     if a.quick:
         a.time = 1
+        a.churn_seconds = 3
+    if not 1 <= a.churn_seconds <= 600 or not 1 <= a.churn_runs <= 20 or \
+            not 1 <= a.churn_concurrency <= 1000:
+        ap.error("--churn-seconds 1-600, --churn-runs 1-20, --churn-concurrency 1-1000")
     build = os.path.abspath(a.build)
     harness.BUILD = build
     harness.LWIPD = os.path.join(build, "daemon", "lwipd")
@@ -174,6 +191,7 @@ def main():
                                "lwiperf", "ping_relay_ms", "ping_lwipd_ms", "cpu_s_per_gb_fwd",
                                "cpu_s_per_gb_rev", "udp_gbps", "udp_loss")}
     errors = []
+    status = lw_stats = hwm = churn = relay_stats = None
     relay = Relay(build, os.getpid())
     ns = harness.Netns()
     d = None
@@ -181,135 +199,154 @@ def main():
     try:
         relay.start()
         ns.create()
-        d = harness.Lwipd(ns, workdir, pcap=False, extra_args=a.lwipd_arg).start()
-        status = d.request({"cmd": "status"})
-        relay_cmd = ["ip", "netns", "exec", relay.ns[0]]
-        lw_cmd = ns.cmd([])
-        harness.ping(ns, d.ip, count=3)  # ARP
+        if not a.churn_only:
+            d = harness.Lwipd(ns, workdir, pcap=False, extra_args=a.lwipd_arg).start()
+            status = d.request({"cmd": "status"})
+            relay_cmd = ["ip", "netns", "exec", relay.ns[0]]
+            lw_cmd = ns.cmd([])
+            harness.ping(ns, d.ip, count=3)  # ARP
 
-        def measure(key, cmd, host, args, cpu_key=None):
-            c0 = proc_cpu_s(d.pid) if cpu_key else None
-            r = iperf3(cmd, host, args, a.time)
-            if "error" in r:
-                errors.append("%s: %s" % (key, r["error"]))
-                return
-            samples[key].append(r["gbps"])
-            if cpu_key:
-                samples[cpu_key].append((proc_cpu_s(d.pid) - c0) / (r["bytes"] / 1e9))
+            def measure(key, cmd, host, args, cpu_key=None):
+                c0 = proc_cpu_s(d.pid) if cpu_key else None
+                r = iperf3(cmd, host, args, a.time)
+                if "error" in r:
+                    errors.append("%s: %s" % (key, r["error"]))
+                    return
+                samples[key].append(r["gbps"])
+                if cpu_key:
+                    samples[cpu_key].append((proc_cpu_s(d.pid) - c0) / (r["bytes"] / 1e9))
 
-        for i in range(a.runs):
-            log("round %d/%d" % (i + 1, a.runs))
-            measure("relay_fwd", relay_cmd, RELAY_B, [])
-            measure("relay_rev", relay_cmd, RELAY_B, ["-R"])
-            measure("lwipd_fwd", lw_cmd, d.ip, [], "cpu_s_per_gb_fwd")
-            measure("lwipd_rev", lw_cmd, d.ip, ["-R"], "cpu_s_per_gb_rev")
-            measure("lwipd_p4", lw_cmd, d.ip, ["-P", 4])
-            before = d.stats()["apps"]["lwiperf"]["sessions"]
-            r = ns.run(["timeout", str(a.time + 30), "iperf", "-c", d.ip, "-t", str(a.time),
-                        "-y", "C"], timeout=a.time + 60, check=False)
-            try:
-                lw = harness.wait_for(lambda: (lambda s: s if s["sessions"] > before else None)(
-                    d.stats()["apps"]["lwiperf"]), 10, "lwiperf's report")
-                samples["lwiperf"].append(lw["last_bytes"] * 8 / (lw["last_ms"] / 1e3) / 1e9)
-            except TimeoutError:
-                errors.append("lwiperf: no report (%s)" % r.stderr.strip())
-            pr = harness.ping(harness_ns(relay.ns[0]), RELAY_B, count=100, interval=0.01)
-            pl = harness.ping(ns, d.ip, count=100, interval=0.01)
-            samples["ping_relay_ms"].append(pr["avg_ms"])
-            samples["ping_lwipd_ms"].append(pl["avg_ms"])
+            for i in range(a.runs):
+                log("round %d/%d" % (i + 1, a.runs))
+                measure("relay_fwd", relay_cmd, RELAY_B, [])
+                measure("relay_rev", relay_cmd, RELAY_B, ["-R"])
+                measure("lwipd_fwd", lw_cmd, d.ip, [], "cpu_s_per_gb_fwd")
+                measure("lwipd_rev", lw_cmd, d.ip, ["-R"], "cpu_s_per_gb_rev")
+                measure("lwipd_p4", lw_cmd, d.ip, ["-P", 4])
+                before = d.stats()["apps"]["lwiperf"]["sessions"]
+                r = ns.run(["timeout", str(a.time + 30), "iperf", "-c", d.ip, "-t", str(a.time),
+                            "-y", "C"], timeout=a.time + 60, check=False)
+                try:
+                    lw = harness.wait_for(lambda: (lambda s: s if s["sessions"] > before else None)(
+                        d.stats()["apps"]["lwiperf"]), 10, "lwiperf's report")
+                    samples["lwiperf"].append(lw["last_bytes"] * 8 / (lw["last_ms"] / 1e3) / 1e9)
+                except TimeoutError:
+                    errors.append("lwiperf: no report (%s)" % r.stderr.strip())
+                pr = harness.ping(harness_ns(relay.ns[0]), RELAY_B, count=100, interval=0.01)
+                pl = harness.ping(ns, d.ip, count=100, interval=0.01)
+                samples["ping_relay_ms"].append(pr["avg_ms"])
+                samples["ping_lwipd_ms"].append(pl["avg_ms"])
 
-        # UDP host -> lwIP: the highest offered rate that arrives with < 1 %
-        # loss, a short search, then --runs samples at that rate.
-        log("UDP search")
-        good, bad, rate, steps = None, None, 500e6, 0
-        while steps < (5 if a.quick else 7):
-            steps += 1
-            r = iperf3(lw_cmd, d.ip, ["-u", "-b", "%dM" % (rate / 1e6), "-l", 1460], 1)
-            if "error" in r:
-                errors.append("udp search: %s" % r["error"])
-                break
-            # good: < 1 % lost and the offered rate really delivered (the
-            # host's iperf3 may not manage to send it)
-            if r["lost_percent"] < 1.0 and r["gbps"] * 1e9 >= 0.9 * rate:
-                good = rate
-            else:
-                bad = rate
-            if bad is None:
-                rate *= 2
-                if rate > 8e9:
+            # UDP host -> lwIP: the highest offered rate that arrives with < 1 %
+            # loss, a short search, then --runs samples at that rate.
+            log("UDP search")
+            good, bad, rate, steps = None, None, 500e6, 0
+            while steps < (5 if a.quick else 7):
+                steps += 1
+                r = iperf3(lw_cmd, d.ip, ["-u", "-b", "%dM" % (rate / 1e6), "-l", 1460], 1)
+                if "error" in r:
+                    errors.append("udp search: %s" % r["error"])
                     break
-            else:
-                if good is None:
-                    rate /= 2
-                    if rate < 10e6:
+                # good: < 1 % lost and the offered rate really delivered (the
+                # host's iperf3 may not manage to send it)
+                if r["lost_percent"] < 1.0 and r["gbps"] * 1e9 >= 0.9 * rate:
+                    good = rate
+                else:
+                    bad = rate
+                if bad is None:
+                    rate *= 2
+                    if rate > 8e9:
                         break
                 else:
-                    rate = (good + bad) / 2
-        if good:
-            for i in range(a.runs):
-                r = iperf3(lw_cmd, d.ip, ["-u", "-b", "%dM" % (good / 1e6), "-l", 1460], a.time)
-                if "error" in r:
-                    errors.append("udp: %s" % r["error"])
-                    continue
-                samples["udp_gbps"].append(r["gbps"])
-                samples["udp_loss"].append(r["lost_percent"])
-        hwm = proc_hwm_mib(d.pid)
-        lw_stats = d.stats()
+                    if good is None:
+                        rate /= 2
+                        if rate < 10e6:
+                            break
+                    else:
+                        rate = (good + bad) / 2
+            if good:
+                for i in range(a.runs):
+                    r = iperf3(lw_cmd, d.ip, ["-u", "-b", "%dM" % (good / 1e6), "-l", 1460], a.time)
+                    if "error" in r:
+                        errors.append("udp: %s" % r["error"])
+                        continue
+                    samples["udp_gbps"].append(r["gbps"])
+                    samples["udp_loss"].append(r["lost_percent"])
+            hwm = proc_hwm_mib(d.pid)
+            lw_stats = d.stats()
+            code = d.stop()
+            if code != 0:
+                errors.append("lwipd exited with %s" % code)
+        if not a.no_churn:
+            log("churn: %d run(s) of %d s per workload and target" % (a.churn_runs,
+                                                                      a.churn_seconds))
+            churn = bench_churn.measure(harness, log, ns, relay.ns[0], relay.ns[1], RELAY_B,
+                                        a.churn_seconds, a.churn_runs, a.churn_concurrency,
+                                        workdir + "-churn", a.lwipd_arg)
         relay_stats = relay.stop()
-        code = d.stop()
-        if code != 0:
-            errors.append("lwipd exited with %s" % code)
     finally:
         if d:
             d.stop()
         relay.stop()
         ns.delete()
 
-    m = {k: med(v) for k, v in samples.items()}
     doc = {
         "config": {"runs": a.runs, "seconds_per_run": a.time, "quick": a.quick,
                    "mtu": 1500, "lwipd_args": a.lwipd_arg, "build": build,
-                   "lwip": status["build"]["lwip"], "tx_mode": status["tx_mode"],
-                   "txc_free": status["txc_free"], "nproc": os.cpu_count(),
+                   "lwip": (status or {}).get("build", {}).get("lwip"),
+                   "tx_mode": (status or {}).get("tx_mode"),
+                   "txc_free": (status or {}).get("txc_free"), "nproc": os.cpu_count(),
                    "kernel": platform.release(), "iperf3": "3.12"},
-        "medians": {
-            "relay_fwd_gbps": m["relay_fwd"], "relay_rev_gbps": m["relay_rev"],
-            "lwipd_iperf3_fwd_gbps": m["lwipd_fwd"], "lwipd_iperf3_rev_gbps": m["lwipd_rev"],
-            "lwipd_iperf3_p4_gbps": m["lwipd_p4"], "lwipd_lwiperf_gbps": m["lwiperf"],
-            "lwipd_udp_max_rate_mbps": good / 1e6 if good else None,
-            "lwipd_udp_received_gbps": m["udp_gbps"], "lwipd_udp_loss_percent": m["udp_loss"],
-            "ping_relay_avg_ms": m["ping_relay_ms"], "ping_lwipd_avg_ms": m["ping_lwipd_ms"],
-            "lwipd_cpu_s_per_gb_fwd": m["cpu_s_per_gb_fwd"],
-            "lwipd_cpu_s_per_gb_rev": m["cpu_s_per_gb_rev"],
-            "lwipd_peak_rss_mib": hwm,
-        },
-        "ratios": {
-            "lwipd_fwd_vs_relay_fwd": ratio(m["lwipd_fwd"], m["relay_fwd"]),
-            "lwipd_rev_vs_relay_fwd": ratio(m["lwipd_rev"], m["relay_fwd"]),
-            "lwipd_rev_vs_relay_rev": ratio(m["lwipd_rev"], m["relay_rev"]),
-            "lwipd_p4_vs_relay_fwd": ratio(m["lwipd_p4"], m["relay_fwd"]),
-            "iperf3_vs_lwiperf": ratio(m["lwipd_fwd"], m["lwiperf"]),
-            "ping_lwipd_vs_relay": ratio(m["ping_lwipd_ms"], m["ping_relay_ms"]),
-        },
-        "samples": samples,
-        "counters": {"relay": relay_stats,
-                     "lwipd_driver": {k: lw_stats["driver"][k] for k in (
-                         "rx_frames", "tx_frames", "rx_nomem", "tx_ring_full",
-                         "ring_max_used", "txc_isr_runs")},
-                     "lwipd_tcp_retrans": lw_stats["lwip"].get("mib2", {}).get("tcpretranssegs")},
-        "errors": errors,
-        "wall_seconds": round(time.monotonic() - t_start, 1),
     }
-    r = doc["ratios"]
-    doc["targets"] = {
-        "fwd_ge_1.8x_relay_fwd": r["lwipd_fwd_vs_relay_fwd"] is not None and
-        r["lwipd_fwd_vs_relay_fwd"] >= 1.8,
-        "rev_ge_1.5x_relay_fwd": r["lwipd_rev_vs_relay_fwd"] is not None and
-        r["lwipd_rev_vs_relay_fwd"] >= 1.5,
-        "iperf3_ge_lwiperf": r["iperf3_vs_lwiperf"] is not None and r["iperf3_vs_lwiperf"] >= 1.0,
-        "ping_le_1.0x_relay": r["ping_lwipd_vs_relay"] is not None and
-        r["ping_lwipd_vs_relay"] <= 1.0,
-    }
+    if not a.churn_only:
+        m = {k: med(v) for k, v in samples.items()}
+        doc.update({
+            "medians": {
+                "relay_fwd_gbps": m["relay_fwd"], "relay_rev_gbps": m["relay_rev"],
+                "lwipd_iperf3_fwd_gbps": m["lwipd_fwd"], "lwipd_iperf3_rev_gbps": m["lwipd_rev"],
+                "lwipd_iperf3_p4_gbps": m["lwipd_p4"], "lwipd_lwiperf_gbps": m["lwiperf"],
+                "lwipd_udp_max_rate_mbps": good / 1e6 if good else None,
+                "lwipd_udp_received_gbps": m["udp_gbps"], "lwipd_udp_loss_percent": m["udp_loss"],
+                "ping_relay_avg_ms": m["ping_relay_ms"], "ping_lwipd_avg_ms": m["ping_lwipd_ms"],
+                "lwipd_cpu_s_per_gb_fwd": m["cpu_s_per_gb_fwd"],
+                "lwipd_cpu_s_per_gb_rev": m["cpu_s_per_gb_rev"],
+                "lwipd_peak_rss_mib": hwm,
+            },
+            "ratios": {
+                "lwipd_fwd_vs_relay_fwd": ratio(m["lwipd_fwd"], m["relay_fwd"]),
+                "lwipd_rev_vs_relay_fwd": ratio(m["lwipd_rev"], m["relay_fwd"]),
+                "lwipd_rev_vs_relay_rev": ratio(m["lwipd_rev"], m["relay_rev"]),
+                "lwipd_p4_vs_relay_fwd": ratio(m["lwipd_p4"], m["relay_fwd"]),
+                "iperf3_vs_lwiperf": ratio(m["lwipd_fwd"], m["lwiperf"]),
+                "ping_lwipd_vs_relay": ratio(m["ping_lwipd_ms"], m["ping_relay_ms"]),
+            },
+            "samples": samples,
+            "counters": {"relay": relay_stats,
+                         "lwipd_driver": {k: lw_stats["driver"][k] for k in (
+                             "rx_frames", "tx_frames", "rx_nomem", "tx_ring_full",
+                             "ring_max_used", "txc_isr_runs")},
+                         "lwipd_tcp_retrans": lw_stats["lwip"].get("mib2", {}).get("tcpretranssegs")},
+        })
+        r = doc["ratios"]
+        doc["targets"] = {
+            "fwd_ge_1.8x_relay_fwd": r["lwipd_fwd_vs_relay_fwd"] is not None and
+            r["lwipd_fwd_vs_relay_fwd"] >= 1.8,
+            "rev_ge_1.5x_relay_fwd": r["lwipd_rev_vs_relay_fwd"] is not None and
+            r["lwipd_rev_vs_relay_fwd"] >= 1.5,
+            "iperf3_ge_lwiperf": r["iperf3_vs_lwiperf"] is not None and r["iperf3_vs_lwiperf"] >= 1.0,
+            "ping_le_1.0x_relay": r["ping_lwipd_vs_relay"] is not None and
+            r["ping_lwipd_vs_relay"] <= 1.0,
+        }
+    if churn:
+        doc["churn"] = churn
+        doc["config"]["lwip"] = doc["config"]["lwip"] or churn["lwip"]
+        raw = churn["lwipd_raw"].get("connect_close", {}).get("median_per_s", 0)
+        doc.setdefault("targets", {}).update({
+            "churn_connect_close_ge_15000_per_s": raw >= 15000,
+            "churn_leaks_clean": churn["lwipd_after"]["leaks_clean"],
+        })
+    doc["errors"] = errors
+    doc["wall_seconds"] = round(time.monotonic() - t_start, 1)
     table(doc)
     text = json.dumps(doc, indent=1)
     print(text)
@@ -327,12 +364,39 @@ class harness_ns(harness.Netns):
 
 
 def table(doc):
-    md, r = doc["medians"], doc["ratios"]
-
     def f(v, fmt="%.3f"):
         return fmt % v if v is not None else "-"
 
     log("")
+    if "medians" in doc:
+        stream_table(doc, f)
+    if "churn" in doc:
+        churn_table(doc["churn"])
+    log("targets: " + ", ".join("%s %s" % (k, "met" if v else "NOT met")
+                               for k, v in doc.get("targets", {}).items()))
+    if doc["errors"]:
+        log("errors: " + "; ".join(doc["errors"]))
+
+
+def churn_table(c):
+    log("%-34s %12s %10s" % ("churn, median of %d runs, %d s" % (c["runs"], c["seconds"]),
+                             "conn/s", "vs kernel"))
+    for t in ("kernel_relay", "lwipd_raw", "lwipd_sockets"):
+        for w in ("connect_close", "echo1_close"):
+            if w not in c.get(t, {}):
+                continue
+            rt = c["ratios"].get("%s_vs_kernel_%s" % (t, w))
+            log("%-38s %8d %10s" % ("%s %s" % (t, w), c[t][w]["median_per_s"],
+                                    "%.2f" % rt if rt is not None else "-"))
+    for x in c["lwipd_crashes"]:
+        log("lwipd crash (%s %s, after %s connections): %s" % (x["target"], x["workload"],
+                                                                x["connections"], x["fatal"]))
+    log("lwipd after the churn: leaks %s" % ("clean" if c["lwipd_after"]["leaks_clean"]
+                                               else "FOUND: %s" % c["lwipd_after"]["leaked"]))
+
+
+def stream_table(doc, f):
+    md, r = doc["medians"], doc["ratios"]
     log("%-34s %12s %10s" % ("median of %d runs, %d s each" % (doc["config"]["runs"],
                                                                 doc["config"]["seconds_per_run"]),
                             "value", "ratio"))
@@ -354,10 +418,6 @@ def table(doc):
     ]
     for name, v, rt in rows:
         log("%-38s %8s %10s" % (name, f(v), f(rt)))
-    log("targets: " + ", ".join("%s %s" % (k, "met" if v else "NOT met")
-                               for k, v in doc["targets"].items()))
-    if doc["errors"]:
-        log("errors: " + "; ".join(doc["errors"]))
 
 
 if __name__ == "__main__":
