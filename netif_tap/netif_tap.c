@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <net/if.h>
 #include <poll.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -222,7 +223,15 @@ static err_t tap_linkoutput(struct netif *netif, struct pbuf *p)
             LINK_STATS_INC(link.xmit);
         return err;
     }
-    if (tap_write_chain(t, p, TAP_DIR_TX) != 0)
+    atomic_fetch_add(&t->sync_writers, 1);
+    if (atomic_load(&t->sync_stopped)) {
+        atomic_fetch_sub(&t->sync_writers, 1);
+        LINK_STATS_INC(link.drop);
+        return ERR_IF;
+    }
+    int rc = tap_write_chain(t, p, TAP_DIR_TX);
+    atomic_fetch_sub(&t->sync_writers, 1);
+    if (rc != 0)
         return ERR_IF;
     LINK_STATS_INC(link.xmit);
     return ERR_OK;
@@ -419,14 +428,26 @@ static void rx_batch_post(struct netif_tap *t, struct rx_batch *b)
     b->n = 0;
 }
 
-/* Return the batch slots' messages to their pool. */
-static void rx_batch_free(struct netif_tap *t)
+/* Return the batch slots' messages to their pool, once the tcpip thread has
+ * run every batch posted (the RX thread has stopped: no new ones). False
+ * when it has not within a second (a wedged stack): then the messages, and
+ * the driver they point to, must stay allocated. */
+static bool rx_batch_free(struct netif_tap *t)
 {
+    uint64_t deadline = port_now_ns() + 1000000000u;
+
+    while (atomic_load_explicit(&t->rxb_cons, memory_order_acquire) !=
+           atomic_load_explicit(&t->rxb_prod, memory_order_relaxed)) {
+        if (port_now_ns() >= deadline)
+            return false;
+        sys_msleep(1);
+    }
     for (int i = 0; i < RX_BATCH_SLOTS; i++) {
         if (t->rxb[i].msg)
             tcpip_callbackmsg_delete(t->rxb[i].msg);
         t->rxb[i].msg = NULL;
     }
+    return true;
 }
 
 static void link_down_in_tcpip(void *arg)
@@ -598,8 +619,14 @@ void netif_tap_free(struct netif_tap *t)
     if (!t)
         return;
     netif_tap_stop(t);
+    if (!rx_batch_free(t)) {
+        log_warn("tap",
+                 "%s: frames still queued for a stack that does not run them: "
+                 "the driver is left allocated",
+                 t->ifname);
+        return;
+    }
     tx_ring_destroy(t);
-    rx_batch_free(t);
     if (t->rx_stop_fd >= 0)
         close(t->rx_stop_fd);
     if (t->fd >= 0)
@@ -685,8 +712,13 @@ void netif_tap_stop(struct netif_tap *t)
         pthread_join(t->rx_thread, NULL);
         t->rx_running = false;
     }
-    if (t->cfg.tx_mode == TX_MODE_RING)
+    if (t->cfg.tx_mode == TX_MODE_RING) {
         tx_ring_stop(t);
+    } else {
+        atomic_store(&t->sync_stopped, true);
+        while (atomic_load(&t->sync_writers) != 0)
+            sched_yield(); /* one frame's write */
+    }
 }
 
 /* Plug or pull the cable (tcpip thread, core lock held). lwIP's link state

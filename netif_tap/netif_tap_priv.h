@@ -113,6 +113,11 @@ struct netif_tap {
     netif_tap_loss_cb loss_cb;
     void *loss_arg;
     atomic_bool tap_lost; /* the device is gone: t->fd is a detached file */
+    /* --tx-mode sync: linkoutput writes itself; after netif_tap_stop() it
+     * drops instead (the capture may be closed), and stop waits for a write
+     * in progress to finish. */
+    atomic_bool sync_stopped;
+    atomic_uint sync_writers;
 };
 
 int tap_write_chain(struct netif_tap *t, struct pbuf *p, enum tap_dir dir);
