@@ -162,21 +162,9 @@ static int cmd_fault(struct cmd_ctx *ctx, const cJSON *req, cJSON *resp, char *e
     struct fault *f = ctx->d->fault;
 
     if (!op || strcmp(op, "list") == 0) {
-        struct fault_rule_info *info = calloc(200, sizeof(*info));
         struct fault_stats fs;
-        cJSON *arr = cJSON_CreateArray();
-        size_t n = info ? fault_list(f, info, 200) : 0;
 
-        for (size_t i = 0; i < n; i++) {
-            cJSON *r = cJSON_CreateObject();
-            cJSON_AddNumberToObject(r, "id", info[i].id);
-            cJSON_AddStringToObject(r, "rule", info[i].text);
-            cJSON_AddNumberToObject(r, "matched", (double)info[i].matched);
-            cJSON_AddNumberToObject(r, "acted", (double)info[i].acted);
-            cJSON_AddItemToArray(arr, r);
-        }
-        free(info);
-        cJSON_AddItemToObject(resp, "rules", arr);
+        cJSON_AddItemToObject(resp, "rules", fault_rules_json(f));
         fault_get_stats(f, &fs);
         cJSON_AddNumberToObject(resp, "delayed_now", (double)fs.delayed_now);
         return 0;

@@ -318,6 +318,25 @@ static cJSON *apps_json(void)
     return o;
 }
 
+/* F's rules with their counters, as an array (lwipctl fault list, stats). */
+cJSON *fault_rules_json(struct fault *f)
+{
+    struct fault_rule_info *info = calloc(FAULT_MAX_RULES, sizeof(*info));
+    cJSON *rules = cJSON_CreateArray();
+    size_t n = info ? fault_list(f, info, FAULT_MAX_RULES) : 0;
+
+    for (size_t i = 0; i < n; i++) {
+        cJSON *r = cJSON_CreateObject();
+        cJSON_AddNumberToObject(r, "id", info[i].id);
+        cJSON_AddStringToObject(r, "rule", info[i].text);
+        cJSON_AddNumberToObject(r, "matched", (double)info[i].matched);
+        cJSON_AddNumberToObject(r, "acted", (double)info[i].acted);
+        cJSON_AddItemToArray(rules, r);
+    }
+    free(info);
+    return rules;
+}
+
 /* The whole statistics document; NULL on OOM. UNLOCKED: read the counters
  * without taking lwIP's protection (crash reports). */
 cJSON *stats_json_ex(struct daemon *d, int unlocked)
@@ -345,22 +364,11 @@ cJSON *stats_json_ex(struct daemon *d, int unlocked)
         cJSON_AddItemToObject(o, "capture", c);
     }
     if (d->fault && !unlocked) {
-        struct fault_rule_info *info = calloc(200, sizeof(*info));
         struct fault_stats fs;
-        cJSON *f = cJSON_CreateObject(), *rules = cJSON_CreateArray();
-        size_t n = info ? fault_list(d->fault, info, 200) : 0;
+        cJSON *f = cJSON_CreateObject();
 
-        for (size_t i = 0; i < n; i++) {
-            cJSON *r = cJSON_CreateObject();
-            cJSON_AddNumberToObject(r, "id", info[i].id);
-            cJSON_AddStringToObject(r, "rule", info[i].text);
-            cJSON_AddNumberToObject(r, "matched", (double)info[i].matched);
-            cJSON_AddNumberToObject(r, "acted", (double)info[i].acted);
-            cJSON_AddItemToArray(rules, r);
-        }
-        free(info);
         fault_get_stats(d->fault, &fs);
-        cJSON_AddItemToObject(f, "rules", rules);
+        cJSON_AddItemToObject(f, "rules", fault_rules_json(d->fault));
         cJSON_AddNumberToObject(f, "delayed_now", (double)fs.delayed_now);
         cJSON_AddNumberToObject(f, "delay_overflow", (double)fs.delay_overflow);
         cJSON_AddNumberToObject(f, "released", (double)fs.released);

@@ -34,7 +34,6 @@
 #include "capture/events.h"
 #include "fault_inject/prng.h"
 
-#define MAX_RULES      64
 #define DELAY_MAX      16384        /* frames held at once */
 #define SHAPER_MAX_NS  200000000ull /* rate: queue at most 200 ms, then drop */
 #define REORDER_MAX_NS 100000000ull /* a held frame goes out after 100 ms anyway */
@@ -51,7 +50,7 @@ struct held {
 
 struct dirstate {
     pthread_rwlock_t lock;
-    struct fault_rule *rules[MAX_RULES];
+    struct fault_rule *rules[FAULT_RULES_PER_DIR];
     int nrules;
     atomic_int active;
     struct prng rng;
@@ -59,7 +58,7 @@ struct dirstate {
 };
 
 struct fault {
-    struct dirstate dir[3];
+    struct dirstate dir[FAULT_IRQ + 1];
     struct fault_io io;
     unsigned next_id;
     pthread_mutex_t id_lock;
@@ -291,9 +290,9 @@ int fault_add(struct fault *f, const char *text, char *err, size_t errlen)
     }
     ds = &f->dir[r->dir];
     pthread_rwlock_wrlock(&ds->lock);
-    if (ds->nrules == MAX_RULES) {
+    if (ds->nrules == FAULT_RULES_PER_DIR) {
         pthread_rwlock_unlock(&ds->lock);
-        snprintf(err, errlen, "at most %d %s rules", MAX_RULES, fault_dir_name(r->dir));
+        snprintf(err, errlen, "at most %d %s rules", FAULT_RULES_PER_DIR, fault_dir_name(r->dir));
         fault_rule_release(r);
         free(r);
         return -ENOSPC;

@@ -25,6 +25,10 @@ enum fault_verdict {
     FAULT_TAKEN, /* the injector took it (delayed, or sent its own copy) */
 };
 
+/* Rules per direction (rx, tx, irq), and in all. */
+#define FAULT_RULES_PER_DIR 64
+#define FAULT_MAX_RULES     ((FAULT_IRQ + 1) * FAULT_RULES_PER_DIR)
+
 /* One rule as listed: what it is and what it did. */
 struct fault_rule_info {
     unsigned id;
