@@ -30,9 +30,12 @@ def select_bug_leaks_slots(d):
     return lwip_version(d) < (2, 1, 0)
 
 
-def churn(ns, d, count, patterns=NO_VANISH, concurrency=16, payload=1, timeout_ms=3000,
+def churn(ns, d, count, patterns=NO_VANISH, concurrency=16, payload=1, timeout_ms=None,
           time_s=60):
-    """Run lwipd-churn against D inside NS; return its JSON summary."""
+    """Run lwipd-churn against D inside NS; return its JSON summary. Each
+    connection may take TIMEOUT_MS (default 3 s, stretched by the harness's
+    time scale: under valgrind lwIP answers ten times slower)."""
+    timeout_ms = timeout_ms or int(3000 * harness.TIME_SCALE)
     r = ns.run([CHURN, "-c", str(concurrency), "-n", str(count), "-t", str(time_s), "-p",
                 patterns, "-s", str(payload), "--timeout", str(timeout_ms), d.ip, str(PORT)],
                timeout=time_s + timeout_ms / 1000 + 30, check=False)

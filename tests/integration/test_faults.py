@@ -175,8 +175,9 @@ def test_delay_shifts_ping_rtt(netns, lwipd_factory):
     p = harness.ping(netns, d.ip, count=20, interval=0.05)
     assert p["received"] == 20
     rtt = [float(x) for x in p["output"].split("=")[-1].split()[0].split("/")]
-    assert 39.0 <= rtt[0] and rtt[2] <= 65.0, rtt  # min, max: 50 +- 10 plus the path
-    assert 44.0 <= rtt[1] <= 58.0, rtt
+    path = 5.0 * harness.TIME_SCALE  # the path itself (under valgrind, slower)
+    assert 39.0 <= rtt[0] and rtt[2] <= 60.0 + path, rtt  # min, max: 50 +- 10 plus the path
+    assert 44.0 <= rtt[1] <= 53.0 + path, rtt
 
 
 def test_link_flap_during_transfer_matches_host_view(netns, lwipd_factory, workdir):
