@@ -47,6 +47,7 @@ void args_init(struct args *a)
     a->irq_target = "stack";
     a->fatal_action = FATAL_EXIT;
     a->watchdog_ms = 5000;
+    a->driver_priority = 10;
     a->echo = true;
     a->lwiperf = true;
     a->churn_cfg.port = 7777;

@@ -289,6 +289,16 @@ static int set_single_core(struct args *a, const char *v, char *err, size_t errl
     return 0;
 }
 
+static int set_driver_priority(struct args *a, const char *v, char *err, size_t errlen)
+{
+    unsigned long x;
+
+    if (parse_uint(v, 0, 99, &x))
+        return ERR("--driver-priority: '%s' is not between 0 and 99", v);
+    a->driver_priority = (int)x;
+    return 0;
+}
+
 static int set_events(struct args *a, const char *v, char *err, size_t errlen)
 {
     if (!*v)
@@ -642,6 +652,9 @@ const struct opt_def args_opts[] = {
      "thread the IRQs interrupt: stack (default: whoever runs lwIP), tcpip or another lwIP thread",
      set_irq_target, 0},
     {"single-core", NULL, "pin every lwipd thread to one CPU, as on the MCU", set_single_core, 0},
+    {"driver-priority", "N",
+     "real-time priority of the driver's RX and DMA threads (the EMAC; default 10, 0: none)",
+     set_driver_priority, 0},
     {"watchdog-ms", "MS", "report a tcpip thread stalled for MS (default 5000, 0: off)",
      set_watchdog_ms, 0},
     {"fatal-action", "A", "after a crash report: exit (code 3, default), abort, hold",
@@ -652,7 +665,8 @@ const struct opt_def args_opts[] = {
      set_report_dir, 0},
     {"events", "FILE", "events log: link edges, faults, violations (JSON lines)", set_events, 0},
     {"seed", "N", "seed of every fault decision (default: random, logged)", set_seed, 0},
-    {"link-flap", "P[:D[:N[:J]]]", "pull the cable every P ms for D ms, N times, +-J ms",
+    {"link-flap", "SCHEDULE",
+     "P[:D[:N[:J]]] (out every P ms for D ms, N times, +-J ms) or random:UMIN-UMAX:DMIN-DMAX[:N]",
      set_link_flap, 0},
     {"fault", "RULE", "a fault rule, e.g. 'tx drop 30% \"arp\"' (repeatable; see README)",
      set_fault, OPT_REPEAT},

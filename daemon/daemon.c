@@ -225,6 +225,7 @@ static int open_tap(struct daemon *d)
         .txc_jitter_us = a->txc_jitter_us,
         .txc_free = a->txc_free,
         .irq_target = a->irq_target,
+        .rt_priority = a->driver_priority,
     };
     int err;
 
@@ -545,14 +546,17 @@ int daemon_run(const struct args *a)
     rc = open_control(&d);
     if (rc)
         goto out;
-    rc = drop_privileges(&d);
-    if (rc)
-        goto out;
+    /* lwIP's threads start before the drop: the driver's take their
+     * real-time priority (--driver-priority) as they start, which an
+     * unprivileged process may not; setuid() then applies to every thread. */
     if (stack_start(d.tap, &sc) != 0) {
         log_err("daemon", "lwIP did not come up");
         rc = LWIPD_EXIT_SOFTWARE;
         goto out;
     }
+    rc = drop_privileges(&d);
+    if (rc)
+        goto out;
 
     for (int i = 0; i < 3; i++) {
         sig_ev[i] = evsignal_new(d.base, sigs[i], on_signal, &d);

@@ -127,6 +127,21 @@ static cJSON *proto_json(const struct stats_proto *p)
     return o;
 }
 
+#if LWIP_IGMP && IGMP_STATS
+/* lwIP's struct stats_igmp, field for field (the same in 2.0.x, 2.1.x and
+ * 2.2.x). */
+static cJSON *igmp_json(const struct stats_igmp *g)
+{
+    cJSON *o = cJSON_CreateObject();
+
+#define N(f) cJSON_AddNumberToObject(o, #f, g->f)
+    N(xmit), N(recv), N(drop), N(chkerr), N(lenerr), N(memerr), N(proterr);
+    N(rx_v1), N(rx_group), N(rx_general), N(rx_report), N(tx_join), N(tx_leave), N(tx_report);
+#undef N
+    return o;
+}
+#endif
+
 static cJSON *mem_json(const struct stats_mem *m)
 {
     cJSON *o = cJSON_CreateObject();
@@ -163,6 +178,9 @@ static cJSON *lwip_json(const struct snapshot *snap)
 #endif
     cJSON_AddItemToObject(o, "ip", proto_json(&s->ip));
     cJSON_AddItemToObject(o, "icmp", proto_json(&s->icmp));
+#if LWIP_IGMP && IGMP_STATS
+    cJSON_AddItemToObject(o, "igmp", igmp_json(&s->igmp));
+#endif
     cJSON_AddItemToObject(o, "udp", proto_json(&s->udp));
     cJSON_AddItemToObject(o, "tcp", proto_json(&s->tcp));
     cJSON_AddItemToObject(o, "mem", mem_json(&s->mem));
@@ -197,7 +215,7 @@ static cJSON *driver_json(struct netif_tap *tap)
     N(ring_doorbell_writes);
     N(txc_isr_runs), N(free_isr), N(free_callback), N(free_task), N(free_callback_fail);
     N(link_changes), N(rx_fault_drop), N(tx_fault_drop), N(irq_lost), N(irq_spurious);
-    N(tap_losses), N(tap_reattaches);
+    N(tap_losses), N(tap_reattaches), N(rt_threads);
 #undef N
     cJSON_AddBoolToObject(o, "link_up", st.link_up);
     cJSON_AddBoolToObject(o, "tap_present", !st.tap_lost);

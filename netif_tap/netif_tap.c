@@ -694,9 +694,9 @@ int netif_tap_start(struct netif_tap *t)
             t->rxb_enabled = false;
         }
     }
-    err = pthread_create(&t->rx_thread, NULL, rx_thread, t);
+    err = netif_tap_thread_start(t, &t->rx_thread, rx_thread);
     if (err)
-        return -err;
+        return err;
     t->rx_running = true;
     return 0;
 }
@@ -825,6 +825,7 @@ void netif_tap_get_stats(const struct netif_tap *t, struct netif_tap_stats *o)
     o->irq_spurious = ctr_get(&c->irq_spurious);
     o->tap_losses = ctr_get(&c->tap_losses);
     o->tap_reattaches = ctr_get(&c->tap_reattaches);
+    o->rt_threads = ctr_get(&c->rt_threads);
     o->link_up = atomic_load(&t->link_up);
     o->tap_lost = atomic_load(&t->tap_lost);
 }

@@ -324,7 +324,7 @@ def main():
             "counters": {"relay": relay_stats,
                          "lwipd_driver": {k: lw_stats["driver"][k] for k in (
                              "rx_frames", "tx_frames", "rx_nomem", "tx_ring_full",
-                             "ring_max_used", "txc_isr_runs")},
+                             "ring_max_used", "txc_isr_runs", "rt_threads")},
                          "lwipd_tcp_retrans": lw_stats["lwip"].get("mib2", {}).get("tcpretranssegs")},
         })
         r = doc["ratios"]
