@@ -144,22 +144,23 @@ def _analyze():
 def _unit_dir(tmp_path):
     """The template with ExecStart pointing at the build (verify checks that
     the binary exists), instance tap0 as shipped and tap1 with the
-    create-tap drop-in."""
+    create-tap drop-in, tap2 with the realtime drop-in."""
     text = open(os.path.join(UNITS, "lwipd@.service")).read()
     open(tmp_path / "lwipd@.service", "w").write(
         text.replace("/usr/sbin/lwipd", os.path.abspath(harness.LWIPD)))
-    for inst in ("tap0", "tap1"):
+    for inst, conf in (("tap0", None), ("tap1", "create-tap.conf"), ("tap2", "realtime.conf")):
         os.symlink(tmp_path / "lwipd@.service", tmp_path / ("lwipd@%s.service" % inst))
-    os.makedirs(tmp_path / "lwipd@tap1.service.d")
-    drop = open(os.path.join(UNITS, "examples", "create-tap.conf")).read()
-    open(tmp_path / "lwipd@tap1.service.d" / "create-tap.conf", "w").write(
-        drop.replace("/usr/sbin/lwipd", os.path.abspath(harness.LWIPD)))
-    return [str(tmp_path / "lwipd@tap0.service"), str(tmp_path / "lwipd@tap1.service")]
+        if conf:
+            os.makedirs(tmp_path / ("lwipd@%s.service.d" % inst))
+            drop = open(os.path.join(UNITS, "examples", conf)).read()
+            open(tmp_path / ("lwipd@%s.service.d" % inst) / conf, "w").write(
+                drop.replace("/usr/sbin/lwipd", os.path.abspath(harness.LWIPD)))
+    return [str(tmp_path / ("lwipd@%s.service" % i)) for i in ("tap0", "tap1", "tap2")]
 
 
 def test_units_verify(tmp_path):
     """`systemd-analyze verify` accepts the template, as shipped and with the
-    create-tap drop-in."""
+    create-tap and realtime drop-ins."""
     analyze = _analyze()
     units = _unit_dir(tmp_path)
     env = dict(os.environ, SYSTEMD_UNIT_PATH="%s:" % tmp_path)
