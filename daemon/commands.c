@@ -8,6 +8,7 @@
 #include <arpa/inet.h>
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,6 +62,34 @@ static const char *str_field(const cJSON *req, const char *name);
 static int int_field(const cJSON *req, const char *name, long min, long max, long def, long *out,
                      char *err, size_t errlen);
 
+struct link_query {
+    struct netif *netif;
+    bool up;
+};
+
+/* tcpip thread: lwIP's own view of the link (netif_is_link_up()). */
+static int lwip_link_in_tcpip(void *arg)
+{
+    struct link_query *q = arg;
+
+    q->up = netif_is_link_up(q->netif);
+    return 0;
+}
+
+/* Add "lwip_link_up": lwIP's link flag, read in the tcpip thread (the
+ * driver's own flag is "link"). null when lwIP cannot answer: the stack is
+ * frozen after a fatal incident, or the tcpip thread did not run the query
+ * within STACK_TIMEOUT_MS. */
+static void add_lwip_link(struct cmd_ctx *ctx, cJSON *resp)
+{
+    struct link_query q = {netif_tap_netif(ctx->d->tap), false};
+
+    if (!fatal_happened() && stack_call(lwip_link_in_tcpip, &q, sizeof(q), STACK_TIMEOUT_MS) == 0)
+        cJSON_AddBoolToObject(resp, "lwip_link_up", q.up);
+    else
+        cJSON_AddNullToObject(resp, "lwip_link_up");
+}
+
 static int cmd_status(struct cmd_ctx *ctx, const cJSON *req, cJSON *resp, char *err, size_t errlen)
 {
     struct netif *n = netif_tap_netif(ctx->d->tap);
@@ -85,6 +114,7 @@ static int cmd_status(struct cmd_ctx *ctx, const cJSON *req, cJSON *resp, char *
     cJSON_AddStringToObject(resp, "mac", mac);
     cJSON_AddNumberToObject(resp, "mtu", netif_tap_mtu(ctx->d->tap));
     cJSON_AddStringToObject(resp, "link", netif_tap_link_is_up(ctx->d->tap) ? "up" : "down");
+    add_lwip_link(ctx, resp);
     cJSON_AddNumberToObject(resp, "uptime_s", (double)(port_now_ns() - ctx->d->start_ns) / 1e9);
     cJSON_AddStringToObject(resp, "tx_mode", tx_mode_name(tc->tx_mode));
     cJSON_AddStringToObject(resp, "txc_free", txc_free_name(tc->txc_free));

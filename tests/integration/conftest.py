@@ -1,7 +1,9 @@
 # SPDX-License-Identifier: MIT
 """Fixtures: a fresh namespace + TAP per test, lwipd started through its
-ready line and stopped at teardown. When a test fails, its artifacts (log,
-capture, a stats snapshot) are kept and their paths printed."""
+ready line and stopped at teardown. When a test or a teardown check fails,
+its artifacts (log, capture, a stats snapshot) are kept and their paths
+printed; this holds for the lwipd a test starts itself too (harness.Lwipd,
+harness.Storm), which the netns fixture checks and stops."""
 import json
 import os
 import re
@@ -23,6 +25,9 @@ SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime e
 
 
 def pytest_configure(config):
+    # Every lwipd a test stops leaves a stats snapshot beside its log and
+    # capture (kept when the test fails).
+    harness.Lwipd.snapshot_at_stop = True
     if os.geteuid() != 0:
         raise pytest.UsageError("the integration tests need root (network namespaces, TAPs)")
     for binary in (harness.LWIPD, harness.LWIPCTL):
@@ -54,23 +59,104 @@ def workdir(request):
         shutil.rmtree(path, ignore_errors=True)
 
 
+def _teardown_daemons(request, daemons, strict):
+    """Check and stop DAEMONS (harness.Lwipd) at the end of a test. Every one
+    is stopped gracefully first (a stats snapshot, then SIGTERM: Lwipd.stop())
+    and only then are failures reported, so that a failing check never leaves
+    lwipd to the namespace's SIGKILL. Returns the messages of the failed
+    checks (none are added to a test that failed already).
+
+    STRICT (lwipd_factory's daemons): a non-zero exit fails the test even if
+    the test stopped lwipd itself. Otherwise (lwipd a test made with
+    harness.Lwipd or harness.Storm) the test owns the exit code it collected
+    with stop() or wait(), and the teardown checks the others: what it stops
+    itself and what died unnoticed. Sanitizer reports count either way,
+    except from a daemon a test made crash on purpose (expect_failure)."""
+    failed = _failed(request)
+    errors = []
+    for d in daemons:
+        if d.torn_down or d.proc is None:
+            continue
+        d.torn_down = True
+        running = d.alive()
+        collected = d.returncode is not None  # by the test: stop() or wait()
+        # Every scenario ends with lwIP's pools and heap back where they
+        # were at ready (lwIP's own TIME_WAIT and closing state excused).
+        if not failed and running and d.check_leaks and not d.expect_failure:
+            try:
+                clean, rep = d.wait_leaks_clean()
+            except (OSError, EOFError, ValueError, harness.HarnessError) as e:
+                clean, rep = False, {"error": "%s: %s" % (type(e).__name__, e)}
+            if not clean:
+                path = os.path.join(d.workdir, "leaks-%d.json" % d.pid)
+                with open(path, "w") as f:
+                    json.dump(rep, f, indent=1)
+                errors.append("lwipd (pid %s) did not return to its leak baseline: %s; see %s" % (
+                    d.pid, json.dumps(rep.get("leaked", rep.get("error"))), path))
+        code = d.stop()
+        if running and d.snapshot_error:
+            print("lwipd (pid %s): stats snapshot failed: %s" % (d.pid, d.snapshot_error))
+        log = d.read_log() + d.read_valgrind_log()
+        reports = [m for m in SANITIZER_MARKS if m in log]
+        if code == harness.VALGRIND_EXIT and harness.VALGRIND:
+            errors.append("lwipd (pid %s): valgrind found errors; see %s" % (
+                d.pid, d.valgrind_log))
+        elif reports and (strict or not d.expect_failure):
+            errors.append("lwipd (pid %s) printed sanitizer reports %s; log: %s" % (
+                d.pid, reports, d.log))
+        if code not in (0, None) and not d.expect_failure and (strict or not collected):
+            errors.append("lwipd (pid %s) exited with %s at teardown; log: %s" % (
+                d.pid, code, d.log))
+    return [] if failed else errors
+
+
+def _keep_and_report(request, daemons, errors):
+    """After a failure (the test's or the teardown's): keep the workdirs and
+    print where the evidence is."""
+    if not (_failed(request) or errors):
+        return
+    request.node.keep_artifacts = True
+    dirs = set()
+    for d in daemons:
+        if d.proc is None:
+            continue
+        dirs.add(d.workdir)
+        print("\nlwipd (pid %s, exit %s): %s" % (d.pid, d.returncode, ", ".join(
+            "%s %s" % kv for kv in sorted(d.artifacts().items()))))
+    for w in sorted(dirs):
+        print("artifacts kept in %s: %s" % (w, ", ".join(sorted(os.listdir(w)))))
+
+
 @pytest.fixture
-def netns(request):
+def netns(request, workdir):
+    """A fresh namespace with a TAP. At teardown, every lwipd started in it
+    that is not a lwipd_factory's (a test's own harness.Lwipd or
+    harness.Storm) is checked and stopped as _teardown_daemons() says, before
+    the namespace is deleted. (It takes workdir so that it is torn down
+    before workdir is, which keeps the artifacts of a failed check.)"""
     ns = harness.Netns()
+    errors = []
     try:
         ns.create()
         yield ns
+        own = [d for d in ns.daemons if not d.torn_down]  # not lwipd_factory's
+        errors = _teardown_daemons(request, own, strict=False)
+        _keep_and_report(request, own, errors)
     finally:
         left = ns.delete()
     # Every test stops what it started; a process still running in its
     # namespace at the end is a bug of the test (it has been killed now).
     if left and not _failed(request):
-        pytest.fail("processes left running in %s: %s" % (ns.name, left), pytrace=False)
+        request.node.keep_artifacts = True
+        errors.append("processes left running in %s: %s" % (ns.name, left))
+    if errors:
+        pytest.fail("\n".join(errors), pytrace=False)
 
 
 @pytest.fixture
 def lwipd_factory(request, netns, workdir):
-    """Start lwipd with extra arguments; every one started is stopped."""
+    """Start lwipd with extra arguments; every one started is checked and
+    stopped at teardown (_teardown_daemons(), strict)."""
     started = []
 
     def start(*extra_args, **kw):
@@ -79,41 +165,10 @@ def lwipd_factory(request, netns, workdir):
         return d.start()
 
     yield start
-    failed = _failed(request)
-    for d in started:
-        # Every scenario ends with lwIP's pools and heap back where they
-        # were at ready (lwIP's own TIME_WAIT and closing state excused).
-        if not failed and d.alive() and d.check_leaks and not d.expect_failure:
-            clean, rep = d.wait_leaks_clean()
-            if not clean:
-                failed = True
-                with open(os.path.join(workdir, "leaks.json"), "w") as f:
-                    json.dump(rep, f, indent=1)
-                pytest.fail("lwipd (pid %s) did not return to its leak baseline: %s" % (
-                    d.pid, json.dumps(rep.get("leaked"))), pytrace=False)
-        if failed and d.alive():
-            try:
-                with open(os.path.join(workdir, "stats.json"), "w") as f:
-                    json.dump(d.stats(), f, indent=1)
-            except Exception as e:  # the daemon may be the thing that broke
-                print("stats snapshot failed: %s" % e)
-        code = d.stop()
-        log = d.read_log() + d.read_valgrind_log()
-        if (code not in (0, None) and not d.expect_failure) or \
-                any(m in log for m in SANITIZER_MARKS):
-            request.node.keep_artifacts = True  # teardown failures keep them too
-        reports = [m for m in SANITIZER_MARKS if m in log]
-        if code == harness.VALGRIND_EXIT and harness.VALGRIND and not failed:
-            pytest.fail("lwipd (pid %s): valgrind found errors; see %s" % (
-                d.pid, d.valgrind_log), pytrace=False)
-        if reports and not failed:
-            pytest.fail("lwipd (pid %s) printed sanitizer reports %s; log: %s" % (
-                d.pid, reports, d.log), pytrace=False)
-        if code not in (0, None) and not d.expect_failure and not failed:
-            pytest.fail("lwipd (pid %s) exited with %s at teardown; log: %s" % (
-                d.pid, code, d.log), pytrace=False)
-    if failed:
-        print("\nartifacts kept in %s: %s" % (workdir, ", ".join(sorted(os.listdir(workdir)))))
+    errors = _teardown_daemons(request, started, strict=True)
+    _keep_and_report(request, started, errors)
+    if errors:
+        pytest.fail("\n".join(errors), pytrace=False)
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ import os
 import select
 import signal
 import socket
+import stat
 import struct
 import subprocess
 import sys
@@ -91,6 +92,7 @@ class Netns:
         check_safe(host_cidr.split("/")[0])
         self.mtu = mtu
         self.created = False
+        self.daemons = []  # every Lwipd made for this namespace (Lwipd.__init__)
 
     def create(self):
         run(["ip", "netns", "add", self.name])
@@ -114,7 +116,8 @@ class Netns:
 
     def delete(self):
         """Stop whatever still runs in the namespace (all of it was started
-        here), then delete it. Returns the PIDs that had to be killed."""
+        here), then delete it, and remove the control sockets of the lwipd
+        made for it. Returns the PIDs that had to be killed."""
         left = []
         if self.created:
             left = self.pids()
@@ -128,6 +131,9 @@ class Netns:
                 time.sleep(0.02)
             run(["ip", "netns", "del", self.name], check=False)
             self.created = False
+        for d in self.daemons:
+            d.reap()
+            d.remove_control()
         return left
 
     def cmd(self, cmd):
@@ -159,7 +165,17 @@ class Netns:
 
 
 class Lwipd:
-    """One lwipd process in a namespace, started through its ready line."""
+    """One lwipd process in a namespace, started through its ready line.
+
+    Teardown evidence: with snapshot_at_stop set (the pytest fixtures set it
+    for every instance, also those a test makes itself), stop() first writes
+    `lwipctl stats` to stats-PID.json in the workdir, so a failed test keeps
+    the counters of the moment it ended beside the log and the capture. The
+    control socket the harness chose is removed when the namespace is
+    deleted (Netns.delete(), after the test has looked), also when lwipd
+    died uncleanly and left it behind."""
+
+    snapshot_at_stop = False
 
     def __init__(self, ns, workdir, extra_args=(), ip=LWIP_IP + "/24", pcap=True,
                  binary=None, env=None, wrapper=None):
@@ -168,6 +184,11 @@ class Lwipd:
         os.makedirs(workdir, exist_ok=True)
         # Unix socket paths are limited to 107 bytes: keep it short, in /tmp.
         self.control = "/tmp/lwipd-%s-%d.sock" % (ns.name, next(_ctl_counter))
+        self.own_control = self.control  # removed at teardown (not what a test points to)
+        self.snapshot = None  # stats-PID.json once stop() wrote it
+        self.snapshot_error = None
+        self.torn_down = False  # set by the fixture that has checked this one
+        ns.daemons.append(self)
         self.pcap = os.path.join(workdir, "capture.pcap") if pcap else None
         self.log = os.path.join(workdir, "lwipd.log")
         check_safe(ip.split("/")[0])
@@ -303,12 +324,34 @@ class Lwipd:
         self.returncode = self.proc.wait(timeout=timeout)
         return self.returncode
 
+    def take_snapshot(self, timeout=3):
+        """Write `stats` to stats-PID.json in the workdir; returns its path,
+        or None (the reason in snapshot_error) when lwipd did not answer."""
+        path = os.path.join(self.workdir, "stats-%d.json" % self.pid)
+        try:
+            with ControlClient(self.control, timeout * TIME_SCALE) as c:
+                resp = c.request({"cmd": "stats"})
+            if not resp.get("ok"):
+                raise HarnessError("stats failed: %r" % resp)
+            with open(path, "w") as f:
+                json.dump(resp["stats"], f, indent=1)
+        except (OSError, EOFError, ValueError, HarnessError) as e:  # the daemon may be what broke
+            self.snapshot_error = "%s: %s" % (type(e).__name__, e)
+            return None
+        self.snapshot = path
+        return path
+
     def stop(self, timeout=20):
-        """SIGTERM and wait; SIGKILL if it does not stop. Returns the exit code."""
+        """Stats snapshot (snapshot_at_stop), SIGTERM and wait; SIGKILL if it
+        does not stop. Returns the exit code. (The control socket is lwipd's
+        to remove at exit, which tests check; Netns.delete() removes what an
+        unclean exit left.)"""
         timeout *= TIME_SCALE
         if self.proc is None:
             return None
         if self.proc.poll() is None:
+            if self.snapshot_at_stop:
+                self.take_snapshot()
             self.proc.send_signal(signal.SIGTERM)
             try:
                 self.proc.wait(timeout=timeout)
@@ -317,6 +360,40 @@ class Lwipd:
                 self.proc.wait(timeout=10)
         self.returncode = self.proc.returncode
         return self.returncode
+
+    def reap(self):
+        """Collect the exit status of a process that was killed by others
+        (Netns.delete()); None if it was never started or still runs."""
+        if self.proc is not None and self.returncode is None:
+            try:
+                self.returncode = self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                pass
+        return self.returncode
+
+    def remove_control(self):
+        """Remove the control socket the harness chose, once nothing of ours
+        can be listening on it (lwipd removes it on a clean exit, not when
+        it is killed or dies on a fault). Not a socket the test pointed
+        lwipd to instead (self.control): that may be another lwipd's."""
+        if self.alive():
+            return
+        try:
+            if stat.S_ISSOCK(os.lstat(self.own_control).st_mode):
+                os.unlink(self.own_control)
+        except FileNotFoundError:
+            pass
+
+    def artifacts(self):
+        """{what: path} of what this lwipd left in its workdir."""
+        out = {"log": self.log}
+        if self.pcap:
+            out["capture"] = self.pcap
+        if self.snapshot:
+            out["stats"] = self.snapshot
+        if self.valgrind_log:
+            out["valgrind"] = self.valgrind_log
+        return {k: v for k, v in out.items() if os.path.exists(v)}
 
 
 class ControlClient:

@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: MIT
-"""Link down/up: lwIP's link and the host's carrier move together, and a
-gratuitous ARP follows the link coming up."""
+"""Link down/up: lwIP's link (netif_is_link_up(), status "lwip_link_up"), the
+driver's and the host's carrier move together, and a gratuitous ARP follows
+the link coming up."""
 import time
 
 import harness
@@ -8,13 +9,16 @@ import harness
 
 def test_link_down_up_carrier_and_garp(netns, lwipd):
     assert netns.carrier()
+    assert lwipd.request({"cmd": "status"})["lwip_link_up"] is True
     r = lwipd.lwipctl("link", "down")
     assert r.returncode == 0, r.stderr
     assert "link: down" in r.stdout
     harness.wait_for(lambda: not netns.carrier(), 5, "host carrier off")
     assert "NO-CARRIER" in netns.link_show()
     st = lwipd.request({"cmd": "status"})
-    assert st["link"] == "down"
+    assert st["link"] == "down"  # the driver's flag
+    assert st["lwip_link_up"] is False  # lwIP's own: netif_is_link_up()
+    assert "lwip_link_up: no" in lwipd.lwipctl("status").stdout  # lwipctl: yes/no
     assert lwipd.stats()["driver"]["link_up"] is False
     # No carrier: the host cannot reach lwIP.
     assert harness.ping(netns, lwipd.ip, count=3, interval=0.2)["received"] == 0
@@ -25,6 +29,9 @@ def test_link_down_up_carrier_and_garp(netns, lwipd):
     harness.wait_for(netns.carrier, 5, "host carrier on")
     assert "NO-CARRIER" not in netns.link_show()
     assert lwipd.request({"cmd": "link"})["link"] == "up"
+    up = lwipd.request({"cmd": "status"})
+    assert up["link"] == "up" and up["lwip_link_up"] is True
+    assert "lwip_link_up: yes" in lwipd.lwipctl("status").stdout
 
     src = harness.mac_bytes(lwipd.mac)
 

@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import signal
+import stat
 import tempfile
 
 import pytest
@@ -163,6 +164,12 @@ def test_user_without_root_is_refused(netns, workdir):
 
 
 def test_control_socket_owner_group_mode_and_peer_credentials(netns, workdir, lwipd_factory):
+    # The default: mode 0600, owned by the user lwipd runs as (root here).
+    d = lwipd_factory()
+    st = os.stat(d.control)
+    assert stat.S_ISSOCK(st.st_mode)
+    assert (st.st_uid, st.st_gid, st.st_mode & 0o777) == (0, 0, 0o600)
+    d.stop()
     d = lwipd_factory("--control-owner", str(NOBODY), "--control-group", str(GROUP))
     st = os.stat(d.control)
     assert (st.st_uid, st.st_gid, st.st_mode & 0o777) == (NOBODY, GROUP, 0o660)

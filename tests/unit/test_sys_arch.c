@@ -1,14 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /* Unit tests for port/sys_arch.c and port/irq.c: every primitive, including
  * posting from a signal handler while the consumer sleeps and timed waits
- * bombarded by signals. */
+ * bombarded by signals, SYS_ARCH_PROTECT's exclusion across threads and the
+ * core-lock check behind LWIP_ASSERT_CORE_LOCKED(). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -21,6 +24,7 @@
 #include <cmocka.h>
 
 #include "lwip/sys.h"
+#include "lwip/tcpip.h"
 
 #include "port/fatal.h"
 #include "port/irq.h"
@@ -376,6 +380,8 @@ static void wait_deferred(struct irq_line *l, uint64_t before)
     fail_msg("the IRQ never arrived");
 }
 
+static bool wait_flag(atomic_int *flag, int value);
+
 static void test_protect_defers_isr(void **state)
 {
     struct irq_line_stats st;
@@ -395,6 +401,266 @@ static void test_protect_defers_isr(void **state)
     assert_int_equal(atomic_load(&noop_runs), before); /* still masked */
     SYS_ARCH_UNPROTECT(lev);
     assert_int_equal(atomic_load(&noop_runs), before + 1); /* ran at unmask */
+}
+
+/* Threads that really run in parallel: SYS_ARCH_PROTECT is one lock for the
+ * whole process, not only an interrupt mask. Each thread does unprotected
+ * read-modify-write steps on a plain counter inside the section, nested as
+ * lwIP nests it, yielding in the middle; any overlap would lose updates and
+ * is also seen directly by the occupancy count. */
+#define PROTECT_THREADS 4
+#define PROTECT_ROUNDS  20000
+
+static long protect_counter;
+static atomic_int protect_inside, protect_overlaps;
+
+static void *protect_thread(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < PROTECT_ROUNDS; i++) {
+        SYS_ARCH_DECL_PROTECT(lev);
+        SYS_ARCH_PROTECT(lev);
+        if (atomic_fetch_add(&protect_inside, 1) != 0)
+            atomic_fetch_add(&protect_overlaps, 1);
+        long v = protect_counter;
+        if (i % 64 == 0)
+            sched_yield();     /* invite another thread in: it must not get in */
+        SYS_ARCH_PROTECT(lev); /* nests */
+        protect_counter = v + 1;
+        SYS_ARCH_UNPROTECT(lev);
+        atomic_fetch_sub(&protect_inside, 1);
+        SYS_ARCH_UNPROTECT(lev);
+    }
+    return NULL;
+}
+
+static void test_protect_excludes_other_threads(void **state)
+{
+    pthread_t t[PROTECT_THREADS];
+
+    (void)state;
+    protect_counter = 0;
+    atomic_store(&protect_overlaps, 0);
+    for (int i = 0; i < PROTECT_THREADS; i++)
+        assert_int_equal(pthread_create(&t[i], NULL, protect_thread, NULL), 0);
+    for (int i = 0; i < PROTECT_THREADS; i++)
+        pthread_join(t[i], NULL);
+    assert_int_equal(atomic_load(&protect_overlaps), 0);
+    assert_int_equal(protect_counter, (long)PROTECT_THREADS * PROTECT_ROUNDS);
+}
+
+static atomic_int holder_in, holder_release, waiter_in;
+
+static void *protect_holder(void *arg)
+{
+    (void)arg;
+    SYS_ARCH_DECL_PROTECT(lev);
+    SYS_ARCH_PROTECT(lev);
+    atomic_store(&holder_in, 1);
+    while (!atomic_load(&holder_release))
+        usleep(1000);
+    SYS_ARCH_UNPROTECT(lev);
+    return NULL;
+}
+
+/* Is thread TID asleep in the kernel (state S in /proc)? */
+static bool thread_sleeping(pid_t tid)
+{
+    char path[64], buf[256];
+    FILE *f;
+    char *p;
+    bool sleeping = false;
+
+    snprintf(path, sizeof(path), "/proc/self/task/%d/stat", (int)tid);
+    f = fopen(path, "r");
+    if (!f)
+        return false;
+    if (fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')')) != NULL)
+        sleeping = p[1] == ' ' && p[2] == 'S';
+    fclose(f);
+    return sleeping;
+}
+
+static atomic_int waiter_tid;
+
+static void *protect_waiter(void *arg)
+{
+    (void)arg;
+    atomic_store(&waiter_tid, (int)port_gettid());
+    SYS_ARCH_DECL_PROTECT(lev);
+    SYS_ARCH_PROTECT(lev); /* blocks while the holder is inside */
+    atomic_store(&waiter_in, 1);
+    SYS_ARCH_UNPROTECT(lev);
+    return NULL;
+}
+
+/* A second thread's SYS_ARCH_PROTECT waits, asleep, until the holder
+ * leaves, then gets in. */
+static void test_protect_blocks_until_released(void **state)
+{
+    pthread_t h, w;
+
+    (void)state;
+    assert_int_equal(pthread_create(&h, NULL, protect_holder, NULL), 0);
+    assert_true(wait_flag(&holder_in, 1));
+    assert_int_equal(pthread_create(&w, NULL, protect_waiter, NULL), 0);
+    assert_true(wait_flag(&waiter_tid, 1));
+    /* Bounded: the waiter is seen asleep (on the lock) and still outside. */
+    bool asleep = false;
+    for (int i = 0; i < 2000 && !asleep; i++) {
+        asleep = thread_sleeping((pid_t)atomic_load(&waiter_tid));
+        if (!asleep)
+            usleep(1000);
+    }
+    assert_true(asleep);
+    assert_int_equal(atomic_load(&waiter_in), 0);
+    atomic_store(&holder_release, 1);
+    assert_true(wait_flag(&waiter_in, 1));
+    pthread_join(h, NULL);
+    pthread_join(w, NULL);
+}
+
+/* ---- the core-lock check (LWIP_ASSERT_CORE_LOCKED) ------------------------- */
+
+/* Run FN in a child with its own fatal reporter; collect what it wrote to
+ * stderr into OUT. Returns the wait status. FN is expected not to return:
+ * the child exits 0 if it does. */
+static int run_child(void (*fn)(void), char *out, size_t outlen)
+{
+    int pipefd[2], status;
+    ssize_t n;
+    size_t total = 0;
+    pid_t pid;
+
+    assert_int_equal(pipe(pipefd), 0);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        close(pipefd[0]);
+        dup2(pipefd[1], STDERR_FILENO);
+        fatal_init(); /* the child's own reporter thread (fork copied only us) */
+        irq_init(IRQ_POLICY_DETECT);
+        fn();
+        _exit(0);
+    }
+    close(pipefd[1]);
+    while ((n = read(pipefd[0], out + total, outlen - 1 - total)) > 0)
+        total += (size_t)n;
+    out[total] = '\0';
+    close(pipefd[0]);
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    return status;
+}
+
+static void expect_fatal(void (*fn)(void), const char *message)
+{
+    char out[8192];
+    int status = run_child(fn, out, sizeof(out));
+
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != FATAL_EXIT_CODE || !strstr(out, message))
+        fail_msg("expected exit %d with '%s'; status %#x, output:\n%s", FATAL_EXIT_CODE, message,
+                 status, out);
+}
+
+#if LWIP_TCPIP_CORE_LOCKING
+static void *core_holder(void *arg)
+{
+    (void)arg;
+    LOCK_TCPIP_CORE();
+    atomic_store(&holder_in, 1);
+    for (;;)
+        pause(); /* holds it until the child exits */
+    return NULL;
+}
+
+static void child_core_unlocked(void)
+{
+    sys_mutex_new(&lock_tcpip_core);
+    LWIP_ASSERT_CORE_LOCKED(); /* lwIP core code, nobody holds the lock */
+}
+
+static void child_core_held_elsewhere(void)
+{
+    pthread_t t;
+
+    sys_mutex_new(&lock_tcpip_core);
+    atomic_store(&holder_in, 0);
+    pthread_create(&t, NULL, core_holder, NULL);
+    if (!wait_flag(&holder_in, 1))
+        _exit(2);
+    LWIP_ASSERT_CORE_LOCKED(); /* locked, but not by this thread */
+}
+#else
+static void *marked_tcpip(void *arg)
+{
+    (void)arg;
+    sys_mark_tcpip_thread();
+    atomic_store(&holder_in, 1);
+    for (;;)
+        pause();
+    return NULL;
+}
+
+static void child_core_unlocked(void)
+{
+    pthread_t t;
+
+    atomic_store(&holder_in, 0);
+    pthread_create(&t, NULL, marked_tcpip, NULL);
+    if (!wait_flag(&holder_in, 1))
+        _exit(2);
+    LWIP_ASSERT_CORE_LOCKED(); /* not the tcpip thread */
+}
+#endif
+
+static struct irq_line *core_line;
+
+static void core_isr(void *arg)
+{
+    (void)arg;
+    LWIP_ASSERT_CORE_LOCKED(); /* lwIP core code from an ISR */
+}
+
+static void child_core_from_isr(void)
+{
+#if LWIP_TCPIP_CORE_LOCKING
+    sys_mutex_new(&lock_tcpip_core);
+#endif
+    LOCK_TCPIP_CORE(); /* the interrupted thread holds it: still refused */
+    irq_line_set_target(core_line, pthread_self());
+    irq_raise(core_line);
+    for (int i = 0; i < 2000; i++)
+        usleep(1000);
+}
+
+static void test_core_lock_check_accepts_the_holder(void **state)
+{
+    (void)state;
+#if LWIP_TCPIP_CORE_LOCKING
+    assert_int_equal(sys_mutex_new(&lock_tcpip_core), ERR_OK);
+    LOCK_TCPIP_CORE();
+    LWIP_ASSERT_CORE_LOCKED(); /* returns: a failed check ends the process */
+    assert_true(port_mutex_held_by_me(&lock_tcpip_core));
+    UNLOCK_TCPIP_CORE();
+    sys_mutex_free(&lock_tcpip_core);
+    sys_mutex_set_invalid(&lock_tcpip_core);
+#else
+    sys_mark_tcpip_thread();
+    LWIP_ASSERT_CORE_LOCKED();
+#endif
+    LWIP_ASSERT_CORE_LOCKED(); /* before tcpip_init() made the lock: nothing to check */
+}
+
+static void test_core_lock_check_refuses_others(void **state)
+{
+    (void)state;
+#if LWIP_TCPIP_CORE_LOCKING
+    expect_fatal(child_core_unlocked, "lwIP core function called without the core lock");
+    expect_fatal(child_core_held_elsewhere, "lwIP core function called without the core lock");
+#else
+    expect_fatal(child_core_unlocked, "lwIP core function called outside the tcpip thread");
+#endif
+    expect_fatal(child_core_from_isr, "lwIP core function called from an ISR");
 }
 
 /* ---- ISR rule breaks ------------------------------------------------------ */
@@ -656,6 +922,10 @@ int main(void)
         cmocka_unit_test(test_mbox_timed_fetch_under_irq_storm),
         cmocka_unit_test(test_mutex_excludes),
         cmocka_unit_test(test_protect_defers_isr),
+        cmocka_unit_test(test_protect_excludes_other_threads),
+        cmocka_unit_test(test_protect_blocks_until_released),
+        cmocka_unit_test(test_core_lock_check_accepts_the_holder),
+        cmocka_unit_test(test_core_lock_check_refuses_others),
         cmocka_unit_test(test_rtos_policy_skips_held_lock),
         cmocka_unit_test(test_rtos_policy_blocking_wait_in_isr),
         cmocka_unit_test(test_detect_policy_reports_reentry),
@@ -670,7 +940,8 @@ int main(void)
     lock_line = irq_line_new("lock", lock_isr, NULL);
     wait_line = irq_line_new("wait", wait_isr, NULL);
     follow_line = irq_line_new("follow", follow_isr, NULL);
-    if (!post_line || !noop_line || !lock_line || !wait_line)
+    core_line = irq_line_new("core", core_isr, NULL);
+    if (!post_line || !noop_line || !lock_line || !wait_line || !follow_line || !core_line)
         return 1;
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
