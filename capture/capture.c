@@ -10,7 +10,16 @@
  * ours and big enough for any record, and it is flushed before a record
  * that would not fit, so stdio never writes half a record. A SIGKILL thus
  * leaves a file tcpdump reads completely, up to the last flush (the daemon
- * flushes every 100 ms). */
+ * flushes every 100 ms).
+ *
+ * After a fatal incident the crash reporter flushes the file while the other
+ * threads are frozen (capture_flush_wait()). It can, because no thread is
+ * frozen holding the writer lock: every locked stretch runs between the
+ * guard's enter and leave (capture_set_guard(); the daemon installs
+ * port/fatal.c's fatal_defer_begin/end, which postpone a freeze to the
+ * leave). The lock records its holder, so when it is held all the same (by
+ * the thread that hit the incident, or by one frozen inside an ISR that
+ * interrupted the writer) the reporter knows by whom and need not wait. */
 #define _GNU_SOURCE
 #include "capture/capture.h"
 
@@ -22,7 +31,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #define CAPTURE_SNAPLEN 262144
 #define PCAP_FILE_HDR   24
@@ -31,6 +42,7 @@
 
 struct capture {
     pthread_mutex_t lock;
+    atomic_int holder; /* kernel thread id inside the writer, 0: none */
     pcap_t *dead;
     pcap_dumper_t *dumper; /* NULL while stopped */
     char *iobuf;           /* the dumper's stdio buffer, CAPTURE_BUF bytes */
@@ -42,10 +54,55 @@ struct capture {
     uint64_t rotate_bytes; /* 0: no rotation */
     unsigned rotate_count;
     uint64_t file_bytes;
+    uint64_t file_frames; /* records in the current file (written or buffered) */
     atomic_uint_fast64_t frames;
     atomic_uint_fast64_t rotations;
     unsigned char scratch[CAPTURE_SNAPLEN];
 };
+
+/* Process-wide: what a thread does around the writer lock (set once at
+ * start-up, before any frame). */
+static struct {
+    capture_guard_cb enter;
+    capture_guard_cb leave;
+} guard;
+
+static __thread pid_t tls_tid;
+
+/* The kernel thread id, cached (port_gettid()'s twin: the unit tests link
+ * this library without the port). */
+static pid_t self_tid(void)
+{
+    if (tls_tid == 0)
+        tls_tid = (pid_t)syscall(SYS_gettid);
+    return tls_tid;
+}
+
+/* Call ENTER before every writer lock is taken and LEAVE after it is given
+ * back, in the thread that takes it (NULL: nothing). The daemon passes
+ * port/fatal.c's fatal_defer_begin/end, so that no thread is frozen inside
+ * the writer. Set it before any capture writes frames. */
+void capture_set_guard(capture_guard_cb enter, capture_guard_cb leave)
+{
+    guard.enter = enter;
+    guard.leave = leave;
+}
+
+static void writer_lock(struct capture *c)
+{
+    if (guard.enter)
+        guard.enter();
+    pthread_mutex_lock(&c->lock);
+    atomic_store_explicit(&c->holder, self_tid(), memory_order_relaxed);
+}
+
+static void writer_unlock(struct capture *c)
+{
+    atomic_store_explicit(&c->holder, 0, memory_order_relaxed);
+    pthread_mutex_unlock(&c->lock);
+    if (guard.leave)
+        guard.leave();
+}
 
 /* A capture writer keeping at most SNAPLEN bytes per frame (0: all) and,
  * with FILTER (a libpcap expression, NULL: all), only matching frames.
@@ -82,10 +139,10 @@ err:
 /* Rotate when a file passes BYTES (0: never), keeping COUNT files. */
 void capture_set_rotation(struct capture *c, uint64_t bytes, unsigned count)
 {
-    pthread_mutex_lock(&c->lock);
+    writer_lock(c);
     c->rotate_bytes = bytes;
     c->rotate_count = count < 1 ? 1 : count;
-    pthread_mutex_unlock(&c->lock);
+    writer_unlock(c);
 }
 
 static int open_locked(struct capture *c, char *errbuf, size_t errlen)
@@ -111,6 +168,7 @@ static int open_locked(struct capture *c, char *errbuf, size_t errlen)
         return -EIO;
     }
     c->file_bytes = PCAP_FILE_HDR;
+    c->file_frames = 0;
     c->buffered = PCAP_FILE_HDR;
     return 0;
 }
@@ -121,16 +179,16 @@ int capture_start(struct capture *c, const char *path, char *errbuf, size_t errl
 {
     int ret;
 
-    pthread_mutex_lock(&c->lock);
+    writer_lock(c);
     if (c->dumper) {
-        pthread_mutex_unlock(&c->lock);
+        writer_unlock(c);
         snprintf(errbuf, errlen, "already capturing to %s", c->path);
         return -EALREADY;
     }
     if (path) {
         char *p = strdup(path);
         if (!p) {
-            pthread_mutex_unlock(&c->lock);
+            writer_unlock(c);
             snprintf(errbuf, errlen, "out of memory");
             return -ENOMEM;
         }
@@ -138,24 +196,24 @@ int capture_start(struct capture *c, const char *path, char *errbuf, size_t errl
         c->path = p;
     }
     if (!c->path) {
-        pthread_mutex_unlock(&c->lock);
+        writer_unlock(c);
         snprintf(errbuf, errlen, "no capture file given");
         return -EINVAL;
     }
     ret = open_locked(c, errbuf, errlen);
-    pthread_mutex_unlock(&c->lock);
+    writer_unlock(c);
     return ret;
 }
 
 /* Flush and close the file; frames are ignored until capture_start(). */
 void capture_stop(struct capture *c)
 {
-    pthread_mutex_lock(&c->lock);
+    writer_lock(c);
     if (c->dumper) {
         pcap_dump_close(c->dumper);
         c->dumper = NULL;
     }
-    pthread_mutex_unlock(&c->lock);
+    writer_unlock(c);
 }
 
 /* FILE -> FILE.1 -> ... -> FILE.(count-1) (the oldest goes), new FILE. */
@@ -185,11 +243,11 @@ int capture_rotate(struct capture *c)
 {
     int ret;
 
-    pthread_mutex_lock(&c->lock);
+    writer_lock(c);
     if (c->rotate_count < 2)
         c->rotate_count = 2;
     ret = rotate_locked(c);
-    pthread_mutex_unlock(&c->lock);
+    writer_unlock(c);
     return ret;
 }
 
@@ -219,7 +277,7 @@ void capture_frame(struct capture *c, const struct iovec *iov, int iovcnt, size_
     hdr.ts.tv_usec = (suseconds_t)(ts_ns % 1000000000u); /* a nanosecond file: ns here */
     hdr.len = (bpf_u_int32)len;
     hdr.caplen = (bpf_u_int32)(len < c->snaplen ? len : c->snaplen);
-    pthread_mutex_lock(&c->lock);
+    writer_lock(c);
     if (!c->dumper)
         goto out;
     if (iovcnt == 1 || iov[0].iov_len >= hdr.caplen) {
@@ -249,27 +307,65 @@ void capture_frame(struct capture *c, const struct iovec *iov, int iovcnt, size_
     pcap_dump((unsigned char *)c->dumper, &hdr, data);
     c->buffered += PCAP_REC_HDR + hdr.caplen;
     c->file_bytes += PCAP_REC_HDR + hdr.caplen;
+    c->file_frames++;
     atomic_fetch_add_explicit(&c->frames, 1, memory_order_relaxed);
 out:
-    pthread_mutex_unlock(&c->lock);
+    writer_unlock(c);
 }
 
 void capture_flush(struct capture *c)
 {
-    pthread_mutex_lock(&c->lock);
+    writer_lock(c);
     if (c->dumper && pcap_dump_flush(c->dumper) == 0)
         c->buffered = 0;
-    pthread_mutex_unlock(&c->lock);
+    writer_unlock(c);
 }
 
-/* Flush unless another thread is inside the writer (crash path: never wait). */
-void capture_flush_try(struct capture *c)
+/* The thread inside the writer (kernel thread id), 0 if none. A snapshot:
+ * exact only while that thread cannot move (frozen, or the caller). */
+pid_t capture_holder(const struct capture *c)
 {
-    if (pthread_mutex_trylock(&c->lock) != 0)
-        return;
-    if (c->dumper && pcap_dump_flush(c->dumper) == 0)
+    return atomic_load_explicit(&c->holder, memory_order_relaxed);
+}
+
+/* The crash path's flush (the reporter thread; the guard is not used):
+ * waits at most WAIT_MS for the writer lock, because a thread stopped
+ * inside the writer never lets go. Returns 0 when every frame the writer
+ * had taken is in the file, with *FRAMES the records the current file now
+ * holds; -ETIMEDOUT when the lock stayed held (*HOLDER: by which thread,
+ * 0 if unknown); -ENOTCONN when not capturing; -EIO when the write failed.
+ * FRAMES and HOLDER may be NULL. */
+int capture_flush_wait(struct capture *c, unsigned wait_ms, pid_t *holder, uint64_t *frames)
+{
+    struct timespec until;
+    int ret;
+
+    if (holder)
+        *holder = 0;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += (time_t)(wait_ms / 1000);
+    until.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    ret = pthread_mutex_clocklock(&c->lock, CLOCK_MONOTONIC, &until);
+    if (ret != 0) {
+        if (holder)
+            *holder = capture_holder(c);
+        return -ret;
+    }
+    if (!c->dumper) {
+        ret = -ENOTCONN;
+    } else if (pcap_dump_flush(c->dumper) != 0) {
+        ret = -EIO;
+    } else {
         c->buffered = 0;
+        if (frames)
+            *frames = c->file_frames;
+    }
     pthread_mutex_unlock(&c->lock);
+    return ret;
 }
 
 void capture_close(struct capture *c)

@@ -5,9 +5,15 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <sys/uio.h>
 
 struct capture;
+
+/* Called around the writer lock (capture_set_guard()). */
+typedef void (*capture_guard_cb)(void);
+
+void capture_set_guard(capture_guard_cb enter, capture_guard_cb leave);
 
 struct capture *capture_new(unsigned snaplen, const char *filter, char *errbuf, size_t errlen);
 struct capture *capture_open(const char *path, unsigned snaplen, char *errbuf, size_t errlen);
@@ -19,7 +25,8 @@ void capture_frame(struct capture *c, const struct iovec *iov, int iovcnt, size_
                    uint64_t ts_ns);
 uint64_t capture_now_ns(void);
 void capture_flush(struct capture *c);
-void capture_flush_try(struct capture *c);
+int capture_flush_wait(struct capture *c, unsigned wait_ms, pid_t *holder, uint64_t *frames);
+pid_t capture_holder(const struct capture *c);
 void capture_close(struct capture *c);
 uint64_t capture_frames(const struct capture *c);
 uint64_t capture_rotations(const struct capture *c);

@@ -5,8 +5,11 @@
 
 #include <cjson/cJSON.h>
 
-#include "lwip/init.h"
+/* opt.h before init.h: init.h includes opt.h before it defines the version,
+ * so port/heap_opts.h (reached through opt.h) would see no version and pick
+ * 2.0/2.1's heap hooks (MEM_LIBC_MALLOC=1) on 2.2, unlike lwIP's mem.c. */
 #include "lwip/opt.h"
+#include "lwip/init.h"
 #include "lwip/pbuf.h" /* PBUF_POOL_BUFSIZE may be defined in terms of its header sizes */
 
 #define STR_(x) #x
@@ -24,6 +27,9 @@ static const struct {
     {"LWIP_WND_SCALE", LWIP_WND_SCALE},
     {"MEM_SIZE", MEM_SIZE},
     {"MEM_LIBC_MALLOC", MEM_LIBC_MALLOC},
+#ifdef MEM_CUSTOM_ALLOCATOR /* 2.2+: the libc and rtos heaps use it (MEM_LIBC_MALLOC stays 0) */
+    {"MEM_CUSTOM_ALLOCATOR", MEM_CUSTOM_ALLOCATOR},
+#endif
     {"MEM_USE_POOLS", MEM_USE_POOLS},
     {"LWIP_ALLOW_MEM_FREE_FROM_OTHER_CONTEXT", LWIP_ALLOW_MEM_FREE_FROM_OTHER_CONTEXT},
 #ifdef MEM_SANITY_CHECK /* 2.1+ */

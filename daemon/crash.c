@@ -2,7 +2,21 @@
 /* Crash reports: one JSON file per incident (kind, message, stacks, lwIP
  * stats, recent events, configuration), with the capture and events log
  * flushed beside it. Runs in port/fatal.c's reporter thread while the other
- * lwIP threads are frozen, so it takes no lock another thread might hold. */
+ * lwIP threads are frozen, so it takes no lock another thread might hold.
+ *
+ * The capture beside the report ("capture_flush" in it says which case):
+ * - "flushed": the file holds every frame the writer took before the
+ *   reporter's flush, which comes after every registered thread is frozen
+ *   (none is frozen inside the writer: capture_set_guard() below), so the
+ *   last frames are those of the moment of the incident. Frames a thread
+ *   that is not frozen writes later (the control thread under
+ *   --fatal-action hold) are not flushed.
+ * - "skipped": the writer lock was held by the thread that hit the incident,
+ *   by a thread frozen inside an ISR that had interrupted the writer, or for
+ *   longer than CRASH_CAPTURE_WAIT_MS; the report names the holder. The
+ *   file then ends at a record boundary with the frames of the last
+ *   periodic flush (every 100 ms while the main loop ran).
+ * - "not capturing": no capture file was open. */
 #define _GNU_SOURCE
 #include "lwipd_config.h"
 #include "daemon/crash.h"
@@ -29,7 +43,8 @@
 
 #include "lwip/opt.h"
 
-#define CRASH_EVENTS 64
+#define CRASH_EVENTS          64
+#define CRASH_CAPTURE_WAIT_MS 500 /* for a thread not frozen to leave the writer */
 
 static char crash_path[512];
 static atomic_int crash_written;
@@ -78,19 +93,103 @@ static cJSON *events_json(void)
     return arr;
 }
 
+/* The text an option was given as (command line or config file), or NULL. */
+static const char *option_given(const struct args *a, const char *name)
+{
+    for (size_t i = 0; i < args_option_count() && i < ARGS_MAX_OPTS; i++)
+        if (strcmp(args_option_name(i), name) == 0)
+            return a->src[i] ? a->given[i] : NULL;
+    return NULL;
+}
+
+/* What the run was started with that shapes the race: enough to repeat it
+ * (with "seed" and "build"). */
 static cJSON *config_json(struct daemon *d)
 {
     cJSON *o = cJSON_CreateObject();
     const struct args *a = d->args;
+    const char *flap = a->link_flap_set ? option_given(a, "link-flap") : NULL;
 
     cJSON_AddStringToObject(o, "heap", buildinfo_heap());
     cJSON_AddStringToObject(o, "tx_mode", tx_mode_name(a->tx_mode));
     cJSON_AddStringToObject(o, "txc_free", txc_free_name(a->txc_free));
     cJSON_AddNumberToObject(o, "txc_coalesce", a->txc_coalesce);
+    cJSON_AddNumberToObject(o, "txc_coalesce_us", a->txc_coalesce_us);
+    cJSON_AddNumberToObject(o, "txc_delay_us", a->txc_delay_us);
+    cJSON_AddNumberToObject(o, "txc_jitter_us", a->txc_jitter_us);
     cJSON_AddStringToObject(o, "irq_policy", irq_policy_name(a->irq_policy));
     cJSON_AddStringToObject(o, "irq_target", a->irq_target);
+    cJSON_AddBoolToObject(o, "single_core", a->single_core);
+    /* The schedule as given (--link-flap syntax), null without flaps. */
+    if (flap)
+        cJSON_AddStringToObject(o, "link_flap", flap);
+    else
+        cJSON_AddNullToObject(o, "link_flap");
     cJSON_AddStringToObject(o, "fatal_action", fatal_action_name(a->fatal_action));
     cJSON_AddNumberToObject(o, "watchdog_ms", a->watchdog_ms);
+    return o;
+}
+
+/* The name of thread LWP in the incident, or "?". */
+static const char *thread_name(const struct fatal_incident *inc, pid_t lwp)
+{
+    if (inc->current.lwp == lwp)
+        return inc->current.thread;
+    for (int i = 0; i < inc->nthreads; i++)
+        if (inc->threads[i].lwp == lwp)
+            return inc->threads[i].thread;
+    return "?";
+}
+
+/* 1 if thread LWP will never leave the capture writer: the thread that hit
+ * the incident (it waits for this report), or one frozen (in an ISR: the
+ * freeze is not deferred there). */
+static int stuck(const struct fatal_incident *inc, pid_t lwp)
+{
+    if (inc->current.lwp == lwp)
+        return 1;
+    for (int i = 0; i < inc->nthreads; i++)
+        if (inc->threads[i].lwp == lwp && inc->threads[i].valid)
+            return 1;
+    return 0;
+}
+
+/* Flush the capture (see the note at the top) and say how it went. */
+static cJSON *capture_flush_json(struct capture *c, const struct fatal_incident *inc)
+{
+    cJSON *o = cJSON_CreateObject();
+    pid_t holder = capture_holder(c);
+    uint64_t frames = 0;
+    int err;
+
+    cJSON_AddStringToObject(o, "path", capture_path(c));
+    if (holder && stuck(inc, holder))
+        err = -EDEADLK; /* waiting would not help */
+    else
+        err = capture_flush_wait(c, CRASH_CAPTURE_WAIT_MS, &holder, &frames);
+    if (err == 0) {
+        cJSON_AddStringToObject(o, "state", "flushed");
+        cJSON_AddNumberToObject(o, "frames", (double)frames); /* records in the file */
+    } else if (err == -ENOTCONN) {
+        cJSON_AddStringToObject(o, "state", "not capturing");
+    } else {
+        cJSON_AddStringToObject(o, "state", "skipped");
+        const char *why = "the writer lock could not be taken";
+
+        if (err == -EDEADLK)
+            why = "the writer lock is held by a thread that cannot go on";
+        else if (err == -ETIMEDOUT)
+            why = "the writer lock stayed held";
+        else if (err == -EIO)
+            why = "writing the capture file failed";
+        cJSON_AddStringToObject(o, "why", why); /* no strerror(): it may take locale locks */
+        if (holder) {
+            cJSON *h = cJSON_CreateObject();
+            cJSON_AddNumberToObject(h, "tid", holder);
+            cJSON_AddStringToObject(h, "thread", thread_name(inc, holder));
+            cJSON_AddItemToObject(o, "holder", h);
+        }
+    }
     return o;
 }
 
@@ -168,16 +267,17 @@ static void crash_write(const struct fatal_incident *inc, char *path, size_t pat
 {
     struct daemon *d = the_daemon;
     cJSON *o = cJSON_CreateObject();
+    cJSON *flush = NULL;
     char *text;
     time_t secs = (time_t)(inc->ts_ns / 1000000000u);
     struct tm tm;
-    char stamp[32];
+    char stamp[80];
     int err;
 
     if (!d || !o)
         return;
     if (d->capture)
-        capture_flush_try(d->capture);
+        flush = capture_flush_json(d->capture, inc);
     events_emit("fatal", "\"kind\":\"%s\"", inc->kind);
     events_flush_try();
 
@@ -218,9 +318,12 @@ static void crash_write(const struct fatal_incident *inc, char *path, size_t pat
     cJSON_AddItemToObject(o, "events", events_json());
     if (d->capture)
         cJSON_AddStringToObject(o, "capture", capture_path(d->capture));
+    if (flush)
+        cJSON_AddItemToObject(o, "capture_flush", flush);
 
-    gmtime_r(&secs, &tm);
-    strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
+    log_utc_time(secs, &tm); /* gmtime_r() takes a lock a frozen thread may hold */
+    snprintf(stamp, sizeof(stamp), "%04d%02d%02dT%02d%02d%02dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
     snprintf(path, pathlen, "%s/lwipd-crash-%s-%d.json", d->report_dir, stamp, (int)getpid());
     text = cJSON_Print(o);
     cJSON_Delete(o);
@@ -244,6 +347,8 @@ void crash_init(struct daemon *d, pid_t control_thread)
     cJSON_Hooks hooks = {.malloc_fn = fatal_alloc, .free_fn = fatal_free};
 
     cJSON_InitHooks(&hooks);
+    /* no thread is frozen inside the capture writer: the report flushes it */
+    capture_set_guard(fatal_defer_begin, fatal_defer_end);
     fatal_configure(crash_write, d->args->fatal_action, control_thread);
 }
 

@@ -21,6 +21,14 @@
  *    carries out the action: exit, abort, or hold (lwIP stays frozen, the
  *    control socket keeps answering). The first incident wins; a thread that
  *    hits a second one while the first is being reported just freezes.
+ *    The headline and the report's path go to stderr and, with --log-file,
+ *    to the log (port/log.c's write()-only log_write_safe()).
+ *
+ * A thread is not frozen inside a stretch marked with fatal_defer_begin()/
+ * fatal_defer_end() (the capture writer: the reporter flushes the capture
+ * and needs its lock): the freeze waits until the thread leaves it. Not
+ * inside an ISR, though: the ISR may never return (--irq-policy posix), and
+ * its stack is what the report is about.
  *
  * The writer allocates, and a frozen thread may hold the allocator's lock:
  * the ISR that broke a rule often interrupted malloc() itself. glibc gives
@@ -50,6 +58,7 @@
 #include <unistd.h>
 
 #include "port/irq.h"
+#include "port/log.h"
 #include "port/port.h"
 #include "port/symbols.h"
 
@@ -75,6 +84,8 @@ static struct {
     int wake[2];   /* faulting thread -> reporter */
     int report[2]; /* reporter -> faulting thread: report written */
     pid_t reporter_lwp;
+    pthread_t reporter; /* valid when reporter_started */
+    bool reporter_started;
     pid_t faulting_lwp;
     struct fatal_incident inc;
     atomic_int freeze_acks;
@@ -82,7 +93,9 @@ static struct {
     size_t arena_used;
 } fs = {.wake = {-1, -1}, .report = {-1, -1}};
 
-static __thread int tls_reporting; /* this thread is writing a report */
+static __thread int tls_reporting;                    /* this thread is writing a report */
+static __thread volatile sig_atomic_t tls_defer;      /* fatal_defer_begin() depth */
+static __thread volatile sig_atomic_t tls_freeze_due; /* a freeze arrived inside it */
 
 /* malloc(), except in the reporter while it reports: then bump-allocated
  * from the reserved arena (NULL when that is spent: a report with holes
@@ -118,6 +131,22 @@ void fatal_write_str(const char *s)
         s += w;
         n -= (size_t)w;
     }
+}
+
+/* PARTS joined, as one log line, when the log is a file (--log-file): on
+ * stderr the caller has written its own "lwipd: ..." line already. */
+static void log_parts(const char *const *parts, size_t n)
+{
+    char text[sizeof(fs.inc.message) + 640];
+    size_t len = 0;
+
+    if (log_to_stderr())
+        return;
+    for (size_t i = 0; i < n; i++)
+        for (const char *c = parts[i]; c && *c && len + 1 < sizeof(text); c++)
+            text[len++] = *c;
+    text[len] = '\0';
+    log_write_safe(LOG_CRIT, "fatal", text);
 }
 
 static void write_num(uintptr_t v, int base)
@@ -211,7 +240,8 @@ static void symbolize(struct fatal_stack *st)
         }
         if (first < 0 && strncmp(f->fn, "fatal_", 6) != 0 && strcmp(f->fn, "walk") != 0 &&
             strcmp(f->fn, "capture_current") != 0 && strcmp(f->fn, "incident_begin") != 0 &&
-            strcmp(f->fn, "freeze_handler") != 0 && strcmp(f->fn, "crash_handler") != 0)
+            strcmp(f->fn, "freeze_handler") != 0 && strcmp(f->fn, "freeze_current") != 0 &&
+            strcmp(f->fn, "crash_handler") != 0)
             first = i;
     }
     if (first > 0) {
@@ -286,12 +316,12 @@ static void __attribute__((noreturn)) freeze_self(void)
         sigsuspend(&all);
 }
 
-static void freeze_handler(int sig, siginfo_t *si, void *uc)
+/* Record this thread's stack in the slot the reporter reserved for it
+ * (found by thread id), tell the reporter, freeze. */
+static void __attribute__((noreturn)) freeze_current(void)
 {
     pid_t me = port_gettid();
 
-    (void)sig, (void)si, (void)uc;
-    /* Our slot was reserved by the reporter: find it by thread id. */
     for (int i = 0; i < FATAL_MAX_THREADS; i++) {
         if (fs.inc.threads[i].lwp == me && !fs.inc.threads[i].valid) {
             capture_current(&fs.inc.threads[i], 0);
@@ -300,6 +330,38 @@ static void freeze_handler(int sig, siginfo_t *si, void *uc)
     }
     atomic_fetch_add(&fs.freeze_acks, 1);
     freeze_self();
+}
+
+static void freeze_handler(int sig, siginfo_t *si, void *uc)
+{
+    (void)sig, (void)si, (void)uc;
+    if (tls_defer > 0 && !irq_in_isr()) {
+        tls_freeze_due = 1; /* fatal_defer_end() freezes */
+        return;
+    }
+    freeze_current();
+}
+
+/* Mark a stretch this thread must not be frozen in because it holds a lock
+ * the reporter takes (the capture writer's): a freeze that arrives inside
+ * is carried out by the matching fatal_defer_end(). Not inside an ISR (see
+ * the design note). Nests; async-signal-safe; costs two TLS writes. */
+void fatal_defer_begin(void)
+{
+    tls_defer = tls_defer + 1;
+    atomic_signal_fence(memory_order_seq_cst);
+}
+
+/* End of a fatal_defer_begin() stretch: freezes here if a freeze came in. */
+void fatal_defer_end(void)
+{
+    atomic_signal_fence(memory_order_seq_cst);
+    tls_defer = tls_defer - 1;
+    atomic_signal_fence(memory_order_seq_cst);
+    if (tls_defer == 0 && tls_freeze_due) {
+        tls_freeze_due = 0;
+        freeze_current();
+    }
 }
 
 struct freeze_walk {
@@ -384,6 +446,7 @@ static void *reporter_thread(void *arg)
     fatal_write_str("lwipd: report: ");
     fatal_write_str(path[0] ? path : "(none written)");
     fatal_write_str("\n");
+    log_parts((const char *[]){"report: ", path[0] ? path : "(none written)"}, 2);
     atomic_store(&fs.done, 1);
     if (write(fs.report[1], "x", 1) < 0) {
         /* the faulting thread times out instead */
@@ -431,8 +494,21 @@ void fatal_init(void)
         sigaction(SIGFPE, &sa, NULL);
         sigaction(SIGABRT, &sa, NULL);
     }
-    if (pthread_create(&tid, NULL, reporter_thread, NULL) == 0)
+    if (pthread_create(&tid, NULL, reporter_thread, NULL) == 0) {
         pthread_detach(tid);
+        fs.reporter = tid;
+        fs.reporter_started = true;
+    }
+}
+
+/* The reporter thread (started by fatal_init(), which it registers itself
+ * a moment later): false when there is none. */
+bool fatal_reporter_thread(pthread_t *out)
+{
+    if (!fs.reporter_started)
+        return false;
+    *out = fs.reporter;
+    return true;
 }
 
 /* Who writes the report, what happens afterwards, and which thread keeps
@@ -463,16 +539,23 @@ static void incident_begin(const char *kind, const char *message)
     fs.inc.ts_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* Hand over to the reporter and wait for it (bounded). */
-static void __attribute__((noreturn)) incident_finish(void)
+/* The headline: "FATAL kind: message", on stderr and in the log file. */
+static void announce(void)
 {
-    struct pollfd pfd = {.fd = fs.report[0], .events = POLLIN};
-
     fatal_write_str("lwipd: FATAL ");
     fatal_write_str(fs.inc.kind);
     fatal_write_str(": ");
     fatal_write_str(fs.inc.message);
     fatal_write_str("\n");
+    log_parts((const char *[]){"FATAL ", fs.inc.kind, ": ", fs.inc.message}, 4);
+}
+
+/* Hand over to the reporter and wait for it (bounded). */
+static void __attribute__((noreturn)) incident_finish(void)
+{
+    struct pollfd pfd = {.fd = fs.report[0], .events = POLLIN};
+
+    announce();
     if (fs.wake[1] < 0 || write(fs.wake[1], "x", 1) != 1) {
         fatal_write_str("lwipd: no reporter thread\n");
         print_incident(); /* raw addresses only */
@@ -483,6 +566,7 @@ static void __attribute__((noreturn)) incident_finish(void)
         ;
     if (!atomic_load(&fs.done)) {
         fatal_write_str("lwipd: the report writer hung; stopping without it\n");
+        log_parts((const char *[]){"the report writer hung; stopping without it"}, 1);
         print_incident();
         fs.action = fs.action == FATAL_HOLD ? FATAL_EXIT : fs.action;
         act();
@@ -531,9 +615,7 @@ void fatal_watchdog(const char *message)
 {
     incident_begin("watchdog", message);
     capture_current(&fs.inc.current, 0);
-    fatal_write_str("lwipd: FATAL watchdog: ");
-    fatal_write_str(message);
-    fatal_write_str("\n");
+    announce();
     if (write(fs.wake[1], "x", 1) != 1)
         act();
     struct pollfd pfd = {.fd = fs.report[0], .events = POLLIN};

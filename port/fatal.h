@@ -2,6 +2,8 @@
 /* Fatal incidents: lwIP asserts, ISR violations, crashes, a wedged stack. */
 #pragma once
 
+#include <pthread.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -55,6 +57,7 @@ struct fatal_incident {
 typedef void (*fatal_writer_cb)(const struct fatal_incident *inc, char *path, size_t pathlen);
 
 void fatal_init(void);
+bool fatal_reporter_thread(pthread_t *out);
 /* Memory for what a report is built from: malloc()/free() everywhere but in
  * the reporter thread, where it comes from memory of its own. */
 void *fatal_alloc(size_t size);
@@ -64,6 +67,8 @@ int fatal_action_parse(const char *s, enum fatal_action *out);
 const char *fatal_action_name(enum fatal_action a);
 int fatal_happened(void);
 void fatal_write_str(const char *s);
+void fatal_defer_begin(void);
+void fatal_defer_end(void);
 
 void fatal_report(const char *kind, const char *message) __attribute__((noreturn));
 void fatal_violation(const char *kind, const char *primitive, const char *object, void *uc)

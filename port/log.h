@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <syslog.h>
+#include <time.h>
 
 extern int log_level_current;
 
@@ -13,6 +14,10 @@ int log_level_parse(const char *name, int *level);
 const char *log_level_name(int level);
 void log_msg(int level, const char *group, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* The fatal path's logger: no stdio, malloc or locks (port/fatal.c). */
+void log_write_safe(int level, const char *group, const char *text);
+bool log_to_stderr(void);
+void log_utc_time(time_t secs, struct tm *tm);
 
 #define LOG_AT(lvl, grp, ...)                                                                      \
     do {                                                                                           \

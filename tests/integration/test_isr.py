@@ -48,6 +48,18 @@ def fns(stack):
     return [f["fn"] for f in stack["frames"]]
 
 
+def started_with(args):
+    """{option: value} of an lwipd argument list (flags: True)."""
+    out, i = {}, 0
+    while i < len(args):
+        name = args[i][2:]
+        if i + 1 < len(args) and not args[i + 1].startswith("--"):
+            out[name], i = args[i + 1], i + 2
+        else:
+            out[name], i = True, i + 1
+    return out
+
+
 def expect_detection(storm, workdir, within=DETECT_WITHIN):
     code, secs = storm.wait_exit(within)
     storm.d.expect_failure = True
@@ -80,7 +92,21 @@ def test_lwip_heap_isr_free_is_detected(netns, workdir):
     assert rep["interrupted_stack"]["thread"] in ("tcpip", "tap-rx")
     assert rep["isr_stack"]["tid"] == rep["interrupted_stack"]["tid"]  # the ISR preempted it
     assert rep["config"]["txc_free"] == "isr" and rep["config"]["irq_policy"] == "detect"
+    # The report describes the whole run: the EMAC model and the flaps it was
+    # started with (harness.STORM_*), the options it was not (defaults).
+    given, cfg = started_with(EMAC + FLAP), rep["config"]
+    assert cfg["txc_coalesce"] == int(given["txc-coalesce"])
+    assert cfg["txc_delay_us"] == int(given["txc-delay-us"])
+    assert cfg["txc_jitter_us"] == int(given["txc-jitter-us"])
+    assert cfg["link_flap"] == given["link-flap"]
+    assert cfg["txc_coalesce_us"] == 0 and cfg["single_core"] is False
+    assert cfg["watchdog_ms"] == 5000 and cfg["fatal_action"] == "exit"
     assert rep["build"]["options"]["LWIP_ALLOW_MEM_FREE_FROM_OTHER_CONTEXT"] == 0
+    assert rep["build"]["options"]["MEM_LIBC_MALLOC"] == 0
+    if "MEM_CUSTOM_ALLOCATOR" in rep["build"]["options"]:  # lwIP 2.2+
+        assert rep["build"]["options"]["MEM_CUSTOM_ALLOCATOR"] == 0
+    else:
+        assert not rep["build"]["lwip"].startswith("2.2"), rep["build"]["lwip"]
     assert rep["stats"]["driver"]["free_isr"] > 0
     assert any(e["type"] == "link" for e in rep["events"])
     assert rep["seed"].isdigit()
@@ -154,7 +180,14 @@ def test_libc_heap_reentry_is_detected(netns, workdir):
     binary = harness.variant_build("libc", "-Dheap=libc")
     with Storm(netns, workdir, binary, ["--txc-free", "isr"], DETECT_LIBC_WITHIN) as s:
         rep, secs = expect_detection(s, workdir, DETECT_LIBC_WITHIN)
-    assert rep["build"]["options"]["MEM_LIBC_MALLOC"] == 1 or rep["build"]["heap"] == "libc"
+    assert rep["build"]["heap"] == "libc"
+    # lwIP routed to the wrappers: 2.2 has MEM_CUSTOM_ALLOCATOR for it, 2.0
+    # and 2.1 MEM_LIBC_MALLOC with the mem_clib_* hooks (port/heap_opts.h).
+    opts = rep["build"]["options"]
+    if tuple(int(x) for x in rep["build"]["lwip"].split(".")[:2]) >= (2, 2):
+        assert opts["MEM_CUSTOM_ALLOCATOR"] == 1 and opts["MEM_LIBC_MALLOC"] == 0, opts
+    else:
+        assert opts["MEM_LIBC_MALLOC"] == 1 and "MEM_CUSTOM_ALLOCATOR" not in opts, opts
     assert "libc heap" in rep["violation"]["object"]
     assert "heap_libc_free" in fns(rep["isr_stack"])
     assert {"heap_libc_malloc", "heap_libc_free", "heap_libc_calloc"} & set(
