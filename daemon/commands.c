@@ -563,6 +563,27 @@ static int cmd_test_stall(struct cmd_ctx *ctx, const cJSON *req, cJSON *resp, ch
     return 0;
 }
 
+/* Arm the driver's next TX-complete ISR to post the wrong way (a blocking
+ * tcpip_callback()); the ISR checker's report follows the next frame out. */
+static int cmd_test_isr_post(struct cmd_ctx *ctx, const cJSON *req, cJSON *resp, char *err,
+                             size_t errlen)
+{
+    int r;
+
+    (void)req, (void)resp;
+    if (!ctx->d->args->test_hooks) {
+        snprintf(err, errlen, "test hooks are off (start lwipd with --test-hooks)");
+        return -1;
+    }
+    r = netif_tap_test_isr_post(ctx->d->tap);
+    if (r) {
+        snprintf(err, errlen, "test-isr-post: %s",
+                 r == -ENOTSUP ? "needs --tx-mode ring" : strerror(-r));
+        return -1;
+    }
+    return 0;
+}
+
 static int cmd_iperf3(struct cmd_ctx *ctx, const cJSON *req, cJSON *resp, char *err, size_t errlen)
 {
     const cJSON *host = cJSON_GetObjectItemCaseSensitive(req, "host");
@@ -653,6 +674,9 @@ static const struct command commands[] = {
      cmd_sockets},
     {"stats", "every counter: lwIP, driver, IRQs, apps, capture", cmd_stats},
     {"status", "addresses, link, modes, uptime, build", cmd_status},
+    {"test-isr-post",
+     "--test-hooks: the next TX-complete ISR posts with tcpip_callback() (may block)",
+     cmd_test_isr_post},
     {"test-stall", "--test-hooks: block the tcpip thread for \"ms\" (1000), as a wedged stack",
      cmd_test_stall},
     {"test-wrong-free", "--test-hooks: free a pbuf chain from its 2nd element (leaks its head)",

@@ -108,6 +108,10 @@ static void on_tap_loss_wake(evutil_socket_t fd, short what, void *arg)
 static int flap_set_link(bool up, void *arg)
 {
     (void)arg;
+    /* After a fault (--fatal-action hold) lwIP's threads are frozen: each
+     * edge would block the event loop, and the control socket, 2 s. */
+    if (fatal_happened())
+        return -ECANCELED;
     return stack_set_link(up, 2000);
 }
 
@@ -383,11 +387,18 @@ static void choose_report_dir(struct daemon *d)
     snprintf(d->report_dir, sizeof(d->report_dir), "%s", a ? a : "/tmp");
 }
 
-/* --single-core: pin this thread, and every thread made after it, to the
- * lowest CPU we may run on, so threads interleave as on a single-core MCU. */
+static void pin_thread(const struct port_thread_info *t, void *arg)
+{
+    pthread_setaffinity_np(t->tid, sizeof(cpu_set_t), arg);
+}
+
+/* --single-core: pin this thread, every thread made after it and those made
+ * before (the crash reporter's), to the lowest CPU we may run on, so threads
+ * interleave as on a single-core MCU. */
 static int pin_single_core(void)
 {
     cpu_set_t set;
+    pthread_t reporter;
     int cpu;
 
     if (sched_getaffinity(0, sizeof(set), &set) != 0)
@@ -398,6 +409,9 @@ static int pin_single_core(void)
     CPU_SET(cpu, &set);
     if (sched_setaffinity(0, sizeof(set), &set) != 0)
         return -errno;
+    port_thread_foreach(pin_thread, &set);
+    if (fatal_reporter_thread(&reporter)) /* perhaps not registered yet */
+        pthread_setaffinity_np(reporter, sizeof(set), &set);
     log_info("daemon", "--single-core: every thread on CPU %d", cpu);
     return cpu;
 }
@@ -549,9 +563,11 @@ int daemon_run(const struct args *a)
     /* lwIP's threads start before the drop: the driver's take their
      * real-time priority (--driver-priority) as they start, which an
      * unprivileged process may not; setuid() then applies to every thread. */
-    if (stack_start(d.tap, &sc) != 0) {
+    rc = stack_start(d.tap, &sc);
+    if (rc != 0) {
+        /* -ESRCH: --irq-target names no lwIP thread (known only now) */
         log_err("daemon", "lwIP did not come up");
-        rc = LWIPD_EXIT_SOFTWARE;
+        rc = rc == -ESRCH ? LWIPD_EXIT_USAGE : LWIPD_EXIT_SOFTWARE;
         goto out;
     }
     rc = drop_privileges(&d);

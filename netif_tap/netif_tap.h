@@ -94,3 +94,6 @@ int netif_tap_mtu(const struct netif_tap *t);
 void netif_tap_get_stats(const struct netif_tap *t, struct netif_tap_stats *out);
 const struct netif_tap_config *netif_tap_config(const struct netif_tap *t);
 struct irq_line *netif_tap_txc_irq(struct netif_tap *t);
+/* --test-hooks: the next TX-complete ISR posts to the tcpip thread with
+ * tcpip_callback(), which may block, instead of the _fromisr call. */
+int netif_tap_test_isr_post(struct netif_tap *t);

@@ -58,6 +58,7 @@ struct tx_ring {
     struct irq_line *irq;
     struct tcpip_callback_msg *reclaim_msg;
     atomic_bool reclaim_posted;
+    atomic_bool test_isr_post; /* --test-hooks: the next ISR posts the wrong way */
     atomic_flag reclaiming;
     counter_t max_used;
     counter_t reclaimed_inline;

@@ -111,6 +111,24 @@ void tx_ring_sweep(struct netif_tap *t)
         ctr_add(&t->ring.reclaimed_inline, ring_reclaim(t, TXC_FREE_TASK, now - 1000000000u));
 }
 
+static void test_isr_noop(void *arg)
+{
+    (void)arg;
+}
+
+/* --test-hooks (lwipctl test-isr-post): a driver whose ISR hands work to
+ * the tcpip thread with tcpip_callback() - sys_mbox_post(), which waits when
+ * the mailbox is full - instead of tcpip_callbackmsg_trycallback_fromisr().
+ * It works until the day the mailbox is full; the ISR checker names it on
+ * the first call. Armed here, done by the next TX-complete ISR. */
+int netif_tap_test_isr_post(struct netif_tap *t)
+{
+    if (t->cfg.tx_mode != TX_MODE_RING)
+        return -ENOTSUP;
+    atomic_store(&t->ring.test_isr_post, true);
+    return 0;
+}
+
 /* The TX-complete ISR. Runs as a signal handler on top of whatever the target
  * thread was doing. */
 static void txc_isr(void *arg)
@@ -120,6 +138,9 @@ static void txc_isr(void *arg)
     err_t err;
 
     ctr_add(&t->ctr.txc_isr_runs, 1);
+    if (atomic_load_explicit(&r->test_isr_post, memory_order_relaxed) &&
+        atomic_exchange(&r->test_isr_post, false))
+        tcpip_callback(test_isr_noop, NULL); /* the mistake: a post that may block */
     switch (t->cfg.txc_free) {
     case TXC_FREE_ISR:
     case TXC_FREE_CALLBACK:

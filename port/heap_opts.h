@@ -15,10 +15,12 @@
 #include <stddef.h>
 
 #include "lwipd_config.h"
-#include "lwip/init.h" /* LWIP_VERSION_*: the heap hooks differ by version */
 #include "port/heap.h"
 
-#define LWIPD_HEAP_HOOKS_CUSTOM ((LWIP_VERSION_MAJOR * 100 + LWIP_VERSION_MINOR) >= 202)
+/* The heap hooks differ by version. The version meson read from the tree
+ * (lwipd_config.h), not lwip/init.h's: included from lwipopts.h, init.h may
+ * be half-read (a file that includes it first) and its version undefined. */
+#define LWIPD_HEAP_HOOKS_CUSTOM (LWIPD_LWIP_VERSION_MM >= 202)
 
 #if LWIPD_HEAP_LWIP
 #define MEM_LIBC_MALLOC                        0
