@@ -2,7 +2,7 @@
 /* iperf3 server inside lwIP: one listener on TCP 5201 for control and data
  * connections, UDP 5201 bound while a UDP test runs, one test at a time.
  *
- * Raw API in the tcpip thread, for speed: see apps/iperf3_stream.c.
+ * Raw API under lwIP's core lock, for speed: see apps/iperf3_stream.c.
  *
  * A new connection cannot be classified before its 37-byte cookie is in,
  * and it may come in pieces: until then it is "pending". Pending

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* iperf3 inside lwIP: a server stock iperf3 clients can test against, and a
- * client that tests a stock iperf3 server (raw API, tcpip thread). */
+ * client that tests a stock iperf3 server (raw API, under lwIP's core lock). */
 #pragma once
 
 #include <stdbool.h>
@@ -14,8 +14,8 @@ struct iperf3_server_config {
     uint16_t port; /* TCP and UDP; 0: IPERF3_PORT */
 };
 
-/* Counters for `lwipctl stats` (apps.iperf3). Written in the tcpip thread,
- * read racily by the control thread, like every app counter. */
+/* Counters for `lwipctl stats` (apps.iperf3). Written under lwIP's core
+ * lock, read racily by the control thread, like every app counter. */
 struct iperf3_stats {
     bool server_enabled;
     uint16_t port;
@@ -43,8 +43,9 @@ struct iperf3_client_opts {
     struct iperf3_params prm;
 };
 
-/* Called once, in the tcpip thread, when the client run is over: RESULT
- * (owned by the callee) on success, else ERROR. */
+/* Called once, under lwIP's core lock (the tcpip thread, or the driver's
+ * RX thread with LWIP_TCPIP_CORE_LOCKING_INPUT), when the client run is
+ * over: RESULT (owned by the callee) on success, else ERROR. */
 typedef void (*iperf3_client_done_cb)(void *arg, struct cJSON *result, const char *error);
 
 int iperf3_server_start(const struct iperf3_server_config *cfg);

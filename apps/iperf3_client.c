@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* iperf3 client inside lwIP, against a stock iperf3 server: one run at a
- * time, raw API in the tcpip thread (see apps/iperf3_stream.c for why).
+ * time, raw API under lwIP's core lock (see apps/iperf3_stream.c for why
+ * and in which threads).
  *
  * It behaves like a 3.12 client on the wire: a base32 cookie, the
  * parameter JSON with 3.12's keys and types, data connections made one
@@ -596,10 +597,11 @@ static void cl_tick(void *arg)
 
 /* ---- start ----------------------------------------------------------------------------- */
 
-/* Start a client run (tcpip thread). DONE is called once, in the tcpip
- * thread, at the end (not before this returns 0). Returns 0, -EBUSY (a run
- * is going on), -EINVAL (bad parameters) or -ENOMEM; DONE is not called
- * then. */
+/* Start a client run (tcpip thread). DONE is called once, under lwIP's
+ * core lock, at the end (not before this returns 0): in the tcpip thread,
+ * or in the driver's RX thread when a received segment ends the run.
+ * Returns 0, -EBUSY (a run is going on), -EINVAL (bad parameters) or
+ * -ENOMEM; DONE is not called then. */
 int iperf3_client_start(const struct iperf3_client_opts *o, iperf3_client_done_cb done, void *arg)
 {
     uint8_t rnd[36];

@@ -1,10 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 /* iperf3 data streams on lwIP's raw API, shared by server and client.
  *
- * Why the raw API: its callbacks run in the tcpip thread, on the pbufs the
- * driver filled, so a received segment is counted and freed where it lands
- * (no mailbox hop to an application thread, no copy into a socket buffer),
- * and a sender hands lwIP references to one static payload buffer
+ * Why the raw API: its callbacks run inside lwIP, under lwIP's core lock,
+ * on the pbufs the driver filled. With the default lwipopts
+ * (LWIP_TCPIP_CORE_LOCKING_INPUT=1) the input side (recv, sent, accept,
+ * connected, UDP recv) runs in the driver's RX thread, which feeds each
+ * batch of frames to lwIP itself while holding the core lock; the tcpip
+ * thread runs lwIP's timers (our ticks, tcp_poll) and the control socket's
+ * stack_call()s, and the input too with LWIP_TCPIP_CORE_LOCKING_INPUT=0
+ * (port/opts/small). Either way the core lock serializes all of it, so the
+ * state here needs no lock of its own (only the stats the control thread
+ * reads are racy). A received segment is counted and freed where it lands
+ * (no hop to an application thread, no copy into a socket buffer), and a
+ * sender hands lwIP references to one static payload buffer
  * (tcp_write without TCP_WRITE_FLAG_COPY; UDP datagrams are a small header
  * pbuf chained to a PBUF_ROM pbuf over the same buffer), so nothing is
  * copied on the way out either until the driver's writev(). The netconn

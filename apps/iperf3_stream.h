@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* iperf3 data streams and control-connection plumbing on lwIP's raw API,
  * shared by the server (apps/iperf3.c) and the client
- * (apps/iperf3_client.c). Everything here runs in the tcpip thread. */
+ * (apps/iperf3_client.c). Everything here runs under lwIP's core lock
+ * (which threads: apps/iperf3_stream.c). */
 #pragma once
 
 #include <stdbool.h>

@@ -7,6 +7,8 @@ server's counters from `stats`; runs are 1-2 s."""
 import json
 import os
 import signal
+import socket
+import struct
 import subprocess
 import time
 
@@ -274,6 +276,41 @@ def test_tcp_reverse_paced(netns, lwipd):
     assert abs(e["sum_received"]["bits_per_second"] - 10e6) < 0.1 * 10e6, e["sum_received"]
 
 
+def near(value, want, tol):
+    return abs(value - want) <= tol * want
+
+
+@pytest.mark.parametrize("proto", ["tcp", "udp"])
+def test_reverse_pacing_per_stream(netns, lwipd, proto):
+    """-b is per stream (iperf3's meaning): -R -P 3 -b 10M is three streams
+    of 10 Mbit/s each, 30 Mbit/s in all, not 10 shared. The server's own
+    count (what its results report, per stream) is paced to within 5 %:
+    it sends while its average since TEST_START is below the rate, so a
+    late tick is caught up. What arrived may trail it by what was in
+    flight at TEST_END: 10 %."""
+    rate, n, t = 10e6, 3, 2
+    udp = proto == "udp"
+    j, e, _, _ = run_checked(netns, lwipd, "-R", "-P", n, "-b", "10M", "-t", t,
+                             *(["-u"] if udp else []), duration=t)
+    assert j["start"]["test_start"]["target_bitrate"] == rate
+    assert len(j["start"]["connected"]) == n and len(e["streams"]) == n
+    for s in e["streams"]:
+        if udp:
+            # per UDP stream, 3.12 shows the bytes received and the
+            # server's datagram count
+            u = s["udp"]
+            sent_bps = u["packets"] * 1460 * 8 / u["seconds"]
+            assert near(sent_bps, rate, 0.05), u
+            assert near(u["bits_per_second"], rate, 0.10), u
+            assert u["lost_packets"] == 0, u
+        else:
+            assert near(s["sender"]["bits_per_second"], rate, 0.05), s["sender"]
+            assert near(s["receiver"]["bits_per_second"], rate, 0.10), s["receiver"]
+            assert s["receiver"]["bytes"] <= s["sender"]["bytes"], s
+    assert near(e["sum_sent"]["bits_per_second"], n * rate, 0.05), e["sum_sent"]
+    assert near(e["sum_received"]["bits_per_second"], n * rate, 0.10), e["sum_received"]
+
+
 # ---- one test at a time; clients that go away --------------------------------------
 
 def start_client(ns, host, *args):
@@ -324,6 +361,180 @@ def test_client_killed_mid_test(netns, lwipd, sig):
     run_checked(netns, lwipd, "-t", 1)
 
 
+RAW_CLIENT = r'''
+"""A scripted iperf3 3.12 client that can be stopped at any step (the stock
+one runs CREATE_STREAMS in one go). Prints one JSON object per line.
+
+  foreign HOST PORT   a 2-stream TCP test; while the server waits for the
+                      second data connection, a foreign cookie, a cookie one
+                      character off and a zero-byte connection arrive; then
+                      the test runs to its end with known byte counts
+  vanish HOST PORT fin|rst
+                      stop in CREATE_STREAMS with one of two data
+                      connections made, print "ready" and wait to be killed
+                      (rst: the CREATE_STREAMS byte is left unread, so the
+                      kernel resets the control connection at exit)
+"""
+import ipaddress, json, socket, struct, sys, termios, fcntl, time
+
+if ipaddress.ip_address(sys.argv[2]) not in ipaddress.ip_network("198.18.0.0/15"):
+    sys.exit("raw client: address outside 198.18.0.0/15")
+ADDR = (sys.argv[2], int(sys.argv[3]))
+COOKIE = b"rawclientcookieabcdefghijklmnopqrstu\0"
+PARAMS = json.dumps({"tcp": True, "omit": 0, "time": 1, "num": 0, "blockcount": 0,
+                     "parallel": 2, "len": 131072, "pacing_timer": 1000,
+                     "client_version": "3.12"}).encode()
+
+
+def conn():
+    s = socket.create_connection(ADDR, timeout=10)
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return s
+
+
+def recv_exact(s, n):
+    b = b""
+    while len(b) < n:
+        c = s.recv(n - len(b))
+        if not c:
+            raise EOFError("closed after %r" % b)
+        b += c
+    return b
+
+
+def expect(s, state):
+    b = recv_exact(s, 1)
+    if b[0] != state:
+        raise AssertionError("expected state %d, got %d" % (state, b[0]))
+
+
+def until_close(s, limit=10):
+    got, closed, reset = b"", False, False
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        s.settimeout(max(0.05, deadline - time.monotonic()))
+        try:
+            c = s.recv(4096)
+        except socket.timeout:
+            break
+        except ConnectionResetError:
+            reset = True
+            break
+        if not c:
+            closed = True
+            break
+        got += c
+    s.close()
+    return {"answer_hex": got.hex(), "closed": closed, "reset": reset}
+
+
+def setup(consume_create=True):
+    c = conn()
+    c.sendall(COOKIE)
+    expect(c, 9)  # PARAM_EXCHANGE
+    c.sendall(struct.pack("!I", len(PARAMS)) + PARAMS)
+    if consume_create:
+        expect(c, 10)  # CREATE_STREAMS
+    elif c.recv(1, socket.MSG_PEEK) != b"\x0a":
+        raise AssertionError("no CREATE_STREAMS")
+    d1 = conn()
+    d1.sendall(COOKIE)
+    return c, d1
+
+
+def acked(s):
+    return struct.unpack("i", fcntl.ioctl(s, termios.TIOCOUTQ, b"\0\0\0\0"))[0] == 0
+
+
+def foreign():
+    c, d1 = setup()
+    out = {}
+    f = conn()
+    f.sendall(b"someoneelsescookie234567abcdefghijkl\0")
+    out["foreign"] = until_close(f)
+    f = conn()
+    f.sendall(COOKIE[:35] + b"v\0")
+    out["near_miss"] = until_close(f)
+    f = conn()
+    f.close()  # connect, then nothing: EOF
+    d2 = conn()
+    d2.sendall(COOKIE)
+    expect(c, 1)  # TEST_START
+    expect(c, 2)  # TEST_RUNNING
+    sent = [3 << 20, 1 << 20]
+    t0 = time.monotonic()
+    for s, n in zip((d1, d2), sent):
+        s.sendall(bytes(n))
+    # TEST_END only once the server has acknowledged every byte, so its
+    # count must be exactly ours
+    deadline = time.monotonic() + 10
+    while not (acked(d1) and acked(d2)):
+        if time.monotonic() > deadline:
+            raise AssertionError("data not acknowledged in 10 s")
+        time.sleep(0.005)
+    secs = time.monotonic() - t0
+    c.sendall(b"\x04")  # TEST_END
+    expect(c, 13)  # EXCHANGE_RESULTS
+    mine = json.dumps({"cpu_util_total": 0, "cpu_util_user": 0, "cpu_util_system": 0,
+                       "sender_has_retransmits": 0, "streams": [
+                           {"id": i, "bytes": n, "retransmits": 0, "jitter": 0, "errors": 0,
+                            "packets": 0, "start_time": 0, "end_time": secs}
+                           for i, n in zip((1, 3), sent)]}).encode()
+    c.sendall(struct.pack("!I", len(mine)) + mine)
+    n = struct.unpack("!I", recv_exact(c, 4))[0]
+    out["server_results"] = json.loads(recv_exact(c, n))
+    expect(c, 14)  # DISPLAY_RESULTS
+    c.sendall(b"\x10")  # IPERF_DONE
+    out["sent"] = sent
+    out["end"] = until_close(c)
+    d1.close()
+    d2.close()
+    print(json.dumps(out), flush=True)
+
+
+def vanish(how):
+    c, d1 = setup(consume_create=(how == "fin"))
+    print(json.dumps({"ready": True}), flush=True)
+    time.sleep(60)  # the test kills us long before
+
+
+if sys.argv[1] == "foreign":
+    foreign()
+else:
+    vanish(sys.argv[4])
+'''
+
+
+def raw_client(ns, *args):
+    return ns.popen([harness.PYTHON, "-c", RAW_CLIENT] + [str(a) for a in args],
+                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+@pytest.mark.parametrize("close", ["fin", "rst"])
+def test_client_killed_in_create_streams(netns, lwipd, close):
+    """kill -9 of a client while the server waits for its data connections
+    (one of two made): the control connection's EOF (fin) or reset (rst:
+    the kernel resets a socket closed with unread data) ends the test at
+    once, not the 10 s CREATE_STREAMS deadline; the next client is served."""
+    c = raw_client(netns, "vanish", lwipd.ip, 5201, close)
+    try:
+        line = c.stdout.readline()  # bounded: the raw client's sockets time out in 10 s
+        assert json.loads(line or "{}").get("ready"), line + c.stderr.read()
+        st = app(lwipd)
+        assert st["state"] == "create_streams" and st["tests_started"] == 1, st
+        c.kill()
+        c.wait(timeout=10)
+    finally:
+        if c.poll() is None:
+            c.kill()
+            c.wait()
+    # PHASE_TIMEOUT_MS (10 s) is the backstop; timeouts == 0 below shows it was not needed
+    st = wait_idle(lwipd, timeout=12)
+    assert st["aborted"] == 1 and st["timeouts"] == 0 and st["errors"] == 0, st
+    assert st["pending"] == 0 and st["tests_completed"] == 0, st
+    run_checked(netns, lwipd, "-t", 1)
+
+
 def test_back_to_back_no_leaks(netns, lwipd):
     """Alternating directions and protocols: every pcb, pbuf and timer of a
     test is released (pools back to where they were)."""
@@ -355,6 +566,65 @@ def test_random_bytes_then_real_client(netns, lwipd):
         wait_idle(lwipd)
     st = app(lwipd)
     assert st["errors"] + st["aborted"] >= 2, st  # the long ones became tests and failed
+    run_checked(netns, lwipd, "-t", 1)
+
+
+@pytest.mark.parametrize("close", ["fin", "rst"])
+def test_zero_byte_connects_then_real_client(netns, lwipd, close):
+    """Connections that send nothing and close (FIN, or RST through
+    SO_LINGER 0): each one's pending slot is freed on its EOF or reset, not
+    by the 5 s cookie timeout. 12 of them, more than the 8 pending slots,
+    so a leaked slot would refuse the real client that follows."""
+    linger = "s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0)); " \
+        if close == "rst" else ""
+    r = netns.run([harness.PYTHON, "-c",
+                   "import socket, struct\n"
+                   "refused = 0\n"
+                   "for i in range(12):\n"
+                   "    try:\n"
+                   "        s = socket.create_connection((%r, 5201), timeout=10)\n"
+                   "    except ConnectionError:\n"
+                   "        refused += 1\n"
+                   "        continue\n"
+                   "    %ss.close()\n"
+                   "print(refused)\n" % (harness.check_safe(lwipd.ip), linger)], timeout=30)
+    assert r.stdout.strip() == "0", "connections refused (pending slots not freed): " + r.stdout
+    st = harness.wait_for(lambda: (lambda s: s if s["pending"] == 0 else None)(app(lwipd)),
+                          10, "the pending connections to go")
+    assert st["timeouts"] == 0 and st["refused"] == 0 and st["errors"] == 0, st
+    assert st["state"] == "idle" and st["tests_started"] == 0, st
+    run_checked(netns, lwipd, "-t", 1)
+    st = app(lwipd)
+    assert st["refused"] == 0 and st["timeouts"] == 0, st
+
+
+def test_foreign_cookie_in_create_streams(netns, lwipd):
+    """While the server waits for the second of two data connections, a
+    connection with another client's cookie, one with a cookie one
+    character off and one that sends nothing arrive: the first two get
+    ACCESS_DENIED and a FIN, the third is dropped, and the test goes on
+    with its own two streams, whose byte counts the server reports
+    exactly (the raw client sends TEST_END only once all is acknowledged)."""
+    c = raw_client(netns, "foreign", lwipd.ip, 5201)
+    try:
+        out, err = c.communicate(timeout=60)
+    finally:
+        if c.poll() is None:
+            c.kill()
+            c.wait()
+    assert c.returncode == 0, out + err
+    r = json.loads(out)
+    for k in ("foreign", "near_miss"):
+        assert r[k]["answer_hex"] == "ff" and r[k]["closed"] and not r[k]["reset"], r
+    assert [(s["id"], s["bytes"]) for s in r["server_results"]["streams"]] == \
+        list(zip((1, 3), r["sent"])), r["server_results"]
+    assert r["server_results"]["sender_has_retransmits"] == -1  # a receiver only
+    assert r["end"]["closed"], r["end"]
+    st = harness.wait_for(lambda: (lambda s: s if s["state"] == "idle" and s["pending"] == 0
+                                   else None)(app(lwipd)), 10, "the server idle")
+    assert st["refused"] == 2 and st["tests_completed"] == 1, st
+    assert st["errors"] == 0 and st["aborted"] == 0 and st["timeouts"] == 0, st
+    assert st["bytes_received"] == sum(r["sent"]), st
     run_checked(netns, lwipd, "-t", 1)
 
 
@@ -566,6 +836,205 @@ def test_lwip_client_end_conditions(lwipd, host_server, req):
         assert e["sum_sent"]["bytes"] == want
         assert want // 2 < se["sum_received"]["bytes"] <= want, se["sum_received"]
         assert e["sum_received"]["bytes"] == se["sum_received"]["bytes"]
+
+
+# ---- lwIP's client through lwipctl: the options matrix ------------------------------------
+
+def lwipctl_client(lwipd, *args):
+    """`lwipctl --json iperf3 --client HOST ARGS`, the user's way to run
+    lwIP's client; the daemon's response."""
+    r = lwipd.lwipctl("--json", "iperf3", "--client", harness.HOST_IP, *[str(a) for a in args],
+                      timeout=90)
+    try:
+        resp = json.loads(r.stdout)
+    except ValueError:
+        raise AssertionError("lwipctl %s: exit %d, no JSON: %s %s" % (
+            " ".join(map(str, args)), r.returncode, r.stdout[-500:], r.stderr[-500:]))
+    assert r.returncode == (0 if resp.get("ok") else 1), (r.returncode, resp)
+    return resp
+
+
+def iter_pcap(path):
+    """The frames of a pcap file, read one record at a time (a fast test's
+    capture is large and the callers stop early)."""
+    with open(path, "rb") as f:
+        if struct.unpack("<I", f.read(24)[:4])[0] not in (0xA1B2C3D4, 0xA1B23C4D):
+            raise AssertionError("%s: not a little-endian pcap" % path)
+        while True:
+            rec = f.read(16)
+            if len(rec) < 16:
+                return
+            incl = struct.unpack("<IIII", rec)[2]
+            frame = f.read(incl)
+            if len(frame) < incl:
+                return
+            yield frame
+
+
+def lwip_client_params(pcap):
+    """The parameter JSON lwIP's client sent, read back from lwipd's
+    capture: its control connection is its first connection to port 5201
+    (the first SYN), whose byte stream is the 37-byte cookie, a 4-byte
+    length and the JSON."""
+    lwip = socket.inet_aton(harness.LWIP_IP)
+    port = isn = None
+    segs = {}
+    for f in iter_pcap(pcap):
+        if len(f) < 54 or f[12:14] != b"\x08\x00" or f[23] != 6 or f[26:30] != lwip:
+            continue
+        t = 14 + (f[14] & 0x0F) * 4
+        end = 14 + struct.unpack("!H", f[16:18])[0]
+        sport, dport, seq = struct.unpack("!HHI", f[t:t + 8])
+        flags = f[t + 13]
+        if dport != 5201:
+            continue
+        if port is None and flags & 0x12 == 0x02:  # SYN, not SYN-ACK
+            port, isn = sport, seq
+        if sport != port or end <= t + (f[t + 12] >> 4) * 4:
+            continue
+        segs[(seq - isn - 1) % 2**32] = f[t + (f[t + 12] >> 4) * 4:end]
+        stream, off = b"", 0
+        while off in segs:
+            stream += segs[off]
+            off += len(segs[off])
+        if len(stream) >= 41 and len(stream) >= 41 + struct.unpack("!I", stream[37:41])[0]:
+            return json.loads(stream[41:41 + struct.unpack("!I", stream[37:41])[0]])
+    raise AssertionError("no parameter JSON from lwIP's client in %s" % pcap)
+
+
+def check_lwip_client_run(resp, sj, params):
+    """What every run of lwIP's client against `iperf3 -s -1 -J` must show,
+    whatever the options (PARAMS: what it sent): no error on either side,
+    the stream count everywhere, the server's test_start mirroring the
+    parameters, and the two sides' byte and datagram counts consistent."""
+    assert resp["ok"] is True and "error" not in resp, resp
+    assert "error" not in sj, sj["error"]
+    e, se = resp["end"], sj["end"]
+    n, udp, rev = params["parallel"], params.get("udp") is True, params.get("reverse") is True
+    length = params["len"]
+    for ts in (sj["start"]["test_start"], resp["start"]["test_start"]):
+        assert ts["num_streams"] == n and ts["blksize"] == length, ts
+        assert ts["omit"] == params["omit"] and ts["duration"] == params["time"], ts
+        assert ts["bytes"] == params["num"] and ts["blocks"] == params["blockcount"], ts
+        assert ts["reverse"] == (1 if rev else 0), ts
+        assert ts["target_bitrate"] == params.get("bandwidth", 0), ts
+    assert resp["start"]["connected"] == n and len(sj["start"]["connected"]) == n
+    assert len(e["streams"]) == n and len(se["streams"]) == n
+    if params["time"]:
+        check_general(e, params["time"], slack=1.1 if params["omit"] else 1.0)  # see test_omit
+    if udp:
+        # sender: datagrams of exactly `len` bytes; receiver: what it counts
+        # is (highest sequence number - lost) datagrams; the sender's count,
+        # passed on, is the same number on both sides
+        assert e["sum_sent"]["bytes"] == e["sum_sent"]["packets"] * length, e["sum_sent"]
+        if rev:
+            assert se["sum_sent"]["packets"] == e["sum_sent"]["packets"] > 0, (se, e)
+            assert se["sum_sent"]["bytes"] == e["sum_sent"]["bytes"]
+            rcv = e["sum_received"]
+        else:
+            assert se["sum_received"]["bytes"] == e["sum_received"]["bytes"] > 0, (se, e)
+            assert se["sum_received"]["lost_packets"] == e["sum"]["lost_packets"]
+            rcv = se["sum_received"]
+        assert 0 < rcv["packets"] <= e["sum_sent"]["packets"], (rcv, e["sum_sent"])
+        assert rcv["bytes"] == (rcv["packets"] - rcv["lost_packets"]) * length, rcv
+    elif rev:
+        # the stock sender's per-stream counts, passed on in stream order
+        assert se["sum_sent"]["bytes"] == e["sum_sent"]["bytes"] > 0
+        assert [s["sender"]["bytes"] for s in se["streams"]] == \
+            [s["sender"]["bytes"] for s in e["streams"]]
+        assert all(s["receiver"]["bytes"] > 0 for s in e["streams"]), e["streams"]
+    else:
+        # what the stock server says it received is what we report
+        assert se["sum_received"]["bytes"] == e["sum_received"]["bytes"] > 0
+        assert [s["receiver"]["bytes"] for s in se["streams"]] == \
+            [s["receiver"]["bytes"] for s in e["streams"]]
+        assert e["sum_received"]["bytes"] <= e["sum_sent"]["bytes"]
+
+
+@pytest.mark.parametrize("args,want", [
+    # TCP -b: lwIP paces its own count (the average since TEST_START) to 5 %;
+    # what the stock server read to 10 %. Per stream, so -P 2 is twice the rate.
+    pytest.param(["-t", 2, "-b", "20M"], dict(params={"bandwidth": 20000000}, rate=20e6),
+                 id="tcp-b"),
+    pytest.param(["-t", 2, "-b", "10M", "-P", 2],
+                 dict(params={"bandwidth": 10000000, "parallel": 2}, rate=10e6), id="tcp-b-P2"),
+    pytest.param(["-t", 1, "--get-server-output"],
+                 dict(params={"get_server_output": 1}, server_output=True), id="server-output"),
+    pytest.param(["-t", 1, "-R", "-P", 3], dict(params={"reverse": True, "parallel": 3}),
+                 id="R-P3"),
+    pytest.param(["-t", 1, "-N"], dict(params={"nodelay": True}), id="N"),
+    pytest.param(["-t", 1, "-O", 1, "-R"], dict(params={"omit": 1, "reverse": True}), id="O-R"),
+    pytest.param(["-t", 1, "-O", 1, "-u", "-b", "10M"],
+                 dict(params={"omit": 1, "udp": True}, rate=10e6, lossless=True), id="O-u"),
+    pytest.param(["-t", 1, "-u", "-b", "10M", "-l", 1400],
+                 dict(params={"udp": True, "len": 1400}, rate=10e6, lossless=True), id="udp-l"),
+    pytest.param(["-t", 1, "-u", "-b", "10M", "-l", 1400, "-R"],
+                 dict(params={"udp": True, "len": 1400, "reverse": True}, rate=10e6,
+                      lossless=True), id="udp-l-R"),
+    pytest.param(["-u", "-n", "1M", "-b", "50M"],
+                 dict(params={"udp": True, "time": 0, "num": MIB}, lossless=True), id="udp-n"),
+    pytest.param(["-u", "-n", "1M", "-b", "50M", "-R"],
+                 dict(params={"udp": True, "time": 0, "num": MIB, "reverse": True},
+                      lossless=True), id="udp-n-R"),
+    pytest.param(["-u", "-k", 500, "-b", "50M"],
+                 dict(params={"udp": True, "time": 0, "blockcount": 500}, lossless=True),
+                 id="udp-k"),
+    # -b 0: no bandwidth key at all (unlimited), not the 1 Mbit/s UDP default;
+    # the host may drop some of it, which the counts above account for
+    pytest.param(["-t", 1, "-u", "-b", 0], dict(params={"udp": True}, absent=["bandwidth"],
+                                                min_bps=50e6), id="udp-b0"),
+])
+def test_lwip_client_matrix(lwipd, host_server, args, want):
+    srv = host_server()
+    resp = lwipctl_client(lwipd, *args)
+    sj = srv.result()
+    params = lwip_client_params(lwipd.pcap)
+    for k, v in want["params"].items():
+        assert params.get(k) == v and type(params.get(k)) is type(v), (k, params)
+    for k in want.get("absent", []):
+        assert k not in params, (k, params)
+    check_lwip_client_run(resp, sj, params)
+    e, se = resp["end"], sj["end"]
+    n, udp, length = params["parallel"], "udp" in params, params["len"]
+    if "rate" in want:
+        for s in e["streams"]:
+            snd = s["udp"] if udp else s["sender"]
+            if udp:  # the sender's datagram count over its time
+                bps = snd["packets"] * length * 8 / snd["seconds"]
+            else:
+                bps = snd["bits_per_second"]
+            assert near(bps, want["rate"], 0.05), s
+        if not udp:
+            for s in se["streams"]:
+                assert near(s["receiver"]["bits_per_second"], want["rate"], 0.10), s
+        assert near(e["sum_sent"]["bits_per_second"], n * want["rate"], 0.05), e["sum_sent"]
+        assert near(e["sum_received"]["bits_per_second"], n * want["rate"], 0.10), \
+            e["sum_received"]
+    if want.get("lossless"):
+        assert e["sum"]["lost_packets"] == 0, e["sum"]
+    if "min_bps" in want:
+        assert e["sum_sent"]["bits_per_second"] > want["min_bps"], e["sum_sent"]
+        assert se["sum_received"]["bytes"] > 0
+    if params["num"]:
+        blocks = -(-params["num"] // length)
+        if params.get("reverse"):
+            # we end the test once -n bytes are in
+            assert e["sum_received"]["bytes"] >= params["num"], e["sum_received"]
+        else:
+            assert e["sum_sent"]["packets"] == blocks and \
+                e["sum_sent"]["bytes"] == blocks * length, e["sum_sent"]
+    if params["blockcount"]:
+        assert e["sum_sent"]["packets"] == params["blockcount"], e["sum_sent"]
+    if want.get("server_output"):
+        # the server ran with -J, so it sent its JSON (server_output_json),
+        # which the client passes on as text: this very test's, in full
+        out = json.loads(resp["server_output_text"])
+        assert out["start"]["cookie"] == sj["start"]["cookie"], out["start"]
+        assert out["end"]["sum_received"]["bytes"] == se["sum_received"]["bytes"], out["end"]
+    else:
+        assert "server_output_text" not in resp
+    st = app(lwipd)
+    assert st["client_runs"] == 1 and st["client_errors"] == 0, st
 
 
 def test_lwip_client_busy_and_errors(lwipd, host_server, netns):
