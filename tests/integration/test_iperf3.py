@@ -4,6 +4,7 @@ ways, following the conformance plan in shared/iperf3-protocol.md (the
 cases 3.12 supports). Every check reads iperf3's own -J output (3.12 exits
 0 on failure with -J, so a top-level "error" fails the test) and the
 server's counters from `stats`; runs are 1-2 s."""
+import contextlib
 import json
 import os
 import signal
@@ -323,22 +324,28 @@ def wait_running(lwipd):
 
 
 def test_second_client_refused_while_busy(netns, lwipd):
-    first = start_client(netns, lwipd.ip, "-t", 3)
-    try:
+    with reaped(start_client(netns, lwipd.ip, "-t", 3)) as first:
         wait_running(lwipd)
         second = iperf3_json(netns, lwipd.ip, "-t", 1, timeout=20)
         assert "busy" in second.get("error", ""), second.get("error")
         probe = netns.helper("iperf3_raw.py", "busy", lwipd.ip, 5201)
         assert probe.get("access_denied") and probe["closed"] and not probe["reset"], probe
         out, _ = first.communicate(timeout=60)
-    finally:
-        if first.poll() is None:
-            first.kill()
-            first.wait()
     e = ok_end(json.loads(out))
     check_general(e, 3)
     st = wait_idle(lwipd)
     assert st["refused"] == 2 and st["tests_completed"] == 1
+
+
+@contextlib.contextmanager
+def reaped(proc):
+    """PROC, killed and reaped on the way out if it is still running."""
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL])
@@ -346,167 +353,20 @@ def test_client_killed_mid_test(netns, lwipd, sig):
     # No `timeout` wrapper here: `ip netns exec` execs iperf3 itself, so the
     # signal reaches iperf3 (SIGINT: it sends CLIENT_TERMINATE; SIGKILL: the
     # kernel closes its sockets).
-    c = netns.popen(["iperf3", "-c", lwipd.ip, "-t", "10", "-R"], stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL)
-    try:
+    with reaped(netns.popen(["iperf3", "-c", lwipd.ip, "-t", "10", "-R"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)) as c:
         wait_running(lwipd)
         c.send_signal(sig)
         c.wait(timeout=20)
-    finally:
-        if c.poll() is None:
-            c.kill()
-            c.wait()
     st = wait_idle(lwipd, timeout=15)
     assert st["aborted"] == 1 and st["tests_completed"] == 0
     run_checked(netns, lwipd, "-t", 1)
 
 
-RAW_CLIENT = r'''
-"""A scripted iperf3 3.12 client that can be stopped at any step (the stock
-one runs CREATE_STREAMS in one go). Prints one JSON object per line.
-
-  foreign HOST PORT   a 2-stream TCP test; while the server waits for the
-                      second data connection, a foreign cookie, a cookie one
-                      character off and a zero-byte connection arrive; then
-                      the test runs to its end with known byte counts
-  vanish HOST PORT fin|rst
-                      stop in CREATE_STREAMS with one of two data
-                      connections made, print "ready" and wait to be killed
-                      (rst: the CREATE_STREAMS byte is left unread, so the
-                      kernel resets the control connection at exit)
-"""
-import ipaddress, json, socket, struct, sys, termios, fcntl, time
-
-if ipaddress.ip_address(sys.argv[2]) not in ipaddress.ip_network("198.18.0.0/15"):
-    sys.exit("raw client: address outside 198.18.0.0/15")
-ADDR = (sys.argv[2], int(sys.argv[3]))
-COOKIE = b"rawclientcookieabcdefghijklmnopqrstu\0"
-PARAMS = json.dumps({"tcp": True, "omit": 0, "time": 1, "num": 0, "blockcount": 0,
-                     "parallel": 2, "len": 131072, "pacing_timer": 1000,
-                     "client_version": "3.12"}).encode()
-
-
-def conn():
-    s = socket.create_connection(ADDR, timeout=10)
-    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    return s
-
-
-def recv_exact(s, n):
-    b = b""
-    while len(b) < n:
-        c = s.recv(n - len(b))
-        if not c:
-            raise EOFError("closed after %r" % b)
-        b += c
-    return b
-
-
-def expect(s, state):
-    b = recv_exact(s, 1)
-    if b[0] != state:
-        raise AssertionError("expected state %d, got %d" % (state, b[0]))
-
-
-def until_close(s, limit=10):
-    got, closed, reset = b"", False, False
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        s.settimeout(max(0.05, deadline - time.monotonic()))
-        try:
-            c = s.recv(4096)
-        except socket.timeout:
-            break
-        except ConnectionResetError:
-            reset = True
-            break
-        if not c:
-            closed = True
-            break
-        got += c
-    s.close()
-    return {"answer_hex": got.hex(), "closed": closed, "reset": reset}
-
-
-def setup(consume_create=True):
-    c = conn()
-    c.sendall(COOKIE)
-    expect(c, 9)  # PARAM_EXCHANGE
-    c.sendall(struct.pack("!I", len(PARAMS)) + PARAMS)
-    if consume_create:
-        expect(c, 10)  # CREATE_STREAMS
-    elif c.recv(1, socket.MSG_PEEK) != b"\x0a":
-        raise AssertionError("no CREATE_STREAMS")
-    d1 = conn()
-    d1.sendall(COOKIE)
-    return c, d1
-
-
-def acked(s):
-    return struct.unpack("i", fcntl.ioctl(s, termios.TIOCOUTQ, b"\0\0\0\0"))[0] == 0
-
-
-def foreign():
-    c, d1 = setup()
-    out = {}
-    f = conn()
-    f.sendall(b"someoneelsescookie234567abcdefghijkl\0")
-    out["foreign"] = until_close(f)
-    f = conn()
-    f.sendall(COOKIE[:35] + b"v\0")
-    out["near_miss"] = until_close(f)
-    f = conn()
-    f.close()  # connect, then nothing: EOF
-    d2 = conn()
-    d2.sendall(COOKIE)
-    expect(c, 1)  # TEST_START
-    expect(c, 2)  # TEST_RUNNING
-    sent = [3 << 20, 1 << 20]
-    t0 = time.monotonic()
-    for s, n in zip((d1, d2), sent):
-        s.sendall(bytes(n))
-    # TEST_END only once the server has acknowledged every byte, so its
-    # count must be exactly ours
-    deadline = time.monotonic() + 10
-    while not (acked(d1) and acked(d2)):
-        if time.monotonic() > deadline:
-            raise AssertionError("data not acknowledged in 10 s")
-        time.sleep(0.005)
-    secs = time.monotonic() - t0
-    c.sendall(b"\x04")  # TEST_END
-    expect(c, 13)  # EXCHANGE_RESULTS
-    mine = json.dumps({"cpu_util_total": 0, "cpu_util_user": 0, "cpu_util_system": 0,
-                       "sender_has_retransmits": 0, "streams": [
-                           {"id": i, "bytes": n, "retransmits": 0, "jitter": 0, "errors": 0,
-                            "packets": 0, "start_time": 0, "end_time": secs}
-                           for i, n in zip((1, 3), sent)]}).encode()
-    c.sendall(struct.pack("!I", len(mine)) + mine)
-    n = struct.unpack("!I", recv_exact(c, 4))[0]
-    out["server_results"] = json.loads(recv_exact(c, n))
-    expect(c, 14)  # DISPLAY_RESULTS
-    c.sendall(b"\x10")  # IPERF_DONE
-    out["sent"] = sent
-    out["end"] = until_close(c)
-    d1.close()
-    d2.close()
-    print(json.dumps(out), flush=True)
-
-
-def vanish(how):
-    c, d1 = setup(consume_create=(how == "fin"))
-    print(json.dumps({"ready": True}), flush=True)
-    time.sleep(60)  # the test kills us long before
-
-
-if sys.argv[1] == "foreign":
-    foreign()
-else:
-    vanish(sys.argv[4])
-'''
-
-
 def raw_client(ns, *args):
-    return ns.popen([harness.PYTHON, "-c", RAW_CLIENT] + [str(a) for a in args],
+    """helpers/iperf3_raw.py's scripted client (foreign, vanish), running."""
+    return ns.popen([harness.PYTHON, os.path.join(harness.HELPERS, "iperf3_raw.py")] +
+                    [str(a) for a in args],
                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -516,18 +376,13 @@ def test_client_killed_in_create_streams(netns, lwipd, close):
     (one of two made): the control connection's EOF (fin) or reset (rst:
     the kernel resets a socket closed with unread data) ends the test at
     once, not the 10 s CREATE_STREAMS deadline; the next client is served."""
-    c = raw_client(netns, "vanish", lwipd.ip, 5201, close)
-    try:
+    with reaped(raw_client(netns, "vanish", lwipd.ip, 5201, close)) as c:
         line = c.stdout.readline()  # bounded: the raw client's sockets time out in 10 s
         assert json.loads(line or "{}").get("ready"), line + c.stderr.read()
         st = app(lwipd)
         assert st["state"] == "create_streams" and st["tests_started"] == 1, st
         c.kill()
         c.wait(timeout=10)
-    finally:
-        if c.poll() is None:
-            c.kill()
-            c.wait()
     # PHASE_TIMEOUT_MS (10 s) is the backstop; timeouts == 0 below shows it was not needed
     st = wait_idle(lwipd, timeout=12)
     assert st["aborted"] == 1 and st["timeouts"] == 0 and st["errors"] == 0, st
@@ -605,13 +460,8 @@ def test_foreign_cookie_in_create_streams(netns, lwipd):
     ACCESS_DENIED and a FIN, the third is dropped, and the test goes on
     with its own two streams, whose byte counts the server reports
     exactly (the raw client sends TEST_END only once all is acknowledged)."""
-    c = raw_client(netns, "foreign", lwipd.ip, 5201)
-    try:
+    with reaped(raw_client(netns, "foreign", lwipd.ip, 5201)) as c:
         out, err = c.communicate(timeout=60)
-    finally:
-        if c.poll() is None:
-            c.kill()
-            c.wait()
     assert c.returncode == 0, out + err
     r = json.loads(out)
     for k in ("foreign", "near_miss"):
@@ -629,18 +479,13 @@ def test_foreign_cookie_in_create_streams(netns, lwipd):
 
 
 def test_stalled_half_cookie_does_not_block(netns, lwipd):
-    stalled = netns.popen([harness.PYTHON, os.path.join(harness.HELPERS, "iperf3_raw.py"),
-                           "half-cookie", lwipd.ip, "5201", "18", "20"],
-                          stdout=subprocess.PIPE, text=True)
-    try:
+    with reaped(netns.popen([harness.PYTHON, os.path.join(harness.HELPERS, "iperf3_raw.py"),
+                             "half-cookie", lwipd.ip, "5201", "18", "20"],
+                            stdout=subprocess.PIPE, text=True)) as stalled:
         # The half cookie is pending; a real client is served meanwhile.
         harness.wait_for(lambda: app(lwipd)["pending"] == 1, 10, "the half cookie to arrive")
         run_checked(netns, lwipd, "-t", 1)
         out, _ = stalled.communicate(timeout=30)
-    finally:
-        if stalled.poll() is None:
-            stalled.kill()
-            stalled.wait()
     r = json.loads(out)
     assert r["closed"] and 4 < r["seconds"] < 10, r  # dropped by the cookie timeout (5 s)
     st = app(lwipd)
@@ -651,18 +496,13 @@ def test_stalled_control_connection_times_out(netns, lwipd):
     """A client that sends its cookie and then nothing holds the server
     (stock semantics: one test at a time) only until the 10 s parameter
     deadline: SERVER_ERROR (IERECVPARAMS, ETIMEDOUT), then idle."""
-    stalled = netns.popen([harness.PYTHON, os.path.join(harness.HELPERS, "iperf3_raw.py"),
-                           "stall-params", lwipd.ip, "5201", "20"],
-                          stdout=subprocess.PIPE, text=True)
-    try:
+    with reaped(netns.popen([harness.PYTHON, os.path.join(harness.HELPERS, "iperf3_raw.py"),
+                             "stall-params", lwipd.ip, "5201", "20"],
+                            stdout=subprocess.PIPE, text=True)) as stalled:
         harness.wait_for(lambda: app(lwipd)["state"] == "params", 10, "the stalled control")
         busy = iperf3_json(netns, lwipd.ip, "-t", 1, timeout=20)
         assert "busy" in busy.get("error", ""), busy.get("error")
         out, _ = stalled.communicate(timeout=30)
-    finally:
-        if stalled.poll() is None:
-            stalled.kill()
-            stalled.wait()
     r = json.loads(out)
     assert r.get("param_exchange") and r.get("server_error") == 114 and r.get("errno") == 110, r
     assert r["closed"] and 9 < r["seconds"] < 15, r
@@ -1039,18 +879,13 @@ def test_lwip_client_matrix(lwipd, host_server, args, want):
 
 def test_lwip_client_busy_and_errors(lwipd, host_server, netns):
     srv = host_server()
-    host_client = start_client(netns, harness.HOST_IP, "-t", 3)
-    try:
+    with reaped(start_client(netns, harness.HOST_IP, "-t", 3)) as host_client:
         harness.wait_for(lambda: netns.run(["ss", "-Htn", "state", "established", "dport", "=",
                                             ":5201"], check=False).stdout.count("5201") >= 2,
                          10, "the host client's test to run")
         resp = lwip_client(lwipd, time=1)
         assert resp["ok"] is False and "busy" in resp["error"], resp
         host_client.communicate(timeout=30)
-    finally:
-        if host_client.poll() is None:
-            host_client.kill()
-            host_client.wait()
     srv.stop()
     # A UDP test the stock server cannot start: SERVER_ERROR 202 + EADDRINUSE.
     blocker = netns.popen([harness.PYTHON, "-c",

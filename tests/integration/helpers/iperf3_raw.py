@@ -18,13 +18,20 @@ namespace. Each subcommand prints one JSON object. Every address must be in
       closes (up to HOLD_S)
   iperf3_raw.py busy HOST PORT
       connect and read the first byte without sending anything
+  iperf3_raw.py foreign HOST PORT
+      a 2-stream TCP test during whose CREATE_STREAMS a foreign cookie, a
+      cookie one character off and a zero-byte connection arrive
+  iperf3_raw.py vanish HOST PORT fin|rst
+      stop in CREATE_STREAMS, print {"ready": true}, wait to be killed
 """
+import fcntl
 import ipaddress
 import json
 import random
 import socket
 import struct
 import sys
+import termios
 import time
 
 SAFE = ipaddress.ip_network("198.18.0.0/15")
@@ -140,10 +147,119 @@ def busy(host, port):
     return res
 
 
+# A scripted 3.12 client that can be stopped at any step (the stock one runs
+# CREATE_STREAMS in one go).
+RAW_COOKIE = b"rawclientcookieabcdefghijklmnopqrstu\0"
+RAW_PARAMS = json.dumps({"tcp": True, "omit": 0, "time": 1, "num": 0, "blockcount": 0,
+                         "parallel": 2, "len": 131072, "pacing_timer": 1000,
+                         "client_version": "3.12"}).encode()
+
+
+def recv_exact(s, n):
+    b = b""
+    while len(b) < n:
+        c = s.recv(n - len(b))
+        if not c:
+            raise EOFError("closed after %r" % b)
+        b += c
+    return b
+
+
+def expect(s, state):
+    b = recv_exact(s, 1)
+    if b[0] != state:
+        raise AssertionError("expected state %d, got %d" % (state, b[0]))
+
+
+def until_close(s, limit=10):
+    got, closed, reset = read_until_close(s, limit)
+    s.close()
+    return {"answer_hex": got.hex(), "closed": closed, "reset": reset}
+
+
+def setup(host, port, consume_create=True):
+    c = connect(host, port)
+    c.sendall(RAW_COOKIE)
+    expect(c, 9)  # PARAM_EXCHANGE
+    c.sendall(struct.pack("!I", len(RAW_PARAMS)) + RAW_PARAMS)
+    if consume_create:
+        expect(c, 10)  # CREATE_STREAMS
+    elif c.recv(1, socket.MSG_PEEK) != b"\x0a":
+        raise AssertionError("no CREATE_STREAMS")
+    d1 = connect(host, port)
+    d1.sendall(RAW_COOKIE)
+    return c, d1
+
+
+def acked(s):
+    return struct.unpack("i", fcntl.ioctl(s, termios.TIOCOUTQ, b"\0\0\0\0"))[0] == 0
+
+
+def foreign(host, port):
+    """A 2-stream TCP test; while the server waits for the second data
+    connection, a foreign cookie, a cookie one character off and a
+    zero-byte connection arrive; then the test runs to its end with known
+    byte counts."""
+    c, d1 = setup(host, port)
+    out = {}
+    f = connect(host, port)
+    f.sendall(b"someoneelsescookie234567abcdefghijkl\0")
+    out["foreign"] = until_close(f)
+    f = connect(host, port)
+    f.sendall(RAW_COOKIE[:35] + b"v\0")
+    out["near_miss"] = until_close(f)
+    f = connect(host, port)
+    f.close()  # connect, then nothing: EOF
+    d2 = connect(host, port)
+    d2.sendall(RAW_COOKIE)
+    expect(c, 1)  # TEST_START
+    expect(c, 2)  # TEST_RUNNING
+    sent = [3 << 20, 1 << 20]
+    t0 = time.monotonic()
+    for s, n in zip((d1, d2), sent):
+        s.sendall(bytes(n))
+    # TEST_END only once the server has acknowledged every byte, so its
+    # count must be exactly ours
+    deadline = time.monotonic() + 10
+    while not (acked(d1) and acked(d2)):
+        if time.monotonic() > deadline:
+            raise AssertionError("data not acknowledged in 10 s")
+        time.sleep(0.005)
+    secs = time.monotonic() - t0
+    c.sendall(b"\x04")  # TEST_END
+    expect(c, 13)  # EXCHANGE_RESULTS
+    mine = json.dumps({"cpu_util_total": 0, "cpu_util_user": 0, "cpu_util_system": 0,
+                       "sender_has_retransmits": 0, "streams": [
+                           {"id": i, "bytes": n, "retransmits": 0, "jitter": 0, "errors": 0,
+                            "packets": 0, "start_time": 0, "end_time": secs}
+                           for i, n in zip((1, 3), sent)]}).encode()
+    c.sendall(struct.pack("!I", len(mine)) + mine)
+    n = struct.unpack("!I", recv_exact(c, 4))[0]
+    out["server_results"] = json.loads(recv_exact(c, n))
+    expect(c, 14)  # DISPLAY_RESULTS
+    c.sendall(b"\x10")  # IPERF_DONE
+    out["sent"] = sent
+    out["end"] = until_close(c)
+    d1.close()
+    d2.close()
+    return out
+
+
+def vanish(host, port, how):
+    """Stop in CREATE_STREAMS with one of two data connections made, print
+    "ready" and wait to be killed (rst: the CREATE_STREAMS byte is left
+    unread, so the kernel resets the control connection at exit)."""
+    c, d1 = setup(host, port, consume_create=(how == "fin"))
+    print(json.dumps({"ready": True}), flush=True)
+    time.sleep(60)  # the test kills us long before
+    return {"killed": False, "sockets": [c.fileno(), d1.fileno()]}
+
+
 def main(argv):
     cmd, args = argv[0], argv[1:]
     fn = {"garbage": garbage, "half-cookie": half_cookie, "params": params,
-          "stall-params": stall_params, "busy": busy}[cmd]
+          "stall-params": stall_params, "busy": busy, "foreign": foreign,
+          "vanish": vanish}[cmd]
     print(json.dumps(fn(*args)))
 
 
