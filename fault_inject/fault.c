@@ -33,6 +33,7 @@
 
 #include "capture/events.h"
 #include "fault_inject/prng.h"
+#include "port/port.h"
 
 #define DELAY_MAX      16384        /* frames held at once */
 #define SHAPER_MAX_NS  200000000ull /* rate: queue at most 200 ms, then drop */
@@ -131,7 +132,7 @@ static void release(struct fault *f, struct held *h)
         if (f->io.rx_deliver)
             f->io.rx_deliver(f->io.arg, h->data, h->len);
     } else if (f->io.tx_write) {
-        f->io.tx_write(f->io.arg, h->data, h->len);
+        f->io.tx_write(f->io.arg, h->data, h->len, 0); /* stamped as it leaves */
     }
     free(h);
 }
@@ -140,7 +141,7 @@ static void *delay_thread(void *arg)
 {
     struct fault *f = arg;
 
-    pthread_setname_np(pthread_self(), "fault-delay");
+    port_thread_register_current("fault-delay"); /* named, and in crash reports */
     pthread_mutex_lock(&f->dl_lock);
     while (!f->stop) {
         if (f->nheld == 0) {
@@ -161,6 +162,7 @@ static void *delay_thread(void *arg)
         pthread_mutex_lock(&f->dl_lock);
     }
     pthread_mutex_unlock(&f->dl_lock);
+    port_thread_unregister_current(); /* a SIGHUP's check-only injector ends here */
     return NULL;
 }
 
@@ -390,8 +392,12 @@ static bool coin(struct dirstate *ds, double p)
     return u < p;
 }
 
-/* The frame being decided on: its number in its direction and the stamp
- * it has (rx) or will get (tx) in the capture. */
+/* The frame being decided on: its number in its direction and its stamp
+ * in the capture. An rx frame was captured with it as read, before any
+ * fault; a tx frame is stamped before the rules run and the driver (or
+ * fault_io.tx_write, for a duplicate or a rewritten copy) captures it with
+ * that very stamp. A tx frame that does not go out now (dropped, or held
+ * by delay, reorder or rate) has no frame with that stamp. */
 struct frame_ref {
     uint64_t no;
     uint64_t ts;
@@ -477,7 +483,7 @@ static enum fault_verdict run(struct fault *f, enum fault_dir dir, uint8_t *data
                 if (dir == FAULT_RX && f->io.rx_deliver)
                     f->io.rx_deliver(f->io.arg, data, *len);
                 else if (dir == FAULT_TX && f->io.tx_write)
-                    f->io.tx_write(f->io.arg, data, *len);
+                    f->io.tx_write(f->io.arg, data, *len, frame_no->ts);
             }
             break;
         case FA_CORRUPT_BITS:
@@ -493,8 +499,10 @@ static enum fault_verdict run(struct fault *f, enum fault_dir dir, uint8_t *data
         case FA_CORRUPT_BYTES:
             if (coin(ds, r->p) && r->lo < *len) {
                 size_t hi = r->hi < *len ? r->hi : *len - 1;
+                /* each byte gets another random value, never its own: an
+                 * acted corrupt rule has always changed the frame */
                 for (size_t k = r->lo; k <= hi; k++)
-                    data[k] = (uint8_t)prng_next(&ds->rng);
+                    data[k] ^= (uint8_t)(1u + prng_below(&ds->rng, 255));
                 *modified = 1;
                 acted(r, dir, "corrupt", frame_no);
             }
@@ -534,7 +542,7 @@ static enum fault_verdict run(struct fault *f, enum fault_dir dir, uint8_t *data
                 acted(r, dir, "rate-drop", frame_no);
                 v = FAULT_DROP;
             } else if (due) {
-                atomic_fetch_add_explicit(&r->acted, 1, memory_order_relaxed);
+                acted(r, dir, "rate-queue", frame_no);
                 v = hold(f, dir, data, *len, due, 0) ? FAULT_TAKEN : FAULT_DROP;
             }
             break;
@@ -608,7 +616,7 @@ enum fault_verdict fault_tx(struct fault *f, const struct iovec *iov, int iovcnt
     v = run(f, FAULT_TX, ds->scratch, &len, &fr, &modified);
     if (v == FAULT_PASS && modified) {
         if (f->io.tx_write)
-            f->io.tx_write(f->io.arg, ds->scratch, len);
+            f->io.tx_write(f->io.arg, ds->scratch, len, frame_ts);
         v = FAULT_TAKEN;
     }
     if (v != FAULT_TAKEN || modified)
@@ -673,7 +681,8 @@ uint64_t fault_irq_spurious_ns(struct fault *f)
     return p;
 }
 
-/* A spurious IRQ was raised (DMA thread): count it on the spurious rules. */
+/* A spurious IRQ was raised (DMA thread): count it on the first spurious
+ * rule, with its event, as every other IRQ fault. */
 void fault_irq_spurious_fired(struct fault *f)
 {
     struct dirstate *ds = &f->dir[FAULT_IRQ];
@@ -681,7 +690,7 @@ void fault_irq_spurious_fired(struct fault *f)
     pthread_rwlock_rdlock(&ds->lock);
     for (int i = 0; i < ds->nrules; i++) {
         if (ds->rules[i]->action == FA_IRQ_SPURIOUS) {
-            atomic_fetch_add_explicit(&ds->rules[i]->acted, 1, memory_order_relaxed);
+            acted(ds->rules[i], FAULT_IRQ, "spurious", NULL);
             break;
         }
     }

@@ -12,10 +12,12 @@ struct fault;
 
 /* How the injector hands frames back to the driver (delayed, duplicated or
  * rewritten ones). Called from the RX thread, the TX path or the delay
- * thread. */
+ * thread. tx_write's TS_NS is the stamp the frame must carry in the capture:
+ * the frame_ts of the decision's event (a duplicate, a rewritten copy), or 0
+ * for "now" (a held frame leaving the delay line). */
 struct fault_io {
-    void (*rx_deliver)(void *arg, const uint8_t *data, size_t len); /* into lwIP */
-    void (*tx_write)(void *arg, const uint8_t *data, size_t len);   /* onto the TAP */
+    void (*rx_deliver)(void *arg, const uint8_t *data, size_t len);               /* into lwIP */
+    void (*tx_write)(void *arg, const uint8_t *data, size_t len, uint64_t ts_ns); /* onto the TAP */
     void *arg;
 };
 

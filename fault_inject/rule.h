@@ -9,7 +9,7 @@
  *                                     bad->good R, loss K in good, H in bad
  *   rx|tx dup P%                      deliver twice
  *   rx|tx corrupt P% [bits N]         flip N random bits (default 1)
- *   rx|tx corrupt P% bytes A-B        randomise bytes A..B (offsets)
+ *   rx|tx corrupt P% bytes A-B        change every byte A..B (offsets; XOR, never 0)
  *   rx|tx truncate P% LEN             cut the frame to LEN bytes
  *   rx|tx delay T [J] [P%]            hold T +- J (e.g. 50ms 10ms): reorders
  *   rx|tx reorder P% [GAP]            hold a frame until GAP others passed

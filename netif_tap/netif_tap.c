@@ -89,15 +89,19 @@ void netif_tap_default_mac(const char *ifname, uint8_t mac[6])
     mac[5] = (uint8_t)h;
 }
 
-static int tap_writev(struct netif_tap *t, const struct iovec *iov, int n, size_t len);
+static int tap_writev(struct netif_tap *t, const struct iovec *iov, int n, size_t len,
+                      uint64_t ts_ns);
 
 /* Write the frame P to the TAP with writev() over the chain (unless the
  * fault injector drops it or sends its own version), report it to the frame
- * observer and count it. Used by the DMA thread and sync linkoutput.
+ * observer and count it. Used by the DMA thread and sync linkoutput. The
+ * frame is stamped once, before the fault rules run: their events' frame_ts
+ * and the capture's record carry that same stamp.
  * Returns 0 or -errno (counted, never fatal). */
 int tap_write_chain(struct netif_tap *t, struct pbuf *p, enum tap_dir dir)
 {
     struct iovec iov[MAX_IOV];
+    uint64_t ts = capture_now_ns();
     int n = 0;
 
     (void)dir;
@@ -110,7 +114,7 @@ int tap_write_chain(struct netif_tap *t, struct pbuf *p, enum tap_dir dir)
     }
     if (t->fault) {
         uint64_t no = atomic_fetch_add_explicit(&t->ctr.tx_seq, 1, memory_order_relaxed) + 1;
-        switch (fault_tx(t->fault, iov, n, p->tot_len, no, capture_now_ns())) {
+        switch (fault_tx(t->fault, iov, n, p->tot_len, no, ts)) {
         case FAULT_PASS:
             break;
         case FAULT_DROP:
@@ -120,11 +124,11 @@ int tap_write_chain(struct netif_tap *t, struct pbuf *p, enum tap_dir dir)
             return 0;
         }
     }
-    return tap_writev(t, iov, n, p->tot_len);
+    return tap_writev(t, iov, n, p->tot_len, ts);
 }
 
-/* Write one contiguous frame (the fault injector's copies). */
-int tap_write_raw(struct netif_tap *t, const uint8_t *data, size_t len)
+/* Write one contiguous frame stamped TS_NS in the capture (0: now). */
+static int tap_write_raw_at(struct netif_tap *t, const uint8_t *data, size_t len, uint64_t ts_ns)
 {
     struct iovec iov = {(void *)data, len};
 
@@ -132,13 +136,24 @@ int tap_write_raw(struct netif_tap *t, const uint8_t *data, size_t len)
         ctr_add(&t->ctr.tx_link_down, 1);
         return 0;
     }
-    return tap_writev(t, &iov, 1, len);
+    return tap_writev(t, &iov, 1, len, ts_ns);
 }
 
-static int tap_writev(struct netif_tap *t, const struct iovec *iov, int n, size_t len)
+/* Write one contiguous frame (the fault injector's copies), stamped now. */
+int tap_write_raw(struct netif_tap *t, const uint8_t *data, size_t len)
+{
+    return tap_write_raw_at(t, data, len, 0);
+}
+
+/* writev() the frame, then hand it to the frame observer stamped TS_NS
+ * (0: the time just before the write). */
+static int tap_writev(struct netif_tap *t, const struct iovec *iov, int n, size_t len,
+                      uint64_t ts_ns)
 {
     ssize_t w;
 
+    if (!ts_ns)
+        ts_ns = capture_now_ns();
     do {
         w = writev(t->fd, iov, n);
     } while (w < 0 && errno == EINTR);
@@ -150,7 +165,7 @@ static int tap_writev(struct netif_tap *t, const struct iovec *iov, int n, size_
     ctr_add(&t->ctr.tx_frames, 1);
     ctr_add(&t->ctr.tx_bytes, (uint64_t)w);
     if (t->frame_cb)
-        t->frame_cb(t->frame_arg, TAP_DIR_TX, iov, n, (size_t)w, 0);
+        t->frame_cb(t->frame_arg, TAP_DIR_TX, iov, n, (size_t)w, ts_ns);
     return 0;
 }
 
@@ -184,9 +199,9 @@ static void fault_rx_deliver(void *arg, const uint8_t *data, size_t len)
     }
 }
 
-static void fault_tx_write(void *arg, const uint8_t *data, size_t len)
+static void fault_tx_write(void *arg, const uint8_t *data, size_t len, uint64_t ts_ns)
 {
-    tap_write_raw(arg, data, len);
+    tap_write_raw_at(arg, data, len, ts_ns);
 }
 
 /* Put the fault injector F between the TAP and lwIP (NULL: none). Set it
@@ -694,9 +709,9 @@ int netif_tap_start(struct netif_tap *t)
             t->rxb_enabled = false;
         }
     }
-    err = netif_tap_thread_start(t, &t->rx_thread, rx_thread);
+    err = pthread_create(&t->rx_thread, NULL, rx_thread, t);
     if (err)
-        return err;
+        return -err;
     t->rx_running = true;
     return 0;
 }

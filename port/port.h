@@ -24,6 +24,7 @@ void *port_calloc(size_t n, size_t size);
 void port_free(void *p);
 uint64_t port_now_ns(void);
 void port_thread_register_current(const char *name);
+void port_thread_unregister_current(void);
 void port_thread_foreach(port_thread_cb cb, void *arg);
 int port_thread_find(const char *name, pthread_t *out);
 pid_t port_mutex_owner(struct sys_mutex *const *mutex, bool last);

@@ -155,6 +155,25 @@ void port_thread_register_current(const char *name)
     thread_link(t);
 }
 
+/* Forget the calling thread's record, made by port_thread_register_current()
+ * (a thread that ends before the process does). */
+void port_thread_unregister_current(void)
+{
+    pid_t me = port_gettid();
+    struct sys_thread **pp, *t = NULL;
+
+    pthread_mutex_lock(&threads.lock);
+    for (pp = &threads.head; *pp; pp = &(*pp)->next) {
+        if ((*pp)->info.lwp == me) {
+            t = *pp;
+            *pp = t->next;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&threads.lock);
+    free(t);
+}
+
 /* Call CB for every registered thread, under the registry lock. */
 void port_thread_foreach(port_thread_cb cb, void *arg)
 {

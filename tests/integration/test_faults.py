@@ -105,25 +105,55 @@ print(json.dumps({"sent": len(frames)}))
 
 
 def test_arp_conflict_for_lwipd_address(netns, lwipd):
-    """An ARP request that claims lwIP's own address from another MAC: lwIP
-    2.1 (no ACD for a static address) answers it and keeps its address."""
-    src = "02:bb:00:00:00:01"
-    script = (r"""
+    """ARP requests that claim lwIP's own address from another MAC (sender IP
+    = target IP = lwIP's). lwIP 2.0 and 2.1 (etharp_input) answer every
+    request for their address, unicast to the sender's MAC (which they also
+    cache, with TRY_HARD), and have no conflict detection for a static
+    address. 2.2 adds `from_us`: a request whose sender IP is lwIP's own is
+    not answered (ACD, when built, watches only the addresses it manages:
+    DHCP, AutoIP). No version defends its address (no broadcast ARP), and
+    it keeps it."""
+    conflict, probe = "02:bb:00:00:00:01", "02:bb:00:00:00:02"
+    script = r"""
 import sys
 from scapy.all import ARP, Ether, sendp, conf
 conf.verb = 0
-iface, ip = sys.argv[1:3]
-sendp(Ether(dst="ff:ff:ff:ff:ff:ff", src="%s") / ARP(op=1, hwsrc="%s", psrc=ip, pdst=ip),
-      iface=iface, count=3, inter=0.05)
-""" % (src, src))
-    netns.run([harness.PYTHON, "-c", script, netns.tap, lwipd.ip], timeout=60)
+iface, ip, conflict, probe = sys.argv[1:5]
+claims = Ether(dst="ff:ff:ff:ff:ff:ff", src=conflict) / ARP(op=1, hwsrc=conflict, psrc=ip, pdst=ip)
+sendp(claims, iface=iface, count=3, inter=0.05)
+# then an ordinary request: its answer means lwIP has handled the three
+ask = Ether(dst="ff:ff:ff:ff:ff:ff", src=probe) / ARP(op=1, hwsrc=probe, psrc="198.18.0.50", pdst=ip)
+sendp(ask, iface=iface)
+"""
+    before = lwipd.stats()["lwip"]["etharp"]["recv"]
+    netns.run([harness.PYTHON, "-c", script, netns.tap, lwipd.ip, conflict, probe], timeout=60)
+    ours, bad, good = (harness.mac_bytes(m) for m in (lwipd.mac, conflict, probe))
+    spa = socket.inet_aton(lwipd.ip)
+    harness.wait_for(lambda: [f for _, f in arp_frames(lwipd.pcap, 2, ours) if f[0:6] == good],
+                     5, "lwIP's reply to the ordinary request")
+    claims = [(ts, f) for ts, f in arp_frames(lwipd.pcap, 1, bad)]
+    assert len(claims) == 3 and all(f[28:32] == spa and f[38:42] == spa for _, f in claims)
+    first = claims[0][0]
+    # Everything lwIP said over ARP from the first claim on.
+    said = [f for ts, f in harness.read_pcap(lwipd.pcap)
+            if ts >= first and f[6:12] == ours and f[12:14] == b"\x08\x06"]
+    to_bad = [f for f in said if f[0:6] == bad or f[32:38] == bad]
+    if lwip_version(lwipd) < (2, 2, 0):
+        # One reply per claim, to the claimant: "198.18.0.2 is at <lwIP's
+        # MAC>", addressed to the conflicting MAC and (as etharp_input
+        # echoes the sender) to lwIP's own IP.
+        assert len(to_bad) == 3, to_bad
+        for f in to_bad:
+            assert struct.unpack("!H", f[20:22])[0] == 2  # reply
+            assert f[0:6] == bad and f[22:28] == ours and f[28:32] == spa
+            assert f[32:38] == bad and f[38:42] == spa
+    else:
+        assert to_bad == []  # `for_us && !from_us`: not answered
+    assert not [f for f in said if f[0:6] == b"\xff" * 6], said  # no defence
+    assert lwipd.stats()["lwip"]["etharp"]["recv"] - before >= 4  # all four taken in
     st = lwipd.request({"cmd": "status"})
     assert st["ip"] == lwipd.ip and st["link"] == "up"
     assert harness.ping(netns, lwipd.ip, count=5)["received"] == 5
-    ours = harness.mac_bytes(lwipd.mac)
-    # lwIP still answers for its address with its own MAC.
-    replies = arp_frames(lwipd.pcap, 2, ours)
-    assert replies and all(f[22:28] == ours for _, f in replies)
 
 
 def test_tcp_10mib_under_5pct_loss_host_to_lwip(netns, lwipd_factory):
@@ -151,47 +181,137 @@ def test_tcp_10mib_under_5pct_loss_host_to_lwip(netns, lwipd_factory):
     assert rule["acted"] > 0.03 * rule["matched"]
 
 
-def test_tcp_under_5pct_loss_both_ways(netns, lwipd_factory):
-    """5 % lost both ways. 1 MiB, not 10: lwIP (2.1.3) as the sender recovers
-    almost only by retransmission timeouts here - its duplicate-ACK count
-    wants an unchanged window, and Linux's duplicate ACKs carry a changing
-    one - so 10 MiB takes over 5 minutes (measured; see the README)."""
+PARALLEL_ECHO = r"""
+import json, socket, sys, threading, time
+sys.path.insert(0, sys.argv[1])
+import nettools
+host, port, nbytes, conns = sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+res = [None] * conns
+
+def one(i):
+    n = nbytes // conns
+    data = nettools.payload(n, seed=i + 1)[:n]  # its own bytes: no mix-up passes
+    got, err = bytearray(), []
+    s = socket.create_connection((nettools.safe(host), port), timeout=10)
+    s.settimeout(300)
+
+    def reader():
+        try:
+            while len(got) < n:
+                c = s.recv(262144)
+                if not c:
+                    break
+                got.extend(c)
+        except OSError as e:
+            err.append(str(e))
+
+    t0 = time.monotonic()
+    r = threading.Thread(target=reader)
+    r.start()
+    try:
+        s.sendall(data)
+    except OSError as e:
+        err.append(str(e))
+    r.join(300)
+    port_ = s.getsockname()[1]
+    s.close()
+    res[i] = {"port": port_, "received": len(got), "match": bytes(got) == data,
+              "seconds": round(time.monotonic() - t0, 1), "errors": err}
+
+ts = [threading.Thread(target=one, args=(i,)) for i in range(conns)]
+for t in ts:
+    t.start()
+for t in ts:
+    t.join(330)
+print(json.dumps(res))
+"""
+
+
+def test_tcp_10mib_under_5pct_loss_both_ways(netns, lwipd_factory):
+    """10 MiB through the echo with 5 % of the TCP frames lost each way: the
+    data comes back intact, lwIP's retransmissions are counted in its TCP
+    stats and seen in the capture.
+
+    Eight connections of 1.25 MiB at once, not one of 10 MiB: lwIP as the
+    sender recovers mostly by retransmission timeouts here (its fast
+    retransmit wants three duplicate ACKs with an unchanged window, and
+    Linux's carry a growing one, or data; its timeout settles at 3 ticks of
+    500 ms, 1.5 s, for a sub-millisecond RTT), so one 10 MiB stream takes
+    5-6 minutes (measured); eight overlap their timeouts and take about a
+    minute. Twelve exhaust lwIP's TCP segment pool (MEMP_NUM_TCP_SEG).
+    On lwIP 2.0.x a wedged connection is reported as an expected failure,
+    as in the host-to-lwIP case (the same stall)."""
     d = lwipd_factory("--fault", 'rx drop 5% "tcp"', "--fault", 'tx drop 5% "tcp"',
                       "--pcap-snaplen", "96")
-    r = netns.helper("nettools.py", "tcp-echo", d.ip, 7, MIB, timeout=300)
-    assert r["match"] is True and r["received"] == MIB
+    old = lwip_version(d) < (2, 1, 0)
+    try:
+        r = netns.run([harness.PYTHON, "-c", PARALLEL_ECHO, harness.HELPERS, d.ip, "7",
+                       str(10 * MIB), "8"], timeout=150 if old else 360)
+    except subprocess.TimeoutExpired:
+        if not old:
+            raise
+        seen = netns.run(["ss", "-tni", "dst", d.ip]).stdout.strip().replace("\n", " ")
+        netns.run(["ss", "-K", "dst", d.ip])  # reset them, so that lwIP frees its side
+        pytest.xfail("lwIP 2.0.x wedged under loss: %s" % seen)
+    conns = json.loads(r.stdout)
+    assert all(c["match"] for c in conns), conns
+    assert sum(c["received"] for c in conns) == 10 * MIB
     st = d.stats()
-    rules = st["fault"]["rules"]
-    assert all(x["acted"] > 0 for x in rules), rules
-    assert st["lwip"]["mib2"]["tcpretranssegs"] > 0  # lwIP retransmitted what it lost
+    for rule in st["fault"]["rules"]:  # 5 % of what each rule saw
+        assert 0.03 * rule["matched"] < rule["acted"] < 0.07 * rule["matched"], rule
+    # Counted by lwIP: segments it sent again on duplicate ACKs (lwIP counts
+    # tcpretranssegs in tcp_rexmit(); its timeouts resend without counting).
+    assert st["lwip"]["mib2"]["tcpretranssegs"] > 0
     # ...visible in the capture: lwIP data segments that go back in sequence.
     # The capture holds what crossed the TAP, so a segment the tx rule dropped
     # is not in it: its retransmission shows as a sequence number below the
     # highest one already sent, not always as a repeat.
     src = harness.mac_bytes(d.mac)
-    first, high, back = None, 0, 0
+    flows = {}  # host port: [lwIP's ISN, highest end sent, segments sent back]
     for _, f in harness.read_pcap(d.pcap):
         if f[6:12] != src or f[12:14] != b"\x08\x00" or f[23] != 6:
             continue
         ihl = (f[14] & 0x0F) * 4
         tcp = 14 + ihl
-        total = struct.unpack("!H", f[16:18])[0]
-        payload = total - ihl - ((f[tcp + 12] >> 4) * 4)
-        if payload > 0:
-            seq = struct.unpack("!I", f[tcp + 4:tcp + 8])[0]
-            first = seq if first is None else first
-            rel = (seq - first) % (1 << 32)  # 1 MiB from the first: no wrap
-            back += rel < high
-            high = max(high, rel + payload)
-    assert back > 0
+        port = struct.unpack("!H", f[tcp + 2:tcp + 4])[0]
+        seq = struct.unpack("!I", f[tcp + 4:tcp + 8])[0]
+        if f[tcp + 13] & 0x12 == 0x12:  # SYN-ACK: sequence numbers count from here
+            flows.setdefault(port, [seq, 0, 0])
+            continue
+        payload = struct.unpack("!H", f[16:18])[0] - ihl - ((f[tcp + 12] >> 4) * 4)
+        if payload <= 0 or port not in flows:
+            continue
+        flow = flows[port]
+        rel = (seq - flow[0]) % (1 << 32)  # 1.25 MiB from the ISN: no wrap
+        flow[2] += rel < flow[1]
+        flow[1] = max(flow[1], rel + payload)
+    assert sorted(flows) == sorted(c["port"] for c in conns)
+    assert all(back > 0 for _, _, back in flows.values()), flows
 
 
 def test_corruption_counted_data_intact(netns, lwipd_factory):
-    d = lwipd_factory("--fault", 'rx corrupt 5% bytes 14-80 "tcp"')
+    """Damaged frames reach lwIP's checksum checks and stop there. One byte
+    of TCP payload (offset 100: after the 20-byte IP header and even a
+    60-byte TCP header) in 5 % of the host's data segments: lwIP's tcp.chkerr counts each of them, and the
+    echo still returns every byte intact (the host resends what lwIP
+    threw away). One byte of the IP header (the TTL) in 20 % of the pings:
+    ip.chkerr counts each, and exactly those pings go unanswered. A
+    corrupt rule always changes the bytes it acts on, and a one-byte change
+    always breaks the Internet checksum, so the counts are exact."""
+    d = lwipd_factory("--seed", "4242",
+                      "--fault", 'rx corrupt 5% bytes 100-100 "tcp and ip[2:2] > 200"',
+                      "--fault", 'rx corrupt 20% bytes 22-22 "icmp"')
+    before = d.stats()["lwip"]
     r = netns.helper("nettools.py", "tcp-echo", d.ip, 7, 2 * MIB, timeout=300)
-    assert r["match"] is True
-    lw = d.stats()["lwip"]
-    assert lw["ip"]["chkerr"] + lw["tcp"]["chkerr"] + lw["ip"]["drop"] > 0, lw["ip"]
+    assert r["match"] is True and r["received"] == 2 * MIB
+    p = harness.ping(netns, d.ip, count=40, interval=0.01)
+    st = d.stats()
+    lw, (tcp_rule, ip_rule) = st["lwip"], st["fault"]["rules"]
+    assert tcp_rule["matched"] > 1000 and tcp_rule["acted"] >= 20, tcp_rule
+    assert lw["tcp"]["chkerr"] - before["tcp"]["chkerr"] == tcp_rule["acted"], (lw["tcp"], tcp_rule)
+    assert ip_rule["matched"] == 40 and ip_rule["acted"] >= 2, ip_rule
+    assert lw["ip"]["chkerr"] - before["ip"]["chkerr"] == ip_rule["acted"], (lw["ip"], ip_rule)
+    assert p["received"] == 40 - ip_rule["acted"], p
 
 
 def test_delay_shifts_ping_rtt(netns, lwipd_factory):
@@ -204,20 +324,79 @@ def test_delay_shifts_ping_rtt(netns, lwipd_factory):
     assert 44.0 <= rtt[1] <= 53.0 + path, rtt
 
 
+PACED_ECHO = r"""
+import json, socket, sys, threading, time
+sys.path.insert(0, sys.argv[1])
+import nettools
+host, port = sys.argv[2], int(sys.argv[3])
+nbytes, chunk, gap = int(sys.argv[4]), int(sys.argv[5]), float(sys.argv[6])
+data = nettools.payload(nbytes)[:nbytes]
+s = socket.create_connection((nettools.safe(host), port), timeout=10)
+s.settimeout(120)
+got, errors = bytearray(), []
+
+def reader():
+    try:
+        while len(got) < nbytes:
+            c = s.recv(262144)
+            if not c:
+                break
+            got.extend(c)
+    except OSError as e:
+        errors.append(str(e))
+
+t = threading.Thread(target=reader)
+t.start()
+for off in range(0, nbytes, chunk):  # bounded: nbytes / chunk sends
+    s.sendall(data[off:off + chunk])
+    time.sleep(gap)  # pacing, so that the transfer spans several flaps
+t.join(120)
+s.close()
+print(json.dumps({"received": len(got), "match": bytes(got) == data, "errors": errors}))
+"""
+
+
+def tcp_payload_stamps(pcap, port):
+    """Capture stamps of the TCP frames to or from PORT that carry data."""
+    out = []
+    for ts, f in harness.read_pcap(pcap):
+        if len(f) < 54 or f[12:14] != b"\x08\x00" or f[23] != 6:
+            continue
+        ihl = (f[14] & 0x0F) * 4
+        tcp = 14 + ihl
+        if port not in struct.unpack("!HH", f[tcp:tcp + 4]):
+            continue
+        if struct.unpack("!H", f[16:18])[0] - ihl - (f[tcp + 12] >> 4) * 4 > 0:
+            out.append(ts)
+    return out
+
+
 def test_link_flap_during_transfer_matches_host_view(netns, lwipd_factory, workdir):
-    """Flaps every 500 ms during a TCP transfer: it completes, and the host's
+    """Flaps every 500 ms (down 100 ms) during a TCP echo transfer paced to
+    last about 2 s: the capture shows the transfer's data before and after
+    down edges (it spans them), every byte comes back intact, and the host's
     carrier (polled in /sys, which changes at once, unlike rate-limited
     netlink notifications) changed exactly at the events' edges."""
     ev = os.path.join(workdir, "events.jsonl")
     watch = netns.popen([harness.PYTHON, os.path.join(harness.HELPERS, "nettools.py"),
                          "carrier-watch", netns.tap, "6"], stdout=subprocess.PIPE, text=True)
-    d = lwipd_factory("--link-flap", "500:100:8", "--events", ev)
-    r = netns.helper("nettools.py", "tcp-echo", d.ip, 7, 8 * MIB, timeout=300)
+    d = lwipd_factory("--link-flap", "500:100:8", "--events", ev, "--pcap-snaplen", "96")
+    # 4 MiB in 64 KiB writes 30 ms apart: at least 1.9 s, from just after
+    # ready; the first pull is 400 ms after it, then one every 500 ms.
+    r = json.loads(netns.run([harness.PYTHON, "-c", PACED_ECHO, harness.HELPERS, d.ip, "7",
+                              str(4 * MIB), str(64 * 1024), "0.03"], timeout=300).stdout)
     out = json.loads(watch.communicate(timeout=60)[0])
     harness.wait_for(lambda: len(events(ev, "link")) >= 17, 15, "8 flaps")
-    assert r["match"] is True
+    assert r["match"] is True and r["received"] == 4 * MIB, r
     edges = [(e["state"] == "up", e["ts_ns"] / 1e9) for e in events(ev, "link")]
     assert [u for u, _ in edges] == [True] + [False, True] * 8
+    # The transfer spans down edges: data crossed before and after them.
+    d.request({"cmd": "capture", "op": "stop"})  # flushed: every frame is in the file
+    data = sorted(tcp_payload_stamps(d.pcap, 7))
+    assert data, "no echo data in the capture"
+    during = [t for up, t in edges if not up and data[0] < t < data[-1]]
+    assert during, ("no down edge between the first and the last data frame",
+                    data[0], data[-1], edges)
     seen = [(c["carrier"], c["ts"]) for c in out["changes"]]
     seen = [c for c in seen if c[1] >= edges[1][1] - 0.05]  # from the first pull on
     assert [c for c, _ in seen][:16] == [False, True] * 8, seen
@@ -245,14 +424,24 @@ def test_same_seed_same_decisions(netns, lwipd_factory, workdir):
     assert runs[0] == runs[1]
 
 
-def test_rate_limit_10mbit(netns, lwipd_factory):
-    d = lwipd_factory("--fault", "rx rate 10mbit", "--no-echo")
+def test_rate_limit_10mbit(netns, lwipd_factory, workdir):
+    ev = os.path.join(workdir, "events.jsonl")
+    d = lwipd_factory("--fault", "rx rate 10mbit", "--no-echo", "--events", ev)
     r = netns.run(["iperf", "-c", d.ip, "-t", "5", "-y", "C"], timeout=60, check=False)
     rows = [x.split(",") for x in r.stdout.strip().splitlines() if x.count(",") >= 8]
     assert rows, r.stdout + r.stderr
     bps = int(rows[-1][8])
     # Payload rate under a 10 Mbit/s Ethernet-frame budget: within 10 %.
     assert 9.0e6 <= bps <= 10.5e6, bps
+    # Each frame the shaper held (or dropped) is an event on its frame.
+    def logged():
+        rule = d.stats()["fault"]["rules"][0]
+        acts = [e for e in events(ev, "fault") if e["rule"] == rule["id"]]
+        return acts if len(acts) == rule["acted"] else None
+
+    acts = harness.wait_for(logged, 5, "an event for each frame the rate rule acted on")
+    assert len([e for e in acts if e["action"] == "rate-queue"]) > 1000, len(acts)
+    assert all(e["action"] in ("rate-queue", "rate-drop") and e["dir"] == "rx" for e in acts)
 
 
 def test_bad_rules_refused(netns, workdir, lwipd):
@@ -275,9 +464,11 @@ def test_bad_rules_refused(netns, workdir, lwipd):
     assert r.returncode == 64 and "rules.txt:4:" in r.stderr and "bogus" in r.stderr
 
 
-def test_irq_faults(netns, lwipd_factory):
+def test_irq_faults(netns, lwipd_factory, workdir):
+    ev = os.path.join(workdir, "events.jsonl")
     d = lwipd_factory("--txc-coalesce", "1", "--fault", "irq lost 20%", "--fault", "irq dup 20%",
-                      "--fault", "irq late 300us 30%", "--fault", "irq spurious 2ms")
+                      "--fault", "irq late 300us 30%", "--fault", "irq spurious 2ms",
+                      "--events", ev)
     r = netns.helper("nettools.py", "tcp-echo", d.ip, 7, 2 * MIB, timeout=120)
     assert r["match"] is True
     # The driver's counters match the rules' - in one snapshot taken between
@@ -293,6 +484,32 @@ def test_irq_faults(netns, lwipd_factory):
     acted = harness.wait_for(in_step, 5, "the driver's IRQ counters in step with the rules'")
     assert all(acted[k] > 0 for k in ("lost", "dup", "late", "spurious")), acted
     harness.wait_for(lambda: d.stats()["driver"]["ring_used"] == 0, 5, "the ring to drain")
+
+    # Every IRQ fault is an event: rule N's events are numbered 1..k ("n",
+    # the rule's acted count when it acted), none missing, none twice, and
+    # k is what the rule counted. Late, lost and dup act only on real
+    # completions, which have stopped; spurious goes on every 2 ms, so its
+    # log, written every 100 ms, must reach the count read before it.
+    ids = {x["rule"].split()[1]: x["id"] for x in d.stats()["fault"]["rules"]}
+    last = {}
+
+    def logged():
+        acted = {x["rule"].split()[1]: x["acted"] for x in d.stats()["fault"]["rules"]}
+        irq = [e for e in events(ev, "fault") if e["dir"] == "irq"]
+        counts = {}
+        for kind, rid in ids.items():
+            mine = [e for e in irq if e["rule"] == rid]
+            assert all(e["action"] == kind for e in mine), (kind, mine[:3])
+            assert sorted(e["n"] for e in mine) == list(range(1, len(mine) + 1)), kind
+            counts[kind] = len(mine)
+        last.update(events=counts, acted=acted)
+        quiet = all(counts[k] == acted[k] for k in ("lost", "dup", "late"))
+        return quiet and counts["spurious"] >= acted["spurious"]
+
+    try:
+        harness.wait_for(logged, 5, "the IRQ fault events to match the rules' counts")
+    except TimeoutError:
+        raise AssertionError("IRQ fault events and the rules' counts differ: %r" % last)
 
 
 def test_link_down_with_frames_in_flight(netns, lwipd_factory, workdir):
@@ -346,6 +563,49 @@ def test_capture_filter_rotation_and_runtime_control(netns, lwipd_factory, workd
         assert d.stop() == 0
 
 
+def icmp_checksum_ok(frame):
+    ihl = (frame[14] & 0x0F) * 4
+    icmp = frame[14 + ihl:14 + struct.unpack("!H", frame[16:18])[0]]
+    icmp += b"\0" * (len(icmp) % 2)
+    total = sum(struct.unpack("!%dH" % (len(icmp) // 2), icmp))
+    while total >> 16:
+        total = (total & 0xFFFF) + (total >> 16)
+    return total == 0xFFFF
+
+
+def pcapng_comments(path):
+    """[(frame, comment)] from an annotate-pcap pcapng."""
+    data = open(path, "rb").read()
+    off, out = 0, []
+    while off < len(data):
+        btype, total = struct.unpack("<II", data[off:off + 8])
+        if btype == 6:
+            caplen = struct.unpack("<I", data[off + 20:off + 24])[0]
+            frame = data[off + 28:off + 28 + caplen]
+            opt = off + 28 + caplen + (-caplen % 4)
+            while opt < off + total - 4:
+                code, ln = struct.unpack("<HH", data[opt:opt + 4])
+                if code == 0:
+                    break
+                if code == 1:
+                    out.append((frame, data[opt + 4:opt + 4 + ln].decode()))
+                opt += 4 + ln + (-ln % 4)
+        off += total
+    return out
+
+
+def raw_pcap(path):
+    """[(ts_ns, frame)] with the capture's exact nanosecond stamps."""
+    with open(path, "rb") as f:
+        data = f.read()
+    assert struct.unpack("<I", data[:4])[0] == 0xA1B23C4D  # nanosecond pcap
+    out, off = [], 24
+    while off + 16 <= len(data):
+        sec, frac, incl, _ = struct.unpack("<IIII", data[off:off + 16])
+        out.append((sec * 1000000000 + frac, data[off + 16:off + 16 + incl]))
+        off += 16 + incl
+    return out
+
 def test_annotate_pcap_puts_events_on_their_frames(netns, lwipd_factory, workdir):
     """scripts/annotate-pcap: each rx fault becomes a comment on the very
     frame it acted on; tcpdump reads the pcapng."""
@@ -360,23 +620,57 @@ def test_annotate_pcap_puts_events_on_their_frames(netns, lwipd_factory, workdir
     assert summary["rx_unmatched"] == 0 and summary["events"] >= 4
     assert harness.run(["tcpdump", "-n", "-r", out], check=False).returncode == 0
     # Walk the pcapng: every drop comment sits on an ICMP echo request.
-    data = open(out, "rb").read()
-    off, commented = 0, []
-    while off < len(data):
-        btype, total = struct.unpack("<II", data[off:off + 8])
-        if btype == 6:
-            caplen = struct.unpack("<I", data[off + 20:off + 24])[0]
-            frame = data[off + 28:off + 28 + caplen]
-            opt = off + 28 + caplen + (-caplen % 4)
-            while opt < off + total - 4:
-                code, ln = struct.unpack("<HH", data[opt:opt + 4])
-                if code == 0:
-                    break
-                if code == 1:
-                    commented.append((frame, data[opt + 4:opt + 4 + ln].decode()))
-                opt += 4 + ln + (-ln % 4)
-        off += total
+    commented = pcapng_comments(out)
     drops = [(f, c) for f, c in commented if '"action": "drop"' in c]
     assert len(drops) == 3
     assert all(f[12:14] == b"\x08\x00" and f[23] == 1 and f[34] == 8 for f, _ in drops)
     assert any("after the pings" in c for _, c in commented)
+
+
+def test_tx_fault_events_on_their_frames(netns, lwipd_factory, workdir):
+    """A tx fault's event carries the very stamp its frame has in the
+    capture (the driver stamps a tx frame once, before the rules, and
+    captures it with that stamp). Corrupted echo replies (a rewritten copy;
+    even sequence numbers) and duplicated ones (both copies; odd): each
+    event's frame_ts finds exactly its frame(s), no other reply has an
+    event's stamp, and annotate-pcap puts each comment on that frame."""
+    ev = os.path.join(workdir, "events.jsonl")
+    reply = "icmp[icmptype] = icmp-echoreply"
+    d = lwipd_factory("--seed", "77", "--events", ev,
+                      "--fault", 'tx corrupt 50%% bytes 60-60 "%s and icmp[7] & 1 = 0"' % reply,
+                      "--fault", 'tx dup 50%% "%s and icmp[7] & 1 = 1"' % reply)
+    harness.ping(netns, d.ip, count=40, interval=0.01)
+    assert d.stop() == 0  # flushes the capture and the events
+    by_ts = {}
+    for ts_ns, frame in raw_pcap(d.pcap):
+        by_ts.setdefault(ts_ns, []).append(frame)
+    replies = {ts: fs for ts, fs in by_ts.items()
+               if any(harness.is_icmp_echo_reply(f) for f in fs)}
+    faults = [e for e in events(ev, "fault") if e["dir"] == "tx"]
+    corrupt = [e for e in faults if e["action"] == "corrupt"]
+    dup = [e for e in faults if e["action"] == "dup"]
+    assert corrupt and dup and len(corrupt) + len(dup) == len(faults), faults
+    for e in corrupt:  # the one frame with its stamp: the damaged copy
+        fs = by_ts.get(e["frame_ts"], [])
+        assert len(fs) == 1 and harness.is_icmp_echo_reply(fs[0]), (e, fs)
+        assert not icmp_checksum_ok(fs[0]) and fs[0][41] % 2 == 0, e
+    for e in dup:  # two identical frames with its stamp: the frame and its copy
+        fs = by_ts.get(e["frame_ts"], [])
+        assert len(fs) == 2 and fs[0] == fs[1] and harness.is_icmp_echo_reply(fs[0]), (e, fs)
+        assert icmp_checksum_ok(fs[0]) and fs[0][41] % 2 == 1, e
+    # ...and no other reply is damaged, doubled or stamped like an event.
+    stamped = {e["frame_ts"] for e in faults}
+    for ts, fs in replies.items():
+        if ts not in stamped:
+            assert len(fs) == 1 and icmp_checksum_ok(fs[0]), (ts, fs)
+    out = os.path.join(workdir, "annotated.pcapng")
+    r = harness.run([os.path.join(harness.TOP, "scripts", "annotate-pcap"), d.pcap, ev, out])
+    summary = json.loads(r.stdout)
+    assert summary["tx_unmatched"] == 0 and summary["rx_unmatched"] == 0, summary
+    notes = [(f, c) for f, c in pcapng_comments(out)
+             if c.startswith("lwipd fault: ") and '"dir": "tx"' in c]
+    assert len(notes) == len(faults)
+    for f, c in notes:
+        assert harness.is_icmp_echo_reply(f)
+        assert icmp_checksum_ok(f) == ('"action": "dup"' in c), c
+
