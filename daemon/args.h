@@ -60,7 +60,7 @@ struct args {
     unsigned txc_jitter_us;
     unsigned txc_coalesce_us;
     bool single_core;
-    int driver_priority; /* SCHED_FIFO priority of tap-rx and tap-dma; 0: none */
+    int driver_priority; /* SCHED_FIFO priority of tap-dma; 0: none */
     const char *events;
     uint64_t seed;
     bool seed_set;

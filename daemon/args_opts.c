@@ -653,7 +653,7 @@ const struct opt_def args_opts[] = {
      set_irq_target, 0},
     {"single-core", NULL, "pin every lwipd thread to one CPU, as on the MCU", set_single_core, 0},
     {"driver-priority", "N",
-     "real-time priority of the driver's RX and DMA threads (the EMAC; default 10, 0: none)",
+     "real-time priority of the driver's DMA thread (the EMAC; default 10, 0: none)",
      set_driver_priority, 0},
     {"watchdog-ms", "MS", "report a tcpip thread stalled for MS (default 5000, 0: off)",
      set_watchdog_ms, 0},

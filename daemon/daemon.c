@@ -560,8 +560,8 @@ int daemon_run(const struct args *a)
     rc = open_control(&d);
     if (rc)
         goto out;
-    /* lwIP's threads start before the drop: the driver's take their
-     * real-time priority (--driver-priority) as they start, which an
+    /* lwIP's threads start before the drop: the driver's DMA thread takes
+     * its real-time priority (--driver-priority) as it starts, which an
      * unprivileged process may not; setuid() then applies to every thread. */
     rc = stack_start(d.tap, &sc);
     if (rc != 0) {

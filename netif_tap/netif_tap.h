@@ -42,7 +42,7 @@ struct netif_tap_config {
     unsigned txc_jitter_us;   /* plus up to this much */
     enum txc_free txc_free;
     const char *irq_target; /* thread that plays the CPU: "stack" (core-lock owner), "tcpip", ... */
-    int rt_priority;        /* SCHED_FIFO priority of the RX and DMA threads; 0: ordinary */
+    int rt_priority;        /* SCHED_FIFO priority of the DMA thread; 0: ordinary */
 };
 
 struct netif_tap_stats {
@@ -55,7 +55,7 @@ struct netif_tap_stats {
     uint64_t link_changes;
     uint64_t rx_fault_drop, tx_fault_drop, irq_lost, irq_spurious;
     uint64_t tap_losses, tap_reattaches;
-    uint64_t rt_threads; /* driver threads running at rt_priority */
+    uint64_t rt_threads; /* 1: the DMA thread runs at rt_priority */
     bool link_up;
     bool tap_lost;
 };

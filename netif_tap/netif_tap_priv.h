@@ -87,7 +87,7 @@ struct netif_tap_counters {
     counter_t tx_seq;     /* frames handed to the wire path: the fault injector's frame numbers */
     counter_t rx_batches; /* batches of RX frames fed to lwIP (see rx_batch_post) */
     counter_t tap_losses, tap_reattaches; /* the TAP device went away / came back */
-    counter_t rt_threads;                 /* driver threads at --driver-priority */
+    counter_t rt_threads;                 /* the DMA thread at --driver-priority: 0 or 1 */
 };
 
 struct netif_tap {
@@ -132,4 +132,3 @@ void tx_ring_destroy(struct netif_tap *t);
 err_t tx_ring_enqueue(struct netif_tap *t, struct pbuf *p);
 unsigned tx_ring_used(const struct netif_tap *t);
 void tx_ring_sweep(struct netif_tap *t);
-int netif_tap_thread_start(struct netif_tap *t, pthread_t *th, void *(*fn)(void *));

@@ -400,20 +400,21 @@ static void *dma_thread(void *arg)
     return NULL;
 }
 
-/* Start a driver thread (RX or DMA) at --driver-priority: they play the
- * EMAC, which the host's scheduler should no more preempt than a CPU's
- * software preempts a DMA engine. Measured (scripts/bench, 2 cores): lwIP ->
- * host went from about 2.4 to 3.9 Gbit/s; before, the DMA thread, which
- * also pays for the host's receive path in its write(), was preempted by the
- * receiver it had just woken. (The relay's single thread gains nothing from
- * it.) Born at that priority, so it is in force from the first frame. Not
- * permitted - no CAP_SYS_NICE nor RLIMIT_RTPRIO, e.g. under systemd's
- * RestrictRealtime= - is logged once and the thread starts ordinary.
- * 0 or -errno. */
-int netif_tap_thread_start(struct netif_tap *t, pthread_t *th, void *(*fn)(void *))
+/* Start the DMA thread at --driver-priority (SCHED_FIFO): it plays the
+ * EMAC's DMA engine, which the CPU's software never preempts. Its write()
+ * also carries the host's whole receive path, and at ordinary priority the
+ * receiver it had just woken preempted it: lwIP -> host went from about
+ * 2.5 to 4.0 Gbit/s on 2 cores (scripts/bench). The RX thread, which runs
+ * lwIP under the core lock (software), stays ordinary: made real-time too,
+ * it added no throughput and ping's RTT rose by a quarter (an RT wake-up
+ * stays on its own, often idle, CPU instead of following its waker). The
+ * relay's single thread gains nothing from the priority. Born at it, so it
+ * holds from the first frame; not permitted (no CAP_SYS_NICE nor
+ * RLIMIT_RTPRIO, e.g. systemd's RestrictRealtime=) is logged and the thread
+ * starts ordinary. 0 or -errno. */
+static int dma_thread_start(struct netif_tap *t, pthread_t *th)
 {
-    static atomic_flag logged = ATOMIC_FLAG_INIT;
-    int err = EPERM;
+    int err;
 
     if (t->cfg.rt_priority > 0) {
         struct sched_param sp = {.sched_priority = t->cfg.rt_priority};
@@ -423,7 +424,7 @@ int netif_tap_thread_start(struct netif_tap *t, pthread_t *th, void *(*fn)(void 
         pthread_attr_setinheritsched(&attr, PTHREAD_EXPLICIT_SCHED);
         pthread_attr_setschedpolicy(&attr, SCHED_FIFO);
         pthread_attr_setschedparam(&attr, &sp);
-        err = pthread_create(th, &attr, fn, t);
+        err = pthread_create(th, &attr, dma_thread, t);
         pthread_attr_destroy(&attr);
         if (err == 0) {
             ctr_add(&t->ctr.rt_threads, 1);
@@ -431,11 +432,10 @@ int netif_tap_thread_start(struct netif_tap *t, pthread_t *th, void *(*fn)(void 
         }
         if (err != EPERM && err != EINVAL)
             return -err;
-        if (!atomic_flag_test_and_set(&logged))
-            log_info("tap", "--driver-priority %d: %s; driver threads not real-time",
-                     t->cfg.rt_priority, strerror(err));
+        log_info("tap", "--driver-priority %d: %s; the DMA thread is not real-time",
+                 t->cfg.rt_priority, strerror(err));
     }
-    err = pthread_create(th, NULL, fn, t);
+    err = pthread_create(th, NULL, dma_thread, t);
     return -err;
 }
 
@@ -491,7 +491,7 @@ int tx_ring_start(struct netif_tap *t)
     r->reclaim_msg = tcpip_callbackmsg_new(reclaim_task, t);
     if (!r->reclaim_msg)
         return -ENOMEM;
-    err = netif_tap_thread_start(t, &r->thread, dma_thread);
+    err = dma_thread_start(t, &r->thread);
     if (err)
         return err;
     r->running = true;
