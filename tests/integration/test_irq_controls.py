@@ -101,6 +101,8 @@ def test_blocking_post_from_the_isr_is_reported(netns, workdir, lwipd_factory):
     assert rep["kind"] == "irq-violation"
     assert rep["violation"]["primitive"] == "sys_mbox_post", rep["violation"]
     isr = [fr["fn"] for fr in rep["isr_stack"]["frames"]]
-    assert "tcpip_callback" in isr and "txc_isr" in isr and isr[-1] == "<signal>", isr
+    # tcpip_callback() is tcpip_callback_with_block() on lwIP 2.0.x
+    assert any(f.startswith("tcpip_callback") for f in isr), isr
+    assert "txc_isr" in isr and isr[-1] == "<signal>", isr
     assert rep["interrupted_stack"]["frames"], rep["interrupted_stack"]
     assert "report: " + files[0] in d.read_log()
