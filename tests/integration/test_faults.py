@@ -156,6 +156,20 @@ sendp(ask, iface=iface)
     assert harness.ping(netns, lwipd.ip, count=5)["received"] == 5
 
 
+def echo_or_xfail_on_old_lwip(netns, d, old_timeout, timeout, *cmd):
+    """nettools.py CMD's result; on lwIP 2.0.x (which wedges under loss, see
+    below) a timeout is an expected failure, with what the host saw."""
+    old = lwip_version(d) < (2, 1, 0)
+    try:
+        return netns.helper("nettools.py", *cmd, timeout=old_timeout if old else timeout)
+    except subprocess.TimeoutExpired:
+        if not old:
+            raise
+        seen = netns.run(["ss", "-tni", "dst", d.ip]).stdout.strip().replace("\n", " ")
+        netns.run(["ss", "-K", "dst", d.ip])  # reset them, so that lwIP frees its side
+        pytest.xfail("lwIP 2.0.x wedged under loss: %s" % seen)
+
+
 def test_tcp_10mib_under_5pct_loss_host_to_lwip(netns, lwipd_factory):
     """10 MiB through the echo with 5 % of the host's TCP frames lost.
 
@@ -166,65 +180,10 @@ def test_tcp_10mib_under_5pct_loss_host_to_lwip(netns, lwipd_factory):
     build from before it wedges the same way). Not understood yet: on 2.0.x a
     wedge is reported as an expected failure, with what the host saw."""
     d = lwipd_factory("--fault", 'rx drop 5% "tcp"', "--pcap-snaplen", "96")
-    old = lwip_version(d) < (2, 1, 0)
-    try:
-        r = netns.helper("nettools.py", "tcp-echo", d.ip, 7, 10 * MIB,
-                         timeout=120 if old else 300)
-    except subprocess.TimeoutExpired:
-        if not old:
-            raise
-        seen = netns.run(["ss", "-tni", "dst", d.ip]).stdout.strip().replace("\n", " ")
-        netns.run(["ss", "-K", "dst", d.ip])  # reset it, so that lwIP frees its side
-        pytest.xfail("lwIP 2.0.x wedged under loss: %s" % seen)
+    r = echo_or_xfail_on_old_lwip(netns, d, 120, 300, "tcp-echo", d.ip, 7, 10 * MIB)
     assert r["match"] is True and r["received"] == 10 * MIB
     rule = d.stats()["fault"]["rules"][0]
     assert rule["acted"] > 0.03 * rule["matched"]
-
-
-PARALLEL_ECHO = r"""
-import json, socket, sys, threading, time
-sys.path.insert(0, sys.argv[1])
-import nettools
-host, port, nbytes, conns = sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
-res = [None] * conns
-
-def one(i):
-    n = nbytes // conns
-    data = nettools.payload(n, seed=i + 1)[:n]  # its own bytes: no mix-up passes
-    got, err = bytearray(), []
-    s = socket.create_connection((nettools.safe(host), port), timeout=10)
-    s.settimeout(300)
-
-    def reader():
-        try:
-            while len(got) < n:
-                c = s.recv(262144)
-                if not c:
-                    break
-                got.extend(c)
-        except OSError as e:
-            err.append(str(e))
-
-    t0 = time.monotonic()
-    r = threading.Thread(target=reader)
-    r.start()
-    try:
-        s.sendall(data)
-    except OSError as e:
-        err.append(str(e))
-    r.join(300)
-    port_ = s.getsockname()[1]
-    s.close()
-    res[i] = {"port": port_, "received": len(got), "match": bytes(got) == data,
-              "seconds": round(time.monotonic() - t0, 1), "errors": err}
-
-ts = [threading.Thread(target=one, args=(i,)) for i in range(conns)]
-for t in ts:
-    t.start()
-for t in ts:
-    t.join(330)
-print(json.dumps(res))
-"""
 
 
 def test_tcp_10mib_under_5pct_loss_both_ways(netns, lwipd_factory):
@@ -243,17 +202,8 @@ def test_tcp_10mib_under_5pct_loss_both_ways(netns, lwipd_factory):
     as in the host-to-lwIP case (the same stall)."""
     d = lwipd_factory("--fault", 'rx drop 5% "tcp"', "--fault", 'tx drop 5% "tcp"',
                       "--pcap-snaplen", "96")
-    old = lwip_version(d) < (2, 1, 0)
-    try:
-        r = netns.run([harness.PYTHON, "-c", PARALLEL_ECHO, harness.HELPERS, d.ip, "7",
-                       str(10 * MIB), "8"], timeout=150 if old else 360)
-    except subprocess.TimeoutExpired:
-        if not old:
-            raise
-        seen = netns.run(["ss", "-tni", "dst", d.ip]).stdout.strip().replace("\n", " ")
-        netns.run(["ss", "-K", "dst", d.ip])  # reset them, so that lwIP frees its side
-        pytest.xfail("lwIP 2.0.x wedged under loss: %s" % seen)
-    conns = json.loads(r.stdout)
+    conns = echo_or_xfail_on_old_lwip(netns, d, 150, 360, "tcp-echo-parallel", d.ip, 7,
+                                      10 * MIB, 8)
     assert all(c["match"] for c in conns), conns
     assert sum(c["received"] for c in conns) == 10 * MIB
     st = d.stats()
@@ -324,38 +274,6 @@ def test_delay_shifts_ping_rtt(netns, lwipd_factory):
     assert 44.0 <= rtt[1] <= 53.0 + path, rtt
 
 
-PACED_ECHO = r"""
-import json, socket, sys, threading, time
-sys.path.insert(0, sys.argv[1])
-import nettools
-host, port = sys.argv[2], int(sys.argv[3])
-nbytes, chunk, gap = int(sys.argv[4]), int(sys.argv[5]), float(sys.argv[6])
-data = nettools.payload(nbytes)[:nbytes]
-s = socket.create_connection((nettools.safe(host), port), timeout=10)
-s.settimeout(120)
-got, errors = bytearray(), []
-
-def reader():
-    try:
-        while len(got) < nbytes:
-            c = s.recv(262144)
-            if not c:
-                break
-            got.extend(c)
-    except OSError as e:
-        errors.append(str(e))
-
-t = threading.Thread(target=reader)
-t.start()
-for off in range(0, nbytes, chunk):  # bounded: nbytes / chunk sends
-    s.sendall(data[off:off + chunk])
-    time.sleep(gap)  # pacing, so that the transfer spans several flaps
-t.join(120)
-s.close()
-print(json.dumps({"received": len(got), "match": bytes(got) == data, "errors": errors}))
-"""
-
-
 def tcp_payload_stamps(pcap, port):
     """Capture stamps of the TCP frames to or from PORT that carry data."""
     out = []
@@ -383,8 +301,8 @@ def test_link_flap_during_transfer_matches_host_view(netns, lwipd_factory, workd
     d = lwipd_factory("--link-flap", "500:100:8", "--events", ev, "--pcap-snaplen", "96")
     # 4 MiB in 64 KiB writes 30 ms apart: at least 1.9 s, from just after
     # ready; the first pull is 400 ms after it, then one every 500 ms.
-    r = json.loads(netns.run([harness.PYTHON, "-c", PACED_ECHO, harness.HELPERS, d.ip, "7",
-                              str(4 * MIB), str(64 * 1024), "0.03"], timeout=300).stdout)
+    r = netns.helper("nettools.py", "tcp-echo-paced", d.ip, 7, 4 * MIB, 64 * 1024, 0.03,
+                     timeout=300)
     out = json.loads(watch.communicate(timeout=60)[0])
     harness.wait_for(lambda: len(events(ev, "link")) >= 17, 15, "8 flaps")
     assert r["match"] is True and r["received"] == 4 * MIB, r

@@ -4,6 +4,8 @@ Each subcommand prints one JSON object. Every address must be in
 198.18.0.0/15; every loop is bounded in count and time.
 
   nettools.py tcp-echo HOST PORT NBYTES
+  nettools.py tcp-echo-paced HOST PORT NBYTES CHUNK GAP_S
+  nettools.py tcp-echo-parallel HOST PORT NBYTES CONNECTIONS
   nettools.py tcp-send HOST PORT NBYTES
   nettools.py tcp-recv HOST PORT NBYTES
   nettools.py tcp-sink HOST PORT SECONDS
@@ -42,8 +44,10 @@ def chargen_line(n):
     return bytes(32 + (n + i) % 95 for i in range(72)) + b"\r\n"
 
 
-def tcp_echo(host, port, nbytes):
-    data = payload(nbytes)[:nbytes]
+def tcp_echo(host, port, nbytes, seed=1, chunk=0, gap=0.0):
+    """NBYTES of payload(SEED) through an echo service and back; CHUNK > 0
+    writes it CHUNK bytes at a time, GAP seconds apart (pacing)."""
+    data = payload(nbytes, seed)[:nbytes]
     s = socket.create_connection((safe(host), port), timeout=10)
     s.settimeout(DEADLINE_S)  # lossy links stall for seconds at a time
     got = bytearray()
@@ -52,22 +56,46 @@ def tcp_echo(host, port, nbytes):
     def reader():
         try:
             while len(got) < nbytes:
-                chunk = s.recv(262144)
-                if not chunk:
+                chunk_in = s.recv(262144)
+                if not chunk_in:
                     break
-                got.extend(chunk)
+                got.extend(chunk_in)
         except OSError as e:
             err.append(str(e))
 
     t0 = time.monotonic()
     t = threading.Thread(target=reader)
     t.start()
-    s.sendall(data)
+    try:
+        for off in range(0, nbytes, chunk or nbytes or 1):  # bounded: nbytes / chunk
+            s.sendall(data[off:off + (chunk or nbytes)])
+            if chunk:
+                time.sleep(gap)
+    except OSError as e:
+        err.append(str(e))
     t.join(DEADLINE_S)
+    local_port = s.getsockname()[1]
     s.close()
     secs = time.monotonic() - t0
     return {"sent": nbytes, "received": len(got), "match": bytes(got) == data,
-            "sha256": hashlib.sha256(bytes(got)).hexdigest(), "seconds": secs, "errors": err}
+            "sha256": hashlib.sha256(bytes(got)).hexdigest(), "seconds": secs, "errors": err,
+            "port": local_port}
+
+
+def tcp_echo_parallel(host, port, nbytes, conns):
+    """NBYTES split over CONNS echo connections at once, each with its own
+    bytes (a mix-up cannot pass); one result per connection."""
+    res = [None] * conns
+
+    def one(i):
+        res[i] = tcp_echo(host, port, nbytes // conns, seed=i + 2)
+
+    ts = [threading.Thread(target=one, args=(i,)) for i in range(conns)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join(DEADLINE_S + 30)
+    return res
 
 
 def tcp_send(host, port, nbytes):
@@ -261,6 +289,10 @@ def main(argv):
     cmd, args = argv[0], argv[1:]
     if cmd == "tcp-echo":
         r = tcp_echo(args[0], int(args[1]), int(args[2]))
+    elif cmd == "tcp-echo-paced":
+        r = tcp_echo(args[0], int(args[1]), int(args[2]), chunk=int(args[3]), gap=float(args[4]))
+    elif cmd == "tcp-echo-parallel":
+        r = tcp_echo_parallel(args[0], int(args[1]), int(args[2]), int(args[3]))
     elif cmd == "tcp-send":
         r = tcp_send(args[0], int(args[1]), int(args[2]))
     elif cmd == "tcp-recv":
