@@ -33,8 +33,8 @@
 #include "lwip/sockets.h"
 #include "lwip/sys.h"
 
-#include "port/log.h"
-#include "port/port.h"
+#include "base/log.h"
+#include "base/base.h"
 
 #define CHURN_SLOTS   MEMP_NUM_NETCONN /* lwIP's NUM_SOCKETS */
 #define CHURN_BACKLOG 64
@@ -149,7 +149,7 @@ static void acceptor(void *arg)
             lwip_close(fd);
             continue;
         } else {
-            churn.conns[i] = (struct conn){.state = CONN_LIVE, .last_ns = port_now_ns()};
+            churn.conns[i] = (struct conn){.state = CONN_LIVE, .last_ns = base_now_ns()};
             churn.st.accepted++;
             churn.st.in_use++;
             if (churn.st.in_use > churn.st.max_in_use)
@@ -207,7 +207,7 @@ static void service(int i, char *buf)
     c->busy = false;
     if (n > 0 && !err) {
         c->requests++;
-        c->last_ns = port_now_ns();
+        c->last_ns = base_now_ns();
         churn.st.requests++;
         churn.st.bytes_echoed += (uint64_t)n;
         if (churn.cfg.close_after && c->requests >= churn.cfg.close_after)
@@ -274,7 +274,7 @@ static void selector(void *arg)
 /* Pick the sockets to close now (under churn.m); mark them CLOSING. */
 static int pick_victims(int *victims)
 {
-    uint64_t now = port_now_ns();
+    uint64_t now = base_now_ns();
     int nv = 0;
 
     for (int i = 0; i < CHURN_SLOTS; i++) {

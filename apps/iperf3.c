@@ -37,7 +37,7 @@
 #include "lwip/udp.h"
 
 #include "apps/iperf3_stream.h"
-#include "port/log.h"
+#include "base/log.h"
 
 #define COOKIE_TIMEOUT_MS 5000
 #define PHASE_TIMEOUT_MS  10000

@@ -30,7 +30,7 @@
 #include "lwip/udp.h"
 
 #include "apps/iperf3_stream.h"
-#include "port/log.h"
+#include "base/log.h"
 
 #define PHASE_TIMEOUT_MS 10000
 #define STALL_MS         30000

@@ -42,7 +42,7 @@
 #include <sys/resource.h>
 #include <time.h>
 
-#include "port/port.h"
+#include "base/base.h"
 
 #define PAYLOAD_SIZE  65536u
 #define UDP_BURST_MAX 256 /* datagrams per stream per tick */
@@ -82,7 +82,7 @@ static void payload_init(void)
 /* The clock every iperf3 timestamp uses: CLOCK_MONOTONIC, in ns. */
 uint64_t iperf3_now_ns(void)
 {
-    return port_now_ns();
+    return base_now_ns();
 }
 
 /* lwIP's error names are only compiled in with LWIP_DEBUG. */

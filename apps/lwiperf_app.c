@@ -6,7 +6,7 @@
 
 #include "lwip/apps/lwiperf.h"
 
-#include "port/log.h"
+#include "base/log.h"
 
 static struct lwiperf_app_stats stats = {.last_report_type = -1};
 

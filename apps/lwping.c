@@ -15,7 +15,7 @@
 #include "lwip/sys.h"
 #include "lwip/timeouts.h"
 
-#include "port/port.h"
+#include "base/base.h"
 
 #define LWPING_ID       0x4c57 /* "LW" */
 #define LWPING_DATA_LEN 32
@@ -58,7 +58,7 @@ static u8_t recv_cb(void *arg, struct raw_pcb *pcb, struct pbuf *p, const ip_add
         if (run.got[idx]) {
             run.res.duplicates++;
         } else {
-            double ms = (double)(port_now_ns() - run.sent_ns[idx]) / 1e6;
+            double ms = (double)(base_now_ns() - run.sent_ns[idx]) / 1e6;
             run.got[idx] = 1;
             run.res.received++;
             run.rtt_sum += ms;
@@ -96,7 +96,7 @@ static void send_next(void *unused)
         echo->chksum = 0;
         echo->chksum = inet_chksum(echo, p->len);
         ip_addr_set_ip4_u32(&dst, run.p.addr);
-        run.sent_ns[run.sent] = port_now_ns();
+        run.sent_ns[run.sent] = base_now_ns();
         raw_sendto(run.pcb, p, &dst);
         pbuf_free(p);
     }

@@ -16,7 +16,7 @@
  * threads are frozen (capture_flush_wait()). It can, because no thread is
  * frozen holding the writer lock: every locked stretch runs between the
  * guard's enter and leave (capture_set_guard(); the daemon installs
- * port/fatal.c's fatal_defer_begin/end, which postpone a freeze to the
+ * the crash reporter's fatal_defer_begin/end, which postpone a freeze to the
  * leave). The lock records its holder, so when it is held all the same (by
  * the thread that hit the incident, or by one frozen inside an ISR that
  * interrupted the writer) the reporter knows by whom and need not wait. */
@@ -31,9 +31,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "base/base.h"
 
 #define CAPTURE_SNAPLEN 262144
 #define PCAP_FILE_HDR   24
@@ -67,20 +68,9 @@ static struct {
     capture_guard_cb leave;
 } guard;
 
-static __thread pid_t tls_tid;
-
-/* The kernel thread id, cached (port_gettid()'s twin: the unit tests link
- * this library without the port). */
-static pid_t self_tid(void)
-{
-    if (tls_tid == 0)
-        tls_tid = (pid_t)syscall(SYS_gettid);
-    return tls_tid;
-}
-
 /* Call ENTER before every writer lock is taken and LEAVE after it is given
  * back, in the thread that takes it (NULL: nothing). The daemon passes
- * port/fatal.c's fatal_defer_begin/end, so that no thread is frozen inside
+ * the crash reporter's fatal_defer_begin/end, so that no thread is frozen inside
  * the writer. Set it before any capture writes frames. */
 void capture_set_guard(capture_guard_cb enter, capture_guard_cb leave)
 {
@@ -93,7 +83,7 @@ static void writer_lock(struct capture *c)
     if (guard.enter)
         guard.enter();
     pthread_mutex_lock(&c->lock);
-    atomic_store_explicit(&c->holder, self_tid(), memory_order_relaxed);
+    atomic_store_explicit(&c->holder, base_gettid(), memory_order_relaxed);
 }
 
 static void writer_unlock(struct capture *c)
@@ -251,17 +241,8 @@ int capture_rotate(struct capture *c)
     return ret;
 }
 
-/* The capture's clock (CLOCK_REALTIME, ns): events use the same one. */
-uint64_t capture_now_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* Append one frame of LEN bytes, given as IOV[IOVCNT], stamped TS_NS
- * (capture_now_ns() clock; 0: now). The same stamp in an event lets a
+ * (base_realtime_ns() clock; 0: now). The same stamp in an event lets a
  * reader find the frame. */
 void capture_frame(struct capture *c, const struct iovec *iov, int iovcnt, size_t len,
                    uint64_t ts_ns)
@@ -272,7 +253,7 @@ void capture_frame(struct capture *c, const struct iovec *iov, int iovcnt, size_
     if (!c->dumper) /* racy peek, rechecked under the lock */
         return;
     if (!ts_ns)
-        ts_ns = capture_now_ns();
+        ts_ns = base_realtime_ns();
     hdr.ts.tv_sec = (time_t)(ts_ns / 1000000000u);
     hdr.ts.tv_usec = (suseconds_t)(ts_ns % 1000000000u); /* a nanosecond file: ns here */
     hdr.len = (bpf_u_int32)len;
@@ -342,13 +323,7 @@ int capture_flush_wait(struct capture *c, unsigned wait_ms, pid_t *holder, uint6
 
     if (holder)
         *holder = 0;
-    clock_gettime(CLOCK_MONOTONIC, &until);
-    until.tv_sec += (time_t)(wait_ms / 1000);
-    until.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
+    base_deadline_after_ms(&until, CLOCK_MONOTONIC, wait_ms);
     ret = pthread_mutex_clocklock(&c->lock, CLOCK_MONOTONIC, &until);
     if (ret != 0) {
         if (holder)

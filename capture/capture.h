@@ -23,7 +23,6 @@ void capture_stop(struct capture *c);
 int capture_rotate(struct capture *c);
 void capture_frame(struct capture *c, const struct iovec *iov, int iovcnt, size_t len,
                    uint64_t ts_ns);
-uint64_t capture_now_ns(void);
 void capture_flush(struct capture *c);
 int capture_flush_wait(struct capture *c, unsigned wait_ms, pid_t *holder, uint64_t *frames);
 pid_t capture_holder(const struct capture *c);

@@ -16,7 +16,7 @@
 #include "daemon/args_priv.h"
 #include "daemon/buildinfo.h"
 #include "daemon/config.h"
-#include "port/log.h"
+#include "base/log.h"
 
 #define opts  args_opts
 #define NOPTS args_nopts

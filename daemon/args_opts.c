@@ -16,7 +16,7 @@
 
 #include "daemon/args_priv.h"
 #include "fault_inject/rule.h"
-#include "port/log.h"
+#include "base/log.h"
 
 static int parse_uint(const char *v, unsigned long min, unsigned long max, unsigned long *out)
 {

@@ -19,7 +19,7 @@
 #include "apps/lwping.h"
 #include "apps/testhooks.h"
 #include "capture/capture.h"
-#include "capture/events.h"
+#include "base/events.h"
 #include "fault_inject/fault.h"
 #include "daemon/args.h"
 #include "daemon/buildinfo.h"
@@ -32,7 +32,7 @@
 #include "diag/sockdiag.h"
 #include "netif_tap/netif_tap.h"
 #include "port/fatal.h"
-#include "port/port.h"
+#include "base/base.h"
 
 #include "lwip/netif.h"
 #include "lwip/ip4_addr.h"
@@ -115,7 +115,7 @@ static int cmd_status(struct cmd_ctx *ctx, const cJSON *req, cJSON *resp, char *
     cJSON_AddNumberToObject(resp, "mtu", netif_tap_mtu(ctx->d->tap));
     cJSON_AddStringToObject(resp, "link", netif_tap_link_is_up(ctx->d->tap) ? "up" : "down");
     add_lwip_link(ctx, resp);
-    cJSON_AddNumberToObject(resp, "uptime_s", (double)(port_now_ns() - ctx->d->start_ns) / 1e9);
+    cJSON_AddNumberToObject(resp, "uptime_s", (double)(base_now_ns() - ctx->d->start_ns) / 1e9);
     cJSON_AddStringToObject(resp, "tx_mode", tx_mode_name(tc->tx_mode));
     cJSON_AddStringToObject(resp, "txc_free", txc_free_name(tc->txc_free));
     cJSON_AddStringToObject(resp, "irq_policy", irq_policy_name(irq_policy()));

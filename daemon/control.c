@@ -37,7 +37,7 @@
 #include <pthread.h>
 #include <unistd.h>
 
-#include "port/log.h"
+#include "base/log.h"
 
 struct client {
     struct control *ctl;

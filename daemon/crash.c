@@ -32,14 +32,14 @@
 #include <unistd.h>
 
 #include "capture/capture.h"
-#include "capture/events.h"
+#include "base/events.h"
 #include "daemon/buildinfo.h"
 #include "daemon/daemon.h"
 #include "daemon/stats.h"
 #include "netif_tap/netif_tap.h"
 #include "port/fatal.h"
 #include "port/irq.h"
-#include "port/log.h"
+#include "base/log.h"
 
 #include "lwip/opt.h"
 

@@ -20,7 +20,7 @@
 #include <unistd.h>
 
 #include "capture/capture.h"
-#include "capture/events.h"
+#include "base/events.h"
 #include "daemon/buildinfo.h"
 #include "daemon/commands.h"
 #include "daemon/control.h"
@@ -36,8 +36,9 @@
 #include "netif_tap/netif_tap.h"
 #include "port/fatal.h"
 #include "port/irq.h"
-#include "port/log.h"
-#include "port/port.h"
+#include "base/log.h"
+#include "base/base.h"
+#include "base/thread.h"
 
 #define CAPTURE_FLUSH_MS 100 /* a SIGKILL loses at most this much */
 #define STATUS_EVERY_S   5
@@ -387,7 +388,7 @@ static void choose_report_dir(struct daemon *d)
     snprintf(d->report_dir, sizeof(d->report_dir), "%s", a ? a : "/tmp");
 }
 
-static void pin_thread(const struct port_thread_info *t, void *arg)
+static void pin_thread(void *arg, const struct thread_info *t)
 {
     pthread_setaffinity_np(t->tid, sizeof(cpu_set_t), arg);
 }
@@ -409,7 +410,7 @@ static int pin_single_core(void)
     CPU_SET(cpu, &set);
     if (sched_setaffinity(0, sizeof(set), &set) != 0)
         return -errno;
-    port_thread_foreach(pin_thread, &set);
+    thread_foreach(pin_thread, &set);
     if (fatal_reporter_thread(&reporter)) /* perhaps not registered yet */
         pthread_setaffinity_np(reporter, sizeof(set), &set);
     log_info("daemon", "--single-core: every thread on CPU %d", cpu);
@@ -470,11 +471,11 @@ int daemon_run(const struct args *a)
     int rc;
 
     the_daemon = &d;
-    d.start_ns = port_now_ns();
-    port_thread_register_current("main");
+    d.start_ns = base_now_ns();
+    thread_register_current("main");
     choose_report_dir(&d);
     d.seed = a->seed_set ? a->seed : prng_random_seed();
-    crash_init(&d, port_gettid());
+    crash_init(&d, base_gettid());
     irq_init(a->irq_policy);
     irq_set_violation_hook(on_violation);
     events_init();

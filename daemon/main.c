@@ -10,7 +10,7 @@
 #include "daemon/args.h"
 #include "daemon/daemon.h"
 #include "port/fatal.h"
-#include "port/log.h"
+#include "base/log.h"
 
 static void libevent_log(int severity, const char *msg)
 {

@@ -10,7 +10,7 @@
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
-#include "port/log.h"
+#include "base/log.h"
 
 /* Write LINE (plus newline) to READY_FD and close it, then tell systemd. */
 void notify_ready(int ready_fd, const char *line)

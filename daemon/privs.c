@@ -14,7 +14,7 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
-#include "port/log.h"
+#include "base/log.h"
 
 /* Become UID:GID (USER non-NULL: with USER's supplementary groups, else
  * GID alone). A no-op when already there. Afterwards no capability is left

@@ -25,11 +25,12 @@
 
 #include "apps/churn.h"
 #include "apps/echo.h"
-#include "capture/events.h"
+#include "base/events.h"
 #include "apps/iperf3.h"
 #include "apps/lwiperf_app.h"
 #include "netif_tap/netif_tap.h"
-#include "port/log.h"
+#include "base/log.h"
+#include "base/base.h"
 #include "port/port.h"
 
 #define HOUSEKEEPING_MS 200
@@ -198,7 +199,7 @@ static int link_down_if_busy(void *arg)
  * the ring never held a frame meanwhile. */
 int stack_set_link_when_tx_busy(unsigned timeout_ms)
 {
-    uint64_t deadline = port_now_ns() + (uint64_t)timeout_ms * 1000000u;
+    uint64_t deadline = base_now_ns() + (uint64_t)timeout_ms * 1000000u;
     struct busy_arg b;
     int r;
 
@@ -209,7 +210,7 @@ int stack_set_link_when_tx_busy(unsigned timeout_ms)
         if (r != -EAGAIN)
             return r;
         nanosleep(&pause, NULL);
-    } while (port_now_ns() < deadline);
+    } while (base_now_ns() < deadline);
     return -EAGAIN;
 }
 

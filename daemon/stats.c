@@ -21,7 +21,7 @@
 #include "apps/lwiperf_app.h"
 #include "apps/lwping.h"
 #include "capture/capture.h"
-#include "capture/events.h"
+#include "base/events.h"
 #include "fault_inject/fault.h"
 #include "daemon/daemon.h"
 #include "netif_tap/netif_tap.h"

@@ -16,11 +16,12 @@
 #include <systemd/sd-daemon.h>
 #include <time.h>
 
-#include "capture/events.h"
+#include "base/events.h"
 #include "daemon/stack.h"
 #include "port/fatal.h"
-#include "port/log.h"
-#include "port/port.h"
+#include "base/log.h"
+#include "base/base.h"
+#include "base/thread.h"
 
 #define WATCHDOG_TICK_MS 100
 
@@ -31,16 +32,16 @@ static struct {
 
 static void *watchdog_thread(void *arg)
 {
-    uint64_t last_beat = stack_heartbeat(), last_change = port_now_ns(), last_sd = 0;
+    uint64_t last_beat = stack_heartbeat(), last_change = base_now_ns(), last_sd = 0;
     struct timespec tick = {0, WATCHDOG_TICK_MS * 1000000L};
 
     (void)arg;
-    port_thread_register_current("watchdog");
+    thread_register_current("watchdog");
     for (;;) {
         nanosleep(&tick, NULL);
         if (fatal_happened())
             return NULL; /* an incident was reported: the stack is frozen on purpose */
-        uint64_t beat = stack_heartbeat(), now = port_now_ns();
+        uint64_t beat = stack_heartbeat(), now = base_now_ns();
         if (beat != last_beat) {
             last_beat = beat;
             last_change = now;

@@ -29,7 +29,7 @@
 #include "lwip/sys.h"
 #include "lwip/tcp.h"
 
-#include "port/port.h"
+#include "base/base.h"
 
 #if LWIPD_ALLOC_TRACK
 #include "diag/alloc_track.h"
@@ -76,7 +76,7 @@ static void snapshot(struct leaks_snap *s)
     SYS_ARCH_DECL_PROTECT(lev);
 
     memset(s, 0, sizeof(*s));
-    s->taken_ns = port_now_ns();
+    s->taken_ns = base_now_ns();
     for (struct tcp_pcb *p = tcp_active_pcbs; p; p = p->next) {
         s->tcp_active++;
         if ((unsigned)p->state < TCP_STATES)

@@ -31,9 +31,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "capture/events.h"
+#include "base/events.h"
 #include "fault_inject/prng.h"
-#include "port/port.h"
+#include "base/base.h"
+#include "base/thread.h"
 
 #define DELAY_MAX      16384        /* frames held at once */
 #define SHAPER_MAX_NS  200000000ull /* rate: queue at most 200 ms, then drop */
@@ -80,7 +81,7 @@ static uint64_t now_ns(void)
     struct timespec ts;
 
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+    return base_timespec_ns(&ts);
 }
 
 /* ---- delay line ----------------------------------------------------------- */
@@ -141,7 +142,7 @@ static void *delay_thread(void *arg)
 {
     struct fault *f = arg;
 
-    port_thread_register_current("fault-delay"); /* named, and in crash reports */
+    thread_register_current("fault-delay"); /* named, and in crash reports */
     pthread_mutex_lock(&f->dl_lock);
     while (!f->stop) {
         if (f->nheld == 0) {
@@ -162,7 +163,7 @@ static void *delay_thread(void *arg)
         pthread_mutex_lock(&f->dl_lock);
     }
     pthread_mutex_unlock(&f->dl_lock);
-    port_thread_unregister_current(); /* a SIGHUP's check-only injector ends here */
+    thread_unregister_current(); /* a SIGHUP's check-only injector ends here */
     return NULL;
 }
 

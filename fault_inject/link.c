@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "capture/events.h"
+#include "base/events.h"
 
 struct link_flapper {
     struct link_schedule sched;

@@ -29,8 +29,9 @@
 #include "netif_tap/netif_tap_priv.h"
 #include "netif_tap/tap.h"
 #include "port/lwip_compat.h"
-#include "port/log.h"
-#include "port/port.h"
+#include "base/log.h"
+#include "base/base.h"
+#include "base/thread.h"
 
 #define RX_BATCH         64 /* frames read per wake-up before polling again */
 #define MAX_IOV          64
@@ -101,7 +102,7 @@ static int tap_writev(struct netif_tap *t, const struct iovec *iov, int n, size_
 int tap_write_chain(struct netif_tap *t, struct pbuf *p, enum tap_dir dir)
 {
     struct iovec iov[MAX_IOV];
-    uint64_t ts = capture_now_ns();
+    uint64_t ts = base_realtime_ns();
     int n = 0;
 
     (void)dir;
@@ -153,7 +154,7 @@ static int tap_writev(struct netif_tap *t, const struct iovec *iov, int n, size_
     ssize_t w;
 
     if (!ts_ns)
-        ts_ns = capture_now_ns();
+        ts_ns = base_realtime_ns();
     do {
         w = writev(t->fd, iov, n);
     } while (w < 0 && errno == EINTR);
@@ -320,7 +321,7 @@ static int rx_one(struct netif_tap *t, struct rx_batch *b)
     if ((size_t)r == t->rx_frame_max)
         ctr_add(&t->ctr.rx_oversize, 1); /* may have been cut: let lwIP judge */
     pbuf_realloc(p, (u16_t)r);
-    rx_ts = capture_now_ns();
+    rx_ts = base_realtime_ns();
     ctr_add(&t->ctr.rx_frames, 1);
     ctr_add(&t->ctr.rx_bytes, (uint64_t)r);
     if (t->frame_cb) {
@@ -449,11 +450,11 @@ static void rx_batch_post(struct netif_tap *t, struct rx_batch *b)
  * the driver they point to, must stay allocated. */
 static bool rx_batch_free(struct netif_tap *t)
 {
-    uint64_t deadline = port_now_ns() + 1000000000u;
+    uint64_t deadline = base_now_ns() + 1000000000u;
 
     while (atomic_load_explicit(&t->rxb_cons, memory_order_acquire) !=
            atomic_load_explicit(&t->rxb_prod, memory_order_relaxed)) {
-        if (port_now_ns() >= deadline)
+        if (base_now_ns() >= deadline)
             return false;
         sys_msleep(1);
     }
@@ -538,7 +539,7 @@ static void *rx_thread(void *arg)
     struct pollfd pfd[2] = {{.fd = t->fd, .events = POLLIN},
                             {.fd = t->rx_stop_fd, .events = POLLIN}};
 
-    port_thread_register_current("tap-rx");
+    thread_register_current("tap-rx");
     for (;;) {
         if (poll(pfd, 2, -1) < 0) {
             if (errno == EINTR)

@@ -42,8 +42,9 @@
 #include "netif_tap/netif_tap_priv.h"
 #include "port/irq.h"
 #include "port/lwip_compat.h"
-#include "port/log.h"
-#include "port/port.h"
+#include "base/log.h"
+#include "base/base.h"
+#include "base/thread.h"
 
 /* Frames up to this size go on the wire from linkoutput on an idle ring. */
 #define TX_DOORBELL_MAX 256u
@@ -105,7 +106,7 @@ static void reclaim_task(void *arg)
  * long, visibly, and not for ever). */
 void tx_ring_sweep(struct netif_tap *t)
 {
-    uint64_t now = port_now_ns();
+    uint64_t now = base_now_ns();
 
     if (t->ring.desc && now > 1000000000u)
         ctr_add(&t->ring.reclaimed_inline, ring_reclaim(t, TXC_FREE_TASK, now - 1000000000u));
@@ -193,7 +194,7 @@ static bool ring_write(struct netif_tap *t)
         else
             ctr_add(&t->ctr.tx_link_down, 1);
         irq_enable();
-        due = port_now_ns() + delay_ns + (jitter_ns ? port_rand() % jitter_ns : 0);
+        due = base_now_ns() + delay_ns + (jitter_ns ? port_rand() % jitter_ns : 0);
         if (due < r->last_due)
             due = r->last_due;
         desc->due_ns = r->last_due = due;
@@ -224,7 +225,7 @@ err_t tx_ring_enqueue(struct netif_tap *t, struct pbuf *p)
             used = head - atomic_load_explicit(&r->tail, memory_order_acquire);
             if (used < r->size)
                 break;
-            uint64_t now = port_now_ns();
+            uint64_t now = base_now_ns();
             if (!deadline) {
                 deadline = now + TX_FULL_WAIT_NS;
                 ctr_add(&r->full_waits, 1);
@@ -361,7 +362,7 @@ static void *dma_thread(void *arg)
     uint64_t first_unsignalled = 0;
     struct dma_irq irqs = {0, 0, 0};
 
-    port_thread_register_current("tap-dma");
+    thread_register_current("tap-dma");
     for (;;) {
         uint64_t wake = 0;
 
@@ -377,7 +378,7 @@ static void *dma_thread(void *arg)
         ring_write(t); /* busy: linkoutput is writing and kicks us after */
         wr = atomic_load_explicit(&r->wire, memory_order_acquire);
 
-        uint64_t now = port_now_ns();
+        uint64_t now = base_now_ns();
         while (done != wr && r->desc[done & r->mask].due_ns <= now) {
             done++;
             atomic_store(&r->dma, done); /* seq_cst: see tx_ring_enqueue's wait */
@@ -472,7 +473,7 @@ int tx_ring_start(struct netif_tap *t)
 
     bool stack = strcmp(t->irq_target, "stack") == 0;
 
-    err = port_thread_find(stack ? "tcpip" : t->irq_target, &target);
+    err = thread_find(stack ? "tcpip" : t->irq_target, &target);
     if (err) {
         log_err("tap", "--irq-target %s: no such lwIP thread", t->irq_target);
         return err;

@@ -22,7 +22,7 @@
  *    control socket keeps answering). The first incident wins; a thread that
  *    hits a second one while the first is being reported just freezes.
  *    The headline and the report's path go to stderr and, with --log-file,
- *    to the log (port/log.c's write()-only log_write_safe()).
+ *    to the log (base/log.c's write()-only log_write_safe()).
  *
  * A thread is not frozen inside a stretch marked with fatal_defer_begin()/
  * fatal_defer_end() (the capture writer: the reporter flushes the capture
@@ -58,8 +58,9 @@
 #include <unistd.h>
 
 #include "port/irq.h"
-#include "port/log.h"
-#include "port/port.h"
+#include "base/log.h"
+#include "base/base.h"
+#include "base/thread.h"
 #include "port/symbols.h"
 
 #define FREEZE_SIGNAL     (SIGRTMIN + 12)
@@ -253,7 +254,7 @@ static void symbolize(struct fatal_stack *st)
 
 static void name_thread(struct fatal_stack *st)
 {
-    st->lwp = port_gettid();
+    st->lwp = base_gettid();
     if (pthread_getname_np(pthread_self(), st->thread, sizeof(st->thread)) != 0)
         copy_str(st->thread, "?", sizeof(st->thread));
 }
@@ -320,7 +321,7 @@ static void __attribute__((noreturn)) freeze_self(void)
  * (found by thread id), tell the reporter, freeze. */
 static void __attribute__((noreturn)) freeze_current(void)
 {
-    pid_t me = port_gettid();
+    pid_t me = base_gettid();
 
     for (int i = 0; i < FATAL_MAX_THREADS; i++) {
         if (fs.inc.threads[i].lwp == me && !fs.inc.threads[i].valid) {
@@ -368,7 +369,7 @@ struct freeze_walk {
     int n;
 };
 
-static void collect_thread(const struct port_thread_info *t, void *arg)
+static void collect_thread(void *arg, const struct thread_info *t)
 {
     struct freeze_walk *w = arg;
 
@@ -387,14 +388,14 @@ static void freeze_others(void)
 
     int sent = 0;
 
-    port_thread_foreach(collect_thread, &w);
+    thread_foreach(collect_thread, &w);
     fs.inc.nthreads = w.n;
     /* By kernel thread id: a thread that has gone (ESRCH) is simply skipped. */
     for (int i = 0; i < w.n; i++)
         if (syscall(SYS_tgkill, getpid(), fs.inc.threads[i].lwp, FREEZE_SIGNAL) == 0)
             sent++;
-    deadline = port_now_ns() + (uint64_t)FREEZE_WAIT_MS * 1000000u;
-    while (atomic_load(&fs.freeze_acks) < sent && port_now_ns() < deadline) {
+    deadline = base_now_ns() + (uint64_t)FREEZE_WAIT_MS * 1000000u;
+    while (atomic_load(&fs.freeze_acks) < sent && base_now_ns() < deadline) {
         struct timespec ts = {0, 1000000};
         nanosleep(&ts, NULL);
     }
@@ -428,8 +429,8 @@ static void *reporter_thread(void *arg)
     char c;
 
     (void)arg;
-    port_thread_register_current("fatal-report");
-    fs.reporter_lwp = port_gettid();
+    thread_register_current("fatal-report");
+    fs.reporter_lwp = base_gettid();
     while (read(fs.wake[0], &c, 1) != 1) {
         if (errno != EINTR)
             return NULL;
@@ -531,12 +532,10 @@ static void incident_begin(const char *kind, const char *message)
 {
     if (atomic_exchange(&fs.entered, 1) != 0)
         freeze_self();
-    fs.faulting_lwp = port_gettid();
+    fs.faulting_lwp = base_gettid();
     copy_str(fs.inc.kind, kind, sizeof(fs.inc.kind));
     copy_str(fs.inc.message, message, sizeof(fs.inc.message));
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    fs.inc.ts_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+    fs.inc.ts_ns = base_realtime_ns();
 }
 
 /* The headline: "FATAL kind: message", on stderr and in the log file. */

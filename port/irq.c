@@ -38,6 +38,7 @@
 #include <unistd.h>
 
 #include "port/fatal.h"
+#include "base/base.h"
 #include "port/port.h"
 
 #define IRQ_SIGNAL_OFFSET 4 /* first line is SIGRTMIN+4 */
@@ -119,7 +120,7 @@ static bool irq_follow(struct irq_line *l, struct sys_mutex *const **claimed)
     *claimed = NULL;
     if (!lock)
         return true;
-    self = port_gettid();
+    self = base_gettid();
     for (int i = 0; i < IRQ_MAX_HOPS; i++) {
         owner = port_mutex_owner(lock, false);
         if (owner == self)

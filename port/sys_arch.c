@@ -16,7 +16,7 @@
  * - sys_mutex is a futex word holding the owner's thread id. Ownership is
  *   taken by one atomic compare-and-swap, so at any instant the word says
  *   who holds the mutex, and an ISR can tell "held by the context I
- *   interrupted" (a re-entry: seed 000's heap corruption) from "held by
+ *   interrupted" (a re-entry: the ISR heap re-entry) from "held by
  *   another thread" (I would have to wait) and from "free".
  * - Every blocking primitive checks the thread-local in-ISR flag and reports
  *   a violation through irq_violation(), whose policy (detect, rtos, posix)
@@ -49,40 +49,27 @@
 #include "lwip/stats.h"
 #include "lwip/tcpip.h"
 
+#include "base/base.h"
+#include "base/log.h"
+#include "base/thread.h"
 #include "port/fatal.h"
 #include "port/irq.h"
 #include "port/lwip_compat.h"
-#include "port/log.h"
 #include "port/optcheck.h"
 #include "port/port.h"
 
 /* ---- threads and time -------------------------------------------------- */
 
 struct sys_thread {
-    struct port_thread_info info;
     char name[32];
     lwip_thread_fn fn;
     void *arg;
-    struct sys_thread *next;
 };
 
-static struct {
-    pthread_mutex_t lock;
-    struct sys_thread *head;
-    pid_t tcpip_lwp;
-} threads = {PTHREAD_MUTEX_INITIALIZER, NULL, 0};
+/* lwIP's tcpip thread (sys_mark_tcpip_thread), for the core-lock check. */
+static pid_t tcpip_lwp;
 
 static pthread_mutex_t protect_lock = PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
-
-static __thread pid_t tls_tid;
-
-/* The calling thread's kernel id, cached (glibc's gettid() is a syscall). */
-pid_t port_gettid(void)
-{
-    if (tls_tid == 0)
-        tls_tid = (pid_t)syscall(SYS_gettid);
-    return tls_tid;
-}
 
 /* malloc/free for the port's own objects, with IRQs masked: the code an ISR
  * interrupts must never be inside the C library's allocator (with -Dheap=libc
@@ -104,103 +91,23 @@ void port_free(void *p)
     irq_enable();
 }
 
-uint64_t port_now_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 u32_t sys_now(void)
 {
-    return (u32_t)(port_now_ns() / 1000000u);
+    return (u32_t)(base_now_ns() / 1000000u);
 }
 
 u32_t sys_jiffies(void)
 {
-    return (u32_t)(port_now_ns() / 1000u);
-}
-
-static void thread_link(struct sys_thread *t)
-{
-    t->info.tid = pthread_self();
-    t->info.lwp = port_gettid();
-    t->info.name = t->name;
-    pthread_setname_np(pthread_self(), t->name);
-    pthread_mutex_lock(&threads.lock);
-    t->next = threads.head;
-    threads.head = t;
-    pthread_mutex_unlock(&threads.lock);
+    return (u32_t)(base_now_ns() / 1000u);
 }
 
 static void *thread_trampoline(void *arg)
 {
     struct sys_thread *t = arg;
 
-    thread_link(t);
+    (void)thread_register_current(t->name); /* unlisted in reports if it fails */
     t->fn(t->arg);
     return NULL;
-}
-
-/* Record the calling thread (not made by sys_thread_new) under NAME, so it
- * shows up in watchdog and crash reports. The record lives until exit. */
-void port_thread_register_current(const char *name)
-{
-    struct sys_thread *t = calloc(1, sizeof(*t));
-
-    if (!t)
-        return;
-    snprintf(t->name, sizeof(t->name), "%s", name);
-    thread_link(t);
-}
-
-/* Forget the calling thread's record, made by port_thread_register_current()
- * (a thread that ends before the process does). */
-void port_thread_unregister_current(void)
-{
-    pid_t me = port_gettid();
-    struct sys_thread **pp, *t = NULL;
-
-    pthread_mutex_lock(&threads.lock);
-    for (pp = &threads.head; *pp; pp = &(*pp)->next) {
-        if ((*pp)->info.lwp == me) {
-            t = *pp;
-            *pp = t->next;
-            break;
-        }
-    }
-    pthread_mutex_unlock(&threads.lock);
-    free(t);
-}
-
-/* Call CB for every registered thread, under the registry lock. */
-void port_thread_foreach(port_thread_cb cb, void *arg)
-{
-    pthread_mutex_lock(&threads.lock);
-    for (struct sys_thread *t = threads.head; t; t = t->next)
-        cb(&t->info, arg);
-    pthread_mutex_unlock(&threads.lock);
-}
-
-/* Find a registered thread by name ("tcpip" matches lwIP's tcpip thread,
- * whatever TCPIP_THREAD_NAME is). Returns 0 or -ESRCH. */
-int port_thread_find(const char *name, pthread_t *out)
-{
-    int ret = -ESRCH;
-
-    pthread_mutex_lock(&threads.lock);
-    for (struct sys_thread *t = threads.head; t; t = t->next) {
-        bool tcpip = strcmp(name, "tcpip") == 0 && threads.tcpip_lwp != 0 &&
-                     t->info.lwp == threads.tcpip_lwp;
-        if (tcpip || strcmp(t->name, name) == 0) {
-            *out = t->info.tid;
-            ret = 0;
-            break;
-        }
-    }
-    pthread_mutex_unlock(&threads.lock);
-    return ret;
 }
 
 sys_thread_t sys_thread_new(const char *name, lwip_thread_fn thread, void *arg, int stacksize,
@@ -226,7 +133,8 @@ sys_thread_t sys_thread_new(const char *name, lwip_thread_fn thread, void *arg, 
 
 void sys_mark_tcpip_thread(void)
 {
-    threads.tcpip_lwp = port_gettid();
+    tcpip_lwp = base_gettid();
+    thread_alias_current("tcpip");
 }
 
 void sys_init(void) {}
@@ -248,17 +156,6 @@ void sys_arch_unprotect(sys_prot_t pval)
 }
 
 /* ---- waiting ------------------------------------------------------------ */
-
-static void deadline_after_ms(struct timespec *ts, u32_t ms)
-{
-    clock_gettime(CLOCK_MONOTONIC, ts);
-    ts->tv_sec += ms / 1000u;
-    ts->tv_nsec += (long)(ms % 1000u) * 1000000L;
-    if (ts->tv_nsec >= 1000000000L) {
-        ts->tv_sec++;
-        ts->tv_nsec -= 1000000000L;
-    }
-}
 
 /* Wait for S until the absolute DEADLINE (NULL: forever), through EINTR.
  * Returns 0, or ETIMEDOUT. */
@@ -293,12 +190,12 @@ static u32_t sem_wait_ms(sem_t *s, u32_t timeout)
     /* Busy stack: the item is usually there already; no clock reads then. */
     if (sem_trywait(s) == 0)
         return 0;
-    start = port_now_ns();
+    start = base_now_ns();
     if (timeout != 0)
-        deadline_after_ms(&deadline, timeout);
+        base_deadline_after_ms(&deadline, CLOCK_MONOTONIC, timeout);
     if (sem_wait_until(s, timeout != 0 ? &deadline : NULL) != 0)
         return SYS_ARCH_TIMEOUT;
-    waited = (u32_t)((port_now_ns() - start) / 1000000u);
+    waited = (u32_t)((base_now_ns() - start) / 1000000u);
     return waited == SYS_ARCH_TIMEOUT ? waited - 1 : waited;
 }
 
@@ -455,7 +352,7 @@ bool port_mutex_claim(struct sys_mutex *const *mutex)
 {
     unsigned c = 0;
 
-    return atomic_compare_exchange_strong(&(*mutex)->word, &c, (unsigned)port_gettid());
+    return atomic_compare_exchange_strong(&(*mutex)->word, &c, (unsigned)base_gettid());
 }
 
 void port_mutex_unclaim(struct sys_mutex *const *mutex)
@@ -467,7 +364,7 @@ void port_mutex_unclaim(struct sys_mutex *const *mutex)
 void sys_mutex_lock(sys_mutex_t *mutex)
 {
     struct sys_mutex *m = *mutex;
-    unsigned self = (unsigned)port_gettid();
+    unsigned self = (unsigned)base_gettid();
     unsigned owner = atomic_load(&m->word) & ~MUTEX_WAITERS;
 
     if (irq_in_isr() && owner != 0) {
@@ -494,7 +391,7 @@ void sys_mutex_unlock(sys_mutex_t *mutex)
         tls_nskipped--;
         return;
     }
-    if ((atomic_load(&m->word) & ~MUTEX_WAITERS) != (unsigned)port_gettid())
+    if ((atomic_load(&m->word) & ~MUTEX_WAITERS) != (unsigned)base_gettid())
         fatal_report("lwip-bug", "sys_mutex_unlock: mutex not held by the caller");
     c = atomic_exchange(&m->word, 0);
     if (c & MUTEX_WAITERS)
@@ -526,7 +423,7 @@ void sys_mutex_set_invalid(sys_mutex_t *mutex)
 bool port_mutex_held_by_me(struct sys_mutex *const *mutex)
 {
     return mutex && *mutex &&
-           (atomic_load(&(*mutex)->word) & ~MUTEX_WAITERS) == (unsigned)port_gettid();
+           (atomic_load(&(*mutex)->word) & ~MUTEX_WAITERS) == (unsigned)base_gettid();
 }
 
 void sys_check_core_locking(void)
@@ -537,7 +434,7 @@ void sys_check_core_locking(void)
     if (sys_mutex_valid(&lock_tcpip_core) && !port_mutex_held_by_me(&lock_tcpip_core))
         fatal_report("lwip-bug", "lwIP core function called without the core lock");
 #else
-    if (threads.tcpip_lwp != 0 && port_gettid() != threads.tcpip_lwp)
+    if (tcpip_lwp != 0 && base_gettid() != tcpip_lwp)
         fatal_report("lwip-bug", "lwIP core function called outside the tcpip thread");
 #endif
 }
@@ -775,7 +672,7 @@ uint32_t port_rand(void)
 
     if (x == 0) {
         if (getrandom(&x, sizeof(x), 0) != sizeof(x) || x == 0)
-            x = port_now_ns() | 1;
+            x = base_now_ns() | 1;
     }
     x ^= x >> 12;
     x ^= x << 25;

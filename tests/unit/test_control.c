@@ -34,7 +34,7 @@
 #include <cmocka.h>
 
 #include "daemon/control.h"
-#include "port/log.h"
+#include "base/log.h"
 
 #define WAIT_MS    5000 /* every bounded wait */
 #define MAX_LINES  256

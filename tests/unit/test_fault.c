@@ -19,7 +19,8 @@
 #include <cmocka.h>
 #include <event2/event.h>
 
-#include "capture/events.h"
+#include "base/base.h"
+#include "base/events.h"
 #include "fault_inject/fault.h"
 #include "fault_inject/link.h"
 #include "fault_inject/prng.h"
@@ -238,7 +239,7 @@ static uint64_t mono_ns(void)
     struct timespec ts;
 
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+    return base_timespec_ns(&ts);
 }
 
 static void delivered(void *arg, const uint8_t *data, size_t len)

@@ -29,11 +29,13 @@
 #include "port/fatal.h"
 #include "port/irq.h"
 #include "port/lwip_compat.h"
+#include "base/base.h"
+#include "base/thread.h"
 #include "port/port.h"
 
 static uint64_t now_ms(void)
 {
-    return port_now_ns() / 1000000u;
+    return base_now_ns() / 1000000u;
 }
 
 /* ---- semaphores --------------------------------------------------------- */
@@ -486,7 +488,7 @@ static atomic_int waiter_tid;
 static void *protect_waiter(void *arg)
 {
     (void)arg;
-    atomic_store(&waiter_tid, (int)port_gettid());
+    atomic_store(&waiter_tid, (int)base_gettid());
     SYS_ARCH_DECL_PROTECT(lev);
     SYS_ARCH_PROTECT(lev); /* blocks while the holder is inside */
     atomic_store(&waiter_in, 1);
@@ -820,8 +822,8 @@ static void test_threads_and_netconn_sems(void **state)
     assert_int_not_equal(sys_arch_sem_wait(&done, 5000), SYS_ARCH_TIMEOUT);
     assert_int_equal(atomic_load(&thread_ran), 1);
     assert_ptr_not_equal(other_sem, mine);
-    assert_int_equal(port_thread_find("unit-worker", &found), 0);
-    assert_int_equal(port_thread_find("no-such-thread", &found), -ESRCH);
+    assert_int_equal(thread_find("unit-worker", &found), 0);
+    assert_int_equal(thread_find("no-such-thread", &found), -ESRCH);
     sys_sem_free(&done);
 }
 
@@ -835,7 +837,7 @@ static atomic_int b_ready, b_go, b_done;
 static void follow_isr(void *arg)
 {
     (void)arg;
-    atomic_store(&follow_tid, (int)port_gettid());
+    atomic_store(&follow_tid, (int)base_gettid());
     atomic_store(&follow_held, port_mutex_held_by_me(&cpu_mutex));
     atomic_fetch_add(&follow_runs, 1);
 }
@@ -874,7 +876,7 @@ static void test_irq_follows_the_lock(void **state)
 {
     struct irq_line_stats st;
     pthread_t b;
-    int self = (int)port_gettid();
+    int self = (int)base_gettid();
 
     (void)state;
     assert_int_equal(sys_mutex_new(&cpu_mutex), ERR_OK);

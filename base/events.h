@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Events: what happened and when (link edges, fault actions, IRQ faults and
- * violations, marks, the seed), on the capture's clock. */
+ * violations, marks, the seed), on CLOCK_REALTIME (base_realtime_ns()), the
+ * capture's clock too. */
 #pragma once
 
 #include <stddef.h>

@@ -15,7 +15,7 @@
  * which is counted and logged as a gap.
  */
 #define _GNU_SOURCE
-#include "capture/events.h"
+#include "base/events.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -25,6 +25,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "base/base.h"
 
 #define EVENTS_RING 16384 /* power of two; ~4 MB */
 
@@ -73,14 +75,6 @@ void events_close(void)
     pthread_mutex_unlock(&ev.file_lock);
 }
 
-static uint64_t now_realtime_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 static size_t copy_str(char *dst, const char *src, size_t n)
 {
     size_t i = 0;
@@ -99,7 +93,7 @@ static struct slot *claim(uint64_t *seq)
     s = &ev.ring[*seq & (EVENTS_RING - 1)];
     atomic_store_explicit(&s->seq, 0, memory_order_relaxed);
     atomic_thread_fence(memory_order_release);
-    s->rec.ts_ns = now_realtime_ns();
+    s->rec.ts_ns = base_realtime_ns();
     return s;
 }
 

@@ -4,13 +4,13 @@
  * stderr) lines carry sd-daemon "<N>" priority prefixes instead of a
  * timestamp, which journald stores as the priority.
  *
- * Not for signal handlers: they use port/fatal.c's write()-only reporter,
+ * Not for signal handlers: they use the crash reporter's write()-only reporter,
  * which reaches the log file through log_write_safe(): the same line built
  * from integers by hand, because a thread frozen by the reporter may hold
  * any lock, glibc's time zone lock (gmtime_r) included.
  */
 #define _GNU_SOURCE
-#include "port/log.h"
+#include "base/log.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -23,6 +23,8 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "base/names.h"
 
 int log_level_current = LOG_INFO;
 
@@ -90,7 +92,7 @@ int log_level_parse(const char *name, int *level)
 
 const char *log_level_name(int level)
 {
-    return level >= 0 && level <= LOG_DEBUG ? level_names[level] : "?";
+    return level >= 0 ? names_get(level_names, NAMES_COUNT(level_names), (unsigned)level) : "?";
 }
 
 void log_msg(int level, const char *group, const char *fmt, ...)
