@@ -13,7 +13,7 @@
 #include "apps/churn.h"
 #include "netif_tap/netif_tap.h"
 #include "port/fatal.h"
-#include "port/irq.h"
+#include "mcu/irq.h"
 
 /* Exit codes (sysexits.h), documented in --help and README. */
 #define LWIPD_EXIT_OK          0

@@ -38,7 +38,7 @@
 #include "daemon/stats.h"
 #include "netif_tap/netif_tap.h"
 #include "port/fatal.h"
-#include "port/irq.h"
+#include "mcu/irq.h"
 #include "base/log.h"
 
 #include "lwip/opt.h"

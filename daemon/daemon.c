@@ -35,7 +35,8 @@
 #include "diag/leaks.h"
 #include "netif_tap/netif_tap.h"
 #include "port/fatal.h"
-#include "port/irq.h"
+#include "mcu/irq.h"
+#include "mcu/rtos_heap.h"
 #include "base/log.h"
 #include "base/base.h"
 #include "base/thread.h"
@@ -52,10 +53,13 @@ static void on_frame(void *arg, enum tap_dir dir, const struct iovec *iov, int i
     capture_frame(arg, iov, iovcnt, len, ts_ns);
 }
 
-/* A tolerated ISR rule break (rtos/posix policy), from inside the ISR: no
+/* An ISR rule break, from inside the ISR: under --irq-policy detect an
+ * incident (does not return); tolerated (rtos/posix), an event: no
  * formatting functions, only the lock-free event ring. */
-static void on_violation(enum irq_violation_kind kind, const char *primitive, const char *object)
+static void on_violation(void *arg, enum irq_violation_kind kind, const char *primitive,
+                         const char *object)
 {
+    fatal_on_irq_violation(arg, kind, primitive, object);
     char text[EVENTS_TEXT_LEN];
     size_t n = 0;
     const char *parts[] = {"\"rule\":\"",
@@ -477,7 +481,8 @@ int daemon_run(const struct args *a)
     d.seed = a->seed_set ? a->seed : prng_random_seed();
     crash_init(&d, base_gettid());
     irq_init(a->irq_policy);
-    irq_set_violation_hook(on_violation);
+    irq_set_violation_hook(on_violation, NULL);
+    rtos_heap_set_fault_hook(fatal_on_fault, NULL);
     events_init();
     block_daemon_signals(&set);
     if (a->single_core && pin_single_core() < 0) {

@@ -31,7 +31,7 @@
 #include "netif_tap/netif_tap.h"
 #include "base/log.h"
 #include "base/base.h"
-#include "port/port.h"
+#include "mcu/irq.h"
 
 #define HOUSEKEEPING_MS 200
 
@@ -54,7 +54,7 @@ static void call_put(struct call *c)
 {
     if (atomic_fetch_sub(&c->refs, 1) == 1) {
         sem_destroy(&c->done);
-        port_free(c); /* may run in the tcpip thread: IRQs masked around libc */
+        irq_free(c); /* may run in the tcpip thread: IRQs masked around libc */
     }
 }
 

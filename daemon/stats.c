@@ -26,7 +26,7 @@
 #include "daemon/daemon.h"
 #include "netif_tap/netif_tap.h"
 #include "port/fatal.h"
-#include "port/irq.h"
+#include "mcu/irq.h"
 
 /* Pool names in MEMP_* order, from lwIP's own list. */
 static const char *const memp_names[] = {

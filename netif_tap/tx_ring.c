@@ -40,7 +40,7 @@
 
 #include "fault_inject/fault.h"
 #include "netif_tap/netif_tap_priv.h"
-#include "port/irq.h"
+#include "mcu/irq.h"
 #include "port/lwip_compat.h"
 #include "base/log.h"
 #include "base/base.h"

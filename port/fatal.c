@@ -57,7 +57,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "port/irq.h"
+#include "mcu/irq.h"
 #include "base/log.h"
 #include "base/base.h"
 #include "base/thread.h"
@@ -622,6 +622,23 @@ void fatal_watchdog(const char *message)
         ;
     if (!atomic_load(&fs.done) && fs.action != FATAL_HOLD)
         _exit(FATAL_EXIT_CODE);
+}
+
+/* An irq_violation_cb: under --irq-policy detect, the violation is an
+ * incident (does not return); under the other policies nothing happens. */
+void fatal_on_irq_violation(void *arg, enum irq_violation_kind kind, const char *primitive,
+                            const char *object)
+{
+    (void)arg;
+    if (irq_policy() == IRQ_POLICY_DETECT)
+        fatal_violation(irq_violation_kind_name(kind), primitive, object, irq_isr_ucontext());
+}
+
+/* A fault hook of the emulated MCU (rtos_heap_fault_cb): an incident of KIND. */
+void fatal_on_fault(void *arg, const char *kind, const char *message)
+{
+    (void)arg;
+    fatal_report(kind, message);
 }
 
 static void crash_handler(int sig, siginfo_t *si, void *uc)

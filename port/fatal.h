@@ -74,3 +74,9 @@ void fatal_report(const char *kind, const char *message) __attribute__((noreturn
 void fatal_violation(const char *kind, const char *primitive, const char *object, void *uc)
     __attribute__((noreturn));
 void fatal_watchdog(const char *message);
+
+/* Hooks for mcu/ (irq_set_violation_hook(), rtos_heap_set_fault_hook()). */
+enum irq_violation_kind;
+void fatal_on_irq_violation(void *arg, enum irq_violation_kind kind, const char *primitive,
+                            const char *object);
+void fatal_on_fault(void *arg, const char *kind, const char *message) __attribute__((noreturn));

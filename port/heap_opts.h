@@ -4,10 +4,11 @@
  * Included by lwipd's lwipopts.h profiles; a user's own lwipopts.h may
  * include it too, or set the heap options directly.
  *   lwip   lwIP's mem.c; -Dmem_free_from_other_context sets
- *          LWIP_ALLOW_MEM_FREE_FROM_OTHER_CONTEXT (seed 000's fix 1)
+ *          LWIP_ALLOW_MEM_FREE_FROM_OTHER_CONTEXT (the first fix for the
+ *          ISR heap re-entry)
  *   libc   glibc malloc behind wrappers that catch ISR re-entry
- *   rtos   an RT-Thread-like heap guarded by a semaphore only (seed 000's
- *          board): the ALLOW flag cannot help it
+ *   rtos   an RT-Thread-like heap guarded by a semaphore only (the board
+ *          of the ISR heap re-entry): the ALLOW flag cannot help it
  *   pools  MEM_USE_POOLS: mem_malloc from fixed pools (lwippools.h)
  */
 #pragma once
@@ -15,7 +16,8 @@
 #include <stddef.h>
 
 #include "lwipd_config.h"
-#include "port/heap.h"
+#include "mcu/heap_libc.h"
+#include "mcu/rtos_heap.h"
 
 /* The heap hooks differ by version. The version meson read from the tree
  * (lwipd_config.h), not lwip/init.h's: included from lwipopts.h, init.h may

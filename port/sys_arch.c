@@ -4,7 +4,7 @@
  * Design note
  * -----------
  * - SYS_ARCH_PROTECT "disables interrupts" (irq_disable(): the emulated IRQs
- *   of port/irq.c cannot run in this thread) and takes one global recursive
+ *   of mcu/irq.c cannot run in this thread) and takes one global recursive
  *   lock, because Linux threads really run in parallel. Every internal lock
  *   of this file is taken the same way, as an RTOS kernel does, so an ISR
  *   never finds a port structure half-updated by the thread it interrupted.
@@ -13,11 +13,11 @@
  *   counted by two POSIX semaphores. sem_post() is async-signal-safe, so
  *   sys_mbox_trypost() and sys_mbox_trypost_fromisr() work inside an ISR.
  * - Semaphores are counting POSIX semaphores: no signal is ever lost.
- * - sys_mutex is a futex word holding the owner's thread id. Ownership is
- *   taken by one atomic compare-and-swap, so at any instant the word says
- *   who holds the mutex, and an ISR can tell "held by the context I
- *   interrupted" (a re-entry: the ISR heap re-entry) from "held by
- *   another thread" (I would have to wait) and from "free".
+ * - sys_mutex is mcu/mutex.c's futex word holding the owner's thread id,
+ *   taken through irq_mutex_lock(). Ownership is taken by one atomic
+ *   compare-and-swap, so at any instant the word says who holds the mutex, and an ISR can tell
+ * "held by the context I interrupted" (a re-entry: the ISR heap re-entry) from "held by another
+ * thread" (I would have to wait) and from "free".
  * - Every blocking primitive checks the thread-local in-ISR flag and reports
  *   a violation through irq_violation(), whose policy (detect, rtos, posix)
  *   decides what happens next.
@@ -32,7 +32,6 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
-#include <linux/futex.h>
 #include <pthread.h>
 #include <semaphore.h>
 #include <stdatomic.h>
@@ -40,7 +39,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -52,11 +50,11 @@
 #include "base/base.h"
 #include "base/log.h"
 #include "base/thread.h"
+#include "mcu/irq.h"
+#include "mcu/mutex.h"
 #include "port/fatal.h"
-#include "port/irq.h"
 #include "port/lwip_compat.h"
 #include "port/optcheck.h"
-#include "port/port.h"
 
 /* ---- threads and time -------------------------------------------------- */
 
@@ -70,26 +68,6 @@ struct sys_thread {
 static pid_t tcpip_lwp;
 
 static pthread_mutex_t protect_lock = PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
-
-/* malloc/free for the port's own objects, with IRQs masked: the code an ISR
- * interrupts must never be inside the C library's allocator (with -Dheap=libc
- * the ISR may free into it). */
-void *port_calloc(size_t n, size_t size)
-{
-    void *p;
-
-    irq_disable();
-    p = calloc(n, size);
-    irq_enable();
-    return p;
-}
-
-void port_free(void *p)
-{
-    irq_disable();
-    free(p);
-    irq_enable();
-}
 
 u32_t sys_now(void)
 {
@@ -207,10 +185,10 @@ struct sys_sem {
 
 err_t sys_sem_new(sys_sem_t *sem, u8_t count)
 {
-    struct sys_sem *s = port_calloc(1, sizeof(*s));
+    struct sys_sem *s = irq_calloc(1, sizeof(*s));
 
     if (!s || sem_init(&s->sem, 0, count) != 0) {
-        port_free(s);
+        irq_free(s);
         SYS_ARCH_DECL_PROTECT(lev);
         SYS_ARCH_PROTECT(lev);
         SYS_STATS_INC(sem.err);
@@ -244,7 +222,7 @@ void sys_sem_free(sys_sem_t *sem)
     SYS_ARCH_DECL_PROTECT(lev);
 
     sem_destroy(&(*sem)->sem);
-    port_free(*sem);
+    irq_free(*sem);
     *sem = NULL;
     SYS_ARCH_PROTECT(lev);
     SYS_STATS_DEC(sem.used);
@@ -263,37 +241,15 @@ void sys_sem_set_invalid(sys_sem_t *sem)
 
 /* ---- mutexes ------------------------------------------------------------ */
 
-#define MUTEX_WAITERS 0x80000000u
-
-struct sys_mutex {
-    atomic_uint word; /* 0: free; else owner tid, | MUTEX_WAITERS if anyone sleeps */
-    atomic_uint last; /* tid of the latest owner (an IRQ aimed at the stack) */
-    char name[64];    /* "mutex from mem_init": who created it */
-};
-
-/* Locks an ISR skipped under --irq-policy rtos, so that their unlock is
- * skipped too and the interrupted owner keeps its lock. */
-static __thread struct sys_mutex *tls_skipped[8];
-static __thread unsigned tls_nskipped;
-
-static long futex(atomic_uint *addr, int op, unsigned val)
-{
-    return syscall(SYS_futex, addr, op, val, NULL, NULL, 0);
-}
-
-static void mutex_name(struct sys_mutex *m, void *caller)
-{
-    Dl_info di;
-
-    if (dladdr(caller, &di) && di.dli_sname)
-        snprintf(m->name, sizeof(m->name), "mutex from %s", di.dli_sname);
-    else
-        snprintf(m->name, sizeof(m->name), "mutex from %p", caller);
-}
+/* A sys_mutex is mcu/mutex.c's owner-word mutex (sys_arch.h), taken through
+ * irq_mutex_lock() so that the ISR rules apply. */
 
 err_t sys_mutex_new(sys_mutex_t *mutex)
 {
-    struct sys_mutex *m = port_calloc(1, sizeof(*m));
+    struct mutex *m = irq_calloc(1, sizeof(*m));
+    void *caller = __builtin_return_address(0);
+    char name[MUTEX_NAME_LEN];
+    Dl_info di;
     SYS_ARCH_DECL_PROTECT(lev);
 
     SYS_ARCH_PROTECT(lev);
@@ -305,104 +261,32 @@ err_t sys_mutex_new(sys_mutex_t *mutex)
     }
     SYS_STATS_INC_USED(mutex);
     SYS_ARCH_UNPROTECT(lev);
-    mutex_name(m, __builtin_return_address(0));
+    if (dladdr(caller, &di) && di.dli_sname)
+        snprintf(name, sizeof(name), "mutex from %s", di.dli_sname);
+    else
+        snprintf(name, sizeof(name), "mutex from %p", caller);
+    mutex_init(m, name);
     *mutex = m;
     return ERR_OK;
 }
 
-static void mutex_acquire(struct sys_mutex *m, unsigned self)
-{
-    unsigned c = 0;
-
-    if (atomic_compare_exchange_strong(&m->word, &c, self))
-        return;
-    for (;;) {
-        if (c == 0) {
-            /* Someone may still sleep: keep the waiters bit when taking it. */
-            if (atomic_compare_exchange_strong(&m->word, &c, self | MUTEX_WAITERS))
-                return;
-            continue;
-        }
-        if (!(c & MUTEX_WAITERS)) {
-            if (!atomic_compare_exchange_strong(&m->word, &c, c | MUTEX_WAITERS))
-                continue;
-            c |= MUTEX_WAITERS;
-        }
-        futex(&m->word, FUTEX_WAIT_PRIVATE, c); /* EINTR, EAGAIN: look again */
-        c = atomic_load(&m->word);
-    }
-}
-
-/* The thread id holding MUTEX, 0 when free; with LAST, the latest owner
- * when free. Async-signal-safe. */
-pid_t port_mutex_owner(struct sys_mutex *const *mutex, bool last)
-{
-    const struct sys_mutex *m = mutex ? *mutex : NULL;
-    pid_t tid = m ? (pid_t)(atomic_load(&m->word) & ~MUTEX_WAITERS) : 0;
-
-    if (tid == 0 && last && m)
-        tid = (pid_t)atomic_load_explicit(&m->last, memory_order_relaxed);
-    return tid;
-}
-
-/* Signal handlers (an ISR following the core lock, irq_line_follow_lock):
- * take MUTEX if it is free, without waiting and without becoming its "last"
- * owner; give it back. Async-signal-safe. */
-bool port_mutex_claim(struct sys_mutex *const *mutex)
-{
-    unsigned c = 0;
-
-    return atomic_compare_exchange_strong(&(*mutex)->word, &c, (unsigned)base_gettid());
-}
-
-void port_mutex_unclaim(struct sys_mutex *const *mutex)
-{
-    if (atomic_exchange(&(*mutex)->word, 0) & MUTEX_WAITERS)
-        futex(&(*mutex)->word, FUTEX_WAKE_PRIVATE, 1);
-}
-
 void sys_mutex_lock(sys_mutex_t *mutex)
 {
-    struct sys_mutex *m = *mutex;
-    unsigned self = (unsigned)base_gettid();
-    unsigned owner = atomic_load(&m->word) & ~MUTEX_WAITERS;
-
-    if (irq_in_isr() && owner != 0) {
-        enum irq_violation_kind kind = owner == self ? IRQ_V_REENTRY : IRQ_V_HELD_OTHER;
-
-        if (irq_violation(kind, "sys_mutex_lock", m->name) == IRQ_ACT_SKIP) {
-            if (tls_nskipped < sizeof(tls_skipped) / sizeof(tls_skipped[0]))
-                tls_skipped[tls_nskipped++] = m;
-            return;
-        }
-    } else if (owner == self && !irq_in_isr()) {
+    if (irq_mutex_lock(*mutex, "sys_mutex_lock") == -EDEADLK)
         fatal_report("lwip-bug", "sys_mutex_lock: the owner locks its mutex again (self-deadlock)");
-    }
-    mutex_acquire(m, self);
-    atomic_store_explicit(&m->last, self, memory_order_relaxed);
 }
 
 void sys_mutex_unlock(sys_mutex_t *mutex)
 {
-    struct sys_mutex *m = *mutex;
-    unsigned c;
-
-    if (irq_in_isr() && tls_nskipped > 0 && tls_skipped[tls_nskipped - 1] == m) {
-        tls_nskipped--;
-        return;
-    }
-    if ((atomic_load(&m->word) & ~MUTEX_WAITERS) != (unsigned)base_gettid())
+    if (irq_mutex_unlock(*mutex) != 0)
         fatal_report("lwip-bug", "sys_mutex_unlock: mutex not held by the caller");
-    c = atomic_exchange(&m->word, 0);
-    if (c & MUTEX_WAITERS)
-        futex(&m->word, FUTEX_WAKE_PRIVATE, 1);
 }
 
 void sys_mutex_free(sys_mutex_t *mutex)
 {
     SYS_ARCH_DECL_PROTECT(lev);
 
-    port_free(*mutex);
+    irq_free(*mutex);
     *mutex = NULL;
     SYS_ARCH_PROTECT(lev);
     SYS_STATS_DEC(mutex.used);
@@ -419,19 +303,12 @@ void sys_mutex_set_invalid(sys_mutex_t *mutex)
     *mutex = NULL;
 }
 
-/* True when the calling thread holds *MUTEX (false for an invalid mutex). */
-bool port_mutex_held_by_me(struct sys_mutex *const *mutex)
-{
-    return mutex && *mutex &&
-           (atomic_load(&(*mutex)->word) & ~MUTEX_WAITERS) == (unsigned)base_gettid();
-}
-
 void sys_check_core_locking(void)
 {
     if (irq_in_isr())
         fatal_report("lwip-bug", "lwIP core function called from an ISR");
 #if LWIP_TCPIP_CORE_LOCKING
-    if (sys_mutex_valid(&lock_tcpip_core) && !port_mutex_held_by_me(&lock_tcpip_core))
+    if (sys_mutex_valid(&lock_tcpip_core) && !mutex_held_by_me(&lock_tcpip_core))
         fatal_report("lwip-bug", "lwIP core function called without the core lock");
 #else
     if (tcpip_lwp != 0 && base_gettid() != tcpip_lwp)
@@ -458,7 +335,7 @@ err_t sys_mbox_new(sys_mbox_t *mbox, int size)
 
     if (size <= 0)
         size = 128; /* lwIP passes 0 for "default" in some configurations */
-    mb = port_calloc(1, sizeof(*mb) + (size_t)size * sizeof(void *));
+    mb = irq_calloc(1, sizeof(*mb) + (size_t)size * sizeof(void *));
     SYS_ARCH_PROTECT(lev);
     if (!mb) {
         SYS_STATS_INC(mbox.err);
@@ -579,7 +456,7 @@ void sys_mbox_free(sys_mbox_t *mbox)
     sem_destroy(&mb->items);
     sem_destroy(&mb->spaces);
     pthread_mutex_destroy(&mb->lock);
-    port_free(mb);
+    irq_free(mb);
     *mbox = NULL;
     SYS_ARCH_PROTECT(lev);
     SYS_STATS_DEC(mbox.used);

@@ -27,11 +27,11 @@
 #include "lwip/tcpip.h"
 
 #include "port/fatal.h"
-#include "port/irq.h"
+#include "mcu/irq.h"
 #include "port/lwip_compat.h"
 #include "base/base.h"
 #include "base/thread.h"
-#include "port/port.h"
+#include "mcu/mutex.h"
 
 static uint64_t now_ms(void)
 {
@@ -360,9 +360,9 @@ static void test_mutex_excludes(void **state)
     for (int i = 0; i < 3; i++)
         pthread_join(t[i], NULL);
     assert_int_equal(counter, 600000);
-    assert_false(port_mutex_held_by_me(&count_mutex));
+    assert_false(mutex_held_by_me(&count_mutex));
     sys_mutex_lock(&count_mutex);
-    assert_true(port_mutex_held_by_me(&count_mutex));
+    assert_true(mutex_held_by_me(&count_mutex));
     sys_mutex_unlock(&count_mutex);
     sys_mutex_free(&count_mutex);
 }
@@ -642,7 +642,7 @@ static void test_core_lock_check_accepts_the_holder(void **state)
     assert_int_equal(sys_mutex_new(&lock_tcpip_core), ERR_OK);
     LOCK_TCPIP_CORE();
     LWIP_ASSERT_CORE_LOCKED(); /* returns: a failed check ends the process */
-    assert_true(port_mutex_held_by_me(&lock_tcpip_core));
+    assert_true(mutex_held_by_me(&lock_tcpip_core));
     UNLOCK_TCPIP_CORE();
     sys_mutex_free(&lock_tcpip_core);
     sys_mutex_set_invalid(&lock_tcpip_core);
@@ -719,10 +719,10 @@ static void test_rtos_policy_skips_held_lock(void **state)
     /* The ISR "took" the lock without waiting, as a semaphore-guarded RTOS
      * heap would, and its unlock did not release the owner's hold. */
     assert_int_equal(atomic_load(&isr_took_lock), 1);
-    assert_true(port_mutex_held_by_me(&held_mutex));
+    assert_true(mutex_held_by_me(&held_mutex));
     assert_int_equal(irq_violation_count(), v0 + 1);
     sys_mutex_unlock(&held_mutex);
-    assert_false(port_mutex_held_by_me(&held_mutex));
+    assert_false(mutex_held_by_me(&held_mutex));
     sys_mutex_free(&held_mutex);
     irq_init(IRQ_POLICY_DETECT);
 }
@@ -838,7 +838,7 @@ static void follow_isr(void *arg)
 {
     (void)arg;
     atomic_store(&follow_tid, (int)base_gettid());
-    atomic_store(&follow_held, port_mutex_held_by_me(&cpu_mutex));
+    atomic_store(&follow_held, mutex_held_by_me(&cpu_mutex));
     atomic_fetch_add(&follow_runs, 1);
 }
 
@@ -903,8 +903,8 @@ static void test_irq_follows_the_lock(void **state)
     assert_true(wait_flag(&follow_runs, 2));
     assert_int_equal(atomic_load(&follow_tid), self);
     assert_true(atomic_load(&follow_held));
-    assert_int_equal(port_mutex_owner(&cpu_mutex, false), 0);
-    assert_int_equal(port_mutex_owner(&cpu_mutex, true), self);
+    assert_int_equal(mutex_owner(&cpu_mutex, false), 0);
+    assert_int_equal(mutex_owner(&cpu_mutex, true), self);
 
     atomic_store(&b_done, 1);
     pthread_join(b, NULL);
@@ -937,6 +937,7 @@ int main(void)
 
     fatal_init();
     irq_init(IRQ_POLICY_DETECT);
+    irq_set_violation_hook(fatal_on_irq_violation, NULL);
     post_line = irq_line_new("post", post_isr, NULL);
     noop_line = irq_line_new("noop", noop_isr, NULL);
     lock_line = irq_line_new("lock", lock_isr, NULL);

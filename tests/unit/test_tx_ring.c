@@ -21,7 +21,7 @@
 
 #include "netif_tap/netif_tap_priv.h"
 #include "port/fatal.h"
-#include "port/irq.h"
+#include "mcu/irq.h"
 
 static int wire[2];
 

@@ -3,12 +3,12 @@
 #pragma once
 
 struct sys_sem;
-struct sys_mutex;
+struct mutex; /* mcu/mutex.h: the owner-word mutex */
 struct sys_mbox;
 struct sys_thread;
 
 typedef struct sys_sem *sys_sem_t;
-typedef struct sys_mutex *sys_mutex_t;
+typedef struct mutex *sys_mutex_t;
 typedef struct sys_mbox *sys_mbox_t;
 typedef struct sys_thread *sys_thread_t;
 

@@ -3,12 +3,13 @@
 #pragma once
 
 #include <pthread.h>
+#include <stddef.h>
 #include <stdbool.h>
 #include <stdint.h>
 
-#define IRQ_MAX_LINES 8 /* SIGRTMIN+4 .. +11 (fatal.c freezes threads with +12) */
+#define IRQ_MAX_LINES 8 /* SIGRTMIN+4 .. +11 (crash/ freezes threads with +12) */
 
-/* What the port does when an ISR breaks the rules (see irq_violation()). */
+/* What happens when an ISR breaks the rules (see irq_violation()). */
 enum irq_policy {
     IRQ_POLICY_DETECT, /* report with both stacks, then stop */
     IRQ_POLICY_RTOS,   /* do what an RTOS with a semaphore-guarded heap does: skip the lock */
@@ -48,8 +49,8 @@ void irq_line_free(struct irq_line *l);
 const char *irq_line_name(const struct irq_line *l);
 int irq_line_signo(const struct irq_line *l);
 void irq_line_set_target(struct irq_line *l, pthread_t target);
-struct sys_mutex;
-void irq_line_follow_lock(struct irq_line *l, struct sys_mutex *const *lock);
+struct mutex;
+void irq_line_follow_lock(struct irq_line *l, struct mutex *const *lock);
 void irq_raise(struct irq_line *l);
 void irq_line_get_stats(const struct irq_line *l, struct irq_line_stats *out);
 
@@ -59,13 +60,20 @@ bool irq_in_isr(void);
 bool irq_masked(void);
 void *irq_isr_ucontext(void);
 
-/* Told about every violation the policy tolerates (rtos, posix); runs in the
- * ISR, so it must be async-signal-safe. */
-typedef void (*irq_violation_cb)(enum irq_violation_kind kind, const char *primitive,
+/* Told about every violation (see irq_violation()); runs in the ISR, so it
+ * must be async-signal-safe. Under --irq-policy detect it is expected not
+ * to return (crash/'s fatal_on_irq_violation()). */
+typedef void (*irq_violation_cb)(void *arg, enum irq_violation_kind kind, const char *primitive,
                                  const char *object);
 
-void irq_set_violation_hook(irq_violation_cb cb);
+void irq_set_violation_hook(irq_violation_cb cb, void *arg);
 enum irq_action irq_violation(enum irq_violation_kind kind, const char *primitive,
                               const char *object);
 uint64_t irq_violation_count(void);
 const char *irq_violation_kind_name(enum irq_violation_kind kind);
+
+/* Locks and memory used where an ISR may strike. */
+int irq_mutex_lock(struct mutex *m, const char *primitive);
+int irq_mutex_unlock(struct mutex *m);
+void *irq_calloc(size_t n, size_t size);
+void irq_free(void *p);

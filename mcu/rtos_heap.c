@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* -Dheap=rtos: a small RTOS heap, the kind RT-Thread's port gives lwIP on
- * seed 000's board: first-fit blocks in one arena, guarded by a semaphore
+ * the board of the ISR heap re-entry: first-fit blocks in one arena, guarded by a semaphore
  * only (never by disabling interrupts). An ISR that frees on top of a thread
  * inside malloc/free wants the semaphore that thread holds; the port reports
  * it (--irq-policy detect) or, like the board, goes on without it (rtos) and
@@ -13,6 +13,7 @@
  */
 #define _GNU_SOURCE
 #include "lwipd_config.h"
+#include "mcu/rtos_heap.h"
 
 #include <pthread.h>
 #include <stdint.h>
@@ -20,11 +21,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lwip/opt.h"
-#include "lwip/sys.h"
+#include "lwip/opt.h" /* MEM_SIZE */
 
-#include "port/fatal.h"
-#include "port/heap.h"
+#include "base/log.h"
+#include "mcu/irq.h"
+#include "mcu/mutex.h"
 
 #define RH_MAGIC 0x1ea0u
 #define RH_ALIGN 8u
@@ -43,9 +44,27 @@ static struct {
     uint8_t *arena;
     size_t size;  /* offset of the end sentinel */
     size_t lfree; /* lowest free block */
-    sys_mutex_t lock;
+    struct mutex lock;
     pthread_once_t once;
+    rtos_heap_fault_cb fault;
+    void *fault_arg;
 } rh = {.once = PTHREAD_ONCE_INIT};
+
+/* Who hears of a corrupted heap (see rtos_heap.h). Set before the first
+ * allocation. */
+void rtos_heap_set_fault_hook(rtos_heap_fault_cb cb, void *arg)
+{
+    rh.fault = cb;
+    rh.fault_arg = arg;
+}
+
+static void __attribute__((noreturn)) fault(const char *kind, const char *message)
+{
+    if (rh.fault)
+        rh.fault(rh.fault_arg, kind, message);
+    log_write_safe(LOG_CRIT, kind, message);
+    abort();
+}
 
 static struct rh_block *blk(size_t off)
 {
@@ -63,7 +82,7 @@ static void corrupt(const char *what, const struct rh_block *b)
 
     snprintf(msg, sizeof(msg), "rtos heap corrupted: %s (block at offset %zu: magic %#x, used %u)",
              what, off_of(b), b->magic, b->used);
-    fatal_report("heap-corruption", msg);
+    fault("heap-corruption", msg);
 }
 
 static void check(const struct rh_block *b, const char *where)
@@ -72,20 +91,34 @@ static void check(const struct rh_block *b, const char *where)
         corrupt(where, b);
 }
 
-/* Create the arena and its semaphore (exported so that reports name the
- * lock "mutex from rtos_heap_init"). */
-void rtos_heap_init(void);
+/* Create the arena and its semaphore (the lock is named "mutex from
+ * rtos_heap_init" in reports). Called once, at the first allocation. */
 void rtos_heap_init(void)
 {
     size_t size = ((size_t)MEM_SIZE / RH_ALIGN) * RH_ALIGN;
 
     rh.arena = aligned_alloc(RH_ALIGN, size + RH_HDR);
-    if (!rh.arena || sys_mutex_new(&rh.lock) != ERR_OK)
-        fatal_report("heap", "rtos heap: cannot create the arena");
+    if (!rh.arena)
+        fault("heap", "rtos heap: cannot create the arena");
+    mutex_init(&rh.lock, "mutex from rtos_heap_init");
     rh.size = size;
     *blk(0) = (struct rh_block){RH_MAGIC, 0, size, 0};
     *blk(size) = (struct rh_block){RH_MAGIC, 1, size + RH_HDR, 0}; /* end sentinel */
     rh.lfree = 0;
+}
+
+/* The heap's semaphore, taken as the board takes it: an ISR that finds it
+ * held breaks a rule (irq_mutex_lock() and --irq-policy decide). */
+static void lock(void)
+{
+    if (irq_mutex_lock(&rh.lock, "sys_mutex_lock") != 0)
+        fault("lwip-bug", "rtos heap: the owner locks its mutex again (self-deadlock)");
+}
+
+static void unlock(void)
+{
+    if (irq_mutex_unlock(&rh.lock) != 0)
+        fault("lwip-bug", "rtos heap: mutex not held by the caller");
 }
 
 static void rh_init_once(void)
@@ -129,7 +162,7 @@ void *rtos_heap_malloc(size_t size)
     size = (size + RH_ALIGN - 1) / RH_ALIGN * RH_ALIGN;
     if (size < RH_MIN)
         size = RH_MIN;
-    sys_mutex_lock(&rh.lock);
+    lock();
     for (size_t off = rh.lfree; off < rh.size;) {
         struct rh_block *b = blk(off);
 
@@ -151,7 +184,7 @@ void *rtos_heap_malloc(size_t size)
         }
         off = b->next;
     }
-    sys_mutex_unlock(&rh.lock);
+    unlock();
     return ret;
 }
 
@@ -175,7 +208,7 @@ void rtos_heap_free(void *p)
         return;
     rh_init_once();
     b = (struct rh_block *)(void *)((uint8_t *)p - RH_HDR);
-    sys_mutex_lock(&rh.lock);
+    lock();
     if ((uint8_t *)b < rh.arena || off_of(b) >= rh.size)
         corrupt("free of a pointer outside the heap", b);
     check(b, "freeing");
@@ -185,5 +218,5 @@ void rtos_heap_free(void *p)
     if (off_of(b) < rh.lfree)
         rh.lfree = off_of(b);
     plug_holes(b);
-    sys_mutex_unlock(&rh.lock);
+    unlock();
 }

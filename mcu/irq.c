@@ -28,18 +28,20 @@
  */
 #define _GNU_SOURCE
 #include "lwipd_config.h"
-#include "port/irq.h"
+#include "mcu/irq.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "port/fatal.h"
 #include "base/base.h"
-#include "port/port.h"
+#include "base/log.h"
+#include "base/names.h"
+#include "mcu/mutex.h"
 
 #define IRQ_SIGNAL_OFFSET 4 /* first line is SIGRTMIN+4 */
 
@@ -50,7 +52,7 @@ struct irq_line {
     int signo;
     _Atomic(pthread_t) target;
     atomic_bool has_target;
-    struct sys_mutex *const *_Atomic follow; /* the "CPU": see irq_line_follow_lock() */
+    struct mutex *const *_Atomic follow; /* the "CPU": see irq_line_follow_lock() */
     atomic_int asserted;
     atomic_int hops; /* forwards of the pending IRQ (follow) */
     atomic_uint_fast64_t raised;
@@ -67,12 +69,18 @@ static struct {
     struct irq_line lines[IRQ_MAX_LINES];
     atomic_uint_fast64_t violations;
     irq_violation_cb violation_hook;
+    void *violation_arg;
 } irqc;
 
 static __thread volatile unsigned tls_mask_depth;
 static __thread volatile int tls_in_isr;
 static __thread void *volatile tls_isr_uc;
 static __thread _Atomic unsigned tls_pending;
+
+/* Locks an ISR skipped under --irq-policy rtos (irq_mutex_lock), so that
+ * their unlock is skipped too and the interrupted owner keeps its lock. */
+static __thread struct mutex *tls_skipped[8];
+static __thread unsigned tls_nskipped;
 
 static const char *const policy_names[] = {
     [IRQ_POLICY_DETECT] = "detect",
@@ -82,19 +90,18 @@ static const char *const policy_names[] = {
 
 const char *irq_policy_name(enum irq_policy p)
 {
-    return (unsigned)p < sizeof(policy_names) / sizeof(policy_names[0]) ? policy_names[p] : "?";
+    return names_get(policy_names, NAMES_COUNT(policy_names), (unsigned)p);
 }
 
-/* Parse a policy name. Returns 0 or -EINVAL. */
+/* Parse a policy name. Returns 0 or -EINVAL (*OUT untouched). */
 int irq_policy_parse(const char *s, enum irq_policy *out)
 {
-    for (unsigned i = 0; i < sizeof(policy_names) / sizeof(policy_names[0]); i++) {
-        if (strcmp(s, policy_names[i]) == 0) {
-            *out = (enum irq_policy)i;
-            return 0;
-        }
-    }
-    return -EINVAL;
+    unsigned v;
+    int err = names_find(policy_names, NAMES_COUNT(policy_names), s, &v);
+
+    if (err == 0)
+        *out = (enum irq_policy)v;
+    return err;
 }
 
 enum irq_policy irq_policy(void)
@@ -112,9 +119,9 @@ enum irq_policy irq_policy(void)
 /* Where the signal landed: run here (we own the lock, or nobody does and we
  * claim it for the ISR's duration, so nobody enters meanwhile: *CLAIMED is
  * the lock to give back), or pass it on to the owner (returns false). */
-static bool irq_follow(struct irq_line *l, struct sys_mutex *const **claimed)
+static bool irq_follow(struct irq_line *l, struct mutex *const **claimed)
 {
-    struct sys_mutex *const *lock = atomic_load_explicit(&l->follow, memory_order_relaxed);
+    struct mutex *const *lock = atomic_load_explicit(&l->follow, memory_order_relaxed);
     pid_t self, owner;
 
     *claimed = NULL;
@@ -122,11 +129,11 @@ static bool irq_follow(struct irq_line *l, struct sys_mutex *const **claimed)
         return true;
     self = base_gettid();
     for (int i = 0; i < IRQ_MAX_HOPS; i++) {
-        owner = port_mutex_owner(lock, false);
+        owner = mutex_owner(lock, false);
         if (owner == self)
             return true;
         if (owner == 0) {
-            if (port_mutex_claim(lock)) {
+            if (mutex_claim(lock)) {
                 *claimed = lock;
                 return true;
             }
@@ -149,13 +156,13 @@ static void irq_dispatch(struct irq_line *l, void *uc);
  * interrupted context, NULL when run at irq_enable(). */
 static void irq_service(struct irq_line *l, void *uc)
 {
-    struct sys_mutex *const *claimed;
+    struct mutex *const *claimed;
 
     if (!irq_follow(l, &claimed))
         return;
     irq_dispatch(l, uc);
     if (claimed)
-        port_mutex_unclaim(claimed);
+        mutex_unclaim(claimed);
 }
 
 static void irq_dispatch(struct irq_line *l, void *uc)
@@ -218,7 +225,7 @@ struct irq_line *irq_line_new(const char *name, irq_isr_cb isr, void *arg)
         }
     }
     if (!l) {
-        fatal_write_str("irq: no free IRQ line\n");
+        log_err("irq", "no free IRQ line (%d in use)", IRQ_MAX_LINES);
         return NULL;
     }
     memset(l, 0, sizeof(*l));
@@ -234,7 +241,7 @@ struct irq_line *irq_line_new(const char *name, irq_isr_cb isr, void *arg)
     for (int i = 0; i < IRQ_MAX_LINES; i++)
         sigaddset(&sa.sa_mask, SIGRTMIN + IRQ_SIGNAL_OFFSET + i);
     if (sigaction(l->signo, &sa, NULL) != 0) {
-        fatal_write_str("irq: sigaction failed\n");
+        log_err("irq", "line %s: sigaction: %s", name, strerror(errno));
         return NULL;
     }
     atomic_store(&l->isr, isr); /* the line is live from here */
@@ -275,7 +282,7 @@ void irq_line_set_target(struct irq_line *l, pthread_t target)
  * or when it is free at its last owner, or else the fixed target. Where the
  * signal lands the ISR runs only if that thread owns LOCK or can take it for
  * the ISR's duration; otherwise it is passed on to the owner. */
-void irq_line_follow_lock(struct irq_line *l, struct sys_mutex *const *lock)
+void irq_line_follow_lock(struct irq_line *l, struct mutex *const *lock)
 {
     atomic_store(&l->follow, lock);
 }
@@ -289,8 +296,8 @@ void irq_raise(struct irq_line *l)
         return;
     }
     atomic_fetch_add_explicit(&l->raised, 1, memory_order_relaxed);
-    struct sys_mutex *const *lock = atomic_load_explicit(&l->follow, memory_order_relaxed);
-    pid_t tid = lock ? port_mutex_owner(lock, true) : 0;
+    struct mutex *const *lock = atomic_load_explicit(&l->follow, memory_order_relaxed);
+    pid_t tid = lock ? mutex_owner(lock, true) : 0;
 
     if (tid > 0 && syscall(SYS_tgkill, irqc.pid, tid, l->signo) == 0)
         return;
@@ -359,40 +366,106 @@ void *irq_isr_ucontext(void)
     return tls_isr_uc;
 }
 
+static const char *const violation_names[] = {
+    [IRQ_V_BLOCKING] = "blocking call in ISR",
+    [IRQ_V_REENTRY] = "ISR re-entered a lock held by the interrupted context",
+    [IRQ_V_HELD_OTHER] = "ISR would wait for a lock held by another thread",
+};
+
 const char *irq_violation_kind_name(enum irq_violation_kind kind)
 {
-    switch (kind) {
-    case IRQ_V_BLOCKING:
-        return "blocking call in ISR";
-    case IRQ_V_REENTRY:
-        return "ISR re-entered a lock held by the interrupted context";
-    case IRQ_V_HELD_OTHER:
-        return "ISR would wait for a lock held by another thread";
-    }
-    return "?";
+    return names_get(violation_names, NAMES_COUNT(violation_names), (unsigned)kind);
 }
 
-/* An ISR broke a rule. Under "detect" this does not return: it writes the
- * report (both stacks) and stops the process. Otherwise it counts the
- * violation and tells the caller whether to skip the lock/wait ("rtos") or
- * go on and block ("posix"). Async-signal-safe on the non-detect paths. */
+/* An ISR broke a rule: count it and tell the violation hook (which, under
+ * "detect", reports the incident with both stacks and stops the process:
+ * crash/'s fatal_on_irq_violation()). Then tell the caller whether to skip
+ * the lock/wait ("rtos") or go on and block ("posix"). Under "detect" with
+ * no hook, or one that returns, a line goes to the log and the lock/wait is
+ * skipped. Async-signal-safe as long as the hook is. */
 enum irq_action irq_violation(enum irq_violation_kind kind, const char *primitive,
                               const char *object)
 {
     atomic_fetch_add_explicit(&irqc.violations, 1, memory_order_relaxed);
-    if (irqc.policy == IRQ_POLICY_DETECT)
-        fatal_violation(irq_violation_kind_name(kind), primitive, object, tls_isr_uc);
     if (irqc.violation_hook)
-        irqc.violation_hook(kind, primitive, object);
-    return irqc.policy == IRQ_POLICY_RTOS ? IRQ_ACT_SKIP : IRQ_ACT_PROCEED;
+        irqc.violation_hook(irqc.violation_arg, kind, primitive, object);
+    if (irqc.policy == IRQ_POLICY_DETECT)
+        log_write_safe(LOG_CRIT, "irq", "ISR rule broken and nobody to report it: skipped");
+    return irqc.policy == IRQ_POLICY_POSIX ? IRQ_ACT_PROCEED : IRQ_ACT_SKIP;
 }
 
-void irq_set_violation_hook(irq_violation_cb cb)
+/* CB(ARG, ...) is told about every violation (see irq_violation()); it runs
+ * in the ISR, so it must be async-signal-safe. NULL: nobody. */
+void irq_set_violation_hook(irq_violation_cb cb, void *arg)
 {
+    irqc.violation_hook = NULL;
+    atomic_signal_fence(memory_order_seq_cst);
+    irqc.violation_arg = arg;
+    atomic_signal_fence(memory_order_seq_cst);
     irqc.violation_hook = cb;
 }
 
 uint64_t irq_violation_count(void)
 {
     return atomic_load_explicit(&irqc.violations, memory_order_relaxed);
+}
+
+/* Take M from any context, keeping the ISR rules: inside an ISR, a lock
+ * that is held is a violation (irq_violation(): re-entry when the
+ * interrupted context holds it, a wait when another thread does); when the
+ * policy says skip, the ISR goes on without it and its irq_mutex_unlock()
+ * is skipped too. PRIMITIVE names the caller in reports. Returns 0 (taken,
+ * or skipped as the policy says), or -EDEADLK (not taken) when a thread
+ * outside an ISR locks the mutex it holds already. */
+int irq_mutex_lock(struct mutex *m, const char *primitive)
+{
+    struct mutex *const mp = m;
+    pid_t self = base_gettid();
+    pid_t owner = mutex_owner(&mp, false);
+
+    if (tls_in_isr && owner != 0) {
+        enum irq_violation_kind kind = owner == self ? IRQ_V_REENTRY : IRQ_V_HELD_OTHER;
+
+        if (irq_violation(kind, primitive, m->name) == IRQ_ACT_SKIP) {
+            if (tls_nskipped < sizeof(tls_skipped) / sizeof(tls_skipped[0]))
+                tls_skipped[tls_nskipped++] = m;
+            return 0;
+        }
+    } else if (owner == self && !tls_in_isr) {
+        return -EDEADLK;
+    }
+    mutex_acquire(m);
+    return 0;
+}
+
+/* Give back what irq_mutex_lock() took (nothing if an ISR skipped it).
+ * Returns 0, or -EPERM when the caller does not hold M. */
+int irq_mutex_unlock(struct mutex *m)
+{
+    if (tls_in_isr && tls_nskipped > 0 && tls_skipped[tls_nskipped - 1] == m) {
+        tls_nskipped--;
+        return 0;
+    }
+    return mutex_release(m);
+}
+
+/* calloc() with this thread's IRQs masked: the code an ISR interrupts must
+ * never be inside the C library's allocator (with -Dheap=libc the ISR may
+ * free into it). NULL when out of memory. */
+void *irq_calloc(size_t n, size_t size)
+{
+    void *p;
+
+    irq_disable();
+    p = calloc(n, size);
+    irq_enable();
+    return p;
+}
+
+/* free() for irq_calloc()'s memory, IRQs masked likewise. */
+void irq_free(void *p)
+{
+    irq_disable();
+    free(p);
+    irq_enable();
 }

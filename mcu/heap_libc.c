@@ -8,8 +8,8 @@
 
 #include <stdlib.h>
 
-#include "port/heap.h"
-#include "port/irq.h"
+#include "mcu/heap_libc.h"
+#include "mcu/irq.h"
 
 static __thread volatile int tls_in_heap;
 
