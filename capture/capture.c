@@ -66,14 +66,16 @@ struct capture {
 static struct {
     capture_guard_cb enter;
     capture_guard_cb leave;
+    void *arg;
 } guard;
 
-/* Call ENTER before every writer lock is taken and LEAVE after it is given
- * back, in the thread that takes it (NULL: nothing). The daemon passes
- * the crash reporter's fatal_defer_begin/end, so that no thread is frozen inside
- * the writer. Set it before any capture writes frames. */
-void capture_set_guard(capture_guard_cb enter, capture_guard_cb leave)
+/* Call ENTER(ARG) before every writer lock is taken and LEAVE(ARG) after it
+ * is given back, in the thread that takes it (NULL: nothing). The daemon
+ * passes the crash reporter's fatal_defer_begin/end, so that no thread is
+ * frozen inside the writer. Set it before any capture writes frames. */
+void capture_set_guard(capture_guard_cb enter, capture_guard_cb leave, void *arg)
 {
+    guard.arg = arg;
     guard.enter = enter;
     guard.leave = leave;
 }
@@ -81,7 +83,7 @@ void capture_set_guard(capture_guard_cb enter, capture_guard_cb leave)
 static void writer_lock(struct capture *c)
 {
     if (guard.enter)
-        guard.enter();
+        guard.enter(guard.arg);
     pthread_mutex_lock(&c->lock);
     atomic_store_explicit(&c->holder, base_gettid(), memory_order_relaxed);
 }
@@ -91,7 +93,7 @@ static void writer_unlock(struct capture *c)
     atomic_store_explicit(&c->holder, 0, memory_order_relaxed);
     pthread_mutex_unlock(&c->lock);
     if (guard.leave)
-        guard.leave();
+        guard.leave(guard.arg);
 }
 
 /* A capture writer keeping at most SNAPLEN bytes per frame (0: all) and,

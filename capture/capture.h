@@ -11,9 +11,9 @@
 struct capture;
 
 /* Called around the writer lock (capture_set_guard()). */
-typedef void (*capture_guard_cb)(void);
+typedef void (*capture_guard_cb)(void *arg);
 
-void capture_set_guard(capture_guard_cb enter, capture_guard_cb leave);
+void capture_set_guard(capture_guard_cb enter, capture_guard_cb leave, void *arg);
 
 struct capture *capture_new(unsigned snaplen, const char *filter, char *errbuf, size_t errlen);
 struct capture *capture_open(const char *path, unsigned snaplen, char *errbuf, size_t errlen);

@@ -12,7 +12,7 @@
 #include "fault_inject/link.h"
 #include "apps/churn.h"
 #include "netif_tap/netif_tap.h"
-#include "port/fatal.h"
+#include "crash/fatal.h"
 #include "mcu/irq.h"
 
 /* Exit codes (sysexits.h), documented in --help and README. */

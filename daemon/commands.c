@@ -31,7 +31,7 @@
 #include "diag/leaks.h"
 #include "diag/sockdiag.h"
 #include "netif_tap/netif_tap.h"
-#include "port/fatal.h"
+#include "crash/fatal.h"
 #include "base/base.h"
 
 #include "lwip/netif.h"

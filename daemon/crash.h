@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
-/* Crash reports (the writer behind port/fatal.c). */
+/* The daemon's sections of crash reports (crash/crash_report.c). */
 #pragma once
 
 #include <sys/types.h>
 
+#include "crash/crash_report.h" /* crash_report_path() */
+
 struct daemon;
 
-void crash_init(struct daemon *d, pid_t control_thread);
-const char *crash_report_path(void);
+int crash_init(struct daemon *d, pid_t control_thread);

@@ -34,7 +34,7 @@
 #include "fault_inject/prng.h"
 #include "diag/leaks.h"
 #include "netif_tap/netif_tap.h"
-#include "port/fatal.h"
+#include "crash/fatal.h"
 #include "mcu/irq.h"
 #include "mcu/rtos_heap.h"
 #include "base/log.h"
@@ -43,8 +43,6 @@
 
 #define CAPTURE_FLUSH_MS 100 /* a SIGKILL loses at most this much */
 #define STATUS_EVERY_S   5
-
-struct daemon *the_daemon;
 
 static void on_frame(void *arg, enum tap_dir dir, const struct iovec *iov, int iovcnt, size_t len,
                      uint64_t ts_ns)
@@ -474,7 +472,6 @@ int daemon_run(const struct args *a)
     char line[512];
     int rc;
 
-    the_daemon = &d;
     d.start_ns = base_now_ns();
     thread_register_current("main");
     choose_report_dir(&d);
@@ -654,6 +651,6 @@ out:
     if (d.base)
         event_base_free(d.base);
     /* lwIP has no shutdown: its threads end with the process. */
-    the_daemon = NULL;
+    crash_report_stop(); /* the sections' D goes away */
     return rc;
 }

@@ -31,8 +31,6 @@ struct daemon {
     int tap_loss_fd; /* eventfd: the TAP went away (--exit-on-tap-loss) */
 };
 
-extern struct daemon *the_daemon;
-
 int daemon_run(const struct args *a);
 int daemon_check_config(const struct args *a, FILE *out);
 void daemon_request_stop(struct daemon *d, int exit_code);

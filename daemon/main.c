@@ -9,7 +9,7 @@
 
 #include "daemon/args.h"
 #include "daemon/daemon.h"
-#include "port/fatal.h"
+#include "crash/fatal.h"
 #include "base/log.h"
 
 static void libevent_log(int severity, const char *msg)

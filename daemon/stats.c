@@ -25,7 +25,7 @@
 #include "fault_inject/fault.h"
 #include "daemon/daemon.h"
 #include "netif_tap/netif_tap.h"
-#include "port/fatal.h"
+#include "crash/fatal.h"
 #include "mcu/irq.h"
 
 /* Pool names in MEMP_* order, from lwIP's own list. */

@@ -18,7 +18,7 @@
 
 #include "base/events.h"
 #include "daemon/stack.h"
-#include "port/fatal.h"
+#include "crash/fatal.h"
 #include "base/log.h"
 #include "base/base.h"
 #include "base/thread.h"

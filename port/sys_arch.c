@@ -52,7 +52,7 @@
 #include "base/thread.h"
 #include "mcu/irq.h"
 #include "mcu/mutex.h"
-#include "port/fatal.h"
+#include "crash/fatal.h"
 #include "port/lwip_compat.h"
 #include "port/optcheck.h"
 

@@ -26,7 +26,7 @@
 #include "lwip/sys.h"
 #include "lwip/tcpip.h"
 
-#include "port/fatal.h"
+#include "crash/fatal.h"
 #include "mcu/irq.h"
 #include "port/lwip_compat.h"
 #include "base/base.h"

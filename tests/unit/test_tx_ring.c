@@ -20,7 +20,7 @@
 #include "lwip/tcpip.h"
 
 #include "netif_tap/netif_tap_priv.h"
-#include "port/fatal.h"
+#include "crash/fatal.h"
 #include "mcu/irq.h"
 
 static int wire[2];

@@ -16,13 +16,17 @@
  * 2. The reporter thread (made at start-up) freezes every other registered
  *    thread with a signal whose handler records that thread's stack and
  *    then sleeps with all signals blocked, names every frame
- *    (port/symbols.c: the executable's .symtab, so static functions too),
+ *    (symbols.c: the executable's .symtab, so static functions too),
  *    prints the stacks, calls the writer (the daemon's JSON report) and
  *    carries out the action: exit, abort, or hold (lwIP stays frozen, the
  *    control socket keeps answering). The first incident wins; a thread that
  *    hits a second one while the first is being reported just freezes.
  *    The headline and the report's path go to stderr and, with --log-file,
  *    to the log (base/log.c's write()-only log_write_safe()).
+ *
+ * The work is spread over fatal.c (incidents, the reporter thread, the
+ * action), fatal_freeze.c (freezing the other threads) and fatal_stack.c
+ * (recording, naming and printing stacks); fatal_priv.h joins them.
  *
  * A thread is not frozen inside a stretch marked with fatal_defer_begin()/
  * fatal_defer_end() (the capture writer: the reporter flushes the capture
@@ -40,7 +44,7 @@
 #define _GNU_SOURCE
 #define UNW_LOCAL_ONLY
 #include "lwipd_config.h"
-#include "port/fatal.h"
+#include "crash/fatal_priv.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -52,19 +56,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
-#include <sys/syscall.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "mcu/irq.h"
-#include "base/log.h"
 #include "base/base.h"
+#include "base/log.h"
+#include "base/names.h"
 #include "base/thread.h"
-#include "port/symbols.h"
+#include "mcu/irq.h"
 
-#define FREEZE_SIGNAL     (SIGRTMIN + 12)
-#define FREEZE_WAIT_MS    1000
 #define REPORT_TIMEOUT_MS 15000
 
 /* The reporter's private memory: reserved, touched only by a report. */
@@ -78,6 +79,7 @@
 
 static struct {
     fatal_writer_cb writer;
+    void *writer_arg;
     enum fatal_action action;
     pid_t keep_running; /* a thread never frozen under FATAL_HOLD (the control loop) */
     atomic_int entered;
@@ -89,14 +91,11 @@ static struct {
     bool reporter_started;
     pid_t faulting_lwp;
     struct fatal_incident inc;
-    atomic_int freeze_acks;
     char *arena; /* ARENA_SIZE bytes, or NULL */
     size_t arena_used;
 } fs = {.wake = {-1, -1}, .report = {-1, -1}};
 
-static __thread int tls_reporting;                    /* this thread is writing a report */
-static __thread volatile sig_atomic_t tls_defer;      /* fatal_defer_begin() depth */
-static __thread volatile sig_atomic_t tls_freeze_due; /* a freeze arrived inside it */
+static __thread int tls_reporting; /* this thread is writing a report */
 
 /* malloc(), except in the reporter while it reports: then bump-allocated
  * from the reserved arena (NULL when that is spent: a report with holes
@@ -121,19 +120,6 @@ void fatal_free(void *p)
     free(p);
 }
 
-void fatal_write_str(const char *s)
-{
-    size_t n = strlen(s);
-
-    while (n > 0) {
-        ssize_t w = write(STDERR_FILENO, s, n);
-        if (w <= 0)
-            return;
-        s += w;
-        n -= (size_t)w;
-    }
-}
-
 /* PARTS joined, as one log line, when the log is a file (--log-file): on
  * stderr the caller has written its own "lwipd: ..." line already. */
 static void log_parts(const char *const *parts, size_t n)
@@ -150,263 +136,31 @@ static void log_parts(const char *const *parts, size_t n)
     log_write_safe(LOG_CRIT, "fatal", text);
 }
 
-static void write_num(uintptr_t v, int base)
-{
-    char buf[32];
-    int i = sizeof(buf) - 1;
-
-    buf[i] = '\0';
-    do {
-        buf[--i] = "0123456789abcdef"[v % (uintptr_t)base];
-        v /= (uintptr_t)base;
-    } while (v && i > 0);
-    fatal_write_str(buf + i);
-}
-
-static void copy_str(char *dst, const char *src, size_t n)
-{
-    size_t i = 0;
-
-    for (; src && src[i] && i + 1 < n; i++)
-        dst[i] = src[i];
-    dst[i] = '\0';
-}
-
 static const char *const action_names[] = {
     [FATAL_EXIT] = "exit", [FATAL_ABORT] = "abort", [FATAL_HOLD] = "hold"};
 
 const char *fatal_action_name(enum fatal_action a)
 {
-    return (unsigned)a <= FATAL_HOLD ? action_names[a] : "?";
+    return names_get(action_names, NAMES_COUNT(action_names), (unsigned)a);
 }
 
+/* Parse an action name. Returns 0 or -EINVAL (*OUT untouched). */
 int fatal_action_parse(const char *s, enum fatal_action *out)
 {
-    for (unsigned i = 0; i <= FATAL_HOLD; i++) {
-        if (strcmp(s, action_names[i]) == 0) {
-            *out = (enum fatal_action)i;
-            return 0;
-        }
-    }
-    return -EINVAL;
-}
+    unsigned v;
+    int err = names_find(action_names, NAMES_COUNT(action_names), s, &v);
 
-/* Fill ST with the instruction pointers of CURSOR's frames. Only what is
- * safe in a signal handler that may have interrupted malloc(): no symbol
- * lookup here (libunwind's unw_get_proc_name allocates); names come later,
- * in the reporter thread. With STOP_AT_SIGNAL, the walk ends at the first
- * signal trampoline (the rest belongs to the interrupted code, recorded
- * separately from the ucontext). */
-static void walk(unw_cursor_t *cursor, struct fatal_stack *st, int stop_at_signal)
-{
-    st->nframes = 0;
-    do {
-        unw_word_t ip = 0;
-        struct fatal_frame *f;
-
-        unw_get_reg(cursor, UNW_REG_IP, &ip);
-        /* libunwind flags the frame whose registers came out of a signal
-         * context: the interrupted code. The frame above it is the kernel's
-         * signal return trampoline. */
-        if (unw_is_signal_frame(cursor) > 0 && st->nframes > 0) {
-            st->frames[st->nframes - 1].signal_frame = 1;
-            if (stop_at_signal)
-                break;
-        }
-        f = &st->frames[st->nframes++];
-        f->ip = (uintptr_t)ip;
-        f->off = 0;
-        f->fn[0] = '\0';
-        f->signal_frame = 0;
-    } while (st->nframes < FATAL_MAX_FRAMES && unw_step(cursor) > 0);
-    st->valid = 1;
-}
-
-/* Reporter thread: name every frame, and drop the reporter's own frames
- * (fatal_*, walk, ...) from the top of the stack. */
-static void symbolize(struct fatal_stack *st)
-{
-    int first = -1;
-
-    for (int i = 0; i < st->nframes; i++) {
-        struct fatal_frame *f = &st->frames[i];
-        uintptr_t off = 0;
-
-        if (f->signal_frame) {
-            copy_str(f->fn, "<signal>", sizeof(f->fn));
-        } else {
-            /* a return address points after the call: look up ip - 1 */
-            symbols_lookup(f->ip - (i > 0 ? 1 : 0), f->fn, sizeof(f->fn), &off);
-            f->off = off + (i > 0 ? 1 : 0);
-        }
-        if (first < 0 && strncmp(f->fn, "fatal_", 6) != 0 && strcmp(f->fn, "walk") != 0 &&
-            strcmp(f->fn, "capture_current") != 0 && strcmp(f->fn, "incident_begin") != 0 &&
-            strcmp(f->fn, "freeze_handler") != 0 && strcmp(f->fn, "freeze_current") != 0 &&
-            strcmp(f->fn, "crash_handler") != 0)
-            first = i;
-    }
-    if (first > 0) {
-        memmove(st->frames, st->frames + first,
-                (size_t)(st->nframes - first) * sizeof(st->frames[0]));
-        st->nframes -= first;
-    }
-}
-
-static void name_thread(struct fatal_stack *st)
-{
-    st->lwp = base_gettid();
-    if (pthread_getname_np(pthread_self(), st->thread, sizeof(st->thread)) != 0)
-        copy_str(st->thread, "?", sizeof(st->thread));
-}
-
-static void capture_current(struct fatal_stack *st, int stop_at_signal)
-{
-    unw_context_t ctx;
-    unw_cursor_t cursor;
-
-    name_thread(st);
-    if (unw_getcontext(&ctx) != 0 || unw_init_local(&cursor, &ctx) != 0)
-        return;
-    walk(&cursor, st, stop_at_signal);
-}
-
-static void capture_ucontext(struct fatal_stack *st, void *uc)
-{
-    unw_cursor_t cursor;
-
-    name_thread(st);
-    if (unw_init_local2(&cursor, (unw_context_t *)uc, UNW_INIT_SIGNAL_FRAME) != 0)
-        return;
-    walk(&cursor, st, 0);
-}
-
-static void print_stack(const char *title, const struct fatal_stack *st)
-{
-    if (!st->valid)
-        return;
-    fatal_write_str("lwipd: ");
-    fatal_write_str(title);
-    fatal_write_str(" (thread ");
-    fatal_write_str(st->thread);
-    fatal_write_str("):\n");
-    for (int i = 0; i < st->nframes; i++) {
-        const struct fatal_frame *f = &st->frames[i];
-        fatal_write_str("  #");
-        write_num((uintptr_t)i, 10);
-        fatal_write_str(" 0x");
-        write_num(f->ip, 16);
-        fatal_write_str(" ");
-        fatal_write_str(f->fn[0] ? f->fn : "?");
-        if (f->fn[0] && !f->signal_frame && f->off) {
-            fatal_write_str("+0x");
-            write_num(f->off, 16);
-        }
-        if (f->signal_frame)
-            fatal_write_str("  (an interrupt: the code below was running)");
-        fatal_write_str("\n");
-    }
-}
-
-/* Sleep forever with every signal blocked: a frozen thread. */
-static void __attribute__((noreturn)) freeze_self(void)
-{
-    sigset_t all;
-
-    sigfillset(&all);
-    for (;;)
-        sigsuspend(&all);
-}
-
-/* Record this thread's stack in the slot the reporter reserved for it
- * (found by thread id), tell the reporter, freeze. */
-static void __attribute__((noreturn)) freeze_current(void)
-{
-    pid_t me = base_gettid();
-
-    for (int i = 0; i < FATAL_MAX_THREADS; i++) {
-        if (fs.inc.threads[i].lwp == me && !fs.inc.threads[i].valid) {
-            capture_current(&fs.inc.threads[i], 0);
-            break;
-        }
-    }
-    atomic_fetch_add(&fs.freeze_acks, 1);
-    freeze_self();
-}
-
-static void freeze_handler(int sig, siginfo_t *si, void *uc)
-{
-    (void)sig, (void)si, (void)uc;
-    if (tls_defer > 0 && !irq_in_isr()) {
-        tls_freeze_due = 1; /* fatal_defer_end() freezes */
-        return;
-    }
-    freeze_current();
-}
-
-/* Mark a stretch this thread must not be frozen in because it holds a lock
- * the reporter takes (the capture writer's): a freeze that arrives inside
- * is carried out by the matching fatal_defer_end(). Not inside an ISR (see
- * the design note). Nests; async-signal-safe; costs two TLS writes. */
-void fatal_defer_begin(void)
-{
-    tls_defer = tls_defer + 1;
-    atomic_signal_fence(memory_order_seq_cst);
-}
-
-/* End of a fatal_defer_begin() stretch: freezes here if a freeze came in. */
-void fatal_defer_end(void)
-{
-    atomic_signal_fence(memory_order_seq_cst);
-    tls_defer = tls_defer - 1;
-    atomic_signal_fence(memory_order_seq_cst);
-    if (tls_defer == 0 && tls_freeze_due) {
-        tls_freeze_due = 0;
-        freeze_current();
-    }
-}
-
-struct freeze_walk {
-    int n;
-};
-
-static void collect_thread(void *arg, const struct thread_info *t)
-{
-    struct freeze_walk *w = arg;
-
-    if (t->lwp == fs.reporter_lwp || t->lwp == fs.faulting_lwp ||
-        (fs.action == FATAL_HOLD && t->lwp == fs.keep_running) || w->n >= FATAL_MAX_THREADS)
-        return;
-    fs.inc.threads[w->n].lwp = t->lwp;
-    copy_str(fs.inc.threads[w->n].thread, t->name, sizeof(fs.inc.threads[w->n].thread));
-    w->n++;
-}
-
-static void freeze_others(void)
-{
-    struct freeze_walk w = {0};
-    uint64_t deadline;
-
-    int sent = 0;
-
-    thread_foreach(collect_thread, &w);
-    fs.inc.nthreads = w.n;
-    /* By kernel thread id: a thread that has gone (ESRCH) is simply skipped. */
-    for (int i = 0; i < w.n; i++)
-        if (syscall(SYS_tgkill, getpid(), fs.inc.threads[i].lwp, FREEZE_SIGNAL) == 0)
-            sent++;
-    deadline = base_now_ns() + (uint64_t)FREEZE_WAIT_MS * 1000000u;
-    while (atomic_load(&fs.freeze_acks) < sent && base_now_ns() < deadline) {
-        struct timespec ts = {0, 1000000};
-        nanosleep(&ts, NULL);
-    }
+    if (err == 0)
+        *out = (enum fatal_action)v;
+    return err;
 }
 
 /* The stacks on stderr (names if the reporter found them). */
 static void print_incident(void)
 {
-    print_stack(fs.inc.in_isr ? "ISR stack" : "stack", &fs.inc.current);
-    print_stack(strcmp(fs.inc.kind, "signal") == 0 ? "faulting code" : "interrupted context",
-                &fs.inc.interrupted);
+    fatal_stack_print(fs.inc.in_isr ? "ISR stack" : "stack", &fs.inc.current);
+    fatal_stack_print(strcmp(fs.inc.kind, "signal") == 0 ? "faulting code" : "interrupted context",
+                      &fs.inc.interrupted);
 }
 
 static void act(void)
@@ -436,14 +190,18 @@ static void *reporter_thread(void *arg)
             return NULL;
     }
     tls_reporting = 1;
-    freeze_others();
-    symbolize(&fs.inc.current);
-    symbolize(&fs.inc.interrupted);
+    {
+        pid_t skip[3] = {fs.reporter_lwp, fs.faulting_lwp,
+                         fs.action == FATAL_HOLD ? fs.keep_running : 0};
+        fatal_freeze_others(&fs.inc, skip, 3);
+    }
+    fatal_stack_symbolize(&fs.inc.current);
+    fatal_stack_symbolize(&fs.inc.interrupted);
     for (int i = 0; i < fs.inc.nthreads; i++)
-        symbolize(&fs.inc.threads[i]);
+        fatal_stack_symbolize(&fs.inc.threads[i]);
     print_incident();
     if (fs.writer)
-        fs.writer(&fs.inc, path, sizeof(path));
+        fs.writer(fs.writer_arg, &fs.inc, path, sizeof(path));
     fatal_write_str("lwipd: report: ");
     fatal_write_str(path[0] ? path : "(none written)");
     fatal_write_str("\n");
@@ -460,11 +218,13 @@ static void crash_handler(int sig, siginfo_t *si, void *uc);
 
 /* Start the reporter thread and install the freeze handler (and the crash
  * handlers, unless sanitizers own those signals). Call once, early, before
- * other threads exist. */
-void fatal_init(void)
+ * other threads exist. Returns 0, or -errno when there is no reporter
+ * (incidents are then reported on stderr only, with raw addresses). */
+int fatal_init(void)
 {
     struct sigaction sa;
     pthread_t tid;
+    int err;
     unw_context_t ctx;
     unw_cursor_t cursor;
 
@@ -475,16 +235,13 @@ void fatal_init(void)
     unw_step(&cursor);
 
     if (pipe2(fs.wake, O_CLOEXEC) != 0 || pipe2(fs.report, O_CLOEXEC) != 0)
-        return;
+        return -errno;
     fs.arena = mmap(NULL, ARENA_SIZE, PROT_READ | PROT_WRITE,
                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (fs.arena == MAP_FAILED)
         fs.arena = NULL;
+    fatal_freeze_init();
     memset(&sa, 0, sizeof(sa));
-    sa.sa_sigaction = freeze_handler;
-    sa.sa_flags = SA_SIGINFO;
-    sigfillset(&sa.sa_mask);
-    sigaction(FREEZE_SIGNAL, &sa, NULL);
     if (!HAVE_SANITIZER) {
         sa.sa_sigaction = crash_handler;
         sa.sa_flags = SA_SIGINFO | SA_RESETHAND;
@@ -495,11 +252,13 @@ void fatal_init(void)
         sigaction(SIGFPE, &sa, NULL);
         sigaction(SIGABRT, &sa, NULL);
     }
-    if (pthread_create(&tid, NULL, reporter_thread, NULL) == 0) {
-        pthread_detach(tid);
-        fs.reporter = tid;
-        fs.reporter_started = true;
-    }
+    err = pthread_create(&tid, NULL, reporter_thread, NULL);
+    if (err != 0)
+        return -err;
+    pthread_detach(tid);
+    fs.reporter = tid;
+    fs.reporter_started = true;
+    return 0;
 }
 
 /* The reporter thread (started by fatal_init(), which it registers itself
@@ -512,11 +271,13 @@ bool fatal_reporter_thread(pthread_t *out)
     return true;
 }
 
-/* Who writes the report, what happens afterwards, and which thread keeps
- * running under FATAL_HOLD. */
-void fatal_configure(fatal_writer_cb writer, enum fatal_action action, pid_t keep_running)
+/* Who writes the report (WRITER(ARG, ...)), what happens afterwards, and
+ * which thread keeps running under FATAL_HOLD. */
+void fatal_configure(fatal_writer_cb writer, void *arg, enum fatal_action action,
+                     pid_t keep_running)
 {
     fs.writer = writer;
+    fs.writer_arg = arg;
     fs.action = action;
     fs.keep_running = keep_running;
 }
@@ -531,10 +292,10 @@ int fatal_happened(void)
 static void incident_begin(const char *kind, const char *message)
 {
     if (atomic_exchange(&fs.entered, 1) != 0)
-        freeze_self();
+        fatal_freeze_self();
     fs.faulting_lwp = base_gettid();
-    copy_str(fs.inc.kind, kind, sizeof(fs.inc.kind));
-    copy_str(fs.inc.message, message, sizeof(fs.inc.message));
+    fatal_copy_str(fs.inc.kind, kind, sizeof(fs.inc.kind));
+    fatal_copy_str(fs.inc.message, message, sizeof(fs.inc.message));
     fs.inc.ts_ns = base_realtime_ns();
 }
 
@@ -559,7 +320,7 @@ static void __attribute__((noreturn)) incident_finish(void)
         fatal_write_str("lwipd: no reporter thread\n");
         print_incident(); /* raw addresses only */
         act();
-        freeze_self();
+        fatal_freeze_self();
     }
     while (poll(&pfd, 1, REPORT_TIMEOUT_MS) < 0 && errno == EINTR)
         ;
@@ -571,7 +332,7 @@ static void __attribute__((noreturn)) incident_finish(void)
         act();
     }
     /* FATAL_HOLD: this thread stays frozen; the reporter acted already. */
-    freeze_self();
+    fatal_freeze_self();
 }
 
 /* Report an incident of KIND from wherever it happened (any thread, ISR or
@@ -582,9 +343,9 @@ void fatal_report(const char *kind, const char *message)
 
     incident_begin(kind, message);
     fs.inc.in_isr = irq_in_isr();
-    capture_current(&fs.inc.current, fs.inc.in_isr && uc != NULL);
+    fatal_stack_capture(&fs.inc.current, fs.inc.in_isr && uc != NULL);
     if (fs.inc.in_isr && uc)
-        capture_ucontext(&fs.inc.interrupted, uc);
+        fatal_stack_capture_uc(&fs.inc.interrupted, uc);
     incident_finish();
 }
 
@@ -595,15 +356,15 @@ void fatal_violation(const char *kind, const char *primitive, const char *object
     char msg[sizeof(fs.inc.message)];
 
     incident_begin("irq-violation", "");
-    copy_str(fs.inc.violation, kind, sizeof(fs.inc.violation));
-    copy_str(fs.inc.primitive, primitive, sizeof(fs.inc.primitive));
-    copy_str(fs.inc.object, object, sizeof(fs.inc.object));
+    fatal_copy_str(fs.inc.violation, kind, sizeof(fs.inc.violation));
+    fatal_copy_str(fs.inc.primitive, primitive, sizeof(fs.inc.primitive));
+    fatal_copy_str(fs.inc.object, object, sizeof(fs.inc.object));
     snprintf(msg, sizeof(msg), "%s: %s on %s", kind, primitive, object ? object : "?");
-    copy_str(fs.inc.message, msg, sizeof(fs.inc.message));
+    fatal_copy_str(fs.inc.message, msg, sizeof(fs.inc.message));
     fs.inc.in_isr = 1;
-    capture_current(&fs.inc.current, uc != NULL);
+    fatal_stack_capture(&fs.inc.current, uc != NULL);
     if (uc)
-        capture_ucontext(&fs.inc.interrupted, uc);
+        fatal_stack_capture_uc(&fs.inc.interrupted, uc);
     incident_finish();
 }
 
@@ -613,7 +374,7 @@ void fatal_violation(const char *kind, const char *primitive, const char *object
 void fatal_watchdog(const char *message)
 {
     incident_begin("watchdog", message);
-    capture_current(&fs.inc.current, 0);
+    fatal_stack_capture(&fs.inc.current, 0);
     announce();
     if (write(fs.wake[1], "x", 1) != 1)
         act();
@@ -649,7 +410,7 @@ static void crash_handler(int sig, siginfo_t *si, void *uc)
              irq_in_isr() ? " (inside an ISR)" : "");
     incident_begin("signal", msg);
     fs.inc.in_isr = irq_in_isr();
-    capture_current(&fs.inc.current, 1);
-    capture_ucontext(&fs.inc.interrupted, uc);
+    fatal_stack_capture(&fs.inc.current, 1);
+    fatal_stack_capture_uc(&fs.inc.interrupted, uc);
     incident_finish();
 }

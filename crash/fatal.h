@@ -53,16 +53,18 @@ struct fatal_incident {
 };
 
 /* Writes the report (reporter thread, other lwIP threads frozen); fills
- * PATH with where it went. */
-typedef void (*fatal_writer_cb)(const struct fatal_incident *inc, char *path, size_t pathlen);
+ * PATH with where it went ("" when nowhere). ARG: fatal_configure()'s. */
+typedef void (*fatal_writer_cb)(void *arg, const struct fatal_incident *inc, char *path,
+                                size_t pathlen);
 
-void fatal_init(void);
+int fatal_init(void);
 bool fatal_reporter_thread(pthread_t *out);
 /* Memory for what a report is built from: malloc()/free() everywhere but in
  * the reporter thread, where it comes from memory of its own. */
 void *fatal_alloc(size_t size);
 void fatal_free(void *p);
-void fatal_configure(fatal_writer_cb writer, enum fatal_action action, pid_t keep_running);
+void fatal_configure(fatal_writer_cb writer, void *arg, enum fatal_action action,
+                     pid_t keep_running);
 int fatal_action_parse(const char *s, enum fatal_action *out);
 const char *fatal_action_name(enum fatal_action a);
 int fatal_happened(void);

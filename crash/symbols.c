@@ -7,7 +7,7 @@
  * Allocates: call it only from normal context (the crash reporter thread).
  */
 #define _GNU_SOURCE
-#include "port/symbols.h"
+#include "crash/symbols.h"
 
 #include <dlfcn.h>
 #include <elf.h>
