@@ -131,16 +131,17 @@ uint64_t events_emit(const char *type, const char *fmt, ...)
     return seq;
 }
 
-/* Read the slot for SEQ if it still holds that event. */
+/* Read the slot for SEQ if it still holds that event: 0, or -EAGAIN when
+ * it is being rewritten or holds another one. */
 static int read_slot(uint64_t seq, struct events_record *out)
 {
     struct slot *s = &ev.ring[seq & (EVENTS_RING - 1)];
 
     if (atomic_load_explicit(&s->seq, memory_order_acquire) != seq)
-        return -1;
+        return -EAGAIN;
     *out = s->rec;
     atomic_thread_fence(memory_order_acquire);
-    return atomic_load_explicit(&s->seq, memory_order_relaxed) == seq ? 0 : -1;
+    return atomic_load_explicit(&s->seq, memory_order_relaxed) == seq ? 0 : -EAGAIN;
 }
 
 /* One JSON line (no newline) for R. Returns its length. */

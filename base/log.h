@@ -14,7 +14,7 @@ int log_level_parse(const char *name, int *level);
 const char *log_level_name(int level);
 void log_msg(int level, const char *group, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-/* The fatal path's logger: no stdio, malloc or locks (port/fatal.c). */
+/* The fatal path's logger: no stdio, malloc or locks (crash/fatal.c). */
 void log_write_safe(int level, const char *group, const char *text);
 bool log_to_stderr(void);
 void log_utc_time(time_t secs, struct tm *tm);

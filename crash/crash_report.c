@@ -72,12 +72,12 @@ static cJSON *events_json(void)
     return arr;
 }
 
-static int stack_has(const struct fatal_stack *st, const char *fn)
+static bool stack_has(const struct fatal_stack *st, const char *fn)
 {
     for (int i = 0; i < st->nframes; i++)
         if (strcmp(st->frames[i].fn, fn) == 0)
-            return 1;
-    return 0;
+            return true;
+    return false;
 }
 
 /* One-line explanation a human reads first. */

@@ -282,8 +282,8 @@ void fatal_configure(fatal_writer_cb writer, void *arg, enum fatal_action action
     fs.keep_running = keep_running;
 }
 
-/* 1 once an incident has been reported (FATAL_HOLD keeps running). */
-int fatal_happened(void)
+/* True once an incident has been reported (FATAL_HOLD keeps running). */
+bool fatal_happened(void)
 {
     return atomic_load(&fs.done);
 }

@@ -67,7 +67,7 @@ void fatal_configure(fatal_writer_cb writer, void *arg, enum fatal_action action
                      pid_t keep_running);
 int fatal_action_parse(const char *s, enum fatal_action *out);
 const char *fatal_action_name(enum fatal_action a);
-int fatal_happened(void);
+bool fatal_happened(void);
 void fatal_write_str(const char *s);
 void fatal_defer_begin(void);
 void fatal_defer_end(void);

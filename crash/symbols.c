@@ -10,6 +10,7 @@
 #include "crash/symbols.h"
 
 #include <dlfcn.h>
+#include <errno.h>
 #include <elf.h>
 #include <fcntl.h>
 #include <link.h>
@@ -49,9 +50,10 @@ static int find_exe_base(struct dl_phdr_info *info, size_t size, void *arg)
     return 0;
 }
 
+/* LEN bytes at OFF: 0, or -EIO (a short read counts as an error). */
 static int read_at(int fd, void *buf, size_t len, off_t off)
 {
-    return pread(fd, buf, len, off) == (ssize_t)len ? 0 : -1;
+    return pread(fd, buf, len, off) == (ssize_t)len ? 0 : -EIO;
 }
 
 /* Load the executable's STT_FUNC symbols. Errors leave the table empty. */
@@ -104,7 +106,7 @@ out:
 }
 
 /* Name the function containing IP into NAME (LEN bytes) and its offset into
- * *OFF. Returns 0, or -1 when unknown (NAME is then ""). */
+ * *OFF. Returns 0, or -ENOENT when unknown (NAME is then ""). */
 int symbols_lookup(uintptr_t ip, char *name, size_t len, uintptr_t *off)
 {
     Dl_info di;
@@ -138,5 +140,5 @@ int symbols_lookup(uintptr_t ip, char *name, size_t len, uintptr_t *off)
         *off = ip - (uintptr_t)di.dli_saddr;
         return 0;
     }
-    return -1;
+    return -ENOENT;
 }

@@ -22,6 +22,7 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -85,17 +86,17 @@ static const char *incident_thread_name(const struct fatal_incident *inc, pid_t 
     return "?";
 }
 
-/* 1 if thread LWP will never leave the capture writer: the thread that hit
+/* True if thread LWP will never leave the capture writer: the thread that hit
  * the incident (it waits for this report), or one frozen (in an ISR: the
  * freeze is not deferred there). */
-static int stuck(const struct fatal_incident *inc, pid_t lwp)
+static bool stuck(const struct fatal_incident *inc, pid_t lwp)
 {
     if (inc->current.lwp == lwp)
-        return 1;
+        return true;
     for (int i = 0; i < inc->nthreads; i++)
         if (inc->threads[i].lwp == lwp && inc->threads[i].valid)
-            return 1;
-    return 0;
+            return true;
+    return false;
 }
 
 /* Flush the capture (see the note at the top) and say how it went. */

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Watchdog thread. lwIP's tcpip thread beats a heart from its timer
  * (stack_heartbeat()); when the beat stops for longer than the limit, every
- * lwIP thread is frozen and reported with its stack (port/fatal.c). Under
+ * lwIP thread is frozen and reported with its stack (crash/fatal.c). Under
  * systemd's WatchdogSec the same heartbeat feeds WATCHDOG=1, so a wedged
  * stack also stops the pings systemd waits for. */
 #define _GNU_SOURCE

@@ -136,7 +136,7 @@ void sys_arch_unprotect(sys_prot_t pval)
 /* ---- waiting ------------------------------------------------------------ */
 
 /* Wait for S until the absolute DEADLINE (NULL: forever), through EINTR.
- * Returns 0, or ETIMEDOUT. */
+ * Returns 0, or -ETIMEDOUT. */
 static int sem_wait_until(sem_t *s, const struct timespec *deadline)
 {
     int saved_errno = errno;
@@ -151,7 +151,7 @@ static int sem_wait_until(sem_t *s, const struct timespec *deadline)
         }
         if (errno == ETIMEDOUT) {
             errno = saved_errno;
-            return ETIMEDOUT;
+            return -ETIMEDOUT;
         }
         LWIP_ASSERT("sem_wait failed", 0);
     }
