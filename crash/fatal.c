@@ -17,7 +17,7 @@
  *    thread with a signal whose handler records that thread's stack and
  *    then sleeps with all signals blocked, names every frame
  *    (symbols.c: the executable's .symtab, so static functions too),
- *    prints the stacks, calls the writer (the daemon's JSON report) and
+ *    prints the stacks, calls the writer (crash_report.c's JSON report) and
  *    carries out the action: exit, abort, or hold (lwIP stays frozen, the
  *    control socket keeps answering). The first incident wins; a thread that
  *    hits a second one while the first is being reported just freezes.

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /* -Dheap=rtos: a small RTOS heap, the kind RT-Thread's port gives lwIP on
- * the board of the ISR heap re-entry: first-fit blocks in one arena, guarded by a semaphore
- * only (never by disabling interrupts). An ISR that frees on top of a thread
- * inside malloc/free wants the semaphore that thread holds; the port reports
- * it (--irq-policy detect) or, like the board, goes on without it (rtos) and
- * the free list is corrupted. LWIP_ALLOW_MEM_FREE_FROM_OTHER_CONTEXT changes
+ * the board of the ISR heap re-entry: first-fit blocks in one arena,
+ * guarded by a semaphore only (never by disabling interrupts). An ISR that
+ * frees on top of a thread inside malloc/free wants the semaphore that
+ * thread holds; irq_mutex_lock() reports it (--irq-policy detect) or,
+ * like the board, goes on without it (rtos) and the free list is
+ * corrupted. LWIP_ALLOW_MEM_FREE_FROM_OTHER_CONTEXT changes
  * nothing here: it only concerns lwIP's own mem.c.
  *
  * Every block header carries a magic number and a state; malloc and free
