@@ -486,8 +486,8 @@ def churn_table(c):
             if w not in c.get(t, {}):
                 continue
             rt = c["ratios"].get("%s_vs_kernel_%s" % (t, w))
-            ratio = "%.2f" % rt if rt is not None else "-"
-            log("%-38s %8d %10s" % ("%s %s" % (t, w), c[t][w]["median_per_s"], ratio))
+            shown = "%.2f" % rt if rt is not None else "-"
+            log("%-38s %8d %10s" % ("%s %s" % (t, w), c[t][w]["median_per_s"], shown))
     for x in c["lwipd_crashes"]:
         log("lwipd crash (%s %s, after %s connections): %s"
             % (x["target"], x["workload"], x["connections"], x["fatal"]))
