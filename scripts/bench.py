@@ -3,7 +3,7 @@
 """lwipd benchmark: lwipd next to the TAP limit, measured side by side in one
 run (scripts/bench runs this). Prints a short table on stderr and one JSON
 document on stdout: medians of --runs samples, the samples, the ratios and
-the issue's targets.
+its targets.
 
   relay      kernel -> TAP -> tap-relay (one thread, epoll) -> TAP -> kernel,
              iperf3 forward and reverse: what moving MTU-sized frames through
@@ -86,8 +86,8 @@ class Relay:
         self.server = subprocess.Popen(
             ["ip", "netns", "exec", self.ns[1], "iperf3", "-s", "-B", RELAY_B],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-        harness.wait_for(lambda: "5201" in self.run(self.ns[1], ["ss", "-Hltn", "sport", "=",
-                                                                  ":5201"], check=False).stdout,
+        listening = ["ss", "-Hltn", "sport", "=", ":5201"]
+        harness.wait_for(lambda: "5201" in self.run(self.ns[1], listening, check=False).stdout,
                          10, "iperf3 -s behind the relay")
         # ARP both ways before measuring anything
         harness.wait_for(lambda: self.run(self.ns[0], ["ping", "-c", "1", "-W", "1", RELAY_B],
@@ -423,7 +423,8 @@ def main():
                          "lwipd_driver": {k: lw_stats["driver"][k] for k in (
                              "rx_frames", "tx_frames", "rx_nomem", "tx_ring_full",
                              "ring_max_used", "txc_isr_runs", "rt_threads")},
-                         "lwipd_tcp_retrans": lw_stats["lwip"].get("mib2", {}).get("tcpretranssegs")},
+                         "lwipd_tcp_retrans":
+                             lw_stats["lwip"].get("mib2", {}).get("tcpretranssegs")},
         })
         r = doc["ratios"]
         doc["targets"] = {
@@ -431,7 +432,8 @@ def main():
             r["lwipd_fwd_vs_relay_fwd"] >= 1.8,
             "rev_ge_1.5x_relay_fwd": r["lwipd_rev_vs_relay_fwd"] is not None and
             r["lwipd_rev_vs_relay_fwd"] >= 1.5,
-            "iperf3_ge_lwiperf": r["iperf3_vs_lwiperf"] is not None and r["iperf3_vs_lwiperf"] >= 1.0,
+            "iperf3_ge_lwiperf": r["iperf3_vs_lwiperf"] is not None and
+            r["iperf3_vs_lwiperf"] >= 1.0,
             "ping_le_1.0x_relay": r["ping_lwipd_vs_relay"] is not None and
             r["ping_lwipd_vs_relay"] <= 1.0,
         }
@@ -471,7 +473,7 @@ def table(doc):
     if "churn" in doc:
         churn_table(doc["churn"])
     log("targets: " + ", ".join("%s %s" % (k, "met" if v else "NOT met")
-                               for k, v in doc.get("targets", {}).items()))
+                                for k, v in doc.get("targets", {}).items()))
     if doc["errors"]:
         log("errors: " + "; ".join(doc["errors"]))
 
@@ -484,20 +486,21 @@ def churn_table(c):
             if w not in c.get(t, {}):
                 continue
             rt = c["ratios"].get("%s_vs_kernel_%s" % (t, w))
-            log("%-38s %8d %10s" % ("%s %s" % (t, w), c[t][w]["median_per_s"],
-                                    "%.2f" % rt if rt is not None else "-"))
+            shown = "%.2f" % rt if rt is not None else "-"
+            log("%-38s %8d %10s" % ("%s %s" % (t, w), c[t][w]["median_per_s"], shown))
     for x in c["lwipd_crashes"]:
-        log("lwipd crash (%s %s, after %s connections): %s" % (x["target"], x["workload"],
-                                                                x["connections"], x["fatal"]))
-    log("lwipd after the churn: leaks %s" % ("clean" if c["lwipd_after"]["leaks_clean"]
-                                               else "FOUND: %s" % c["lwipd_after"]["leaked"]))
+        log("lwipd crash (%s %s, after %s connections): %s"
+            % (x["target"], x["workload"], x["connections"], x["fatal"]))
+    after = c["lwipd_after"]
+    log("lwipd after the churn: leaks %s"
+        % ("clean" if after["leaks_clean"] else "FOUND: %s" % after["leaked"]))
 
 
 def stream_table(doc, f):
     md, r = doc["medians"], doc["ratios"]
-    log("%-34s %12s %10s" % ("median of %d runs, %d s each" % (doc["config"]["runs"],
-                                                                doc["config"]["seconds_per_run"]),
-                            "value", "ratio"))
+    cfg = doc["config"]
+    title = "median of %d runs, %d s each" % (cfg["runs"], cfg["seconds_per_run"])
+    log("%-34s %12s %10s" % (title, "value", "ratio"))
     rows = [
         ("relay kernel->kernel fwd (Gbit/s)", md["relay_fwd_gbps"], None),
         ("relay kernel->kernel rev (Gbit/s)", md["relay_rev_gbps"], None),

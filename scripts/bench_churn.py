@@ -8,8 +8,9 @@ one thread, the client closes first), --churn-runs times, interleaved:
 against three targets in the same run:
   lwipd_raw      lwipd's echo service (TCP 7, lwIP's raw API): what the stack
                  itself sustains
-  lwipd_sockets  lwipd's churn server (TCP 7777, lwIP's sockets API, seed
-                 003's acceptor/selector/closer threads)
+  lwipd_sockets  lwipd's churn server (TCP 7777, lwIP's sockets API, the
+                 select/close socket leak pattern: acceptor, selector
+                 and closer threads)
   kernel_relay   a kernel listener (lwipd-churn --serve) behind the bench's
                  TAP -> tap-relay -> TAP path: the same TAP boundary, with a
                  plain relay where lwIP would be
@@ -141,4 +142,3 @@ def measure(harness, log, ns, client_ns, server_ns, server_ip, seconds, runs, co
             except subprocess.TimeoutExpired:
                 listener.kill()
                 listener.wait()
-

@@ -46,8 +46,8 @@ def main():
         report["lwipd"] = {"status": status}
 
         p = harness.ping(ns, d.ip, count=100, interval=0.01)
-        step("ping", "%d/%d replies, avg RTT %.3f ms" % (p["received"], p["transmitted"],
-                                                        p["avg_ms"] or 0),
+        step("ping", "%d/%d replies, avg RTT %.3f ms"
+             % (p["received"], p["transmitted"], p["avg_ms"] or 0),
              {k: v for k, v in p.items() if k != "output"})
 
         r = ns.run(["arping", "-c", "3", "-w", "5", "-I", ns.tap, d.ip], check=False)
@@ -73,7 +73,8 @@ def main():
                  "counted %.0f MB)" % (bps / 1e9, sent / 1e6, lw["last_bytes"] / 1e6),
                  {"bytes": sent, "bits_per_second": bps, "lwiperf": lw})
         else:
-            step("iperf2", "FAILED: %s" % (r.stderr.strip() or r.stdout.strip()), {"error": r.stderr})
+            step("iperf2", "FAILED: %s" % (r.stderr.strip() or r.stdout.strip()),
+                 {"error": r.stderr})
 
         t0 = time.time()
         d.request({"cmd": "link", "state": "down"})
@@ -141,7 +142,8 @@ def main():
     with open(os.path.join(out, "report.json"), "w") as f:
         json.dump(report, f, indent=1)
     print("\nfiles in %s:" % out)
-    for name, what in (("capture.pcap", "every frame that crossed the TAP, first 128 bytes (tcpdump -r)"),
+    for name, what in (("capture.pcap",
+                        "every frame that crossed the TAP, first 128 bytes (tcpdump -r)"),
                        ("lwipd.log", "lwipd's log"), ("stats.json", "lwipctl stats at the end"),
                        ("report.json", "this report as JSON")):
         if os.path.exists(os.path.join(out, name)):
