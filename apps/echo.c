@@ -20,8 +20,14 @@
 #include "lwip/tcp.h"
 #include "lwip/udp.h"
 
+#include "base/names.h"
+
 static const uint16_t svc_ports[ECHO_SVC_COUNT] = {7, 9, 19};
-static const char *const svc_names[ECHO_SVC_COUNT] = {"echo", "discard", "chargen"};
+static const char *const svc_names[] = {
+    [ECHO_SVC_ECHO] = "echo",
+    [ECHO_SVC_DISCARD] = "discard",
+    [ECHO_SVC_CHARGEN] = "chargen",
+};
 
 /* Written in the tcpip thread only; read racily by the control thread. */
 static struct echo_svc_stats svc_stats[ECHO_SVC_COUNT];
@@ -37,9 +43,10 @@ struct echo_conn {
 
 #define CHARGEN_LINE 72
 
+/* The service's name ("echo", "discard", "chargen"); "?" for another S. */
 const char *echo_service_name(enum echo_service s)
 {
-    return (unsigned)s < ECHO_SVC_COUNT ? svc_names[s] : "?";
+    return names_get(svc_names, NAMES_COUNT(svc_names), (unsigned)s);
 }
 
 void echo_get_stats(enum echo_service s, struct echo_svc_stats *out)
