@@ -87,7 +87,7 @@ static struct {
     struct udp_pcb *udp;
     uint64_t deadline_ns;
     uint64_t run_deadline_ns;
-    uint64_t last_activity_ns;
+    uint64_t last_activity_ns; /* last traffic; srv_tick folds in ctrl.last_input_ns */
     uint64_t last_bytes;
     struct iperf3_report_cpu cpu0;
     char *results; /* our results JSON, made at TEST_END */
