@@ -276,7 +276,7 @@ void iperf3_ctrl_input(struct iperf3_ctrl *c)
         if (max) {
             int r = iperf3_proto_frame_check(in->data, in->len, max, &blen);
 
-            if (r == 0)
+            if (r == -EAGAIN)
                 return;
             if (r < 0) {
                 c->ops->json(c->arg, NULL, 0);

@@ -18,20 +18,20 @@ uint32_t iperf3_proto_stream_id(unsigned index)
 }
 
 /* Look at a length-prefixed JSON message at BUF (AVAIL bytes so far).
- * Returns 1 when complete (the body is the *BODY_LEN bytes at BUF + 4),
- * 0 when more bytes are needed, -EMSGSIZE when the announced length is 0
- * or over MAX. */
+ * Returns 0 when complete (the body is the *BODY_LEN bytes at BUF + 4),
+ * -EAGAIN when more bytes are needed, -EMSGSIZE when the announced length
+ * is 0 or over MAX. */
 int iperf3_proto_frame_check(const uint8_t *buf, size_t avail, size_t max, size_t *body_len)
 {
     uint32_t n;
 
     if (avail < 4)
-        return 0;
+        return -EAGAIN;
     n = iperf3_proto_get_be32(buf);
     if (n == 0 || n > max)
         return -EMSGSIZE;
     *body_len = n;
-    return avail - 4 >= n ? 1 : 0;
+    return avail - 4 >= n ? 0 : -EAGAIN;
 }
 
 /* Store V big-endian at B (4 bytes). */
