@@ -1,20 +1,24 @@
 /* SPDX-License-Identifier: MIT */
-/* Socket churn server on lwIP's sockets API (seed 003's DoIP pattern).
+/* Socket churn server on lwIP's sockets API: the select/close socket leak
+ * scenario (three threads sharing the client sockets, as a DoIP stack does).
  *
  * Design note
  * -----------
- * Three threads share the client sockets, as in the DoIP stack of seed 003:
+ * Three threads share the client sockets, as in the DoIP stack where the
+ * select/close socket leak was found:
  * - the acceptor blocks in lwip_accept() and hands each new socket over;
  * - the selector runs lwip_select() with a timeout over every live client
  *   socket, echoes what arrives and counts requests;
  * - the closer closes sockets on its own schedule: when the peer has gone
  *   (at once, or lazily after idle_ms with linger_peer_gone), when a socket
- *   has been idle for idle_ms, after close_after requests, or at random. It does not wait for the
- * selector, so it regularly closes a socket that the selector is sleeping on - the race that leaks
- * a slot's select_waiting counter in lwIP 2.0.2/2.0.3 and that trips the alloc_socket() assert
- * in 2.1+ with LWIP_NETCONN_FULLDUPLEX=0. Data I/O and close never overlap on one socket (a
- * connection the selector is reading is "busy" and the closer skips it), as in any sane program;
- * only select and close overlap. --churn-serialize applies the seed's
+ *   has been idle for idle_ms, after close_after requests, or at random.
+ *   It does not wait for the selector, so it regularly closes a socket that
+ *   the selector is sleeping on - the race that leaks a slot's
+ *   select_waiting counter in lwIP 2.0.2/2.0.3 and that trips the
+ *   alloc_socket() assert in 2.1+ with LWIP_NETCONN_FULLDUPLEX=0.
+ * Data I/O and close never overlap on one socket (a connection the selector
+ * is reading is "busy" and the closer skips it), as in any sane program;
+ * only select and close overlap. --churn-serialize applies that stack's
  * workaround: the closer announces a batch, waits until no select runs, and
  * the selector does not start one while the batch is being closed.
  *

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* Socket churn server on lwIP's sockets API: seed 003's DoIP pattern (an
- * acceptor, a selector and a closer thread sharing the client sockets). */
+/* Socket churn server on lwIP's sockets API, the select/close socket leak
+ * scenario: an acceptor, a selector and a closer thread sharing the client
+ * sockets, as a DoIP stack does. */
 #pragma once
 
 #include <stdbool.h>
@@ -16,7 +17,7 @@ struct churn_config {
     unsigned random_permille; /* chance, per closer pass, to close a live connection */
     unsigned closer_ms;       /* closer pass period */
     bool linger_peer_gone;    /* keep sockets whose peer left until idle_ms, as a lazy cleanup */
-    bool serialize;           /* seed 003's workaround: select and close never overlap */
+    bool serialize;           /* the leak's workaround: select and close never overlap */
 };
 
 /* One failure kind, counted by errno (the host's errno values). */

@@ -12,6 +12,7 @@
 #include "lwipd_config.h"
 #include "apps/echo.h"
 
+#include <errno.h>
 #include <string.h>
 
 #include "lwip/mem.h"
@@ -19,8 +20,14 @@
 #include "lwip/tcp.h"
 #include "lwip/udp.h"
 
+#include "base/names.h"
+
 static const uint16_t svc_ports[ECHO_SVC_COUNT] = {7, 9, 19};
-static const char *const svc_names[ECHO_SVC_COUNT] = {"echo", "discard", "chargen"};
+static const char *const svc_names[] = {
+    [ECHO_SVC_ECHO] = "echo",
+    [ECHO_SVC_DISCARD] = "discard",
+    [ECHO_SVC_CHARGEN] = "chargen",
+};
 
 /* Written in the tcpip thread only; read racily by the control thread. */
 static struct echo_svc_stats svc_stats[ECHO_SVC_COUNT];
@@ -36,9 +43,10 @@ struct echo_conn {
 
 #define CHARGEN_LINE 72
 
+/* The service's name ("echo", "discard", "chargen"); "?" for another S. */
 const char *echo_service_name(enum echo_service s)
 {
-    return (unsigned)s < ECHO_SVC_COUNT ? svc_names[s] : "?";
+    return names_get(svc_names, NAMES_COUNT(svc_names), (unsigned)s);
 }
 
 void echo_get_stats(enum echo_service s, struct echo_svc_stats *out)
@@ -280,19 +288,22 @@ static void udp_recv_cb(void *arg, struct udp_pcb *pcb, struct pbuf *p, const ip
     pbuf_free(p);
 }
 
-/* Listen on TCP and UDP 7, 9 and 19 (tcpip thread). 0 or -1. */
+/* Listen on TCP and UDP 7, 9 and 19 (tcpip thread). 0, -ENOMEM (no pcb)
+ * or -EADDRINUSE; the services started before a failure keep running. */
 int echo_start(void)
 {
     for (int s = 0; s < ECHO_SVC_COUNT; s++) {
         struct tcp_pcb *pcb = tcp_new();
         struct udp_pcb *u = udp_new();
 
-        if (!pcb || !u || tcp_bind(pcb, IP_ADDR_ANY, svc_ports[s]) != ERR_OK ||
+        if (!pcb || !u)
+            return -ENOMEM;
+        if (tcp_bind(pcb, IP_ADDR_ANY, svc_ports[s]) != ERR_OK ||
             udp_bind(u, IP_ADDR_ANY, svc_ports[s]) != ERR_OK)
-            return -1;
+            return -EADDRINUSE;
         pcb = tcp_listen(pcb);
         if (!pcb)
-            return -1;
+            return -ENOMEM;
         tcp_arg(pcb, (void *)(uintptr_t)s);
         tcp_accept(pcb, tcp_accept_cb);
         udp_recv(u, udp_recv_cb, (void *)(uintptr_t)s);

@@ -4,6 +4,8 @@
 #include "lwipd_config.h"
 #include "apps/lwiperf_app.h"
 
+#include <errno.h>
+
 #include "lwip/apps/lwiperf.h"
 
 #include "base/log.h"
@@ -27,10 +29,11 @@ static void report_cb(void *arg, enum lwiperf_report_type type, const ip_addr_t 
              ipaddr_ntoa(remote_addr), remote_port, bytes, ms, kbit_per_s, (int)type);
 }
 
-/* tcpip thread. 0 or -1. */
+/* Start lwiperf's server on TCP 5001 (tcpip thread). 0, or -ENOMEM (no
+ * pcb, or the port is taken: lwiperf does not say which). */
 int lwiperf_app_start(void)
 {
-    return lwiperf_start_tcp_server_default(report_cb, NULL) ? 0 : -1;
+    return lwiperf_start_tcp_server_default(report_cb, NULL) ? 0 : -ENOMEM;
 }
 
 void lwiperf_app_get_stats(struct lwiperf_app_stats *out)

@@ -147,11 +147,13 @@ int lwping_start(const struct lwping_params *p, lwping_done_cb done, void *arg)
     return 0;
 }
 
+/* 1 while a run is going on, else 0 (any thread, racy). */
 int lwping_running(void)
 {
     return running;
 }
 
+/* Runs started so far (any thread, racy). */
 uint64_t lwping_runs(void)
 {
     return runs;

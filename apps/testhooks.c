@@ -10,13 +10,14 @@
 
 #include "lwip/pbuf.h"
 
-/* Seed 004's mistake, in the tcpip thread (a stack_fn): allocate a chain of
- * PBUF_POOL pbufs and free it from its second element. pbuf_free() releases
- * the second pbuf and everything after it; the head is never freed (one
- * PBUF_POOL element leaks) and keeps pointing at pbufs that went back to the
- * pool, so it must never be touched again. ARG is a struct
- * testhooks_wrong_free. Returns 0, -ENOMEM (pool empty) or -EINVAL (the pool
- * buffers are so large that the chain has one element; nothing leaked). */
+/* The pbuf chain free mistake, in the tcpip thread (a stack_fn): allocate
+ * a chain of PBUF_POOL pbufs and free it from its second element.
+ * pbuf_free() releases the second pbuf and everything after it; the head
+ * is never freed (one PBUF_POOL element leaks) and keeps pointing at pbufs
+ * that went back to the pool, so it must never be touched again. ARG is a
+ * struct testhooks_wrong_free. Returns 0, -ENOMEM (pool empty) or -EINVAL
+ * (the pool buffers are so large that the chain has one element; nothing
+ * leaked). */
 __attribute__((noinline)) int testhooks_pbuf_wrong_free(void *arg)
 {
     struct testhooks_wrong_free *r = arg;

@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "apps/churn.h"
-#include "apps/iperf3.h"
+#include "apps/iperf3/iperf3.h"
 #include "apps/lwping.h"
 #include "apps/testhooks.h"
 #include "capture/capture.h"

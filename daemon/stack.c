@@ -26,7 +26,7 @@
 #include "apps/churn.h"
 #include "apps/echo.h"
 #include "base/events.h"
-#include "apps/iperf3.h"
+#include "apps/iperf3/iperf3.h"
 #include "apps/lwiperf_app.h"
 #include "netif_tap/netif_tap.h"
 #include "base/log.h"

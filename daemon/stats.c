@@ -17,7 +17,7 @@
 
 #include "apps/churn.h"
 #include "apps/echo.h"
-#include "apps/iperf3.h"
+#include "apps/iperf3/iperf3.h"
 #include "apps/lwiperf_app.h"
 #include "apps/lwping.h"
 #include "capture/capture.h"
@@ -290,7 +290,8 @@ static cJSON *iperf3_json(void)
     struct iperf3_stats st;
     cJSON *o = cJSON_CreateObject();
 
-    iperf3_get_stats(&st);
+    iperf3_server_stats(&st);
+    iperf3_client_stats(&st);
     cJSON_AddBoolToObject(o, "server", st.server_enabled);
     cJSON_AddNumberToObject(o, "port", st.port);
     cJSON_AddStringToObject(o, "state", st.state);

@@ -5,7 +5,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "apps/iperf3_proto.h"
+#include "apps/iperf3/iperf3_params.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Unit tests for the iperf3 wire protocol module: the parameter JSON a
+/* Unit tests for the iperf3 wire protocol modules (apps/iperf3/
+ * iperf3_proto, iperf3_params, iperf3_results): the parameter JSON a
  * stock 3.12 client sends (taken from captures) parses to the right
  * values; malformed, oversize and out-of-range parameters are refused with
  * the right iperf3 error code; results JSON, framing, the UDP header and
@@ -17,7 +18,9 @@
 
 #include <cmocka.h>
 
-#include "apps/iperf3_proto.h"
+#include "apps/iperf3/iperf3_params.h"
+#include "apps/iperf3/iperf3_proto.h"
+#include "apps/iperf3/iperf3_results.h"
 
 static int parse(const char *json, struct iperf3_params *p)
 {
@@ -251,7 +254,7 @@ static void test_format_is_what_312_sends(void **state)
 
 static void test_results_roundtrip_and_312_quirks(void **state)
 {
-    struct iperf3_stream_result sr[2] = {
+    struct iperf3_results_stream sr[2] = {
         {.id = 1, .bytes = 1735393280, .retransmits = -1, .end_time = 1.004597},
         {.id = 3,
          .bytes = 5ull << 32,
@@ -343,27 +346,27 @@ static void test_framing_ids_cookie(void **state)
     uint8_t rnd[36];
 
     (void)state;
-    assert_int_equal(iperf3_frame_check(b, 3, 8192, &n), 0);
-    assert_int_equal(iperf3_frame_check(b, 8, 8192, &n), 0); /* 123 announced, 4 here */
+    assert_int_equal(iperf3_proto_frame_check(b, 3, 8192, &n), -EAGAIN);
+    assert_int_equal(iperf3_proto_frame_check(b, 8, 8192, &n), -EAGAIN); /* 123 announced, 4 here */
     assert_int_equal(n, 123);
-    iperf3_put_be32(b, 4);
-    assert_int_equal(iperf3_frame_check(b, 8, 8192, &n), 1);
-    iperf3_put_be32(b, 0);
-    assert_int_equal(iperf3_frame_check(b, 8, 8192, &n), -EMSGSIZE);
-    iperf3_put_be32(b, 0xffffffffu);
-    assert_int_equal(iperf3_frame_check(b, 4, 8192, &n), -EMSGSIZE);
-    iperf3_put_be32(b, 8193);
-    assert_int_equal(iperf3_frame_check(b, 4, 8192, &n), -EMSGSIZE);
-    assert_int_equal(iperf3_get_be32((const uint8_t *)"\x01\x02\x03\x04"), 0x01020304);
+    iperf3_proto_put_be32(b, 4);
+    assert_int_equal(iperf3_proto_frame_check(b, 8, 8192, &n), 0);
+    iperf3_proto_put_be32(b, 0);
+    assert_int_equal(iperf3_proto_frame_check(b, 8, 8192, &n), -EMSGSIZE);
+    iperf3_proto_put_be32(b, 0xffffffffu);
+    assert_int_equal(iperf3_proto_frame_check(b, 4, 8192, &n), -EMSGSIZE);
+    iperf3_proto_put_be32(b, 8193);
+    assert_int_equal(iperf3_proto_frame_check(b, 4, 8192, &n), -EMSGSIZE);
+    assert_int_equal(iperf3_proto_get_be32((const uint8_t *)"\x01\x02\x03\x04"), 0x01020304);
 
-    assert_int_equal(iperf3_stream_id(0), 1);
-    assert_int_equal(iperf3_stream_id(1), 3);
-    assert_int_equal(iperf3_stream_id(2), 4);
-    assert_int_equal(iperf3_stream_id(127), 129);
+    assert_int_equal(iperf3_proto_stream_id(0), 1);
+    assert_int_equal(iperf3_proto_stream_id(1), 3);
+    assert_int_equal(iperf3_proto_stream_id(2), 4);
+    assert_int_equal(iperf3_proto_stream_id(127), 129);
 
     for (int i = 0; i < 36; i++)
         rnd[i] = (uint8_t)(i * 37 + 5);
-    iperf3_make_cookie(cookie, rnd);
+    iperf3_proto_make_cookie(cookie, rnd);
     assert_int_equal(cookie[36], '\0');
     assert_int_equal(strlen(cookie), 36);
     assert_int_equal(strspn(cookie, "abcdefghijklmnopqrstuvwxyz234567"), 36);
@@ -374,33 +377,33 @@ static void test_udp_header_and_accounting(void **state)
     uint8_t h[16];
     double sent;
     uint64_t seq;
-    struct iperf3_udp_rx rx = {0};
+    struct iperf3_proto_udp_rx rx = {0};
 
     (void)state;
-    assert_int_equal(iperf3_udp_hdr_put(h, 402000123ull, 7, false), 12);
+    assert_int_equal(iperf3_proto_udp_hdr_put(h, 402000123ull, 7, false), 12);
     assert_memory_equal(h, "\x00\x00\x01\x92\x00\x00\x00\x7b\x00\x00\x00\x07", 12);
-    assert_int_equal(iperf3_udp_hdr_get(h, 12, false, &sent, &seq), 0);
+    assert_int_equal(iperf3_proto_udp_hdr_get(h, 12, false, &sent, &seq), 0);
     assert_int_equal(seq, 7);
     assert_true(sent > 402.000122 && sent < 402.000124);
-    assert_int_equal(iperf3_udp_hdr_get(h, 11, false, &sent, &seq), -EINVAL);
-    assert_int_equal(iperf3_udp_hdr_put(h, 0, 0x0102030405060708ull, true), 16);
+    assert_int_equal(iperf3_proto_udp_hdr_get(h, 11, false, &sent, &seq), -EINVAL);
+    assert_int_equal(iperf3_proto_udp_hdr_put(h, 0, 0x0102030405060708ull, true), 16);
     assert_memory_equal(h + 8, "\x01\x02\x03\x04\x05\x06\x07\x08", 8);
-    assert_int_equal(iperf3_udp_hdr_get(h, 16, true, &sent, &seq), 0);
+    assert_int_equal(iperf3_proto_udp_hdr_get(h, 16, true, &sent, &seq), 0);
     assert_int_equal(seq, 0x0102030405060708ull);
-    assert_int_equal(iperf3_udp_hdr_get(h, 15, true, &sent, &seq), -EINVAL);
+    assert_int_equal(iperf3_proto_udp_hdr_get(h, 15, true, &sent, &seq), -EINVAL);
 
     /* 1, 2, 5 (3 and 4 lost), 3 (late: one loss taken back), 6 */
-    iperf3_udp_rx_count(&rx, 1, 0.010);
-    iperf3_udp_rx_count(&rx, 2, 0.010);
+    iperf3_proto_udp_rx_count(&rx, 1, 0.010);
+    iperf3_proto_udp_rx_count(&rx, 2, 0.010);
     assert_true(rx.jitter == 0.0);
-    iperf3_udp_rx_count(&rx, 5, 0.026);
+    iperf3_proto_udp_rx_count(&rx, 5, 0.026);
     assert_int_equal(rx.errors, 2);
     assert_int_equal(rx.max_seq, 5);
     assert_true(rx.jitter > 0.000999 && rx.jitter < 0.001001); /* 16 ms / 16 */
-    iperf3_udp_rx_count(&rx, 3, 0.026);
+    iperf3_proto_udp_rx_count(&rx, 3, 0.026);
     assert_int_equal(rx.errors, 1);
     assert_int_equal(rx.out_of_order, 1);
-    iperf3_udp_rx_count(&rx, 6, 0.026);
+    iperf3_proto_udp_rx_count(&rx, 6, 0.026);
     assert_int_equal(rx.max_seq, 6);
     assert_int_equal(rx.errors, 1);
 }

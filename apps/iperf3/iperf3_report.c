@@ -1,19 +1,85 @@
 /* SPDX-License-Identifier: MIT */
-/* The lwIP iperf3 client's report: its own counters and the server's
- * results, put in the shape of iperf3 -J's "start.test_start" and "end"
- * sums, so that scripts reading stock iperf3 output read ours too. As
- * iperf3 does, each stream has a sender and a receiver side: the local
- * one from our counters and clock, the remote one from the server's
- * results (its end_time, or our duration when it sent none). */
+/* What an iperf3 test reports: the CPU use of the process, the results
+ * JSON each end sends the other, and the lwIP client's report.
+ *
+ * The client's report puts its own counters and the server's results in
+ * the shape of iperf3 -J's "start.test_start" and "end" sums, so that
+ * scripts reading stock iperf3 output read ours too. As iperf3 does, each
+ * stream has a sender and a receiver side: the local one from our counters
+ * and clock, the remote one from the server's results (its end_time, or
+ * our duration when it sent none). */
+#define _GNU_SOURCE
 #include "lwipd_config.h"
+#include "apps/iperf3/iperf3_report.h"
 
 #include <cjson/cJSON.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
-#include "apps/iperf3_stream.h"
+#include "apps/iperf3/iperf3_priv.h"
 
-static const struct iperf3_stream_result *remote_stream(const struct iperf3_results *peer,
-                                                        uint32_t id)
+/* ---- CPU use -------------------------------------------------------------- */
+
+/* Note the wall clock and this process's CPU time (all threads) in M. */
+void iperf3_report_cpu_mark(struct iperf3_report_cpu *m)
+{
+    struct rusage ru;
+
+    m->wall_ns = iperf3_priv_now_ns();
+    if (getrusage(RUSAGE_SELF, &ru) != 0)
+        memset(&ru, 0, sizeof(ru));
+    m->user_us = (uint64_t)ru.ru_utime.tv_sec * 1000000u + (uint64_t)ru.ru_utime.tv_usec;
+    m->sys_us = (uint64_t)ru.ru_stime.tv_sec * 1000000u + (uint64_t)ru.ru_stime.tv_usec;
+}
+
+/* CPU use between marks A and B, in percent of one core, as iperf3 does. */
+void iperf3_report_cpu_util(const struct iperf3_report_cpu *a, const struct iperf3_report_cpu *b,
+                            double *total, double *user, double *sys)
+{
+    double wall_us = (double)(b->wall_ns - a->wall_ns) / 1e3;
+
+    *user = *sys = *total = 0;
+    if (wall_us <= 0)
+        return;
+    *user = 100.0 * (double)(b->user_us - a->user_us) / wall_us;
+    *sys = 100.0 * (double)(b->sys_us - a->sys_us) / wall_us;
+    *total = *user + *sys;
+}
+
+/* ---- results JSON -------------------------------------------------------- */
+
+/* Our results JSON for the peer, for the stopped test D: CPU use between
+ * C0 and C1, every stream's counters, SERVER_OUTPUT (may be NULL; not
+ * freed) as server_output_text. A malloc'd string, or NULL (no memory). */
+char *iperf3_report_results(const struct iperf3_streams *d, const struct iperf3_report_cpu *c0,
+                            const struct iperf3_report_cpu *c1, char *server_output)
+{
+    struct iperf3_results r = {0};
+    struct iperf3_results_stream *sr = calloc(d->n ? d->n : 1, sizeof(*sr));
+    bool sends = false;
+    char *json;
+
+    if (!sr)
+        return NULL;
+    iperf3_report_cpu_util(c0, c1, &r.cpu_total, &r.cpu_user, &r.cpu_system);
+    for (unsigned i = 0; i < d->n; i++) {
+        iperf3_stream_result(d, i, &sr[i]);
+        sends |= d->s[i].sender;
+    }
+    r.sender_has_retransmits = sends ? 0 : -1;
+    r.streams = sr;
+    r.nstreams = d->n;
+    r.server_output_text = server_output;
+    json = iperf3_results_format(&r);
+    free(sr);
+    return json;
+}
+
+/* ---- the client's report ------------------------------------------------- */
+
+static const struct iperf3_results_stream *remote_stream(const struct iperf3_results *peer,
+                                                         uint32_t id)
 {
     for (unsigned i = 0; i < peer->nstreams; i++)
         if (peer->streams[i].id == id)
@@ -73,14 +139,14 @@ static void side_add(struct side *sum, const struct side *sd, unsigned *njit)
  * sum_received, sum for UDP, *_bidir_reverse, cpu_utilization_percent),
  * plus server_output_text when the server sent one. Returns a new object
  * (the caller owns it). */
-cJSON *iperf3_report(const struct iperf3_data *d, const struct iperf3_results *peer,
-                     const struct iperf3_cpu_mark *c0, const struct iperf3_cpu_mark *c1)
+cJSON *iperf3_report_json(const struct iperf3_streams *d, const struct iperf3_results *peer,
+                          const struct iperf3_report_cpu *c0, const struct iperf3_report_cpu *c1)
 {
     const struct iperf3_params *p = &d->prm;
     cJSON *top = cJSON_CreateObject(), *start = cJSON_CreateObject();
     cJSON *ts = cJSON_CreateObject(), *end = cJSON_CreateObject();
     cJSON *streams = cJSON_CreateArray(), *cpu = cJSON_CreateObject();
-    double local_s = iperf3_data_seconds(d), ut, uu, us;
+    double local_s = iperf3_stream_seconds(d), ut, uu, us;
     /* [set][0: sender side, 1: receiver side]; set 1 is bidir's reverse half */
     struct side sums[2][2];
     unsigned njit[2][2] = {{0, 0}, {0, 0}};
@@ -106,14 +172,14 @@ cJSON *iperf3_report(const struct iperf3_data *d, const struct iperf3_results *p
     cJSON_AddItemToObject(top, "start", start);
 
     for (unsigned i = 0; i < d->n; i++) {
-        const struct iperf3_dstream *s = &d->s[i];
-        const struct iperf3_stream_result *rr = remote_stream(peer, s->id);
-        struct iperf3_stream_result lr;
+        const struct iperf3_stream *s = &d->s[i];
+        const struct iperf3_results_stream *rr = remote_stream(peer, s->id);
+        struct iperf3_results_stream lr;
         struct side local = {0}, remote = {0};
         int set = p->bidir && !s->sender ? 1 : 0;
         cJSON *o = cJSON_CreateObject();
 
-        iperf3_data_result(d, i, &lr);
+        iperf3_stream_result(d, i, &lr);
         local.bytes = lr.bytes;
         local.seconds = local_s;
         local.retransmits = -1;
@@ -180,7 +246,7 @@ cJSON *iperf3_report(const struct iperf3_data *d, const struct iperf3_results *p
         cJSON_AddItemToObject(end, names[set][0], side_json(snd, p->udp, local_sends));
         cJSON_AddItemToObject(end, names[set][1], side_json(rcv, p->udp, local_sends));
     }
-    iperf3_cpu_util(c0, c1, &ut, &uu, &us);
+    iperf3_report_cpu_util(c0, c1, &ut, &uu, &us);
     cJSON_AddNumberToObject(cpu, "host_total", ut);
     cJSON_AddNumberToObject(cpu, "host_user", uu);
     cJSON_AddNumberToObject(cpu, "host_system", us);

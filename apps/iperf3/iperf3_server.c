@@ -2,7 +2,9 @@
 /* iperf3 server inside lwIP: one listener on TCP 5201 for control and data
  * connections, UDP 5201 bound while a UDP test runs, one test at a time.
  *
- * Raw API under lwIP's core lock, for speed: see apps/iperf3_stream.c.
+ * Raw API under lwIP's core lock, for speed: see iperf3_stream.c. The
+ * control connection's reading and writing is iperf3_ctrl.c's; this file is
+ * the server's state machine over it.
  *
  * A new connection cannot be classified before its 37-byte cookie is in,
  * and it may come in pieces: until then it is "pending". Pending
@@ -12,8 +14,8 @@
  * cases anything else is refused with ACCESS_DENIED). In every other state
  * a new connection gets ACCESS_DENIED at once, without being read, as the
  * stock server does. A connection that stalls half-way through its cookie
- * therefore never blocks a real client; it is dropped after
- * COOKIE_TIMEOUT_MS.
+ * therefore never blocks a real client; it is dropped after a timeout
+ * (iperf3_cookie.c).
  *
  * Every phase of a test has a deadline (parameters, stream set-up,
  * results), the running phase too (time + omit + 40 s, as the stock server,
@@ -23,7 +25,7 @@
  */
 #define _GNU_SOURCE
 #include "lwipd_config.h"
-#include "apps/iperf3.h"
+#include "apps/iperf3/iperf3_server.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -36,17 +38,21 @@
 #include "lwip/timeouts.h"
 #include "lwip/udp.h"
 
-#include "apps/iperf3_stream.h"
+#include "apps/iperf3/iperf3.h"
+#include "apps/iperf3/iperf3_cookie.h"
+#include "apps/iperf3/iperf3_ctrl.h"
+#include "apps/iperf3/iperf3_priv.h"
+#include "apps/iperf3/iperf3_report.h"
+#include "apps/iperf3/iperf3_stream.h"
+#include "base/names.h"
 #include "base/log.h"
 
-#define COOKIE_TIMEOUT_MS 5000
-#define PHASE_TIMEOUT_MS  10000
-#define RUN_GRACE_S       40
-#define STALL_MS          60000
-#define MAX_PENDING       8
-#define PCB_RESERVE       2 /* pcbs left for others: echo clients, the lwIP client */
-#define NO_DEADLINE       UINT64_MAX
-#define MS                1000000ull
+#define PHASE_TIMEOUT_MS 10000
+#define RUN_GRACE_S      40
+#define STALL_MS         60000
+#define PCB_RESERVE      2 /* pcbs left for others: echo clients, the lwIP client */
+#define NO_DEADLINE      UINT64_MAX
+#define MS               1000000ull
 
 enum srv_state {
     SRV_IDLE,
@@ -66,34 +72,24 @@ static const char *const state_names[] = {
     [SRV_DISPLAY] = "display_results",
 };
 
-/* An accepted connection whose cookie is not complete yet. */
-struct pending {
-    struct tcp_pcb *pcb;
-    uint8_t cookie[IPERF3_COOKIE_SIZE];
-    uint8_t got;
-    uint64_t deadline_ns;
-    struct pending *next;
-};
-
 static struct {
     uint16_t port;
     struct tcp_pcb *listener;
-    struct pending *pending;
-    unsigned npending;
+    struct iperf3_cookie_list pending;
     enum srv_state state;
     struct iperf3_ctrl ctrl;
     uint8_t cookie[IPERF3_COOKIE_SIZE];
     char peer[48]; /* "addr port N", for logs and the server output */
     ip_addr_t peer_addr;
-    struct iperf3_data data;
-    bool have_data;
+    struct iperf3_streams streams;
+    bool have_streams;
     unsigned expected; /* data connections of this test */
     struct udp_pcb *udp;
     uint64_t deadline_ns;
     uint64_t run_deadline_ns;
-    uint64_t last_activity_ns;
+    uint64_t last_activity_ns; /* last traffic; srv_tick folds in ctrl.last_input_ns */
     uint64_t last_bytes;
-    struct iperf3_cpu_mark cpu0;
+    struct iperf3_report_cpu cpu0;
     char *results; /* our results JSON, made at TEST_END */
     bool tick_armed;
     struct iperf3_stats st;
@@ -115,22 +111,22 @@ static void arm_tick(unsigned ms)
 static void set_state(enum srv_state s, unsigned timeout_ms)
 {
     srv.state = s;
-    srv.st.state = state_names[s];
-    srv.deadline_ns = timeout_ms ? iperf3_now_ns() + timeout_ms * MS : NO_DEADLINE;
+    srv.st.state = names_get(state_names, NAMES_COUNT(state_names), s);
+    srv.deadline_ns = timeout_ms ? iperf3_priv_now_ns() + timeout_ms * MS : NO_DEADLINE;
 }
 
 /* ---- ending a test ------------------------------------------------------------ */
 
 static void data_drop(void)
 {
-    if (srv.have_data) {
+    if (srv.have_streams) {
         uint64_t rx, tx;
 
-        iperf3_data_totals(&srv.data, &rx, &tx);
+        iperf3_stream_totals(&srv.streams, &rx, &tx);
         srv.st.bytes_received += rx;
         srv.st.bytes_sent += tx;
-        iperf3_data_release(&srv.data);
-        srv.have_data = false;
+        iperf3_stream_release(&srv.streams);
+        srv.have_streams = false;
     }
     if (srv.udp) {
         udp_remove(srv.udp);
@@ -149,7 +145,7 @@ static void test_end(bool completed)
     if (completed)
         srv.st.tests_completed++;
     set_state(SRV_IDLE, 0);
-    if (srv.tick_armed && !srv.pending) {
+    if (srv.tick_armed && !srv.pending.n) {
         sys_untimeout(srv_tick, NULL);
         srv.tick_armed = false;
     }
@@ -159,14 +155,12 @@ static void test_end(bool completed)
  * and end it. */
 static void server_error(int ierr, int errnum, const char *why)
 {
-    uint8_t b[9];
+    uint8_t b[IPERF3_MSG_MAX];
+    size_t n = iperf3_proto_msg_put(b, IPERF3_SERVER_ERROR, ierr, errnum);
 
     log_warn("iperf3", "test from %s: %s; SERVER_ERROR %d (%s)", srv.peer, why, ierr,
-             iperf3_ierr_text(ierr));
-    b[0] = (uint8_t)(int8_t)IPERF3_SERVER_ERROR;
-    iperf3_put_be32(b + 1, (uint32_t)ierr);
-    iperf3_put_be32(b + 5, (uint32_t)errnum);
-    iperf3_ctrl_send(&srv.ctrl, b, sizeof(b));
+             iperf3_proto_ierr_text(ierr));
+    iperf3_ctrl_send(&srv.ctrl, b, n);
     srv.st.errors++;
     test_end(false);
 }
@@ -188,18 +182,18 @@ static bool server_sends(const struct iperf3_params *p, unsigned index)
 
 static void test_start(void)
 {
-    iperf3_cpu_mark(&srv.cpu0);
-    iperf3_data_start(&srv.data);
+    iperf3_report_cpu_mark(&srv.cpu0);
+    iperf3_stream_start(&srv.streams);
     iperf3_ctrl_send_msg(&srv.ctrl, IPERF3_TEST_START);
     iperf3_ctrl_send_msg(&srv.ctrl, IPERF3_TEST_RUNNING);
-    iperf3_data_start_sending(&srv.data);
+    iperf3_stream_start_sending(&srv.streams);
     set_state(SRV_RUNNING, 0);
     srv.run_deadline_ns =
-        srv.data.prm.time
-            ? srv.data.start_ns +
-                  ((uint64_t)srv.data.prm.time + srv.data.prm.omit + RUN_GRACE_S) * 1000 * MS
+        srv.streams.prm.time
+            ? srv.streams.start_ns +
+                  ((uint64_t)srv.streams.prm.time + srv.streams.prm.omit + RUN_GRACE_S) * 1000 * MS
             : NO_DEADLINE;
-    srv.last_activity_ns = iperf3_now_ns();
+    srv.last_activity_ns = iperf3_priv_now_ns();
     srv.last_bytes = 0;
     arm_tick(1);
 }
@@ -222,11 +216,11 @@ static void handle_params(const char *json, size_t len)
         server_error(IPERF3_IE_NUMSTREAMS, 0, err);
         return;
     }
-    if (iperf3_data_init(&srv.data, &p, n, NULL, NULL) != 0) {
+    if (iperf3_stream_init(&srv.streams, &p, n, NULL, NULL) != 0) {
         server_error(IPERF3_IE_CREATESTREAM, ENOMEM, "out of memory");
         return;
     }
-    srv.have_data = true;
+    srv.have_streams = true;
     srv.expected = n;
     srv.st.tests_started++;
     if (p.udp) {
@@ -251,10 +245,10 @@ static void handle_params(const char *json, size_t len)
 
 static char *server_output(void)
 {
-    const struct iperf3_params *p = &srv.data.prm;
-    size_t cap = 256 + 128 * (size_t)srv.data.n, len;
+    const struct iperf3_params *p = &srv.streams.prm;
+    size_t cap = 256 + 128 * (size_t)srv.streams.n, len;
     char *s = malloc(cap);
-    double secs = iperf3_data_seconds(&srv.data);
+    double secs = iperf3_stream_seconds(&srv.streams);
 
     if (!s)
         return NULL;
@@ -262,15 +256,15 @@ static char *server_output(void)
                            LWIP_VERSION_MAJOR, LWIP_VERSION_MINOR, LWIP_VERSION_REVISION,
                            p->udp ? "UDP" : "TCP", p->reverse ? " reverse" : "",
                            p->bidir ? " bidir" : "", srv.peer);
-    for (unsigned i = 0; i < srv.data.n && len < cap; i++) {
-        struct iperf3_stream_result r;
+    for (unsigned i = 0; i < srv.streams.n && len < cap; i++) {
+        struct iperf3_results_stream r;
 
-        iperf3_data_result(&srv.data, i, &r);
+        iperf3_stream_result(&srv.streams, i, &r);
         len += (size_t)snprintf(s + len, cap - len, "[%3u] 0.00-%.2f sec %llu bytes %.2f Mbit/s %s",
                                 r.id, secs, (unsigned long long)r.bytes,
                                 secs > 0 ? (double)r.bytes * 8 / secs / 1e6 : 0.0,
-                                srv.data.s[i].sender ? "sender" : "receiver");
-        if (len < cap && p->udp && !srv.data.s[i].sender)
+                                srv.streams.s[i].sender ? "sender" : "receiver");
+        if (len < cap && p->udp && !srv.streams.s[i].sender)
             len += (size_t)snprintf(s + len, cap - len, ", %lld/%lld lost, jitter %.3f ms",
                                     (long long)r.errors, (long long)r.packets, r.jitter * 1e3);
         if (len < cap)
@@ -282,31 +276,15 @@ static char *server_output(void)
 /* TEST_END: final numbers, our results ready, data connections closed. */
 static void handle_test_end(void)
 {
-    struct iperf3_cpu_mark cpu1;
-    struct iperf3_results res = {0};
-    struct iperf3_stream_result *sr;
-    bool sends = false;
+    struct iperf3_report_cpu cpu1;
+    char *output = NULL;
 
-    iperf3_data_stop(&srv.data);
-    iperf3_cpu_mark(&cpu1);
-    iperf3_cpu_util(&srv.cpu0, &cpu1, &res.cpu_total, &res.cpu_user, &res.cpu_system);
-    sr = calloc(srv.data.n ? srv.data.n : 1, sizeof(*sr));
-    if (!sr) {
-        server_error(IPERF3_IE_CREATESTREAM, ENOMEM, "out of memory");
-        return;
-    }
-    for (unsigned i = 0; i < srv.data.n; i++) {
-        iperf3_data_result(&srv.data, i, &sr[i]);
-        sends |= srv.data.s[i].sender;
-    }
-    res.sender_has_retransmits = sends ? 0 : -1;
-    res.streams = sr;
-    res.nstreams = srv.data.n;
-    if (srv.data.prm.get_server_output)
-        res.server_output_text = server_output();
-    srv.results = iperf3_results_format(&res);
-    free(res.server_output_text);
-    free(sr);
+    iperf3_stream_stop(&srv.streams);
+    iperf3_report_cpu_mark(&cpu1);
+    if (srv.streams.prm.get_server_output)
+        output = server_output();
+    srv.results = iperf3_report_results(&srv.streams, &srv.cpu0, &cpu1, output);
+    free(output);
     if (!srv.results) {
         server_error(IPERF3_IE_CREATESTREAM, ENOMEM, "out of memory");
         return;
@@ -343,117 +321,101 @@ static void handle_msg(int8_t m)
         test_end(true);
     } else {
         char why[64];
-        snprintf(why, sizeof(why), "unexpected message %d in state %s", m, state_names[srv.state]);
+        snprintf(why, sizeof(why), "unexpected message %d in state %s", m,
+                 names_get(state_names, NAMES_COUNT(state_names), srv.state));
         server_error(IPERF3_IE_MESSAGE, 0, why);
     }
 }
 
-/* Act on everything complete in the control input. */
-static void ctrl_process(void)
-{
-    struct iperf3_buf *in = &srv.ctrl.in;
+/* ---- the control connection (read and written by iperf3_ctrl.c) ---------------- */
 
-    while (srv.state != SRV_IDLE && in->len > 0) {
-        size_t blen;
-        int r;
-
-        if (srv.state == SRV_PARAMS || srv.state == SRV_EXCHANGE) {
-            bool params = srv.state == SRV_PARAMS;
-
-            r = iperf3_frame_check(in->data, in->len,
-                                   params ? IPERF3_PARAMS_MAX : IPERF3_RESULTS_MAX, &blen);
-            if (r == 0)
-                return;
-            if (r < 0) {
-                server_error(params ? IPERF3_IE_RECVPARAMS : IPERF3_IE_RECVRESULTS, EMSGSIZE,
-                             "JSON length out of range");
-                return;
-            }
-            if (params)
-                handle_params((const char *)in->data + 4, blen);
-            else
-                handle_client_results((const char *)in->data + 4, blen);
-            if (srv.state != SRV_IDLE)
-                iperf3_buf_consume(in, 4 + blen);
-            continue;
-        }
-        int8_t m = (int8_t)in->data[0];
-        iperf3_buf_consume(in, 1);
-        handle_msg(m);
-    }
-}
-
-static err_t ctrl_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
-{
-    int r;
-
-    (void)arg, (void)err;
-    if (!p) {
-        if (srv.state == SRV_DISPLAY) {
-            test_end(true);
-        } else {
-            test_abort("the client closed the control connection");
-        }
-        return ERR_OK;
-    }
-    r = iperf3_buf_append_pbuf(&srv.ctrl.in, p, 0, IPERF3_RESULTS_MAX + 8);
-    tcp_recved(pcb, p->tot_len);
-    pbuf_free(p);
-    srv.last_activity_ns = iperf3_now_ns();
-    if (r) {
-        server_error(IPERF3_IE_RECVPARAMS, -r, "control input too large");
-        return ERR_OK;
-    }
-    ctrl_process();
-    return ERR_OK;
-}
-
-static err_t ctrl_sent(void *arg, struct tcp_pcb *pcb, u16_t len)
-{
-    (void)arg, (void)pcb, (void)len;
-    iperf3_ctrl_flush(&srv.ctrl);
-    return ERR_OK;
-}
-
-static void ctrl_err(void *arg, err_t err)
+static size_t ctrl_expect_cb(void *arg)
 {
     (void)arg;
-    srv.ctrl.pcb = NULL; /* lwIP freed it */
-    test_abort(err == ERR_RST ? "control connection reset" : "control connection failed");
+    if (srv.state == SRV_PARAMS)
+        return IPERF3_PARAMS_MAX;
+    return srv.state == SRV_EXCHANGE ? IPERF3_RESULTS_MAX : 0;
 }
+
+static void ctrl_json_cb(void *arg, const char *json, size_t len)
+{
+    bool params = srv.state == SRV_PARAMS;
+
+    (void)arg;
+    if (!json)
+        server_error(params ? IPERF3_IE_RECVPARAMS : IPERF3_IE_RECVRESULTS, EMSGSIZE,
+                     "JSON length out of range");
+    else if (params)
+        handle_params(json, len);
+    else
+        handle_client_results(json, len);
+}
+
+static void ctrl_msg_cb(void *arg, int msg)
+{
+    (void)arg;
+    handle_msg((int8_t)msg);
+}
+
+static void ctrl_end_cb(void *arg, enum iperf3_ctrl_end why, int err)
+{
+    (void)arg;
+    switch (why) {
+    case IPERF3_CTRL_CLOSED:
+        if (srv.state == SRV_DISPLAY)
+            test_end(true);
+        else
+            test_abort("the client closed the control connection");
+        break;
+    case IPERF3_CTRL_OVERFLOW:
+        server_error(IPERF3_IE_RECVPARAMS, -err, "control input too large");
+        break;
+    default:
+        test_abort(err == ERR_RST ? "control connection reset" : "control connection failed");
+        break;
+    }
+}
+
+static const struct iperf3_ctrl_ops ctrl_ops = {
+    .in_max = IPERF3_RESULTS_MAX + 8,
+    .expect = ctrl_expect_cb,
+    .msg = ctrl_msg_cb,
+    .json = ctrl_json_cb,
+    .end = ctrl_end_cb,
+};
 
 /* ---- UDP ------------------------------------------------------------------------ */
 
 static void srv_udp_input(void *arg, struct udp_pcb *pcb, struct pbuf *p, const ip_addr_t *addr,
                           u16_t port)
 {
-    struct iperf3_dstream *s;
+    struct iperf3_stream *s;
 
     (void)arg, (void)pcb;
-    if (!srv.have_data) {
+    if (!srv.have_streams) {
         pbuf_free(p);
         return;
     }
-    s = iperf3_data_find_udp(&srv.data, addr, port);
+    s = iperf3_stream_find_udp(&srv.streams, addr, port);
     if (s) {
-        iperf3_data_udp_input(s, p);
+        iperf3_stream_udp_input(s, p);
         return;
     }
     /* A new stream: only during set-up, only from the control peer. Any
      * datagram counts as the connect message; the reply is "6789". */
-    if (srv.state == SRV_CREATE_STREAMS && srv.data.n < srv.expected &&
+    if (srv.state == SRV_CREATE_STREAMS && srv.streams.n < srv.expected &&
         ip_addr_cmp(addr, &srv.peer_addr)) {
         static const uint8_t reply[4] = {0x36, 0x37, 0x38, 0x39};
         struct pbuf *r = pbuf_alloc(PBUF_TRANSPORT, sizeof(reply), PBUF_RAM);
 
-        s = iperf3_data_add_udp(&srv.data, srv.udp, false, addr, port,
-                                server_sends(&srv.data.prm, srv.data.n));
+        s = iperf3_stream_add_udp(&srv.streams, srv.udp, false, addr, port,
+                                  server_sends(&srv.streams.prm, srv.streams.n));
         if (r) {
             memcpy(r->payload, reply, sizeof(reply));
             udp_sendto(srv.udp, r, addr, port);
             pbuf_free(r);
         }
-        if (s && srv.data.n == srv.expected)
+        if (s && srv.streams.n == srv.expected)
             test_start();
     }
     pbuf_free(p);
@@ -461,99 +423,45 @@ static void srv_udp_input(void *arg, struct udp_pcb *pcb, struct pbuf *p, const 
 
 /* ---- new connections ------------------------------------------------------------- */
 
-static void pending_unlink(struct pending *pd)
-{
-    for (struct pending **pp = &srv.pending; *pp; pp = &(*pp)->next) {
-        if (*pp == pd) {
-            *pp = pd->next;
-            srv.npending--;
-            return;
-        }
-    }
-}
-
 static void refuse(struct tcp_pcb *pcb)
 {
     srv.st.refused++;
-    iperf3_refuse(pcb, IPERF3_ACCESS_DENIED, 0, 0);
+    iperf3_ctrl_refuse(pcb, IPERF3_ACCESS_DENIED, 0, 0);
 }
 
 /* The cookie of PCB is complete: control connection, data stream or
  * refusal. P (not freed) holds the bytes of this read, the first OFF of
  * them were cookie. */
-static void classify(struct tcp_pcb *pcb, const uint8_t *cookie, struct pbuf *p, u16_t off)
+static void classify_cb(void *arg, struct tcp_pcb *pcb, const uint8_t *cookie, struct pbuf *p,
+                        u16_t off)
 {
+    (void)arg;
     if (srv.state == SRV_IDLE) {
         char a[IPADDR_STRLEN_MAX];
 
-        memset(&srv.ctrl, 0, sizeof(srv.ctrl));
-        srv.ctrl.pcb = pcb;
         memcpy(srv.cookie, cookie, IPERF3_COOKIE_SIZE);
         ip_addr_copy(srv.peer_addr, pcb->remote_ip);
         ipaddr_ntoa_r(&pcb->remote_ip, a, sizeof(a));
         snprintf(srv.peer, sizeof(srv.peer), "%s port %u", a, pcb->remote_port);
-        tcp_setprio(pcb, TCP_PRIO_MAX); /* never the one lwIP reclaims */
-        tcp_nagle_disable(pcb);
-        tcp_arg(pcb, NULL);
-        tcp_recv(pcb, ctrl_recv);
-        tcp_sent(pcb, ctrl_sent);
-        tcp_err(pcb, ctrl_err);
-        tcp_poll(pcb, NULL, 0);
-        iperf3_buf_append_pbuf(&srv.ctrl.in, p, off, IPERF3_RESULTS_MAX);
+        iperf3_ctrl_accept(&srv.ctrl, pcb, p, off, &ctrl_ops, NULL);
         set_state(SRV_PARAMS, PHASE_TIMEOUT_MS);
-        srv.last_activity_ns = iperf3_now_ns();
+        srv.last_activity_ns = iperf3_priv_now_ns();
         iperf3_ctrl_send_msg(&srv.ctrl, IPERF3_PARAM_EXCHANGE);
-        ctrl_process();
+        iperf3_ctrl_input(&srv.ctrl);
         return;
     }
-    if (srv.state == SRV_CREATE_STREAMS && !srv.data.prm.udp && srv.data.n < srv.expected &&
+    if (srv.state == SRV_CREATE_STREAMS && !srv.streams.prm.udp && srv.streams.n < srv.expected &&
         memcmp(cookie, srv.cookie, IPERF3_COOKIE_SIZE) == 0) {
-        iperf3_data_add_tcp(&srv.data, pcb, server_sends(&srv.data.prm, srv.data.n));
-        if (srv.data.n == srv.expected)
+        iperf3_stream_add_tcp(&srv.streams, pcb, server_sends(&srv.streams.prm, srv.streams.n));
+        if (srv.streams.n == srv.expected)
             test_start();
         return;
     }
     refuse(pcb);
 }
 
-static err_t pending_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
-{
-    struct pending *pd = arg;
-    u16_t take;
-
-    (void)err;
-    if (!p) {
-        pending_unlink(pd);
-        free(pd);
-        iperf3_linger(pcb);
-        return ERR_OK;
-    }
-    take = (u16_t)LWIP_MIN((u16_t)(IPERF3_COOKIE_SIZE - pd->got), p->tot_len);
-    pbuf_copy_partial(p, pd->cookie + pd->got, take, 0);
-    pd->got = (uint8_t)(pd->got + take);
-    tcp_recved(pcb, p->tot_len);
-    if (pd->got == IPERF3_COOKIE_SIZE) {
-        pending_unlink(pd);
-        classify(pcb, pd->cookie, p, take);
-        free(pd);
-    }
-    pbuf_free(p);
-    return ERR_OK;
-}
-
-static void pending_err(void *arg, err_t err)
-{
-    struct pending *pd = arg;
-
-    (void)err;
-    pending_unlink(pd);
-    free(pd);
-}
-
 static err_t srv_accept(void *arg, struct tcp_pcb *pcb, err_t err)
 {
-    struct pending *pd;
-
     (void)arg;
     if (err != ERR_OK || !pcb)
         return ERR_VAL;
@@ -561,47 +469,17 @@ static err_t srv_accept(void *arg, struct tcp_pcb *pcb, err_t err)
         refuse(pcb); /* busy: answer without reading, as the stock server does */
         return ERR_OK;
     }
-    pd = srv.npending < MAX_PENDING ? calloc(1, sizeof(*pd)) : NULL;
-    if (!pd) {
+    if (iperf3_cookie_add(&srv.pending, pcb) != 0) {
         srv.st.refused++;
         tcp_abort(pcb);
         return ERR_ABRT;
     }
-    pd->pcb = pcb;
-    pd->deadline_ns = iperf3_now_ns() + COOKIE_TIMEOUT_MS * MS;
-    pd->next = srv.pending;
-    srv.pending = pd;
-    srv.npending++;
-    tcp_arg(pcb, pd);
-    tcp_recv(pcb, pending_recv);
-    tcp_err(pcb, pending_err);
     if (!srv.tick_armed)
         arm_tick(100);
     return ERR_OK;
 }
 
 /* ---- timers ---------------------------------------------------------------------- */
-
-static void pending_expire(uint64_t now)
-{
-    struct pending **pp = &srv.pending;
-
-    while (*pp) {
-        struct pending *pd = *pp;
-
-        if (now < pd->deadline_ns) {
-            pp = &pd->next;
-            continue;
-        }
-        *pp = pd->next;
-        srv.npending--;
-        srv.st.timeouts++;
-        log_info("iperf3", "dropping a connection that sent %u of %d cookie bytes in %d ms",
-                 pd->got, IPERF3_COOKIE_SIZE, COOKIE_TIMEOUT_MS);
-        iperf3_linger(pd->pcb);
-        free(pd);
-    }
-}
 
 static void phase_timeout(void)
 {
@@ -627,21 +505,23 @@ static void phase_timeout(void)
 
 static void srv_tick(void *arg)
 {
-    uint64_t now = iperf3_now_ns();
+    uint64_t now = iperf3_priv_now_ns();
     unsigned next = 100;
 
     (void)arg;
     srv.tick_armed = false;
-    pending_expire(now);
+    srv.st.timeouts += iperf3_cookie_expire(&srv.pending, now);
     if (srv.state == SRV_RUNNING) {
         uint64_t rx, tx;
 
-        next = iperf3_data_tick(&srv.data);
-        iperf3_data_totals(&srv.data, &rx, &tx);
+        next = iperf3_stream_tick(&srv.streams);
+        iperf3_stream_totals(&srv.streams, &rx, &tx);
         if (rx + tx != srv.last_bytes) {
             srv.last_bytes = rx + tx;
             srv.last_activity_ns = now;
         }
+        if (srv.ctrl.last_input_ns > srv.last_activity_ns)
+            srv.last_activity_ns = srv.ctrl.last_input_ns;
         if (now > srv.run_deadline_ns || now - srv.last_activity_ns > STALL_MS * MS)
             phase_timeout();
     } else if (srv.state != SRV_IDLE && now > srv.deadline_ns) {
@@ -652,7 +532,7 @@ static void srv_tick(void *arg)
      * every millisecond rather than waiting for lwIP's 250 ms timer. */
     if (srv.state != SRV_IDLE && iperf3_ctrl_kick(&srv.ctrl))
         next = 1;
-    if (srv.state != SRV_IDLE || srv.pending)
+    if (srv.state != SRV_IDLE || srv.pending.n)
         arm_tick(next);
 }
 
@@ -677,18 +557,20 @@ int iperf3_server_start(const struct iperf3_server_config *cfg)
         tcp_close(pcb);
         return -ENOMEM;
     }
+    srv.pending.done = classify_cb;
     tcp_accept(srv.listener, srv_accept);
     srv.st.server_enabled = true;
     srv.st.port = srv.port;
     return 0;
 }
 
-/* A copy of the counters (any thread; racy by design, like all app stats). */
-void iperf3_get_stats(struct iperf3_stats *out)
+/* The server's counters into OUT, all of it: the client's fields are zero
+ * (iperf3_client_stats() fills them). Any thread; racy by design, like all
+ * app stats. */
+void iperf3_server_stats(struct iperf3_stats *out)
 {
     *out = srv.st;
-    out->pending = srv.npending;
+    out->pending = srv.pending.n;
     if (!out->state)
         out->state = "off";
-    iperf3_client_stats(out);
 }

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* iperf3 client inside lwIP, against a stock iperf3 server: one run at a
- * time, raw API under lwIP's core lock (see apps/iperf3_stream.c for why
- * and in which threads).
+ * time, raw API under lwIP's core lock (see iperf3_stream.c for why and
+ * in which threads). The control connection's reading and writing is
+ * iperf3_ctrl.c's; this file is the client's state machine over it.
  *
  * It behaves like a 3.12 client on the wire: a base32 cookie, the
  * parameter JSON with 3.12's keys and types, data connections made one
@@ -14,7 +15,7 @@
  */
 #define _GNU_SOURCE
 #include "lwipd_config.h"
-#include "apps/iperf3.h"
+#include "apps/iperf3/iperf3_client.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -22,14 +23,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
 #include "lwip/ip_addr.h"
 #include "lwip/tcp.h"
 #include "lwip/timeouts.h"
 #include "lwip/udp.h"
 
-#include "apps/iperf3_stream.h"
+#include "apps/iperf3/iperf3.h"
+#include "apps/iperf3/iperf3_ctrl.h"
+#include "apps/iperf3/iperf3_priv.h"
+#include "apps/iperf3/iperf3_report.h"
+#include "apps/iperf3/iperf3_stream.h"
+#include "base/names.h"
 #include "base/log.h"
 
 #define PHASE_TIMEOUT_MS 10000
@@ -71,17 +76,17 @@ static struct {
     void *arg;
     struct iperf3_ctrl ctrl;
     char cookie[IPERF3_COOKIE_SIZE];
-    struct iperf3_data data;
-    bool have_data;
+    struct iperf3_streams streams;
+    bool have_streams;
     unsigned expected;
-    struct tcp_pcb *connecting;      /* TCP data connection being made */
-    struct iperf3_dstream *awaiting; /* UDP stream waiting for its reply */
+    struct tcp_pcb *connecting;     /* TCP data connection being made */
+    struct iperf3_stream *awaiting; /* UDP stream waiting for its reply */
     uint64_t deadline_ns;
     uint64_t end_due_ns;
     uint64_t drain_until_ns; /* -n/-k sent: TEST_END once acknowledged */
     uint64_t budget;         /* -n/-k in bytes, 0: none */
     uint64_t last_activity_ns, last_bytes;
-    struct iperf3_cpu_mark cpu0, cpu1;
+    struct iperf3_report_cpu cpu0, cpu1;
     struct iperf3_results remote;
     bool tick_armed;
     bool running; /* read by the control thread */
@@ -89,6 +94,11 @@ static struct {
 } cl;
 
 static void cl_tick(void *arg);
+
+static const char *state_name(void)
+{
+    return names_get(state_names, NAMES_COUNT(state_names), cl.state);
+}
 
 static void arm_tick(unsigned ms)
 {
@@ -101,7 +111,7 @@ static void arm_tick(unsigned ms)
 static void set_state(enum cl_state s)
 {
     cl.state = s;
-    cl.deadline_ns = iperf3_now_ns() + PHASE_TIMEOUT_MS * MS;
+    cl.deadline_ns = iperf3_priv_now_ns() + PHASE_TIMEOUT_MS * MS;
 }
 
 /* Free everything of the run; the callback is the caller's business. */
@@ -113,9 +123,9 @@ static void teardown(void)
         tcp_abort(cl.connecting); /* a SYN in flight: nothing to be graceful about */
         cl.connecting = NULL;
     }
-    if (cl.have_data) {
-        iperf3_data_release(&cl.data);
-        cl.have_data = false;
+    if (cl.have_streams) {
+        iperf3_stream_release(&cl.streams);
+        cl.have_streams = false;
     }
     iperf3_ctrl_release(&cl.ctrl);
     iperf3_results_free(&cl.remote);
@@ -130,9 +140,7 @@ static void teardown(void)
 
 /* End the run with an error. TELL_SERVER: send CLIENT_TERMINATE first, so
  * a server that is still in the test goes idle at once. */
-static void fail(bool tell_server, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void fail(bool tell_server, const char *fmt, ...)
+static void __attribute__((format(printf, 2, 3))) fail(bool tell_server, const char *fmt, ...)
 {
     iperf3_client_done_cb done = cl.done;
     void *arg = cl.arg;
@@ -154,29 +162,17 @@ static void fail(bool tell_server, const char *fmt, ...)
 
 static bool client_sends(unsigned index)
 {
-    const struct iperf3_params *p = &cl.data.prm;
+    const struct iperf3_params *p = &cl.streams.prm;
 
     return p->bidir ? index < p->parallel : !p->reverse;
 }
 
 static void end_test(void)
 {
-    iperf3_data_stop(&cl.data);
-    iperf3_cpu_mark(&cl.cpu1);
+    iperf3_stream_stop(&cl.streams);
+    iperf3_report_cpu_mark(&cl.cpu1);
     iperf3_ctrl_send_msg(&cl.ctrl, IPERF3_TEST_END);
     set_state(CL_ENDING);
-}
-
-/* Has everything the TCP senders wrote been acknowledged? */
-static bool senders_drained(void)
-{
-    for (unsigned i = 0; i < cl.data.n; i++) {
-        const struct tcp_pcb *pcb = cl.data.s[i].pcb;
-
-        if (cl.data.s[i].sender && pcb && (pcb->unsent || pcb->unacked))
-            return false;
-    }
-    return true;
 }
 
 /* -n/-k reached (called by the data streams). A sending client waits
@@ -184,16 +180,16 @@ static bool senders_drained(void)
  * TEST_END, so everything -n asked for has arrived rather than only what
  * left lwIP's send queue in time (a stock server still counts only what it
  * had read when it handles TEST_END); a receiving client ends at once. */
-static void on_target(void *owner)
+static void on_target(void *arg)
 {
-    (void)owner;
+    (void)arg;
     if (cl.state != CL_RUNNING || cl.drain_until_ns)
         return;
-    if (senders_drained()) {
+    if (iperf3_stream_drained(&cl.streams)) {
         end_test();
         return;
     }
-    cl.drain_until_ns = iperf3_now_ns() + DRAIN_MS * MS;
+    cl.drain_until_ns = iperf3_priv_now_ns() + DRAIN_MS * MS;
     arm_tick(1);
 }
 
@@ -224,7 +220,7 @@ static void create_next(void);
 static void udp_recv_cb(void *arg, struct udp_pcb *pcb, struct pbuf *p, const ip_addr_t *addr,
                         u16_t port)
 {
-    struct iperf3_dstream *s = arg;
+    struct iperf3_stream *s = arg;
 
     (void)pcb, (void)addr, (void)port;
     if (cl.state == CL_CREATE && cl.awaiting == s) {
@@ -239,14 +235,14 @@ static void udp_recv_cb(void *arg, struct udp_pcb *pcb, struct pbuf *p, const ip
         }
         return;
     }
-    iperf3_data_udp_input(s, p);
+    iperf3_stream_udp_input(s, p);
 }
 
 static void stream_conn_err(void *arg, err_t err)
 {
     (void)arg;
     cl.connecting = NULL;
-    fail(true, "data connection %u failed (%s)", cl.data.n + 1, iperf3_err_text(err));
+    fail(true, "data connection %u failed (%s)", cl.streams.n + 1, iperf3_priv_err_text(err));
 }
 
 static err_t stream_connected(void *arg, struct tcp_pcb *pcb, err_t err)
@@ -254,17 +250,17 @@ static err_t stream_connected(void *arg, struct tcp_pcb *pcb, err_t err)
     (void)arg;
     cl.connecting = NULL;
     if (err != ERR_OK) {
-        fail(true, "data connection %u failed (%s)", cl.data.n + 1, iperf3_err_text(err));
+        fail(true, "data connection %u failed (%s)", cl.streams.n + 1, iperf3_priv_err_text(err));
         tcp_abort(pcb);
         return ERR_ABRT;
     }
     if (tcp_write(pcb, cl.cookie, IPERF3_COOKIE_SIZE, TCP_WRITE_FLAG_COPY) != ERR_OK) {
-        fail(true, "cannot send the cookie on data connection %u", cl.data.n + 1);
+        fail(true, "cannot send the cookie on data connection %u", cl.streams.n + 1);
         tcp_abort(pcb);
         return ERR_ABRT;
     }
     tcp_output(pcb);
-    iperf3_data_add_tcp(&cl.data, pcb, client_sends(cl.data.n));
+    iperf3_stream_add_tcp(&cl.streams, pcb, client_sends(cl.streams.n));
     create_next();
     return ERR_OK;
 }
@@ -272,17 +268,17 @@ static err_t stream_connected(void *arg, struct tcp_pcb *pcb, err_t err)
 /* Make the next data connection, or wait for TEST_START when all exist. */
 static void create_next(void)
 {
-    unsigned idx = cl.data.n;
+    unsigned idx = cl.streams.n;
 
     if (idx == cl.expected) {
         set_state(CL_WAIT_START);
         return;
     }
     set_state(CL_CREATE);
-    if (cl.data.prm.udp) {
+    if (cl.streams.prm.udp) {
         static const uint8_t hello[4] = {0x39, 0x38, 0x37, 0x36}; /* "9876" */
         struct udp_pcb *u = udp_new();
-        struct iperf3_dstream *s;
+        struct iperf3_stream *s;
         struct pbuf *p;
 
         if (!u || udp_bind(u, IP_ADDR_ANY, 0) != ERR_OK ||
@@ -292,8 +288,8 @@ static void create_next(void)
             fail(true, "no UDP pcb for stream %u (MEMP_NUM_UDP_PCB)", idx + 1);
             return;
         }
-        u->tos = (u8_t)cl.data.prm.tos;
-        s = iperf3_data_add_udp(&cl.data, u, true, &cl.server, cl.o.port, client_sends(idx));
+        u->tos = (u8_t)cl.streams.prm.tos;
+        s = iperf3_stream_add_udp(&cl.streams, u, true, &cl.server, cl.o.port, client_sends(idx));
         udp_recv(u, udp_recv_cb, s);
         cl.awaiting = s;
         p = pbuf_alloc(PBUF_TRANSPORT, sizeof(hello), PBUF_RAM);
@@ -324,33 +320,26 @@ static void start_streams(void)
 {
     unsigned n = iperf3_params_streams(&cl.o.prm);
 
-    if (iperf3_data_init(&cl.data, &cl.o.prm, n, on_target, NULL) != 0) {
+    if (iperf3_stream_init(&cl.streams, &cl.o.prm, n, on_target, NULL) != 0) {
         fail(true, "out of memory");
         return;
     }
-    cl.have_data = true;
+    cl.have_streams = true;
     cl.expected = n;
     create_next();
 }
 
 static void test_started(void)
 {
-    iperf3_cpu_mark(&cl.cpu0);
-    iperf3_data_start(&cl.data);
-    if (cl.budget) {
-        bool sends = false;
-        for (unsigned i = 0; i < cl.data.n; i++)
-            sends |= cl.data.s[i].sender;
-        if (sends)
-            cl.data.send_left = cl.data.send_budget = cl.budget;
-        else
-            cl.data.rx_target = cl.budget;
-    }
-    cl.end_due_ns =
-        cl.data.prm.time
-            ? cl.data.start_ns + ((uint64_t)cl.data.prm.time + cl.data.prm.omit) * 1000 * MS
-            : UINT64_MAX;
-    cl.last_activity_ns = iperf3_now_ns();
+    iperf3_report_cpu_mark(&cl.cpu0);
+    iperf3_stream_start(&cl.streams);
+    if (cl.budget)
+        iperf3_stream_set_budget(&cl.streams, cl.budget);
+    cl.end_due_ns = cl.streams.prm.time
+                        ? cl.streams.start_ns +
+                              ((uint64_t)cl.streams.prm.time + cl.streams.prm.omit) * 1000 * MS
+                        : UINT64_MAX;
+    cl.last_activity_ns = iperf3_priv_now_ns();
     cl.last_bytes = 0;
     cl.drain_until_ns = 0;
     cl.state = CL_RUNNING;
@@ -359,25 +348,8 @@ static void test_started(void)
 
 static void send_results(void)
 {
-    struct iperf3_results r = {0};
-    struct iperf3_stream_result *sr = calloc(cl.data.n ? cl.data.n : 1, sizeof(*sr));
-    bool sends = false;
-    char *json;
+    char *json = iperf3_report_results(&cl.streams, &cl.cpu0, &cl.cpu1, NULL);
 
-    if (!sr) {
-        fail(true, "out of memory");
-        return;
-    }
-    iperf3_cpu_util(&cl.cpu0, &cl.cpu1, &r.cpu_total, &r.cpu_user, &r.cpu_system);
-    for (unsigned i = 0; i < cl.data.n; i++) {
-        iperf3_data_result(&cl.data, i, &sr[i]);
-        sends |= cl.data.s[i].sender;
-    }
-    r.sender_has_retransmits = sends ? 0 : -1;
-    r.streams = sr;
-    r.nstreams = cl.data.n;
-    json = iperf3_results_format(&r);
-    free(sr);
     if (!json) {
         fail(true, "out of memory");
         return;
@@ -391,7 +363,7 @@ static void finish(void)
 {
     iperf3_client_done_cb done = cl.done;
     void *arg = cl.arg;
-    cJSON *res = iperf3_report(&cl.data, &cl.remote, &cl.cpu0, &cl.cpu1);
+    cJSON *res = iperf3_report_json(&cl.streams, &cl.remote, &cl.cpu0, &cl.cpu1);
 
     iperf3_ctrl_send_msg(&cl.ctrl, IPERF3_IPERF_DONE);
     log_info("iperf3", "client: test with the server done");
@@ -430,7 +402,7 @@ static void handle_msg(int8_t m)
         break;
     case IPERF3_TEST_RUNNING:
         if (cl.state == CL_RUNNING) {
-            iperf3_data_start_sending(&cl.data);
+            iperf3_stream_start_sending(&cl.streams);
             return;
         }
         break;
@@ -449,117 +421,98 @@ static void handle_msg(int8_t m)
     default:
         break;
     }
-    fail(true, "unexpected message %d while %s", m, state_names[cl.state]);
+    fail(true, "unexpected message %d while %s", m, state_name());
 }
 
-static void ctrl_process(void)
+static size_t ctrl_expect_cb(void *arg)
 {
-    struct iperf3_buf *in = &cl.ctrl.in;
-
-    while (cl.state != CL_IDLE && in->len > 0) {
-        if (cl.state == CL_RESULTS) {
-            char err[160];
-            size_t blen;
-            int r = iperf3_frame_check(in->data, in->len, IPERF3_RESULTS_MAX, &blen);
-
-            if (r == 0)
-                return;
-            if (r < 0) {
-                fail(true, "the server's results have a bad length");
-                return;
-            }
-            r = iperf3_results_parse((const char *)in->data + 4, blen, &cl.remote, err,
-                                     sizeof(err));
-            if (r) {
-                fail(true, "the server's results: %s", err);
-                return;
-            }
-            for (unsigned i = 0; i < cl.remote.nstreams; i++) {
-                bool known = false;
-                for (unsigned k = 0; k < cl.data.n; k++)
-                    known |= cl.data.s[k].id == cl.remote.streams[i].id;
-                if (!known) {
-                    fail(true, "the server's results name stream %u, which does not exist",
-                         cl.remote.streams[i].id);
-                    return;
-                }
-            }
-            iperf3_buf_consume(in, 4 + blen);
-            set_state(CL_WAIT_DISPLAY);
-            continue;
-        }
-        if ((int8_t)in->data[0] == IPERF3_SERVER_ERROR) {
-            int ierr, e;
-
-            if (in->len < 9)
-                return;
-            ierr = (int)iperf3_get_be32(in->data + 1);
-            e = (int)iperf3_get_be32(in->data + 5);
-            fail(false, "server error %d (%s)%s%s", ierr, iperf3_ierr_text(ierr), e ? ": " : "",
-                 e ? strerror(e) : "");
-            return;
-        }
-        int8_t m = (int8_t)in->data[0];
-        iperf3_buf_consume(in, 1);
-        handle_msg(m);
-    }
+    (void)arg;
+    return cl.state == CL_RESULTS ? IPERF3_RESULTS_MAX : 0;
 }
 
-static err_t ctrl_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
+/* The server's results (the one JSON message a client reads). */
+static void ctrl_json_cb(void *arg, const char *json, size_t len)
 {
+    char err[160];
     int r;
 
-    (void)arg, (void)err;
-    if (!p) {
-        fail(false, "the server closed the control connection while %s", state_names[cl.state]);
-        return ERR_OK;
+    (void)arg;
+    if (!json) {
+        fail(true, "the server's results have a bad length");
+        return;
     }
-    r = iperf3_buf_append_pbuf(&cl.ctrl.in, p, 0, IPERF3_RESULTS_MAX + 16);
-    tcp_recved(pcb, p->tot_len);
-    pbuf_free(p);
+    r = iperf3_results_parse(json, len, &cl.remote, err, sizeof(err));
     if (r) {
+        fail(true, "the server's results: %s", err);
+        return;
+    }
+    for (unsigned i = 0; i < cl.remote.nstreams; i++) {
+        bool known = false;
+        for (unsigned k = 0; k < cl.streams.n; k++)
+            known |= cl.streams.s[k].id == cl.remote.streams[i].id;
+        if (!known) {
+            fail(true, "the server's results name stream %u, which does not exist",
+                 cl.remote.streams[i].id);
+            return;
+        }
+    }
+    set_state(CL_WAIT_DISPLAY);
+}
+
+static void ctrl_msg_cb(void *arg, int msg)
+{
+    (void)arg;
+    handle_msg((int8_t)msg);
+}
+
+static void ctrl_server_error_cb(void *arg, int ierr, int errnum)
+{
+    (void)arg;
+    fail(false, "server error %d (%s)%s%s", ierr, iperf3_proto_ierr_text(ierr), errnum ? ": " : "",
+         errnum ? strerror(errnum) : "");
+}
+
+static void ctrl_end_cb(void *arg, enum iperf3_ctrl_end why, int err)
+{
+    (void)arg;
+    switch (why) {
+    case IPERF3_CTRL_CLOSED:
+        fail(false, "the server closed the control connection while %s", state_name());
+        break;
+    case IPERF3_CTRL_OVERFLOW:
         fail(true, "control input too large");
-        return ERR_OK;
+        break;
+    case IPERF3_CTRL_NOT_CONNECTED:
+        fail(false, "cannot connect: %s", iperf3_priv_err_text((err_t)err));
+        break;
+    default:
+        fail(false, "control connection: %s", iperf3_priv_err_text((err_t)err));
+        break;
     }
-    ctrl_process();
-    return ERR_OK;
 }
 
-static err_t ctrl_sent(void *arg, struct tcp_pcb *pcb, u16_t len)
-{
-    (void)arg, (void)pcb, (void)len;
-    iperf3_ctrl_flush(&cl.ctrl);
-    return ERR_OK;
-}
-
-static void ctrl_err(void *arg, err_t err)
+static void ctrl_connected_cb(void *arg)
 {
     (void)arg;
-    cl.ctrl.pcb = NULL;
-    fail(false, "control connection: %s", iperf3_err_text(err));
-}
-
-static err_t ctrl_connected(void *arg, struct tcp_pcb *pcb, err_t err)
-{
-    (void)arg;
-    if (err != ERR_OK) {
-        cl.ctrl.pcb = NULL;
-        tcp_abort(pcb);
-        fail(false, "cannot connect: %s", iperf3_err_text(err));
-        return ERR_ABRT;
-    }
-    tcp_recv(pcb, ctrl_recv);
-    tcp_sent(pcb, ctrl_sent);
     set_state(CL_PARAMS);
     iperf3_ctrl_send(&cl.ctrl, cl.cookie, IPERF3_COOKIE_SIZE);
-    return ERR_OK;
 }
+
+static const struct iperf3_ctrl_ops ctrl_ops = {
+    .in_max = IPERF3_RESULTS_MAX + 16,
+    .expect = ctrl_expect_cb,
+    .msg = ctrl_msg_cb,
+    .json = ctrl_json_cb,
+    .server_error = ctrl_server_error_cb,
+    .end = ctrl_end_cb,
+    .connected = ctrl_connected_cb,
+};
 
 /* ---- timer ---------------------------------------------------------------------------- */
 
 static void cl_tick(void *arg)
 {
-    uint64_t now = iperf3_now_ns();
+    uint64_t now = iperf3_priv_now_ns();
     unsigned next = 100;
 
     (void)arg;
@@ -567,16 +520,16 @@ static void cl_tick(void *arg)
     if (cl.state == CL_RUNNING) {
         uint64_t rx, tx;
 
-        next = iperf3_data_tick(&cl.data);
-        if (now >= cl.end_due_ns ||
-            (cl.drain_until_ns && (senders_drained() || now >= cl.drain_until_ns))) {
+        next = iperf3_stream_tick(&cl.streams);
+        if (now >= cl.end_due_ns || (cl.drain_until_ns && (iperf3_stream_drained(&cl.streams) ||
+                                                           now >= cl.drain_until_ns))) {
             end_test();
         } else if (cl.drain_until_ns) {
             next = 1;
         } else {
             if (cl.end_due_ns != UINT64_MAX)
                 next = (unsigned)LWIP_MIN((uint64_t)next, (cl.end_due_ns - now) / MS + 1);
-            iperf3_data_totals(&cl.data, &rx, &tx);
+            iperf3_stream_totals(&cl.streams, &rx, &tx);
             if (rx + tx != cl.last_bytes) {
                 cl.last_bytes = rx + tx;
                 cl.last_activity_ns = now;
@@ -586,7 +539,7 @@ static void cl_tick(void *arg)
             }
         }
     } else if (now > cl.deadline_ns) {
-        fail(true, "timed out %s", state_names[cl.state]);
+        fail(true, "timed out %s", state_name());
         return;
     }
     /* control output lwIP could not send yet (see the server) */
@@ -605,14 +558,13 @@ static void cl_tick(void *arg)
 int iperf3_client_start(const struct iperf3_client_opts *o, iperf3_client_done_cb done, void *arg)
 {
     uint8_t rnd[36];
-    size_t got = 0;
+    int r;
 
     if (cl.state != CL_IDLE)
         return -EBUSY;
     if (o->prm.parallel == 0 || o->prm.parallel > IPERF3_MAX_PARALLEL ||
         (o->prm.reverse && o->prm.bidir))
         return -EINVAL;
-    memset(&cl.ctrl, 0, sizeof(cl.ctrl));
     memset(&cl.remote, 0, sizeof(cl.remote));
     cl.o = *o;
     cl.o.port = o->port ? o->port : IPERF3_PORT;
@@ -620,27 +572,11 @@ int iperf3_client_start(const struct iperf3_client_opts *o, iperf3_client_done_c
     cl.arg = arg;
     cl.budget = 0;
     ip_addr_set_ip4_u32(&cl.server, o->addr);
-    while (got < sizeof(rnd)) {
-        ssize_t r = getrandom(rnd + got, sizeof(rnd) - got, GRND_NONBLOCK);
-        if (r <= 0)
-            break;
-        got += (size_t)r;
-    }
-    for (; got < sizeof(rnd); got++)
-        rnd[got] = (uint8_t)LWIP_RAND();
-    iperf3_make_cookie(cl.cookie, rnd);
-    cl.ctrl.pcb = tcp_new();
-    if (!cl.ctrl.pcb)
-        return -ENOMEM;
-    tcp_setprio(cl.ctrl.pcb, TCP_PRIO_MAX);
-    tcp_nagle_disable(cl.ctrl.pcb);
-    tcp_arg(cl.ctrl.pcb, NULL);
-    tcp_err(cl.ctrl.pcb, ctrl_err);
-    if (tcp_connect(cl.ctrl.pcb, &cl.server, cl.o.port, ctrl_connected) != ERR_OK) {
-        tcp_abort(cl.ctrl.pcb);
-        cl.ctrl.pcb = NULL;
-        return -ENOMEM;
-    }
+    iperf3_priv_random(rnd, sizeof(rnd));
+    iperf3_proto_make_cookie(cl.cookie, rnd);
+    r = iperf3_ctrl_connect(&cl.ctrl, &cl.server, cl.o.port, &ctrl_ops, NULL);
+    if (r)
+        return r;
     cl.runs++;
     cl.running = true;
     set_state(CL_CONNECT);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* iperf3 data streams on lwIP's raw API, shared by server and client.
+/* iperf3 data streams on lwIP's raw API, shared by server and client:
+ * sending, receiving, counting, pacing, the omit period.
  *
  * Why the raw API: its callbacks run inside lwIP, under lwIP's core lock,
  * on the pbufs the driver filled. With the default lwipopts
@@ -25,31 +26,22 @@
  * measured part. Pacing (-b, per stream, TCP and UDP) is "send while the
  * average rate since the start is below the target", driven by a 1 ms
  * tick; unpaced TCP is driven by lwIP's sent callback.
- *
- * Ending a connection is always graceful (iperf3_linger): FIN after what is
- * queued, then whatever still arrives is read and dropped until the peer
- * closes or a timeout aborts it. An RST here would make 3.12 clients fail
- * reverse tests ("Connection reset by peer").
  */
 #define _GNU_SOURCE
 #include "lwipd_config.h"
-#include "apps/iperf3_stream.h"
+#include "apps/iperf3/iperf3_stream.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
-#include <sys/resource.h>
-#include <time.h>
 
-#include "base/base.h"
+#include "apps/iperf3/iperf3_ctrl.h"
+#include "apps/iperf3/iperf3_priv.h"
 
 #define PAYLOAD_SIZE  65536u
 #define UDP_BURST_MAX 256 /* datagrams per stream per tick */
 #define TICK_FAST_MS  1
 #define TICK_SLOW_MS  100
-#define LINGER_POLLS  10 /* x 1 s: then a lingering connection is aborted */
-#define LINGER_FIN    1u /* tcp_arg bit: our FIN is queued */
 
 /* The payload every sender sends, again and again: random bytes, or
  * "0123456789..." for --repeating-payload. Filled once, never written
@@ -62,285 +54,27 @@ static struct {
 
 static void payload_init(void)
 {
-    size_t got = 0;
-
     if (payload.ready)
         return;
-    while (got < PAYLOAD_SIZE) {
-        ssize_t r = getrandom(payload.random + got, PAYLOAD_SIZE - got, GRND_NONBLOCK);
-        if (r <= 0)
-            break;
-        got += (size_t)r;
-    }
-    for (; got < PAYLOAD_SIZE; got++)
-        payload.random[got] = (uint8_t)LWIP_RAND();
+    iperf3_priv_random(payload.random, PAYLOAD_SIZE);
     for (size_t i = 0; i < PAYLOAD_SIZE; i++)
         payload.pattern[i] = (uint8_t)('0' + i % 10);
     payload.ready = true;
 }
 
-/* The clock every iperf3 timestamp uses: CLOCK_MONOTONIC, in ns. */
-uint64_t iperf3_now_ns(void)
-{
-    return base_now_ns();
-}
-
-/* lwIP's error names are only compiled in with LWIP_DEBUG. */
-const char *iperf3_err_text(err_t err)
-{
-    switch (err) {
-    case ERR_RST:
-        return "connection reset";
-    case ERR_ABRT:
-        return "connection aborted (no answer?)";
-    case ERR_CLSD:
-        return "connection closed";
-    case ERR_MEM:
-        return "out of memory";
-    case ERR_TIMEOUT:
-        return "timeout";
-    case ERR_RTE:
-        return "no route";
-    default:
-        return "lwIP error";
-    }
-}
-
-static const uint8_t *payload_of(const struct iperf3_data *d)
+static const uint8_t *payload_of(const struct iperf3_streams *d)
 {
     return d->prm.repeating_payload ? payload.pattern : payload.random;
-}
-
-/* ---- lingering: connections we are done with ------------------------------ */
-
-static err_t linger_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
-{
-    (void)arg, (void)err;
-    if (p) {
-        tcp_recved(pcb, p->tot_len);
-        pbuf_free(p);
-        return ERR_OK;
-    }
-    /* The peer closed too: let lwIP finish and free the pcb. */
-    tcp_recv(pcb, NULL);
-    tcp_poll(pcb, NULL, 0);
-    if (tcp_close(pcb) != ERR_OK) {
-        tcp_abort(pcb);
-        return ERR_ABRT;
-    }
-    return ERR_OK;
-}
-
-static err_t linger_poll(void *arg, struct tcp_pcb *pcb)
-{
-    uintptr_t v = (uintptr_t)arg;
-
-    if (!(v & LINGER_FIN) && tcp_shutdown(pcb, 0, 1) == ERR_OK)
-        v |= LINGER_FIN;
-    v += 2;
-    if (v / 2 > LINGER_POLLS) {
-        tcp_abort(pcb);
-        return ERR_ABRT;
-    }
-    tcp_arg(pcb, (void *)v);
-    return ERR_OK;
-}
-
-/* Hand PCB back to lwIP: our callbacks and state are detached at once (the
- * caller may free its own state), a FIN follows what is queued, incoming
- * data is read and dropped until the peer closes; after LINGER_POLLS
- * seconds the connection is aborted. The lowest priority makes lwIP reclaim
- * it first when it runs out of pcbs. */
-void iperf3_linger(struct tcp_pcb *pcb)
-{
-    uintptr_t v = 0;
-
-    tcp_setprio(pcb, TCP_PRIO_MIN);
-    tcp_sent(pcb, NULL);
-    tcp_err(pcb, NULL);
-    tcp_recv(pcb, linger_recv);
-    tcp_poll(pcb, linger_poll, 2);
-    if (tcp_shutdown(pcb, 0, 1) == ERR_OK)
-        v |= LINGER_FIN;
-    tcp_arg(pcb, (void *)v);
-}
-
-/* Answer a connection we will not serve with one state byte MSG
- * (ACCESS_DENIED, or SERVER_ERROR followed by IERR and ERR as big-endian
- * int32) and linger it. Takes over PCB. */
-void iperf3_refuse(struct tcp_pcb *pcb, int msg, int ierr, int err)
-{
-    uint8_t b[9];
-    u16_t n = 1;
-
-    b[0] = (uint8_t)(int8_t)msg;
-    if (msg == IPERF3_SERVER_ERROR) {
-        iperf3_put_be32(b + 1, (uint32_t)ierr);
-        iperf3_put_be32(b + 5, (uint32_t)err);
-        n = 9;
-    }
-    if (tcp_sndbuf(pcb) >= n && tcp_write(pcb, b, n, TCP_WRITE_FLAG_COPY) == ERR_OK)
-        tcp_output(pcb);
-    iperf3_linger(pcb);
-}
-
-/* ---- control-connection buffers --------------------------------------------- */
-
-/* Append LEN bytes, keeping the buffer at most MAX bytes.
- * 0, -EMSGSIZE or -ENOMEM (nothing appended then). */
-int iperf3_buf_append(struct iperf3_buf *b, const void *data, size_t len, size_t max)
-{
-    if (len > max || b->len > max - len)
-        return -EMSGSIZE;
-    if (b->len + len > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        uint8_t *nd;
-
-        while (cap < b->len + len)
-            cap *= 2;
-        nd = realloc(b->data, cap);
-        if (!nd)
-            return -ENOMEM;
-        b->data = nd;
-        b->cap = cap;
-    }
-    memcpy(b->data + b->len, data, len);
-    b->len += len;
-    return 0;
-}
-
-/* Append the bytes of the pbuf chain P (not freed) from offset OFF on.
- * As iperf3_buf_append. */
-int iperf3_buf_append_pbuf(struct iperf3_buf *b, const struct pbuf *p, size_t off, size_t max)
-{
-    size_t start = b->len;
-
-    for (const struct pbuf *q = p; q; q = q->next) {
-        int r;
-
-        if (off >= q->len) {
-            off -= q->len;
-            continue;
-        }
-        r = iperf3_buf_append(b, (const uint8_t *)q->payload + off, q->len - off, max);
-        off = 0;
-        if (r) {
-            b->len = start;
-            return r;
-        }
-    }
-    return 0;
-}
-
-/* Drop the first N bytes (all of them when N >= len). */
-void iperf3_buf_consume(struct iperf3_buf *b, size_t n)
-{
-    if (n >= b->len) {
-        b->len = 0;
-        return;
-    }
-    memmove(b->data, b->data + n, b->len - n);
-    b->len -= n;
-}
-
-/* Free the bytes; B is empty and reusable afterwards. */
-void iperf3_buf_free(struct iperf3_buf *b)
-{
-    free(b->data);
-    memset(b, 0, sizeof(*b));
-}
-
-/* Give lwIP as much of the queued output as its send buffer takes. */
-void iperf3_ctrl_flush(struct iperf3_ctrl *c)
-{
-    size_t done = 0;
-
-    if (!c->pcb)
-        return;
-    while (done < c->out.len) {
-        size_t n = LWIP_MIN(c->out.len - done, (size_t)tcp_sndbuf(c->pcb));
-
-        n = LWIP_MIN(n, 0xffffu);
-        if (n == 0 ||
-            tcp_write(c->pcb, c->out.data + done, (u16_t)n, TCP_WRITE_FLAG_COPY) != ERR_OK)
-            break;
-        done += n;
-    }
-    iperf3_buf_consume(&c->out, done);
-    tcp_output(c->pcb);
-}
-
-/* Is control output still waiting: refused by tcp_write, or queued in lwIP
- * but not sent (a full TX ring returns ERR_MEM, and lwIP's TCP would only
- * retry from its 250 ms timer)? If so, push it again. Returns true while
- * something waits, so the caller ticks fast. */
-bool iperf3_ctrl_kick(struct iperf3_ctrl *c)
-{
-    if (!c->pcb)
-        return false;
-    if (c->out.len)
-        iperf3_ctrl_flush(c);
-    else if (c->pcb->unsent)
-        tcp_output(c->pcb);
-    return c->out.len > 0 || c->pcb->unsent != NULL;
-}
-
-/* Queue LEN bytes for the peer and push what fits. 0, -EMSGSIZE, -ENOMEM. */
-int iperf3_ctrl_send(struct iperf3_ctrl *c, const void *data, size_t len)
-{
-    int r = iperf3_buf_append(&c->out, data, len, IPERF3_RESULTS_MAX + 16);
-
-    if (r == 0)
-        iperf3_ctrl_flush(c);
-    return r;
-}
-
-/* Queue one state byte MSG (enum iperf3_msg). As iperf3_ctrl_send. */
-int iperf3_ctrl_send_msg(struct iperf3_ctrl *c, int msg)
-{
-    uint8_t b = (uint8_t)(int8_t)msg;
-
-    return iperf3_ctrl_send(c, &b, 1);
-}
-
-/* Queue one JSON message: 4-byte big-endian length, then the text.
- * As iperf3_ctrl_send. */
-int iperf3_ctrl_send_json(struct iperf3_ctrl *c, const char *json)
-{
-    size_t len = strlen(json);
-    uint8_t hdr[4];
-    int r;
-
-    iperf3_put_be32(hdr, (uint32_t)len);
-    r = iperf3_buf_append(&c->out, hdr, 4, IPERF3_RESULTS_MAX + 16);
-    if (r == 0)
-        r = iperf3_buf_append(&c->out, json, len, IPERF3_RESULTS_MAX + 16);
-    if (r == 0)
-        iperf3_ctrl_flush(c);
-    return r;
-}
-
-/* Done with the control connection: push what still fits, linger the pcb
- * (if it still exists), free the buffers. */
-void iperf3_ctrl_release(struct iperf3_ctrl *c)
-{
-    if (c->pcb) {
-        iperf3_ctrl_flush(c);
-        iperf3_linger(c->pcb);
-        c->pcb = NULL;
-    }
-    iperf3_buf_free(&c->in);
-    iperf3_buf_free(&c->out);
 }
 
 /* ---- data streams ------------------------------------------------------------ */
 
 /* Prepare D for a test with parameters P and NSTREAMS data connections.
- * PROGRESS (may be NULL) is called with OWNER when the send budget (-n/-k
+ * PROGRESS (may be NULL) is called with ARG when the send budget (-n/-k
  * on a sending client) is used up or RX_TARGET bytes have been received.
  * 0 or -ENOMEM. */
-int iperf3_data_init(struct iperf3_data *d, const struct iperf3_params *p, unsigned nstreams,
-                     iperf3_progress_cb progress, void *owner)
+int iperf3_stream_init(struct iperf3_streams *d, const struct iperf3_params *p, unsigned nstreams,
+                       iperf3_stream_progress_cb progress, void *arg)
 {
     memset(d, 0, sizeof(*d));
     payload_init();
@@ -351,25 +85,25 @@ int iperf3_data_init(struct iperf3_data *d, const struct iperf3_params *p, unsig
     d->cap = nstreams;
     d->send_left = UINT64_MAX;
     d->progress = progress;
-    d->owner = owner;
+    d->arg = arg;
     return 0;
 }
 
 /* The -n/-k target was reached. Not during the omit period: the budget
  * is counted after it (and refilled when it ends), as iperf3 does. */
-static void hit_target(struct iperf3_data *d)
+static void hit_target(struct iperf3_streams *d)
 {
     if (d->target_hit || d->omitting)
         return;
     d->target_hit = true;
     if (d->progress)
-        d->progress(d->owner);
+        d->progress(d->arg);
 }
 
 /* Bytes stream S may send now under -b (pacing) and -n/-k (budget). */
-static uint64_t send_allowance(struct iperf3_dstream *s, uint64_t now)
+static uint64_t send_allowance(struct iperf3_stream *s, uint64_t now)
 {
-    struct iperf3_data *d = s->d;
+    struct iperf3_streams *d = s->d;
     uint64_t allow = d->send_left;
 
     if (d->prm.bandwidth) {
@@ -382,16 +116,16 @@ static uint64_t send_allowance(struct iperf3_dstream *s, uint64_t now)
     return allow;
 }
 
-static void tcp_pump(struct iperf3_dstream *s);
+static void tcp_pump(struct iperf3_stream *s);
 
-static void omit_end(struct iperf3_data *d, uint64_t now)
+static void omit_end(struct iperf3_streams *d, uint64_t now)
 {
     d->omitting = false;
     d->stats_start_ns = now;
     if (d->send_budget)
         d->send_left = d->send_budget;
     for (unsigned i = 0; i < d->n; i++) {
-        struct iperf3_dstream *s = &d->s[i];
+        struct iperf3_stream *s = &d->s[i];
 
         s->bytes_omit = s->bytes;
         s->packets_omit = s->sender ? s->packets : s->rx.max_seq;
@@ -406,13 +140,13 @@ static void omit_end(struct iperf3_data *d, uint64_t now)
 /* End the omit period at the first packet past it, not at the next tick:
  * a tick that comes late (a busy CPU) would move bytes from one side of
  * the mark to the other. Cheap: only while omitting. */
-static void omit_check(struct iperf3_data *d, uint64_t now)
+static void omit_check(struct iperf3_streams *d, uint64_t now)
 {
     if (d->omitting && now >= d->start_ns + (uint64_t)d->prm.omit * 1000000000u)
         omit_end(d, now);
 }
 
-static void check_rx_target(struct iperf3_data *d)
+static void check_rx_target(struct iperf3_streams *d)
 {
     uint64_t rx = 0;
 
@@ -425,16 +159,16 @@ static void check_rx_target(struct iperf3_data *d)
         hit_target(d);
 }
 
-static void tcp_pump(struct iperf3_dstream *s)
+static void tcp_pump(struct iperf3_stream *s)
 {
-    struct iperf3_data *d = s->d;
+    struct iperf3_streams *d = s->d;
     const uint8_t *buf = payload_of(d);
     uint64_t allow, now;
     uint32_t written = 0;
 
     if (!d->sending || !s->sender || !s->pcb || s->eof)
         return;
-    now = iperf3_now_ns();
+    now = iperf3_priv_now_ns();
     omit_check(d, now);
     allow = send_allowance(s, now);
     while (allow > 0) {
@@ -473,19 +207,19 @@ static void tcp_pump(struct iperf3_dstream *s)
 
 static err_t data_tcp_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
 {
-    struct iperf3_dstream *s = arg;
-    struct iperf3_data *d = s->d;
+    struct iperf3_stream *s = arg;
+    struct iperf3_streams *d = s->d;
 
     if (!p) {
         /* The peer closed this stream: close our side too. */
         s->eof = true;
         s->pcb = NULL;
-        iperf3_linger(pcb);
+        iperf3_ctrl_linger(pcb);
         return ERR_OK;
     }
     if (err == ERR_OK && d->counting && !s->sender) {
         if (d->omitting)
-            omit_check(d, iperf3_now_ns());
+            omit_check(d, iperf3_priv_now_ns());
         s->bytes += p->tot_len;
         check_rx_target(d);
     }
@@ -510,23 +244,23 @@ static err_t data_tcp_poll(void *arg, struct tcp_pcb *pcb)
 
 static void data_tcp_err(void *arg, err_t err)
 {
-    struct iperf3_dstream *s = arg;
+    struct iperf3_stream *s = arg;
 
     (void)err;
     s->pcb = NULL; /* lwIP has freed it */
     s->eof = true;
 }
 
-static struct iperf3_dstream *stream_new(struct iperf3_data *d, bool sender)
+static struct iperf3_stream *stream_new(struct iperf3_streams *d, bool sender)
 {
-    struct iperf3_dstream *s;
+    struct iperf3_stream *s;
 
     if (d->n >= d->cap)
         return NULL;
     s = &d->s[d->n];
     memset(s, 0, sizeof(*s));
     s->d = d;
-    s->id = iperf3_stream_id(d->n);
+    s->id = iperf3_proto_stream_id(d->n);
     s->sender = sender;
     d->n++;
     return s;
@@ -534,9 +268,10 @@ static struct iperf3_dstream *stream_new(struct iperf3_data *d, bool sender)
 
 /* Add the TCP data connection PCB as the next stream (ids in call order).
  * The stream takes over PCB's callbacks. NULL when all streams exist. */
-struct iperf3_dstream *iperf3_data_add_tcp(struct iperf3_data *d, struct tcp_pcb *pcb, bool sender)
+struct iperf3_stream *iperf3_stream_add_tcp(struct iperf3_streams *d, struct tcp_pcb *pcb,
+                                            bool sender)
 {
-    struct iperf3_dstream *s = stream_new(d, sender);
+    struct iperf3_stream *s = stream_new(d, sender);
 
     if (!s)
         return NULL;
@@ -554,10 +289,11 @@ struct iperf3_dstream *iperf3_data_add_tcp(struct iperf3_data *d, struct tcp_pcb
 
 /* Add a UDP stream to PEER:PORT, sent from UPCB (removed with the stream
  * when OWN). NULL when all streams exist. */
-struct iperf3_dstream *iperf3_data_add_udp(struct iperf3_data *d, struct udp_pcb *upcb, bool own,
-                                           const ip_addr_t *peer, u16_t port, bool sender)
+struct iperf3_stream *iperf3_stream_add_udp(struct iperf3_streams *d, struct udp_pcb *upcb,
+                                            bool own, const ip_addr_t *peer, u16_t port,
+                                            bool sender)
 {
-    struct iperf3_dstream *s = stream_new(d, sender);
+    struct iperf3_stream *s = stream_new(d, sender);
 
     if (!s)
         return NULL;
@@ -569,8 +305,8 @@ struct iperf3_dstream *iperf3_data_add_udp(struct iperf3_data *d, struct udp_pcb
 }
 
 /* The UDP stream whose peer is ADDR:PORT, or NULL. */
-struct iperf3_dstream *iperf3_data_find_udp(struct iperf3_data *d, const ip_addr_t *addr,
-                                            u16_t port)
+struct iperf3_stream *iperf3_stream_find_udp(struct iperf3_streams *d, const ip_addr_t *addr,
+                                             u16_t port)
 {
     for (unsigned i = 0; i < d->n; i++) {
         if (d->s[i].peer_port == port && ip_addr_cmp(&d->s[i].peer, addr))
@@ -581,22 +317,22 @@ struct iperf3_dstream *iperf3_data_find_udp(struct iperf3_data *d, const ip_addr
 
 /* A datagram P arrived on stream S: count it if S receives and the test
  * runs. Frees P. */
-void iperf3_data_udp_input(struct iperf3_dstream *s, struct pbuf *p)
+void iperf3_stream_udp_input(struct iperf3_stream *s, struct pbuf *p)
 {
-    struct iperf3_data *d = s->d;
+    struct iperf3_streams *d = s->d;
     uint8_t hdr[16];
     uint64_t seq;
     double sent_s;
-    size_t hl = iperf3_udp_hdr_size(d->prm.udp_counters_64bit);
+    size_t hl = iperf3_proto_udp_hdr_size(d->prm.udp_counters_64bit);
 
     if (d->counting && !s->sender && pbuf_copy_partial(p, hdr, (u16_t)hl, 0) == hl &&
-        iperf3_udp_hdr_get(hdr, hl, d->prm.udp_counters_64bit, &sent_s, &seq) == 0) {
-        uint64_t now = iperf3_now_ns();
+        iperf3_proto_udp_hdr_get(hdr, hl, d->prm.udp_counters_64bit, &sent_s, &seq) == 0) {
+        uint64_t now = iperf3_priv_now_ns();
         double now_s = (double)now / 1e9;
 
         omit_check(d, now);
         s->bytes += p->tot_len;
-        iperf3_udp_rx_count(&s->rx, seq, now_s - sent_s);
+        iperf3_proto_udp_rx_count(&s->rx, seq, now_s - sent_s);
         check_rx_target(d);
     }
     pbuf_free(p);
@@ -604,16 +340,16 @@ void iperf3_data_udp_input(struct iperf3_dstream *s, struct pbuf *p)
 
 /* One datagram of the configured length: a header pbuf chained to a
  * PBUF_ROM pbuf over the static payload. NULL when out of pbufs. */
-static struct pbuf *udp_datagram(struct iperf3_dstream *s, uint64_t now_ns)
+static struct pbuf *udp_datagram(struct iperf3_stream *s, uint64_t now_ns)
 {
-    struct iperf3_data *d = s->d;
-    size_t hl = iperf3_udp_hdr_size(d->prm.udp_counters_64bit);
+    struct iperf3_streams *d = s->d;
+    size_t hl = iperf3_proto_udp_hdr_size(d->prm.udp_counters_64bit);
     struct pbuf *h, *body;
 
     h = pbuf_alloc(PBUF_TRANSPORT, (u16_t)hl, PBUF_RAM);
     if (!h)
         return NULL;
-    iperf3_udp_hdr_put(h->payload, now_ns / 1000u, s->packets + 1, d->prm.udp_counters_64bit);
+    iperf3_proto_udp_hdr_put(h->payload, now_ns / 1000u, s->packets + 1, d->prm.udp_counters_64bit);
     if (d->prm.len == hl)
         return h;
     body = pbuf_alloc(PBUF_RAW, (u16_t)(d->prm.len - hl), PBUF_ROM);
@@ -626,9 +362,9 @@ static struct pbuf *udp_datagram(struct iperf3_dstream *s, uint64_t now_ns)
     return h;
 }
 
-static void udp_pump(struct iperf3_dstream *s, uint64_t now)
+static void udp_pump(struct iperf3_stream *s, uint64_t now)
 {
-    struct iperf3_data *d = s->d;
+    struct iperf3_streams *d = s->d;
     unsigned max = d->prm.burst ? d->prm.burst : UDP_BURST_MAX;
 
     if (!d->sending || !s->sender || !s->upcb)
@@ -663,15 +399,15 @@ static void udp_pump(struct iperf3_dstream *s, uint64_t now)
 }
 
 /* TEST_START: clocks start, receivers count from now. */
-void iperf3_data_start(struct iperf3_data *d)
+void iperf3_stream_start(struct iperf3_streams *d)
 {
-    d->start_ns = d->stats_start_ns = iperf3_now_ns();
+    d->start_ns = d->stats_start_ns = iperf3_priv_now_ns();
     d->counting = true;
     d->omitting = d->prm.omit > 0;
 }
 
 /* TEST_RUNNING: senders start. */
-void iperf3_data_start_sending(struct iperf3_data *d)
+void iperf3_stream_start_sending(struct iperf3_streams *d)
 {
     d->sending = true;
     for (unsigned i = 0; i < d->n; i++) {
@@ -682,9 +418,9 @@ void iperf3_data_start_sending(struct iperf3_data *d)
 
 /* Periodic work while a test runs: the end of the omit period and paced
  * or UDP sending. Returns when it wants to run again, in ms. */
-unsigned iperf3_data_tick(struct iperf3_data *d)
+unsigned iperf3_stream_tick(struct iperf3_streams *d)
 {
-    uint64_t now = iperf3_now_ns();
+    uint64_t now = iperf3_priv_now_ns();
     unsigned next = TICK_SLOW_MS;
     bool fast = false;
 
@@ -696,7 +432,7 @@ unsigned iperf3_data_tick(struct iperf3_data *d)
         next = (unsigned)LWIP_MIN((uint64_t)TICK_SLOW_MS, (end - now) / 1000000u + 1);
     }
     for (unsigned i = 0; d->sending && i < d->n; i++) {
-        struct iperf3_dstream *s = &d->s[i];
+        struct iperf3_stream *s = &d->s[i];
 
         if (!s->sender)
             continue;
@@ -712,23 +448,23 @@ unsigned iperf3_data_tick(struct iperf3_data *d)
 }
 
 /* TEST_END: stop counting and sending, stamp the end. */
-void iperf3_data_stop(struct iperf3_data *d)
+void iperf3_stream_stop(struct iperf3_streams *d)
 {
     if (d->counting)
-        d->end_ns = iperf3_now_ns();
+        d->end_ns = iperf3_priv_now_ns();
     d->counting = false;
     d->sending = false;
 }
 
 /* Close every data connection gracefully and free the streams. The
  * counters are gone afterwards: take the results first. */
-void iperf3_data_release(struct iperf3_data *d)
+void iperf3_stream_release(struct iperf3_streams *d)
 {
     for (unsigned i = 0; i < d->n; i++) {
-        struct iperf3_dstream *s = &d->s[i];
+        struct iperf3_stream *s = &d->s[i];
 
         if (s->pcb) {
-            iperf3_linger(s->pcb);
+            iperf3_ctrl_linger(s->pcb);
             s->pcb = NULL;
         }
         if (s->upcb && s->own_upcb)
@@ -741,9 +477,9 @@ void iperf3_data_release(struct iperf3_data *d)
 }
 
 /* Seconds the results cover: end of omit to TEST_END (or to now). */
-double iperf3_data_seconds(const struct iperf3_data *d)
+double iperf3_stream_seconds(const struct iperf3_streams *d)
 {
-    uint64_t end = d->end_ns ? d->end_ns : iperf3_now_ns();
+    uint64_t end = d->end_ns ? d->end_ns : iperf3_priv_now_ns();
 
     return end > d->stats_start_ns ? (double)(end - d->stats_start_ns) / 1e9 : 0.0;
 }
@@ -751,9 +487,10 @@ double iperf3_data_seconds(const struct iperf3_data *d)
 /* Stream I's entry for the results JSON, with 3.12's meaning: bytes after
  * the omit period; packets and errors as totals (the peer subtracts its
  * own omit-time counts); retransmits unknown. */
-void iperf3_data_result(const struct iperf3_data *d, unsigned i, struct iperf3_stream_result *out)
+void iperf3_stream_result(const struct iperf3_streams *d, unsigned i,
+                          struct iperf3_results_stream *out)
 {
-    const struct iperf3_dstream *s = &d->s[i];
+    const struct iperf3_stream *s = &d->s[i];
 
     memset(out, 0, sizeof(*out));
     out->id = s->id;
@@ -765,11 +502,38 @@ void iperf3_data_result(const struct iperf3_data *d, unsigned i, struct iperf3_s
         out->jitter = s->sender ? 0 : s->rx.jitter;
     }
     out->start_time = 0;
-    out->end_time = iperf3_data_seconds(d);
+    out->end_time = iperf3_stream_seconds(d);
+}
+
+/* Set the -n/-k end condition of a started test to BUDGET bytes after
+ * the omit period: what the senders may write when this end sends, else
+ * what is to be received before PROGRESS is called. */
+void iperf3_stream_set_budget(struct iperf3_streams *d, uint64_t budget)
+{
+    bool sends = false;
+
+    for (unsigned i = 0; i < d->n; i++)
+        sends |= d->s[i].sender;
+    if (sends)
+        d->send_left = d->send_budget = budget;
+    else
+        d->rx_target = budget;
+}
+
+/* Has everything the TCP senders wrote been acknowledged? */
+bool iperf3_stream_drained(const struct iperf3_streams *d)
+{
+    for (unsigned i = 0; i < d->n; i++) {
+        const struct tcp_pcb *pcb = d->s[i].pcb;
+
+        if (d->s[i].sender && pcb && (pcb->unsent || pcb->unacked))
+            return false;
+    }
+    return true;
 }
 
 /* Whole-test byte counts (omit period included), received and sent. */
-void iperf3_data_totals(const struct iperf3_data *d, uint64_t *rx, uint64_t *tx)
+void iperf3_stream_totals(const struct iperf3_streams *d, uint64_t *rx, uint64_t *tx)
 {
     *rx = *tx = 0;
     for (unsigned i = 0; i < d->n; i++) {
@@ -778,32 +542,4 @@ void iperf3_data_totals(const struct iperf3_data *d, uint64_t *rx, uint64_t *tx)
         else
             *rx += d->s[i].bytes;
     }
-}
-
-/* ---- CPU ------------------------------------------------------------------ */
-
-/* Note the wall clock and this process's CPU time (all threads) in M. */
-void iperf3_cpu_mark(struct iperf3_cpu_mark *m)
-{
-    struct rusage ru;
-
-    m->wall_ns = iperf3_now_ns();
-    if (getrusage(RUSAGE_SELF, &ru) != 0)
-        memset(&ru, 0, sizeof(ru));
-    m->user_us = (uint64_t)ru.ru_utime.tv_sec * 1000000u + (uint64_t)ru.ru_utime.tv_usec;
-    m->sys_us = (uint64_t)ru.ru_stime.tv_sec * 1000000u + (uint64_t)ru.ru_stime.tv_usec;
-}
-
-/* CPU use between marks A and B, in percent of one core, as iperf3 does. */
-void iperf3_cpu_util(const struct iperf3_cpu_mark *a, const struct iperf3_cpu_mark *b,
-                     double *total, double *user, double *sys)
-{
-    double wall_us = (double)(b->wall_ns - a->wall_ns) / 1e3;
-
-    *user = *sys = *total = 0;
-    if (wall_us <= 0)
-        return;
-    *user = 100.0 * (double)(b->user_us - a->user_us) / wall_us;
-    *sys = 100.0 * (double)(b->sys_us - a->sys_us) / wall_us;
-    *total = *user + *sys;
 }
