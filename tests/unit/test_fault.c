@@ -482,7 +482,7 @@ struct edges {
     int n;
 };
 
-static int record_edge(bool up, void *arg)
+static int record_edge(void *arg, bool up)
 {
     struct edges *e = arg;
 
