@@ -24,6 +24,7 @@
 #include "lwip/tcpip.h"
 #include "netif/ethernet.h"
 
+#include "base/names.h"
 #include "capture/capture.h"
 #include "fault_inject/fault.h"
 #include "netif_tap/netif_tap_priv.h"
@@ -41,36 +42,38 @@ static const char *const tx_mode_names[] = {[TX_MODE_SYNC] = "sync", [TX_MODE_RI
 static const char *const txc_free_names[] = {
     [TXC_FREE_ISR] = "isr", [TXC_FREE_CALLBACK] = "callback", [TXC_FREE_TASK] = "task"};
 
+/* "sync" or "ring"; "?" for no mode. */
 const char *tx_mode_name(enum tx_mode m)
 {
-    return (unsigned)m <= TX_MODE_RING ? tx_mode_names[m] : "?";
+    return names_get(tx_mode_names, NAMES_COUNT(tx_mode_names), m);
 }
 
+/* The mode named S: 0 with *OUT set, or -EINVAL. */
 int tx_mode_parse(const char *s, enum tx_mode *out)
 {
-    for (unsigned i = 0; i <= TX_MODE_RING; i++) {
-        if (strcmp(s, tx_mode_names[i]) == 0) {
-            *out = (enum tx_mode)i;
-            return 0;
-        }
-    }
-    return -EINVAL;
+    unsigned v;
+    int err = names_find(tx_mode_names, NAMES_COUNT(tx_mode_names), s, &v);
+
+    if (!err)
+        *out = (enum tx_mode)v;
+    return err;
 }
 
+/* "isr", "callback" or "task"; "?" for no policy. */
 const char *txc_free_name(enum txc_free f)
 {
-    return (unsigned)f <= TXC_FREE_TASK ? txc_free_names[f] : "?";
+    return names_get(txc_free_names, NAMES_COUNT(txc_free_names), f);
 }
 
+/* The policy named S: 0 with *OUT set, or -EINVAL. */
 int txc_free_parse(const char *s, enum txc_free *out)
 {
-    for (unsigned i = 0; i <= TXC_FREE_TASK; i++) {
-        if (strcmp(s, txc_free_names[i]) == 0) {
-            *out = (enum txc_free)i;
-            return 0;
-        }
-    }
-    return -EINVAL;
+    unsigned v;
+    int err = names_find(txc_free_names, NAMES_COUNT(txc_free_names), s, &v);
+
+    if (!err)
+        *out = (enum txc_free)v;
+    return err;
 }
 
 /* A stable, locally administered MAC derived from the TAP name, so the same

@@ -12,10 +12,12 @@
  * thread that plays the CPU (by default whoever runs lwIP). The ISR then gives the
  * completed pbufs back according to --txc-free:
  *   isr      pbuf_free() in the ISR. With lwIP's heap and
- *            LWIP_ALLOW_MEM_FREE_FROM_OTHER_CONTEXT=0 this is seed 000's bug:
- *            mem_free() may re-enter the heap the interrupted code is in.
+ *            LWIP_ALLOW_MEM_FREE_FROM_OTHER_CONTEXT=0 this is the ISR heap
+ *            re-entry bug: mem_free() may re-enter the heap the interrupted
+ *            code is in.
  *   callback pbuf_free_callback() in the ISR: a message to the tcpip thread
- *            (seed 000's fix 2). When the message pool or mailbox is full
+ *            (the usual fix for ISR heap re-entry). When the message pool or
+ *            mailbox is full
  *            the pbuf is *not* freed; reclaim stops there and is retried.
  *   task     the ISR only posts one pre-allocated message; the tcpip thread
  *            frees everything completed so far.
