@@ -1,10 +1,14 @@
 /* SPDX-License-Identifier: MIT */
-/* netif_tap internals shared by netif_tap.c and tx_ring.c. */
+/* netif_tap internals: the driver is one object split over files that call
+ * each other through this header (a private-header split, as lwIP's
+ * priv/): netif_tap.c (the netif, the TX path, link and stats), rx.c (the
+ * RX thread and its batches) and tx_ring.c. */
 #pragma once
 
 #include <pthread.h>
 #include <semaphore.h>
 #include <stdatomic.h>
+#include <sys/uio.h>
 
 #include "lwip/netif.h"
 #include "lwip/pbuf.h"
@@ -13,6 +17,25 @@
 
 struct tcpip_callback_msg;
 struct fault;
+
+/* The most pbufs of one frame the driver passes to readv/writev. */
+#define NETIF_TAP_MAX_IOV 64
+
+/* Point IOV (at most MAX entries) at the payloads of the chain P, skipping
+ * empty pbufs. Returns the number of entries used. */
+static inline int pbuf_to_iov(const struct pbuf *p, struct iovec *iov, int max)
+{
+    int n = 0;
+
+    for (const struct pbuf *q = p; q && n < max; q = q->next) {
+        if (q->len == 0)
+            continue;
+        iov[n].iov_base = q->payload;
+        iov[n].iov_len = q->len;
+        n++;
+    }
+    return n;
+}
 
 typedef atomic_uint_fast64_t counter_t;
 
@@ -132,3 +155,9 @@ void tx_ring_destroy(struct netif_tap *t);
 err_t tx_ring_enqueue(struct netif_tap *t, struct pbuf *p);
 unsigned tx_ring_used(const struct netif_tap *t);
 void tx_ring_sweep(struct netif_tap *t);
+
+/* rx.c */
+int rx_start(struct netif_tap *t);
+void rx_stop(struct netif_tap *t);
+bool rx_free(struct netif_tap *t);
+void rx_deliver_copy(void *arg, const uint8_t *data, size_t len);
