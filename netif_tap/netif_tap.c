@@ -86,59 +86,10 @@ void netif_tap_default_mac(const char *ifname, uint8_t mac[6])
     mac[5] = (uint8_t)h;
 }
 
-static int tap_writev(struct netif_tap *t, const struct iovec *iov, int n, size_t len,
-                      uint64_t ts_ns);
-
-/* Write the frame P to the TAP with writev() over the chain (unless the
- * fault injector drops it or sends its own version), report it to the frame
- * observer and count it. Used by the DMA thread and sync linkoutput. The
- * frame is stamped once, before the fault rules run: their events' frame_ts
- * and the capture's record carry that same stamp.
- * Returns 0 or -errno (counted, never fatal). */
-int tap_write_chain(struct netif_tap *t, struct pbuf *p, enum tap_dir dir)
-{
-    struct iovec iov[NETIF_TAP_MAX_IOV];
-    uint64_t ts = capture_now_ns();
-    int n = pbuf_to_iov(p, iov, NETIF_TAP_MAX_IOV);
-
-    (void)dir;
-    if (t->fault) {
-        uint64_t no = atomic_fetch_add_explicit(&t->ctr.tx_seq, 1, memory_order_relaxed) + 1;
-        switch (fault_tx(t->fault, iov, n, p->tot_len, no, ts)) {
-        case FAULT_PASS:
-            break;
-        case FAULT_DROP:
-            ctr_add(&t->ctr.tx_fault_drop, 1);
-            return 0; /* lost on the wire: sent as far as lwIP can tell */
-        case FAULT_TAKEN:
-            return 0;
-        }
-    }
-    return tap_writev(t, iov, n, p->tot_len, ts);
-}
-
-/* Write one contiguous frame stamped TS_NS in the capture (0: now). */
-static int tap_write_raw_at(struct netif_tap *t, const uint8_t *data, size_t len, uint64_t ts_ns)
-{
-    struct iovec iov = {(void *)data, len};
-
-    if (!atomic_load_explicit(&t->link_up, memory_order_relaxed)) {
-        ctr_add(&t->ctr.tx_link_down, 1);
-        return 0;
-    }
-    return tap_writev(t, &iov, 1, len, ts_ns);
-}
-
-/* Write one contiguous frame (the fault injector's copies), stamped now. */
-int tap_write_raw(struct netif_tap *t, const uint8_t *data, size_t len)
-{
-    return tap_write_raw_at(t, data, len, 0);
-}
-
 /* writev() the frame, then hand it to the frame observer stamped TS_NS
- * (0: the time just before the write). */
-static int tap_writev(struct netif_tap *t, const struct iovec *iov, int n, size_t len,
-                      uint64_t ts_ns)
+ * (0: the time just before the write). 0 or -errno (counted). */
+static int write_iov(struct netif_tap *t, const struct iovec *iov, int n, size_t len,
+                     uint64_t ts_ns)
 {
     ssize_t w;
 
@@ -159,10 +110,96 @@ static int tap_writev(struct netif_tap *t, const struct iovec *iov, int n, size_
     return 0;
 }
 
+/* Write the frame P to the TAP with writev() over the chain (unless the
+ * fault injector drops it or sends its own version), report it to the frame
+ * observer and count it. Used by the DMA thread and sync linkoutput. The
+ * frame is stamped once, before the fault rules run: their events' frame_ts
+ * and the capture's record carry that same stamp.
+ * Returns 0 or -errno (counted, never fatal). */
+static int write_chain(struct netif_tap *t, struct pbuf *p)
+{
+    struct iovec iov[NETIF_TAP_MAX_IOV];
+    uint64_t ts = capture_now_ns();
+    int n = pbuf_to_iov(p, iov, NETIF_TAP_MAX_IOV);
+
+    if (t->fault) {
+        uint64_t no = atomic_fetch_add_explicit(&t->ctr.tx_seq, 1, memory_order_relaxed) + 1;
+        switch (fault_tx(t->fault, iov, n, p->tot_len, no, ts)) {
+        case FAULT_PASS:
+            break;
+        case FAULT_DROP:
+            ctr_add(&t->ctr.tx_fault_drop, 1);
+            return 0; /* lost on the wire: sent as far as lwIP can tell */
+        case FAULT_TAKEN:
+            return 0;
+        }
+    }
+    return write_iov(t, iov, n, p->tot_len, ts);
+}
+
+/* fault_io.tx_write: one contiguous frame from the fault injector (a copy
+ * or a held frame), stamped TS_NS in the capture (0: now). */
 static void fault_tx_write(void *arg, const uint8_t *data, size_t len, uint64_t ts_ns)
 {
-    tap_write_raw_at(arg, data, len, ts_ns);
+    struct netif_tap *t = arg;
+    struct iovec iov = {(void *)data, len};
+
+    if (!atomic_load_explicit(&t->link_up, memory_order_relaxed)) {
+        ctr_add(&t->ctr.tx_link_down, 1);
+        return;
+    }
+    write_iov(t, &iov, 1, len, ts_ns);
 }
+
+/* ---- what the TX ring needs from the driver (tx_ring_ops) --------------- */
+
+static void ring_write_cb(void *arg, struct pbuf *p)
+{
+    write_chain(arg, p);
+}
+
+static bool ring_link_up_cb(void *arg)
+{
+    struct netif_tap *t = arg;
+
+    return atomic_load_explicit(&t->link_up, memory_order_relaxed);
+}
+
+static void ring_irq_fault_cb(void *arg, struct tx_ring_irq_fault *d)
+{
+    struct netif_tap *t = arg;
+    struct fault_irq_decision fd;
+
+    if (!t->fault)
+        return;
+    fault_irq(t->fault, &fd);
+    d->lost = fd.lost;
+    d->dup = fd.dup;
+    d->late_ns = fd.late_ns;
+}
+
+static uint64_t ring_spurious_ns_cb(void *arg)
+{
+    struct netif_tap *t = arg;
+
+    return t->fault ? fault_irq_spurious_ns(t->fault) : 0;
+}
+
+static void ring_spurious_fired_cb(void *arg)
+{
+    struct netif_tap *t = arg;
+
+    if (t->fault)
+        fault_irq_spurious_fired(t->fault);
+}
+
+static const struct tx_ring_ops ring_ops = {
+    .write = ring_write_cb,
+    .link_up = ring_link_up_cb,
+    .irq_fault = ring_irq_fault_cb,
+    .spurious_ns = ring_spurious_ns_cb,
+    .spurious_fired = ring_spurious_fired_cb,
+};
 
 /* Put the fault injector F between the TAP and lwIP (NULL: none). Set it
  * before netif_tap_start(). */
@@ -178,7 +215,7 @@ void netif_tap_set_faults(struct netif_tap *t, struct fault *f)
 /* Frames queued in the TX ring and not yet given back. */
 unsigned netif_tap_tx_in_flight(const struct netif_tap *t)
 {
-    return t->cfg.tx_mode == TX_MODE_RING ? tx_ring_used(t) : 0;
+    return t->cfg.tx_mode == TX_MODE_RING ? tx_ring_used(&t->ring) : 0;
 }
 
 /* lwIP linkoutput: called with the core lock held (tcpip thread or an API
@@ -193,10 +230,10 @@ static err_t tap_linkoutput(struct netif *netif, struct pbuf *p)
         return ERR_OK;
     }
     if (t->cfg.tx_mode == TX_MODE_RING) {
-        err_t err = tx_ring_enqueue(t, p);
-        if (err == ERR_OK)
-            LINK_STATS_INC(link.xmit);
-        return err;
+        if (tx_ring_enqueue(&t->ring, p) != 0)
+            return ERR_MEM; /* out of descriptors */
+        LINK_STATS_INC(link.xmit);
+        return ERR_OK;
     }
     atomic_fetch_add(&t->sync_writers, 1);
     if (atomic_load(&t->sync_stopped)) {
@@ -204,7 +241,7 @@ static err_t tap_linkoutput(struct netif *netif, struct pbuf *p)
         LINK_STATS_INC(link.drop);
         return ERR_IF;
     }
-    int rc = tap_write_chain(t, p, TAP_DIR_TX);
+    int rc = write_chain(t, p);
     atomic_fetch_sub(&t->sync_writers, 1);
     if (rc != 0)
         return ERR_IF;
@@ -263,7 +300,19 @@ struct netif_tap *netif_tap_new(const struct netif_tap_config *cfg, int *err)
         goto err;
     }
     if (t->cfg.tx_mode == TX_MODE_RING) {
-        *err = tx_ring_init(t);
+        struct tx_ring_config rc = {
+            .size = cfg->ring_size,
+            .coalesce = cfg->txc_coalesce,
+            .coalesce_us = cfg->txc_coalesce_us,
+            .delay_us = cfg->txc_delay_us,
+            .jitter_us = cfg->txc_jitter_us,
+            .free = cfg->txc_free,
+            .irq_target = t->irq_target,
+            .rt_priority = cfg->rt_priority,
+        };
+        if (t->cfg.txc_coalesce == 0)
+            t->cfg.txc_coalesce = 1; /* as the ring reads it */
+        *err = tx_ring_init(&t->ring, &rc, &ring_ops, t);
         if (*err)
             goto err;
     }
@@ -288,7 +337,8 @@ void netif_tap_free(struct netif_tap *t)
                  t->ifname);
         return;
     }
-    tx_ring_destroy(t);
+    if (t->cfg.tx_mode == TX_MODE_RING)
+        tx_ring_destroy(&t->ring);
     if (t->rx_stop_fd >= 0)
         close(t->rx_stop_fd);
     if (t->fd >= 0)
@@ -337,7 +387,7 @@ int netif_tap_start(struct netif_tap *t)
     int err;
 
     if (t->cfg.tx_mode == TX_MODE_RING) {
-        err = tx_ring_start(t);
+        err = tx_ring_start(&t->ring);
         if (err)
             return err;
     }
@@ -349,7 +399,7 @@ void netif_tap_stop(struct netif_tap *t)
 {
     rx_stop(t);
     if (t->cfg.tx_mode == TX_MODE_RING) {
-        tx_ring_stop(t);
+        tx_ring_stop(&t->ring);
     } else {
         atomic_store(&t->sync_stopped, true);
         while (atomic_load(&t->sync_writers) != 0)
@@ -395,7 +445,7 @@ void netif_tap_set_link(struct netif_tap *t, bool up)
 void netif_tap_housekeeping(struct netif_tap *t)
 {
     if (t->cfg.tx_mode == TX_MODE_RING)
-        tx_ring_sweep(t);
+        tx_ring_sweep(&t->ring);
 }
 
 bool netif_tap_link_is_up(const struct netif_tap *t)
@@ -423,9 +473,21 @@ struct irq_line *netif_tap_txc_irq(struct netif_tap *t)
     return t->ring.irq;
 }
 
+/* --test-hooks (lwipctl test-isr-post): the next TX-complete ISR posts to
+ * the tcpip thread the way that may block (see tx_ring_test_isr_post).
+ * 0, or -ENOTSUP without a TX ring. */
+int netif_tap_test_isr_post(struct netif_tap *t)
+{
+    if (t->cfg.tx_mode != TX_MODE_RING)
+        return -ENOTSUP;
+    tx_ring_test_isr_post(&t->ring);
+    return 0;
+}
+
 void netif_tap_get_stats(const struct netif_tap *t, struct netif_tap_stats *o)
 {
     const struct netif_tap_counters *c = &t->ctr;
+    const struct tx_ring_counters *rc = &t->ring.ctr;
 
     memset(o, 0, sizeof(*o));
     o->rx_frames = ctr_get(&c->rx_frames);
@@ -439,29 +501,29 @@ void netif_tap_get_stats(const struct netif_tap *t, struct netif_tap_stats *o)
     o->tx_frames = ctr_get(&c->tx_frames);
     o->tx_bytes = ctr_get(&c->tx_bytes);
     o->tx_errors = ctr_get(&c->tx_errors);
-    o->tx_ring_full = ctr_get(&c->tx_ring_full);
-    o->tx_link_down = ctr_get(&c->tx_link_down);
+    o->tx_ring_full = ctr_get(&rc->full);
+    o->tx_link_down = ctr_get(&c->tx_link_down) + ctr_get(&rc->link_down);
     if (t->cfg.tx_mode == TX_MODE_RING) {
         o->ring_size = t->ring.size;
-        o->ring_used = tx_ring_used(t);
-        o->ring_max_used = ctr_get(&t->ring.max_used);
-        o->ring_reclaimed_inline = ctr_get(&t->ring.reclaimed_inline);
-        o->ring_doorbell_writes = ctr_get(&t->ring.doorbell_writes);
-        o->ring_full_waits = ctr_get(&t->ring.full_waits);
+        o->ring_used = tx_ring_used(&t->ring);
+        o->ring_max_used = ctr_get(&rc->max_used);
+        o->ring_reclaimed_inline = ctr_get(&rc->reclaimed_inline);
+        o->ring_doorbell_writes = ctr_get(&rc->doorbell_writes);
+        o->ring_full_waits = ctr_get(&rc->full_waits);
     }
-    o->txc_isr_runs = ctr_get(&c->txc_isr_runs);
-    o->free_isr = ctr_get(&c->free_isr);
-    o->free_callback = ctr_get(&c->free_callback);
-    o->free_task = ctr_get(&c->free_task);
-    o->free_callback_fail = ctr_get(&c->free_callback_fail);
+    o->txc_isr_runs = ctr_get(&rc->isr_runs);
+    o->free_isr = ctr_get(&rc->free_isr);
+    o->free_callback = ctr_get(&rc->free_callback);
+    o->free_task = ctr_get(&rc->free_task);
+    o->free_callback_fail = ctr_get(&rc->free_callback_fail);
     o->link_changes = ctr_get(&c->link_changes);
     o->rx_fault_drop = ctr_get(&c->rx_fault_drop);
     o->tx_fault_drop = ctr_get(&c->tx_fault_drop);
-    o->irq_lost = ctr_get(&c->irq_lost);
-    o->irq_spurious = ctr_get(&c->irq_spurious);
+    o->irq_lost = ctr_get(&rc->irq_lost);
+    o->irq_spurious = ctr_get(&rc->irq_spurious);
     o->tap_losses = ctr_get(&c->tap_losses);
     o->tap_reattaches = ctr_get(&c->tap_reattaches);
-    o->rt_threads = ctr_get(&c->rt_threads);
+    o->rt_threads = ctr_get(&rc->rt_threads);
     o->link_up = atomic_load(&t->link_up);
     o->tap_lost = atomic_load(&t->tap_lost);
 }
