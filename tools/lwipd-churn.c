@@ -556,18 +556,19 @@ static int parse_sources(struct run *r, char *list)
 /* "mix", or a comma-separated list of pattern names. */
 static int parse_patterns(struct run *r, const char *arg)
 {
-    char buf[96], *save = NULL;
+    char buf[sizeof(r->pattern_arg)], *save = NULL;
+    size_t len = strlen(arg);
 
-    if (strlen(arg) >= sizeof(buf))
+    if (len >= sizeof(buf))
         return -1;
-    snprintf(r->pattern_arg, sizeof(r->pattern_arg), "%s", arg);
+    memcpy(r->pattern_arg, arg, len + 1);
     r->npatterns = 0;
     if (strcmp(arg, "mix") == 0) {
         for (int p = 0; p < P_COUNT; p++)
             r->patterns[r->npatterns++] = (enum pattern)p;
         return 0;
     }
-    snprintf(buf, sizeof(buf), "%s", arg);
+    memcpy(buf, arg, len + 1);
     for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
         int p;
         for (p = 0; p < P_COUNT && strcmp(t, pattern_names[p]) != 0; p++)
