@@ -16,7 +16,8 @@
  *
  * Frames that must come out later (delay, reorder, rate) are copied into the
  * delay line (delay.c), a time-ordered heap served by one thread, which
- * hands them back through fault_io. RX frames are modified in place (they are still
+ * hands them back through fault_io. The IRQ direction's decisions are
+ * fault_irq.c's; the two files share fault_priv.h. RX frames are modified in place (they are still
  * the driver's); TX frames belong to lwIP (TCP may retransmit them), so a
  * modified TX frame is a copy.
  */
@@ -32,30 +33,13 @@
 
 #include "capture/events.h"
 #include "fault_inject/delay.h"
+#include "fault_inject/fault_priv.h"
 #include "fault_inject/prng.h"
 #include "port/log.h"
 #include "port/port.h"
 
 #define SHAPER_MAX_NS  200000000ull /* rate: queue at most 200 ms, then drop */
 #define REORDER_MAX_NS 100000000ull /* a held frame goes out after 100 ms anyway */
-#define FRAME_MAX      65536
-
-struct dirstate {
-    pthread_rwlock_t lock;
-    struct fault_rule *rules[FAULT_RULES_PER_DIR];
-    int nrules;
-    atomic_int active;
-    struct prng rng;
-    uint8_t scratch[FRAME_MAX];
-};
-
-struct fault {
-    struct dirstate dir[FAULT_IRQ + 1];
-    struct fault_io io;
-    unsigned next_id;
-    pthread_mutex_t id_lock;
-    struct delay_line *delay;
-};
 
 /* The delay line's thread: a held frame is due. A TX frame is stamped as it
  * leaves (ts 0). */
@@ -228,26 +212,10 @@ void fault_get_stats(struct fault *f, struct fault_stats *out)
 
 /* ---- per frame ------------------------------------------------------------ */
 
-static bool coin(struct dirstate *ds, double p)
-{
-    double u = prng_unit(&ds->rng); /* always drawn: keeps streams aligned */
-
-    return u < p;
-}
-
-/* The frame being decided on: its number in its direction and its stamp
- * in the capture. An rx frame was captured with it as read, before any
- * fault; a tx frame is stamped before the rules run and the driver (or
- * fault_io.tx_write, for a duplicate or a rewritten copy) captures it with
- * that very stamp. A tx frame that does not go out now (dropped, or held
- * by delay, reorder or rate) has no frame with that stamp. */
-struct frame_ref {
-    uint64_t no;
-    uint64_t ts;
-};
-
-static void acted(struct fault_rule *r, enum fault_dir dir, const char *what,
-                  const struct frame_ref *fr)
+/* Count that rule R acted (WHAT: "drop", "late", ...) and record the
+ * "fault" event; FR names the frame, NULL for an IRQ decision. */
+void fault_acted(struct fault_rule *r, enum fault_dir dir, const char *what,
+                 const struct frame_ref *fr)
 {
     uint64_t n = atomic_fetch_add_explicit(&r->acted, 1, memory_order_relaxed) + 1;
 
@@ -318,22 +286,22 @@ static enum fault_verdict rule_drop(struct frame *fm, struct fault_rule *r)
 
     switch (r->action) {
     case FA_DROP:
-        drop = coin(ds, r->p);
+        drop = fault_coin(ds, r->p);
         break;
     case FA_DROP_EVERY:
         drop = ++r->seen % r->n == 0;
         break;
     default: /* FA_DROP_GILBERT: move between the good and bad states, then draw */
-        if (r->ge_bad ? coin(ds, r->ge_r) : coin(ds, r->ge_p))
+        if (r->ge_bad ? fault_coin(ds, r->ge_r) : fault_coin(ds, r->ge_p))
             r->ge_bad = !r->ge_bad;
-        drop = coin(ds, r->ge_bad ? r->ge_h : r->ge_k);
+        drop = fault_coin(ds, r->ge_bad ? r->ge_h : r->ge_k);
         if (r->ge_bad)
             what = "drop-burst";
         break;
     }
     if (!drop)
         return FAULT_PASS;
-    acted(r, fm->dir, what, fm->fr);
+    fault_acted(r, fm->dir, what, fm->fr);
     return FAULT_DROP;
 }
 
@@ -342,9 +310,9 @@ static void rule_dup(struct frame *fm, struct fault_rule *r)
 {
     const struct fault_io *io = &fm->f->io;
 
-    if (!coin(fm->ds, r->p))
+    if (!fault_coin(fm->ds, r->p))
         return;
-    acted(r, fm->dir, "dup", fm->fr);
+    fault_acted(r, fm->dir, "dup", fm->fr);
     if (fm->dir == FAULT_RX && io->rx_deliver)
         io->rx_deliver(io->arg, fm->data, *fm->len);
     else if (fm->dir == FAULT_TX && io->tx_write)
@@ -358,7 +326,7 @@ static void rule_rewrite(struct frame *fm, struct fault_rule *r)
     size_t len = *fm->len;
     const char *what = "corrupt";
 
-    if (!coin(ds, r->p))
+    if (!fault_coin(ds, r->p))
         return;
     switch (r->action) {
     case FA_CORRUPT_BITS:
@@ -385,7 +353,7 @@ static void rule_rewrite(struct frame *fm, struct fault_rule *r)
         break;
     }
     fm->modified = 1;
-    acted(r, fm->dir, what, fm->fr);
+    fault_acted(r, fm->dir, what, fm->fr);
 }
 
 /* delay, reorder, rate: hold the frame, pass it, or (rate) drop it. */
@@ -396,27 +364,27 @@ static enum fault_verdict rule_hold(struct frame *fm, struct fault_rule *r)
 
     switch (r->action) {
     case FA_DELAY:
-        if (!coin(ds, r->p))
+        if (!fault_coin(ds, r->p))
             return FAULT_PASS;
         d = r->t_ns;
         if (r->jitter_ns)
             d = d - r->jitter_ns + (uint64_t)(prng_unit(&ds->rng) * 2.0 * (double)r->jitter_ns);
-        acted(r, fm->dir, "delay", fm->fr);
+        fault_acted(r, fm->dir, "delay", fm->fr);
         return frame_hold(fm, frame_now(fm) + d, 0);
     case FA_REORDER:
-        if (!coin(ds, r->p))
+        if (!fault_coin(ds, r->p))
             return FAULT_PASS;
-        acted(r, fm->dir, "reorder", fm->fr);
+        fault_acted(r, fm->dir, "reorder", fm->fr);
         return frame_hold(fm, frame_now(fm) + REORDER_MAX_NS, r->n);
     default: /* FA_RATE */
         due = shape(r, *fm->len, frame_now(fm));
         if (due == UINT64_MAX) {
-            acted(r, fm->dir, "rate-drop", fm->fr);
+            fault_acted(r, fm->dir, "rate-drop", fm->fr);
             return FAULT_DROP;
         }
         if (!due)
             return FAULT_PASS;
-        acted(r, fm->dir, "rate-queue", fm->fr);
+        fault_acted(r, fm->dir, "rate-queue", fm->fr);
         return frame_hold(fm, due, 0);
     }
 }
@@ -530,79 +498,6 @@ enum fault_verdict fault_tx(struct fault *f, const struct iovec *iov, int iovcnt
     if (v != FAULT_TAKEN || fm.modified)
         delay_passed(f->delay, FAULT_TX);
     return v;
-}
-
-/* What to do with one TX-complete IRQ raise (DMA thread). */
-void fault_irq(struct fault *f, struct fault_irq_decision *d)
-{
-    struct dirstate *ds = &f->dir[FAULT_IRQ];
-
-    memset(d, 0, sizeof(*d));
-    if (!atomic_load_explicit(&ds->active, memory_order_relaxed))
-        return;
-    pthread_rwlock_rdlock(&ds->lock);
-    for (int i = 0; i < ds->nrules; i++) {
-        struct fault_rule *r = ds->rules[i];
-
-        atomic_fetch_add_explicit(&r->matched, r->action != FA_IRQ_SPURIOUS, memory_order_relaxed);
-        switch (r->action) {
-        case FA_IRQ_LATE:
-            if (coin(ds, r->p)) {
-                d->late_ns += r->t_ns;
-                acted(r, FAULT_IRQ, "late", NULL);
-            }
-            break;
-        case FA_IRQ_LOST:
-            if (coin(ds, r->p)) {
-                d->lost = 1;
-                acted(r, FAULT_IRQ, "lost", NULL);
-            }
-            break;
-        case FA_IRQ_DUP:
-            if (coin(ds, r->p)) {
-                d->dup = 1;
-                acted(r, FAULT_IRQ, "dup", NULL);
-            }
-            break;
-        default:
-            break;
-        }
-    }
-    pthread_rwlock_unlock(&ds->lock);
-}
-
-/* The shortest spurious-IRQ period among the rules, 0 if none. */
-uint64_t fault_irq_spurious_ns(struct fault *f)
-{
-    struct dirstate *ds = &f->dir[FAULT_IRQ];
-    uint64_t p = 0;
-
-    if (!atomic_load_explicit(&ds->active, memory_order_relaxed))
-        return 0;
-    pthread_rwlock_rdlock(&ds->lock);
-    for (int i = 0; i < ds->nrules; i++) {
-        struct fault_rule *r = ds->rules[i];
-        if (r->action == FA_IRQ_SPURIOUS && (p == 0 || r->t_ns < p))
-            p = r->t_ns;
-    }
-    pthread_rwlock_unlock(&ds->lock);
-    return p;
-}
-
-/* A spurious IRQ was raised (DMA thread): count it on the first spurious
- * rule, with its event, as every other IRQ fault. */
-void fault_irq_spurious_fired(struct fault *f)
-{
-    struct dirstate *ds = &f->dir[FAULT_IRQ];
-
-    pthread_rwlock_rdlock(&ds->lock);
-    for (int i = 0; i < ds->nrules; i++) {
-        if (ds->rules[i]->action == FA_IRQ_SPURIOUS) {
-            acted(ds->rules[i], FAULT_IRQ, "spurious", NULL);
-            break;
-        }
-    }
-    pthread_rwlock_unlock(&ds->lock);
 }
 
 /* Add every rule of the file PATH (one per line; blank lines and lines
