@@ -108,7 +108,7 @@ static void on_tap_loss_wake(evutil_socket_t fd, short what, void *arg)
     daemon_request_stop(d, LWIPD_EXIT_IOERR);
 }
 
-static int flap_set_link(bool up, void *arg)
+static int flap_set_link(void *arg, bool up)
 {
     (void)arg;
     /* After a fault (--fatal-action hold) lwIP's threads are frozen: each

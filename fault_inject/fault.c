@@ -15,8 +15,9 @@
  * frames give the same decisions, whatever the other directions do.
  *
  * Frames that must come out later (delay, reorder, rate) are copied into the
- * delay line, a time-ordered heap served by one thread, which hands them
- * back through fault_io. RX frames are modified in place (they are still
+ * delay line (delay.c), a time-ordered heap served by one thread, which
+ * hands them back through fault_io. The IRQ direction's decisions are
+ * fault_irq.c's; the two files share fault_priv.h. RX frames are modified in place (they are still
  * the driver's); TX frames belong to lwIP (TCP may retransmit them), so a
  * modified TX frame is a copy.
  */
@@ -29,206 +30,45 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "base/events.h"
+#include "fault_inject/delay.h"
+#include "fault_inject/fault_priv.h"
 #include "fault_inject/prng.h"
+#include "base/log.h"
 #include "base/base.h"
-#include "base/thread.h"
 
-#define DELAY_MAX      16384        /* frames held at once */
 #define SHAPER_MAX_NS  200000000ull /* rate: queue at most 200 ms, then drop */
 #define REORDER_MAX_NS 100000000ull /* a held frame goes out after 100 ms anyway */
-#define FRAME_MAX      65536
 
-struct held {
-    uint64_t due_ns;
-    uint64_t seq; /* FIFO among equal due times */
-    enum fault_dir dir;
-    unsigned left; /* reorder: frames still to pass first (0: time only) */
-    size_t len;
-    uint8_t data[];
-};
-
-struct dirstate {
-    pthread_rwlock_t lock;
-    struct fault_rule *rules[FAULT_RULES_PER_DIR];
-    int nrules;
-    atomic_int active;
-    struct prng rng;
-    uint8_t scratch[FRAME_MAX];
-};
-
-struct fault {
-    struct dirstate dir[FAULT_IRQ + 1];
-    struct fault_io io;
-    unsigned next_id;
-    pthread_mutex_t id_lock;
-    /* delay line: a binary min-heap on (due_ns, seq) */
-    pthread_mutex_t dl_lock;
-    pthread_cond_t dl_cond;
-    struct held **heap;
-    size_t nheld;
-    uint64_t seq;
-    bool stop;
-    bool running;
-    pthread_t thread;
-    atomic_uint_fast64_t overflow, released;
-};
-
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return base_timespec_ns(&ts);
-}
-
-/* ---- delay line ----------------------------------------------------------- */
-
-static bool earlier(const struct held *a, const struct held *b)
-{
-    return a->due_ns < b->due_ns || (a->due_ns == b->due_ns && a->seq < b->seq);
-}
-
-static void heap_push(struct fault *f, struct held *h)
-{
-    size_t i = f->nheld++;
-
-    f->heap[i] = h;
-    while (i > 0 && earlier(f->heap[i], f->heap[(i - 1) / 2])) {
-        struct held *t = f->heap[i];
-        f->heap[i] = f->heap[(i - 1) / 2];
-        f->heap[(i - 1) / 2] = t;
-        i = (i - 1) / 2;
-    }
-}
-
-static struct held *heap_pop(struct fault *f)
-{
-    struct held *top = f->heap[0];
-    size_t i = 0;
-
-    f->heap[0] = f->heap[--f->nheld];
-    for (;;) {
-        size_t l = 2 * i + 1, r = l + 1, m = i;
-        if (l < f->nheld && earlier(f->heap[l], f->heap[m]))
-            m = l;
-        if (r < f->nheld && earlier(f->heap[r], f->heap[m]))
-            m = r;
-        if (m == i)
-            break;
-        struct held *t = f->heap[i];
-        f->heap[i] = f->heap[m];
-        f->heap[m] = t;
-        i = m;
-    }
-    return top;
-}
-
-static void release(struct fault *f, struct held *h)
-{
-    atomic_fetch_add_explicit(&f->released, 1, memory_order_relaxed);
-    if (h->dir == FAULT_RX) {
-        if (f->io.rx_deliver)
-            f->io.rx_deliver(f->io.arg, h->data, h->len);
-    } else if (f->io.tx_write) {
-        f->io.tx_write(f->io.arg, h->data, h->len, 0); /* stamped as it leaves */
-    }
-    free(h);
-}
-
-static void *delay_thread(void *arg)
+/* The delay line's thread: a held frame is due. A TX frame is stamped as it
+ * leaves (ts 0). */
+static void release(void *arg, enum fault_dir dir, const uint8_t *data, size_t len)
 {
     struct fault *f = arg;
 
-    thread_register_current("fault-delay"); /* named, and in crash reports */
-    pthread_mutex_lock(&f->dl_lock);
-    while (!f->stop) {
-        if (f->nheld == 0) {
-            pthread_cond_wait(&f->dl_cond, &f->dl_lock);
-            continue;
-        }
-        struct held *top = f->heap[0];
-        uint64_t now = now_ns();
-        if (top->due_ns > now) {
-            struct timespec ts = {(time_t)(top->due_ns / 1000000000u),
-                                  (long)(top->due_ns % 1000000000u)};
-            pthread_cond_timedwait(&f->dl_cond, &f->dl_lock, &ts);
-            continue;
-        }
-        heap_pop(f);
-        pthread_mutex_unlock(&f->dl_lock);
-        release(f, top);
-        pthread_mutex_lock(&f->dl_lock);
+    if (dir == FAULT_RX) {
+        if (f->io.rx_deliver)
+            f->io.rx_deliver(f->io.arg, data, len);
+    } else if (f->io.tx_write) {
+        f->io.tx_write(f->io.arg, data, len, 0);
     }
-    pthread_mutex_unlock(&f->dl_lock);
-    thread_unregister_current(); /* a SIGHUP's check-only injector ends here */
-    return NULL;
-}
-
-/* Copy DATA into the delay line for DIR, due at DUE_NS (monotonic); LEFT
- * other frames must pass first (reorder). false: the line is full. */
-static bool hold(struct fault *f, enum fault_dir dir, const uint8_t *data, size_t len,
-                 uint64_t due_ns, unsigned left)
-{
-    struct held *h;
-
-    pthread_mutex_lock(&f->dl_lock);
-    if (f->nheld >= DELAY_MAX || !(h = malloc(sizeof(*h) + len))) {
-        pthread_mutex_unlock(&f->dl_lock);
-        atomic_fetch_add_explicit(&f->overflow, 1, memory_order_relaxed);
-        return false;
-    }
-    h->due_ns = due_ns;
-    h->seq = f->seq++;
-    h->dir = dir;
-    h->left = left;
-    h->len = len;
-    memcpy(h->data, data, len);
-    heap_push(f, h);
-    pthread_cond_signal(&f->dl_cond);
-    pthread_mutex_unlock(&f->dl_lock);
-    return true;
-}
-
-/* A frame passed in DIR: held reorder frames that waited for it are due now. */
-static void passed_one(struct fault *f, enum fault_dir dir)
-{
-    bool wake = false;
-    uint64_t now = now_ns();
-
-    pthread_mutex_lock(&f->dl_lock);
-    for (size_t i = 0; i < f->nheld; i++) {
-        struct held *h = f->heap[i];
-        if (h->dir == dir && h->left > 0 && --h->left == 0) {
-            h->due_ns = now; /* keys only decrease: sift up */
-            for (size_t k = i; k > 0 && earlier(f->heap[k], f->heap[(k - 1) / 2]);
-                 k = (k - 1) / 2) {
-                struct held *t = f->heap[k];
-                f->heap[k] = f->heap[(k - 1) / 2];
-                f->heap[(k - 1) / 2] = t;
-            }
-            wake = true;
-        }
-    }
-    if (wake)
-        pthread_cond_signal(&f->dl_cond);
-    pthread_mutex_unlock(&f->dl_lock);
 }
 
 /* ---- rules ---------------------------------------------------------------- */
 
-/* Make an injector; decisions are seeded by SEED. NULL on allocation failure. */
+/* Make an injector; decisions are seeded by SEED. Starts the delay line's
+ * thread. NULL after logging why. */
 struct fault *fault_new(uint64_t seed)
 {
     struct fault *f = calloc(1, sizeof(*f));
-    pthread_condattr_t ca;
 
-    if (!f)
+    if (!f) {
+        log_err("fault", "out of memory");
         return NULL;
-    f->heap = calloc(DELAY_MAX, sizeof(*f->heap));
-    if (!f->heap) {
+    }
+    f->delay = delay_new(release, f);
+    if (!f->delay) {
         free(f);
         return NULL;
     }
@@ -240,16 +80,10 @@ struct fault *fault_new(uint64_t seed)
                                   : PRNG_STREAM_IRQ);
     }
     pthread_mutex_init(&f->id_lock, NULL);
-    pthread_mutex_init(&f->dl_lock, NULL);
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&f->dl_cond, &ca);
-    pthread_condattr_destroy(&ca);
-    if (pthread_create(&f->thread, NULL, delay_thread, f) == 0)
-        f->running = true;
     return f;
 }
 
+/* How delayed, duplicated and rewritten frames go out (before any rule). */
 void fault_set_io(struct fault *f, const struct fault_io *io)
 {
     f->io = *io;
@@ -260,17 +94,8 @@ void fault_free(struct fault *f)
 {
     if (!f)
         return;
-    if (f->running) {
-        pthread_mutex_lock(&f->dl_lock);
-        f->stop = true;
-        pthread_cond_signal(&f->dl_cond);
-        pthread_mutex_unlock(&f->dl_lock);
-        pthread_join(f->thread, NULL);
-    }
-    while (f->nheld)
-        free(heap_pop(f));
+    delay_free(f->delay);
     fault_clear(f);
-    free(f->heap);
     free(f);
 }
 
@@ -300,7 +125,7 @@ int fault_add(struct fault *f, const char *text, char *err, size_t errlen)
         free(r);
         return -ENOSPC;
     }
-    r->tokens_ns = now_ns();
+    r->tokens_ns = base_now_ns();
     pthread_mutex_lock(&f->id_lock);
     r->id = ++f->next_id;
     pthread_mutex_unlock(&f->id_lock);
@@ -377,35 +202,20 @@ size_t fault_list(struct fault *f, struct fault_rule_info *out, size_t max)
 
 void fault_get_stats(struct fault *f, struct fault_stats *out)
 {
-    pthread_mutex_lock(&f->dl_lock);
-    out->delayed_now = f->nheld;
-    pthread_mutex_unlock(&f->dl_lock);
-    out->delay_overflow = atomic_load(&f->overflow);
-    out->released = atomic_load(&f->released);
+    struct delay_stats ds;
+
+    delay_get_stats(f->delay, &ds);
+    out->delayed_now = ds.held;
+    out->delay_overflow = ds.overflow;
+    out->released = ds.released;
 }
 
 /* ---- per frame ------------------------------------------------------------ */
 
-static bool coin(struct dirstate *ds, double p)
-{
-    double u = prng_unit(&ds->rng); /* always drawn: keeps streams aligned */
-
-    return u < p;
-}
-
-/* The frame being decided on: its number in its direction and its stamp
- * in the capture. An rx frame was captured with it as read, before any
- * fault; a tx frame is stamped before the rules run and the driver (or
- * fault_io.tx_write, for a duplicate or a rewritten copy) captures it with
- * that very stamp. A tx frame that does not go out now (dropped, or held
- * by delay, reorder or rate) has no frame with that stamp. */
-struct frame_ref {
-    uint64_t no;
-    uint64_t ts;
-};
-
-static void acted(struct fault_rule *r, enum fault_dir dir, const char *what,
-                  const struct frame_ref *fr)
+/* Count that rule R acted (WHAT: "drop", "late", ...) and record the
+ * "fault" event; FR names the frame, NULL for an IRQ decision. */
+void fault_acted(struct fault_rule *r, enum fault_dir dir, const char *what,
+                 const struct frame_ref *fr)
 {
     uint64_t n = atomic_fetch_add_explicit(&r->acted, 1, memory_order_relaxed) + 1;
 
@@ -440,114 +250,179 @@ static uint64_t shape(struct fault_rule *r, size_t len, uint64_t now)
     return start <= now ? 0 : start;
 }
 
-/* Run DIR's rules over the frame DATA/LEN. May change DATA's bytes and *LEN.
- * Returns the verdict; with FAULT_TAKEN the frame was copied into the delay
- * line. COPY_OUT: set when a dup must be sent by the caller. */
-static enum fault_verdict run(struct fault *f, enum fault_dir dir, uint8_t *data, size_t *len,
-                              const struct frame_ref *frame_no, int *modified)
+/* The frame the rules of one direction run over, and what they did to it. */
+struct frame {
+    struct fault *f;
+    enum fault_dir dir;
+    struct dirstate *ds;
+    uint8_t *data;
+    size_t *len; /* may shrink (truncate) */
+    const struct frame_ref *fr;
+    int modified; /* a rule changed the bytes or the length */
+    uint64_t now; /* base_now_ns(), read once when first needed */
+};
+
+static uint64_t frame_now(struct frame *fm)
 {
-    struct dirstate *ds = &f->dir[dir];
+    if (!fm->now)
+        fm->now = base_now_ns();
+    return fm->now;
+}
+
+/* Hand the frame to the delay line until DUE_NS (or LEFT other frames
+ * passed): FAULT_TAKEN, or FAULT_DROP when the line is full. */
+static enum fault_verdict frame_hold(struct frame *fm, uint64_t due_ns, unsigned left)
+{
+    return delay_hold(fm->f->delay, fm->dir, fm->data, *fm->len, due_ns, left) == 0 ? FAULT_TAKEN
+                                                                                    : FAULT_DROP;
+}
+
+/* drop P%, drop every N, drop gilbert. */
+static enum fault_verdict rule_drop(struct frame *fm, struct fault_rule *r)
+{
+    struct dirstate *ds = fm->ds;
+    const char *what = "drop";
+    bool drop;
+
+    switch (r->action) {
+    case FA_DROP:
+        drop = fault_coin(ds, r->p);
+        break;
+    case FA_DROP_EVERY:
+        drop = ++r->seen % r->n == 0;
+        break;
+    default: /* FA_DROP_GILBERT: move between the good and bad states, then draw */
+        if (r->ge_bad ? fault_coin(ds, r->ge_r) : fault_coin(ds, r->ge_p))
+            r->ge_bad = !r->ge_bad;
+        drop = fault_coin(ds, r->ge_bad ? r->ge_h : r->ge_k);
+        if (r->ge_bad)
+            what = "drop-burst";
+        break;
+    }
+    if (!drop)
+        return FAULT_PASS;
+    fault_acted(r, fm->dir, what, fm->fr);
+    return FAULT_DROP;
+}
+
+/* dup P%: the copy goes out now, through fault_io; the frame goes on. */
+static void rule_dup(struct frame *fm, struct fault_rule *r)
+{
+    const struct fault_io *io = &fm->f->io;
+
+    if (!fault_coin(fm->ds, r->p))
+        return;
+    fault_acted(r, fm->dir, "dup", fm->fr);
+    if (fm->dir == FAULT_RX && io->rx_deliver)
+        io->rx_deliver(io->arg, fm->data, *fm->len);
+    else if (fm->dir == FAULT_TX && io->tx_write)
+        io->tx_write(io->arg, fm->data, *fm->len, fm->fr->ts);
+}
+
+/* corrupt bits, corrupt bytes, truncate: change the frame in place. */
+static void rule_rewrite(struct frame *fm, struct fault_rule *r)
+{
+    struct dirstate *ds = fm->ds;
+    size_t len = *fm->len;
+    const char *what = "corrupt";
+
+    if (!fault_coin(ds, r->p))
+        return;
+    switch (r->action) {
+    case FA_CORRUPT_BITS:
+        if (len == 0)
+            return;
+        for (unsigned k = 0; k < r->n; k++) {
+            uint32_t bit = prng_below(&ds->rng, (uint32_t)(len * 8));
+            fm->data[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+        }
+        break;
+    case FA_CORRUPT_BYTES:
+        if (r->lo >= len)
+            return;
+        /* each byte gets another random value, never its own: an acted
+         * corrupt rule has always changed the frame */
+        for (size_t k = r->lo, hi = r->hi < len ? r->hi : len - 1; k <= hi; k++)
+            fm->data[k] ^= (uint8_t)(1u + prng_below(&ds->rng, 255));
+        break;
+    default: /* FA_TRUNCATE */
+        if (r->n >= len)
+            return;
+        *fm->len = r->n;
+        what = "truncate";
+        break;
+    }
+    fm->modified = 1;
+    fault_acted(r, fm->dir, what, fm->fr);
+}
+
+/* delay, reorder, rate: hold the frame, pass it, or (rate) drop it. */
+static enum fault_verdict rule_hold(struct frame *fm, struct fault_rule *r)
+{
+    struct dirstate *ds = fm->ds;
+    uint64_t d, due;
+
+    switch (r->action) {
+    case FA_DELAY:
+        if (!fault_coin(ds, r->p))
+            return FAULT_PASS;
+        d = r->t_ns;
+        if (r->jitter_ns)
+            d = d - r->jitter_ns + (uint64_t)(prng_unit(&ds->rng) * 2.0 * (double)r->jitter_ns);
+        fault_acted(r, fm->dir, "delay", fm->fr);
+        return frame_hold(fm, frame_now(fm) + d, 0);
+    case FA_REORDER:
+        if (!fault_coin(ds, r->p))
+            return FAULT_PASS;
+        fault_acted(r, fm->dir, "reorder", fm->fr);
+        return frame_hold(fm, frame_now(fm) + REORDER_MAX_NS, r->n);
+    default: /* FA_RATE */
+        due = shape(r, *fm->len, frame_now(fm));
+        if (due == UINT64_MAX) {
+            fault_acted(r, fm->dir, "rate-drop", fm->fr);
+            return FAULT_DROP;
+        }
+        if (!due)
+            return FAULT_PASS;
+        fault_acted(r, fm->dir, "rate-queue", fm->fr);
+        return frame_hold(fm, due, 0);
+    }
+}
+
+/* Run FM's direction's rules over it, in order, until one decides its fate.
+ * Rules may change FM's bytes and length (FM->modified says so). Returns the
+ * verdict; with FAULT_TAKEN the frame was copied into the delay line. */
+static enum fault_verdict run(struct frame *fm)
+{
+    struct dirstate *ds = fm->ds;
     enum fault_verdict v = FAULT_PASS;
-    uint64_t now = 0;
 
     pthread_rwlock_rdlock(&ds->lock);
     for (int i = 0; i < ds->nrules && v == FAULT_PASS; i++) {
         struct fault_rule *r = ds->rules[i];
 
-        if (!fault_rule_match(r, data, *len))
+        if (!fault_rule_match(r, fm->data, *fm->len))
             continue;
         atomic_fetch_add_explicit(&r->matched, 1, memory_order_relaxed);
         switch (r->action) {
         case FA_DROP:
-            if (coin(ds, r->p)) {
-                acted(r, dir, "drop", frame_no);
-                v = FAULT_DROP;
-            }
-            break;
         case FA_DROP_EVERY:
-            if (++r->seen % r->n == 0) {
-                acted(r, dir, "drop", frame_no);
-                v = FAULT_DROP;
-            }
-            break;
         case FA_DROP_GILBERT:
-            if (r->ge_bad ? coin(ds, r->ge_r) : coin(ds, r->ge_p))
-                r->ge_bad = !r->ge_bad;
-            if (coin(ds, r->ge_bad ? r->ge_h : r->ge_k)) {
-                acted(r, dir, r->ge_bad ? "drop-burst" : "drop", frame_no);
-                v = FAULT_DROP;
-            }
+            v = rule_drop(fm, r);
             break;
         case FA_DUP:
-            if (coin(ds, r->p)) {
-                acted(r, dir, "dup", frame_no);
-                if (dir == FAULT_RX && f->io.rx_deliver)
-                    f->io.rx_deliver(f->io.arg, data, *len);
-                else if (dir == FAULT_TX && f->io.tx_write)
-                    f->io.tx_write(f->io.arg, data, *len, frame_no->ts);
-            }
+            rule_dup(fm, r);
             break;
         case FA_CORRUPT_BITS:
-            if (coin(ds, r->p) && *len > 0) {
-                for (unsigned k = 0; k < r->n; k++) {
-                    uint32_t bit = prng_below(&ds->rng, (uint32_t)(*len * 8));
-                    data[bit / 8] ^= (uint8_t)(1u << (bit % 8));
-                }
-                *modified = 1;
-                acted(r, dir, "corrupt", frame_no);
-            }
-            break;
         case FA_CORRUPT_BYTES:
-            if (coin(ds, r->p) && r->lo < *len) {
-                size_t hi = r->hi < *len ? r->hi : *len - 1;
-                /* each byte gets another random value, never its own: an
-                 * acted corrupt rule has always changed the frame */
-                for (size_t k = r->lo; k <= hi; k++)
-                    data[k] ^= (uint8_t)(1u + prng_below(&ds->rng, 255));
-                *modified = 1;
-                acted(r, dir, "corrupt", frame_no);
-            }
-            break;
         case FA_TRUNCATE:
-            if (coin(ds, r->p) && r->n < *len) {
-                *len = r->n;
-                *modified = 1;
-                acted(r, dir, "truncate", frame_no);
-            }
+            rule_rewrite(fm, r);
             break;
         case FA_DELAY:
-            if (coin(ds, r->p)) {
-                uint64_t d = r->t_ns;
-                if (r->jitter_ns)
-                    d = d - r->jitter_ns +
-                        (uint64_t)(prng_unit(&ds->rng) * 2.0 * (double)r->jitter_ns);
-                if (!now)
-                    now = now_ns();
-                acted(r, dir, "delay", frame_no);
-                v = hold(f, dir, data, *len, now + d, 0) ? FAULT_TAKEN : FAULT_DROP;
-            }
-            break;
         case FA_REORDER:
-            if (coin(ds, r->p)) {
-                if (!now)
-                    now = now_ns();
-                acted(r, dir, "reorder", frame_no);
-                v = hold(f, dir, data, *len, now + REORDER_MAX_NS, r->n) ? FAULT_TAKEN : FAULT_DROP;
-            }
+        case FA_RATE:
+            v = rule_hold(fm, r);
             break;
-        case FA_RATE: {
-            if (!now)
-                now = now_ns();
-            uint64_t due = shape(r, *len, now);
-            if (due == UINT64_MAX) {
-                acted(r, dir, "rate-drop", frame_no);
-                v = FAULT_DROP;
-            } else if (due) {
-                acted(r, dir, "rate-queue", frame_no);
-                v = hold(f, dir, data, *len, due, 0) ? FAULT_TAKEN : FAULT_DROP;
-            }
-            break;
-        }
         default:
             break;
         }
@@ -576,7 +451,6 @@ enum fault_verdict fault_rx(struct fault *f, struct iovec *iov, int iovcnt, size
     struct frame_ref fr = {frame_no, frame_ts};
     struct dirstate *ds = &f->dir[FAULT_RX];
     enum fault_verdict v;
-    int modified = 0;
     uint8_t *data;
 
     if (!atomic_load_explicit(&ds->active, memory_order_relaxed) || *len > FRAME_MAX)
@@ -587,8 +461,9 @@ enum fault_verdict fault_rx(struct fault *f, struct iovec *iov, int iovcnt, size
         data = ds->scratch;
         gather(iov, iovcnt, data, *len);
     }
-    v = run(f, FAULT_RX, data, len, &fr, &modified);
-    if (modified && data == ds->scratch) {
+    struct frame fm = {f, FAULT_RX, ds, data, len, &fr, 0, 0};
+    v = run(&fm);
+    if (fm.modified && data == ds->scratch) {
         size_t off = 0;
         for (int i = 0; i < iovcnt && off < *len; i++) {
             size_t n = iov[i].iov_len < *len - off ? iov[i].iov_len : *len - off;
@@ -597,7 +472,7 @@ enum fault_verdict fault_rx(struct fault *f, struct iovec *iov, int iovcnt, size
         }
     }
     if (v != FAULT_TAKEN)
-        passed_one(f, FAULT_RX);
+        delay_passed(f->delay, FAULT_RX);
     return v;
 }
 
@@ -609,93 +484,20 @@ enum fault_verdict fault_tx(struct fault *f, const struct iovec *iov, int iovcnt
     struct frame_ref fr = {frame_no, frame_ts};
     struct dirstate *ds = &f->dir[FAULT_TX];
     enum fault_verdict v;
-    int modified = 0;
 
     if (!atomic_load_explicit(&ds->active, memory_order_relaxed) || len > FRAME_MAX)
         return FAULT_PASS;
     gather(iov, iovcnt, ds->scratch, len);
-    v = run(f, FAULT_TX, ds->scratch, &len, &fr, &modified);
-    if (v == FAULT_PASS && modified) {
+    struct frame fm = {f, FAULT_TX, ds, ds->scratch, &len, &fr, 0, 0};
+    v = run(&fm);
+    if (v == FAULT_PASS && fm.modified) {
         if (f->io.tx_write)
             f->io.tx_write(f->io.arg, ds->scratch, len, frame_ts);
         v = FAULT_TAKEN;
     }
-    if (v != FAULT_TAKEN || modified)
-        passed_one(f, FAULT_TX);
+    if (v != FAULT_TAKEN || fm.modified)
+        delay_passed(f->delay, FAULT_TX);
     return v;
-}
-
-/* What to do with one TX-complete IRQ raise (DMA thread). */
-void fault_irq(struct fault *f, struct fault_irq_decision *d)
-{
-    struct dirstate *ds = &f->dir[FAULT_IRQ];
-
-    memset(d, 0, sizeof(*d));
-    if (!atomic_load_explicit(&ds->active, memory_order_relaxed))
-        return;
-    pthread_rwlock_rdlock(&ds->lock);
-    for (int i = 0; i < ds->nrules; i++) {
-        struct fault_rule *r = ds->rules[i];
-
-        atomic_fetch_add_explicit(&r->matched, r->action != FA_IRQ_SPURIOUS, memory_order_relaxed);
-        switch (r->action) {
-        case FA_IRQ_LATE:
-            if (coin(ds, r->p)) {
-                d->late_ns += r->t_ns;
-                acted(r, FAULT_IRQ, "late", NULL);
-            }
-            break;
-        case FA_IRQ_LOST:
-            if (coin(ds, r->p)) {
-                d->lost = 1;
-                acted(r, FAULT_IRQ, "lost", NULL);
-            }
-            break;
-        case FA_IRQ_DUP:
-            if (coin(ds, r->p)) {
-                d->dup = 1;
-                acted(r, FAULT_IRQ, "dup", NULL);
-            }
-            break;
-        default:
-            break;
-        }
-    }
-    pthread_rwlock_unlock(&ds->lock);
-}
-
-/* The shortest spurious-IRQ period among the rules, 0 if none. */
-uint64_t fault_irq_spurious_ns(struct fault *f)
-{
-    struct dirstate *ds = &f->dir[FAULT_IRQ];
-    uint64_t p = 0;
-
-    if (!atomic_load_explicit(&ds->active, memory_order_relaxed))
-        return 0;
-    pthread_rwlock_rdlock(&ds->lock);
-    for (int i = 0; i < ds->nrules; i++) {
-        struct fault_rule *r = ds->rules[i];
-        if (r->action == FA_IRQ_SPURIOUS && (p == 0 || r->t_ns < p))
-            p = r->t_ns;
-    }
-    pthread_rwlock_unlock(&ds->lock);
-    return p;
-}
-
-/* A spurious IRQ was raised (DMA thread): count it on the first spurious
- * rule, with its event, as every other IRQ fault. */
-void fault_irq_spurious_fired(struct fault *f)
-{
-    struct dirstate *ds = &f->dir[FAULT_IRQ];
-
-    pthread_rwlock_rdlock(&ds->lock);
-    for (int i = 0; i < ds->nrules; i++) {
-        if (ds->rules[i]->action == FA_IRQ_SPURIOUS) {
-            acted(ds->rules[i], FAULT_IRQ, "spurious", NULL);
-            break;
-        }
-    }
-    pthread_rwlock_unlock(&ds->lock);
 }
 
 /* Add every rule of the file PATH (one per line; blank lines and lines

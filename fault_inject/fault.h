@@ -15,9 +15,13 @@ struct fault;
  * thread. tx_write's TS_NS is the stamp the frame must carry in the capture:
  * the frame_ts of the decision's event (a duplicate, a rewritten copy), or 0
  * for "now" (a held frame leaving the delay line). */
+typedef void (*fault_rx_deliver_cb)(void *arg, const uint8_t *data, size_t len); /* into lwIP */
+typedef void (*fault_tx_write_cb)(void *arg, const uint8_t *data, size_t len,
+                                  uint64_t ts_ns); /* onto the TAP */
+
 struct fault_io {
-    void (*rx_deliver)(void *arg, const uint8_t *data, size_t len);               /* into lwIP */
-    void (*tx_write)(void *arg, const uint8_t *data, size_t len, uint64_t ts_ns); /* onto the TAP */
+    fault_rx_deliver_cb rx_deliver;
+    fault_tx_write_cb tx_write;
     void *arg;
 };
 

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "base/events.h"
+#include "base/log.h"
 
 struct link_flapper {
     struct link_schedule sched;
@@ -220,14 +221,14 @@ static void tick(evutil_socket_t fd, short what, void *arg)
 
     (void)fd, (void)what;
     if (!lf->down) {
-        lf->set(false, lf->arg);
+        lf->set(lf->arg, false);
         lf->down = true;
         ms = link_schedule_next(&lf->sched, false);
         record(false, lf->cycles + 1, ms);
         arm(lf, ms);
         return;
     }
-    lf->set(true, lf->arg);
+    lf->set(lf->arg, true);
     lf->down = false;
     lf->cycles++;
     if (lf->sched.f.count && lf->cycles >= lf->sched.f.count) {
@@ -242,20 +243,23 @@ static void tick(evutil_socket_t fd, short what, void *arg)
 
 /* Start flapping on BASE with the durations drawn from SEED; the first
  * pull comes one up time from now (recorded as cycle 0, with the
- * schedule). NULL on allocation failure. */
+ * schedule). NULL after logging why. */
 struct link_flapper *link_flapper_start(struct event_base *base, const struct link_flap *f,
                                         uint64_t seed, link_set_cb set, void *arg)
 {
     struct link_flapper *lf = calloc(1, sizeof(*lf));
     unsigned ms;
 
-    if (!lf)
+    if (!lf) {
+        log_err("link", "link flapper: out of memory");
         return NULL;
+    }
     link_schedule_init(&lf->sched, f, seed);
     lf->set = set;
     lf->arg = arg;
     lf->ev = evtimer_new(base, tick, lf);
     if (!lf->ev) {
+        log_err("link", "link flapper: cannot make its timer");
         free(lf);
         return NULL;
     }
@@ -276,7 +280,7 @@ void link_flapper_free(struct link_flapper *lf)
         return;
     event_free(lf->ev);
     if (lf->down) {
-        lf->set(true, lf->arg);
+        lf->set(lf->arg, true);
         events_emit("link-flap", "\"state\":\"up\",\"cycle\":%u,\"end\":\"stop\"", lf->cycles + 1);
     }
     free(lf);

@@ -34,7 +34,7 @@ struct link_schedule {
 };
 
 /* Changes the link (true: up); 0 or -errno. */
-typedef int (*link_set_cb)(bool up, void *arg);
+typedef int (*link_set_cb)(void *arg, bool up);
 
 int link_flap_parse(const char *s, struct link_flap *out, char *err, size_t errlen);
 void link_schedule_init(struct link_schedule *s, const struct link_flap *f, uint64_t seed);

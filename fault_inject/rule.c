@@ -12,6 +12,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "base/names.h"
+
 #define MAX_WORDS 12
 
 static const char *const action_names[] = {
@@ -31,14 +33,18 @@ static const char *const action_names[] = {
     [FA_IRQ_SPURIOUS] = "spurious",
 };
 
+static const char *const dir_names[] = {[FAULT_RX] = "rx", [FAULT_TX] = "tx", [FAULT_IRQ] = "irq"};
+
+/* The action's name as rules write it ("drop every"); "?" if none. */
 const char *fault_action_name(enum fault_action a)
 {
-    return (unsigned)a <= FA_IRQ_SPURIOUS ? action_names[a] : "?";
+    return names_get(action_names, NAMES_COUNT(action_names), a);
 }
 
+/* "rx", "tx" or "irq"; "?" if none. */
 const char *fault_dir_name(enum fault_dir d)
 {
-    return d == FAULT_RX ? "rx" : d == FAULT_TX ? "tx" : "irq";
+    return names_get(dir_names, NAMES_COUNT(dir_names), d);
 }
 
 /* pcap_compile() keeps parser state in the pcap_t; one dead handle, one lock. */
@@ -51,7 +57,7 @@ static pthread_mutex_t compile_lock = PTHREAD_MUTEX_INITIALIZER;
     } while (0)
 
 /* Split TEXT into words; a quoted part ("..." or '...') is one word and
- * must be the last. Returns the word count or -1 (ERR set). */
+ * must be the last. Returns the word count or -EINVAL (ERR set). */
 static int split(char *text, char **words, int *quoted_last, char *err, size_t errlen)
 {
     int n = 0;
@@ -65,14 +71,14 @@ static int split(char *text, char **words, int *quoted_last, char *err, size_t e
             return n;
         if (n == MAX_WORDS) {
             snprintf(err, errlen, "too many words");
-            return -1;
+            return -EINVAL;
         }
         if (*p == '"' || *p == '\'') {
             char q = *p++;
             char *end = strchr(p, q);
             if (!end) {
                 snprintf(err, errlen, "unterminated quote in the filter");
-                return -1;
+                return -EINVAL;
             }
             *end = '\0';
             words[n++] = p;
@@ -81,7 +87,7 @@ static int split(char *text, char **words, int *quoted_last, char *err, size_t e
                 p++;
             if (*p) {
                 snprintf(err, errlen, "nothing may follow the quoted filter: '%s'", p);
-                return -1;
+                return -EINVAL;
             }
             *quoted_last = 1;
             return n;
@@ -103,7 +109,7 @@ static int parse_percent(const char *w, double *out)
     errno = 0;
     v = strtod(w, &end);
     if (errno || end == w || strcmp(end, "%") != 0 || !(v >= 0 && v <= 100)) /* NaN too */
-        return -1;
+        return -EINVAL;
     *out = v / 100.0;
     return 0;
 }
@@ -124,7 +130,7 @@ static int parse_time(const char *w, uint64_t *out)
     errno = 0;
     v = strtod(w, &end);
     if (errno || end == w || !(v >= 0 && v <= 3600)) /* NaN too (fuzzer find) */
-        return -1;
+        return -EINVAL;
     if (!*end || strcmp(end, "ms") == 0)
         v *= 1e6;
     else if (strcmp(end, "us") == 0)
@@ -132,7 +138,7 @@ static int parse_time(const char *w, uint64_t *out)
     else if (strcmp(end, "s") == 0)
         v *= 1e9;
     else if (strcmp(end, "ns") != 0)
-        return -1;
+        return -EINVAL;
     *out = (uint64_t)v;
     return 0;
 }
@@ -146,7 +152,7 @@ static int parse_rate(const char *w, uint64_t *out)
     errno = 0;
     v = strtod(w, &end);
     if (errno || end == w || !(v > 0)) /* NaN too */
-        return -1;
+        return -EINVAL;
     if (strcasecmp(end, "kbit") == 0)
         v *= 1e3;
     else if (strcasecmp(end, "mbit") == 0)
@@ -154,9 +160,9 @@ static int parse_rate(const char *w, uint64_t *out)
     else if (strcasecmp(end, "gbit") == 0)
         v *= 1e9;
     else if (*end && strcasecmp(end, "bit") != 0)
-        return -1;
+        return -EINVAL;
     if (!(v >= 1000 && v <= 1e11))
-        return -1;
+        return -EINVAL;
     *out = (uint64_t)v;
     return 0;
 }
@@ -169,7 +175,7 @@ static int parse_uint(const char *w, unsigned min, unsigned max, unsigned *out)
     errno = 0;
     v = strtoul(w, &end, 10);
     if (errno || end == w || *end || w[0] == '-' || v < min || v > max)
-        return -1;
+        return -EINVAL;
     *out = (unsigned)v;
     return 0;
 }
@@ -185,10 +191,10 @@ static int compile_filter(struct fault_rule *r, char *err, size_t errlen)
     dead = pcap_open_dead(DLT_EN10MB, 65535);
     if (!dead) {
         snprintf(err, errlen, "cannot compile filters (pcap_open_dead failed)");
-        ret = -1;
+        ret = -EINVAL;
     } else if (pcap_compile(dead, &r->prog, r->filter, 1, PCAP_NETMASK_UNKNOWN) != 0) {
         snprintf(err, errlen, "bad filter \"%s\": %s", r->filter, pcap_geterr(dead));
-        ret = -1;
+        ret = -EINVAL;
     } else {
         r->has_prog = true;
     }
@@ -224,14 +230,10 @@ int fault_rule_parse(const char *text, struct fault_rule *out, char *err, size_t
     if (n < 2)
         FAIL("a rule is DIRECTION ACTION [ARGUMENTS] [\"FILTER\"], e.g. tx drop 30%% \"arp\"");
 
-    if (strcmp(w[0], "rx") == 0)
-        out->dir = FAULT_RX;
-    else if (strcmp(w[0], "tx") == 0)
-        out->dir = FAULT_TX;
-    else if (strcmp(w[0], "irq") == 0)
-        out->dir = FAULT_IRQ;
-    else
+    unsigned dir;
+    if (names_find(dir_names, NAMES_COUNT(dir_names), w[0], &dir))
         FAIL("unknown direction '%s' (rx, tx or irq)", w[0]);
+    out->dir = (enum fault_dir)dir;
     i = 1;
     const char *act = w[i++];
     out->p = 1.0;

@@ -6,9 +6,6 @@
 #include "netif_tap/netif_tap.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <net/if.h>
-#include <poll.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +21,7 @@
 #include "lwip/tcpip.h"
 #include "netif/ethernet.h"
 
+#include "base/names.h"
 #include "capture/capture.h"
 #include "fault_inject/fault.h"
 #include "netif_tap/netif_tap_priv.h"
@@ -31,47 +29,45 @@
 #include "port/lwip_compat.h"
 #include "base/log.h"
 #include "base/base.h"
-#include "base/thread.h"
 
-#define RX_BATCH         64 /* frames read per wake-up before polling again */
-#define MAX_IOV          64
-#define VLAN_EXTRA       4
-#define REATTACH_POLL_MS 100 /* how often a lost TAP is looked for */
+#define VLAN_EXTRA 4
 
 static const char *const tx_mode_names[] = {[TX_MODE_SYNC] = "sync", [TX_MODE_RING] = "ring"};
 static const char *const txc_free_names[] = {
     [TXC_FREE_ISR] = "isr", [TXC_FREE_CALLBACK] = "callback", [TXC_FREE_TASK] = "task"};
 
+/* "sync" or "ring"; "?" for no mode. */
 const char *tx_mode_name(enum tx_mode m)
 {
-    return (unsigned)m <= TX_MODE_RING ? tx_mode_names[m] : "?";
+    return names_get(tx_mode_names, NAMES_COUNT(tx_mode_names), m);
 }
 
+/* The mode named S: 0 with *OUT set, or -EINVAL. */
 int tx_mode_parse(const char *s, enum tx_mode *out)
 {
-    for (unsigned i = 0; i <= TX_MODE_RING; i++) {
-        if (strcmp(s, tx_mode_names[i]) == 0) {
-            *out = (enum tx_mode)i;
-            return 0;
-        }
-    }
-    return -EINVAL;
+    unsigned v;
+    int err = names_find(tx_mode_names, NAMES_COUNT(tx_mode_names), s, &v);
+
+    if (!err)
+        *out = (enum tx_mode)v;
+    return err;
 }
 
+/* "isr", "callback" or "task"; "?" for no policy. */
 const char *txc_free_name(enum txc_free f)
 {
-    return (unsigned)f <= TXC_FREE_TASK ? txc_free_names[f] : "?";
+    return names_get(txc_free_names, NAMES_COUNT(txc_free_names), f);
 }
 
+/* The policy named S: 0 with *OUT set, or -EINVAL. */
 int txc_free_parse(const char *s, enum txc_free *out)
 {
-    for (unsigned i = 0; i <= TXC_FREE_TASK; i++) {
-        if (strcmp(s, txc_free_names[i]) == 0) {
-            *out = (enum txc_free)i;
-            return 0;
-        }
-    }
-    return -EINVAL;
+    unsigned v;
+    int err = names_find(txc_free_names, NAMES_COUNT(txc_free_names), s, &v);
+
+    if (!err)
+        *out = (enum txc_free)v;
+    return err;
 }
 
 /* A stable, locally administered MAC derived from the TAP name, so the same
@@ -90,66 +86,10 @@ void netif_tap_default_mac(const char *ifname, uint8_t mac[6])
     mac[5] = (uint8_t)h;
 }
 
-static int tap_writev(struct netif_tap *t, const struct iovec *iov, int n, size_t len,
-                      uint64_t ts_ns);
-
-/* Write the frame P to the TAP with writev() over the chain (unless the
- * fault injector drops it or sends its own version), report it to the frame
- * observer and count it. Used by the DMA thread and sync linkoutput. The
- * frame is stamped once, before the fault rules run: their events' frame_ts
- * and the capture's record carry that same stamp.
- * Returns 0 or -errno (counted, never fatal). */
-int tap_write_chain(struct netif_tap *t, struct pbuf *p, enum tap_dir dir)
-{
-    struct iovec iov[MAX_IOV];
-    uint64_t ts = base_realtime_ns();
-    int n = 0;
-
-    (void)dir;
-    for (struct pbuf *q = p; q && n < MAX_IOV; q = q->next) {
-        if (q->len == 0)
-            continue;
-        iov[n].iov_base = q->payload;
-        iov[n].iov_len = q->len;
-        n++;
-    }
-    if (t->fault) {
-        uint64_t no = atomic_fetch_add_explicit(&t->ctr.tx_seq, 1, memory_order_relaxed) + 1;
-        switch (fault_tx(t->fault, iov, n, p->tot_len, no, ts)) {
-        case FAULT_PASS:
-            break;
-        case FAULT_DROP:
-            ctr_add(&t->ctr.tx_fault_drop, 1);
-            return 0; /* lost on the wire: sent as far as lwIP can tell */
-        case FAULT_TAKEN:
-            return 0;
-        }
-    }
-    return tap_writev(t, iov, n, p->tot_len, ts);
-}
-
-/* Write one contiguous frame stamped TS_NS in the capture (0: now). */
-static int tap_write_raw_at(struct netif_tap *t, const uint8_t *data, size_t len, uint64_t ts_ns)
-{
-    struct iovec iov = {(void *)data, len};
-
-    if (!atomic_load_explicit(&t->link_up, memory_order_relaxed)) {
-        ctr_add(&t->ctr.tx_link_down, 1);
-        return 0;
-    }
-    return tap_writev(t, &iov, 1, len, ts_ns);
-}
-
-/* Write one contiguous frame (the fault injector's copies), stamped now. */
-int tap_write_raw(struct netif_tap *t, const uint8_t *data, size_t len)
-{
-    return tap_write_raw_at(t, data, len, 0);
-}
-
 /* writev() the frame, then hand it to the frame observer stamped TS_NS
- * (0: the time just before the write). */
-static int tap_writev(struct netif_tap *t, const struct iovec *iov, int n, size_t len,
-                      uint64_t ts_ns)
+ * (0: the time just before the write). 0 or -errno (counted). */
+static int write_iov(struct netif_tap *t, const struct iovec *iov, int n, size_t len,
+                     uint64_t ts_ns)
 {
     ssize_t w;
 
@@ -170,46 +110,102 @@ static int tap_writev(struct netif_tap *t, const struct iovec *iov, int n, size_
     return 0;
 }
 
-/* Deliver a frame the fault injector gives back (a duplicate, a delayed
- * one) to lwIP in a fresh PBUF_POOL chain, as if just received. */
-static void fault_rx_deliver(void *arg, const uint8_t *data, size_t len)
+/* Write the frame P to the TAP with writev() over the chain (unless the
+ * fault injector drops it or sends its own version), report it to the frame
+ * observer and count it. Used by the DMA thread and sync linkoutput. The
+ * frame is stamped once, before the fault rules run: their events' frame_ts
+ * and the capture's record carry that same stamp.
+ * Returns 0 or -errno (counted, never fatal). */
+static int write_chain(struct netif_tap *t, struct pbuf *p)
 {
-    struct netif_tap *t = arg;
-    struct pbuf *p;
+    struct iovec iov[NETIF_TAP_MAX_IOV];
+    uint64_t ts = base_realtime_ns();
+    int n = pbuf_to_iov(p, iov, NETIF_TAP_MAX_IOV);
 
-    if (!atomic_load_explicit(&t->link_up, memory_order_relaxed)) {
-        ctr_add(&t->ctr.rx_link_down, 1);
-        return;
+    if (t->fault) {
+        uint64_t no = atomic_fetch_add_explicit(&t->ctr.tx_seq, 1, memory_order_relaxed) + 1;
+        switch (fault_tx(t->fault, iov, n, p->tot_len, no, ts)) {
+        case FAULT_PASS:
+            break;
+        case FAULT_DROP:
+            ctr_add(&t->ctr.tx_fault_drop, 1);
+            return 0; /* lost on the wire: sent as far as lwIP can tell */
+        case FAULT_TAKEN:
+            return 0;
+        }
     }
-    p = pbuf_alloc(PBUF_RAW, (u16_t)(len + ETH_PAD_SIZE), PBUF_POOL);
-    if (!p) {
-        ctr_add(&t->ctr.rx_nomem, 1);
-        return;
-    }
-#if ETH_PAD_SIZE
-    pbuf_header(p, -ETH_PAD_SIZE);
-#endif
-    pbuf_take(p, data, (u16_t)len);
-#if ETH_PAD_SIZE
-    pbuf_header(p, ETH_PAD_SIZE);
-#endif
-    LINK_STATS_INC(link.recv);
-    if (t->netif.input(p, &t->netif) != ERR_OK) {
-        ctr_add(&t->ctr.rx_input_fail, 1);
-        pbuf_free(p);
-    }
+    return write_iov(t, iov, n, p->tot_len, ts);
 }
 
+/* fault_io.tx_write: one contiguous frame from the fault injector (a copy
+ * or a held frame), stamped TS_NS in the capture (0: now). */
 static void fault_tx_write(void *arg, const uint8_t *data, size_t len, uint64_t ts_ns)
 {
-    tap_write_raw_at(arg, data, len, ts_ns);
+    struct netif_tap *t = arg;
+    struct iovec iov = {(void *)data, len};
+
+    if (!atomic_load_explicit(&t->link_up, memory_order_relaxed)) {
+        ctr_add(&t->ctr.tx_link_down, 1);
+        return;
+    }
+    write_iov(t, &iov, 1, len, ts_ns);
 }
+
+/* ---- what the TX ring needs from the driver (tx_ring_ops) --------------- */
+
+static void ring_write_cb(void *arg, struct pbuf *p)
+{
+    write_chain(arg, p);
+}
+
+static bool ring_link_up_cb(void *arg)
+{
+    struct netif_tap *t = arg;
+
+    return atomic_load_explicit(&t->link_up, memory_order_relaxed);
+}
+
+static void ring_irq_fault_cb(void *arg, struct tx_ring_irq_fault *d)
+{
+    struct netif_tap *t = arg;
+    struct fault_irq_decision fd;
+
+    if (!t->fault)
+        return;
+    fault_irq(t->fault, &fd);
+    d->lost = fd.lost;
+    d->dup = fd.dup;
+    d->late_ns = fd.late_ns;
+}
+
+static uint64_t ring_spurious_ns_cb(void *arg)
+{
+    struct netif_tap *t = arg;
+
+    return t->fault ? fault_irq_spurious_ns(t->fault) : 0;
+}
+
+static void ring_spurious_fired_cb(void *arg)
+{
+    struct netif_tap *t = arg;
+
+    if (t->fault)
+        fault_irq_spurious_fired(t->fault);
+}
+
+static const struct tx_ring_ops ring_ops = {
+    .write = ring_write_cb,
+    .link_up = ring_link_up_cb,
+    .irq_fault = ring_irq_fault_cb,
+    .spurious_ns = ring_spurious_ns_cb,
+    .spurious_fired = ring_spurious_fired_cb,
+};
 
 /* Put the fault injector F between the TAP and lwIP (NULL: none). Set it
  * before netif_tap_start(). */
 void netif_tap_set_faults(struct netif_tap *t, struct fault *f)
 {
-    struct fault_io io = {fault_rx_deliver, fault_tx_write, t};
+    struct fault_io io = {rx_deliver_copy, fault_tx_write, t};
 
     if (f)
         fault_set_io(f, &io);
@@ -219,7 +215,7 @@ void netif_tap_set_faults(struct netif_tap *t, struct fault *f)
 /* Frames queued in the TX ring and not yet given back. */
 unsigned netif_tap_tx_in_flight(const struct netif_tap *t)
 {
-    return t->cfg.tx_mode == TX_MODE_RING ? tx_ring_used(t) : 0;
+    return t->cfg.tx_mode == TX_MODE_RING ? tx_ring_used(&t->ring) : 0;
 }
 
 /* lwIP linkoutput: called with the core lock held (tcpip thread or an API
@@ -234,10 +230,10 @@ static err_t tap_linkoutput(struct netif *netif, struct pbuf *p)
         return ERR_OK;
     }
     if (t->cfg.tx_mode == TX_MODE_RING) {
-        err_t err = tx_ring_enqueue(t, p);
-        if (err == ERR_OK)
-            LINK_STATS_INC(link.xmit);
-        return err;
+        if (tx_ring_enqueue(&t->ring, p) != 0)
+            return ERR_MEM; /* out of descriptors */
+        LINK_STATS_INC(link.xmit);
+        return ERR_OK;
     }
     atomic_fetch_add(&t->sync_writers, 1);
     if (atomic_load(&t->sync_stopped)) {
@@ -245,7 +241,7 @@ static err_t tap_linkoutput(struct netif *netif, struct pbuf *p)
         LINK_STATS_INC(link.drop);
         return ERR_IF;
     }
-    int rc = tap_write_chain(t, p, TAP_DIR_TX);
+    int rc = write_chain(t, p);
     atomic_fetch_sub(&t->sync_writers, 1);
     if (rc != 0)
         return ERR_IF;
@@ -267,319 +263,6 @@ static err_t tap_netif_init(struct netif *netif)
     netif->flags = NETIF_FLAG_BROADCAST | NETIF_FLAG_ETHARP | NETIF_FLAG_ETHERNET | NETIF_FLAG_IGMP;
     MIB2_INIT_NETIF(netif, snmp_ifType_ethernet_csmacd, 1000000000u);
     return ERR_OK;
-}
-
-/* Read one frame into a PBUF_POOL chain (readv straight into the pool
- * buffers: no copy) and hand it to lwIP: appended to batch B, or at once
- * through netif->input when B is NULL. Returns 1 after a frame, 0 when the
- * TAP is drained, -1 after a counted error. */
-static int rx_one(struct netif_tap *t, struct rx_batch *b)
-{
-    struct iovec iov[MAX_IOV];
-    struct pbuf *p;
-    ssize_t r;
-    int n = 0;
-    uint64_t rx_ts;
-
-    p = pbuf_alloc(PBUF_RAW, (u16_t)(t->rx_frame_max + ETH_PAD_SIZE), PBUF_POOL);
-    if (!p) {
-        /* Out of pool buffers: the frame is lost, as on an EMAC with no
-         * free RX descriptor. Consume it so the TAP queue moves on. */
-        uint8_t sink[64];
-        r = read(t->fd, sink, sizeof(sink));
-        if (r < 0)
-            return errno == EAGAIN ? 0 : -1;
-        ctr_add(&t->ctr.rx_nomem, 1);
-        LINK_STATS_INC(link.memerr);
-        LINK_STATS_INC(link.drop);
-        return 1;
-    }
-#if ETH_PAD_SIZE
-    pbuf_header(p, -ETH_PAD_SIZE);
-#endif
-    for (struct pbuf *q = p; q && n < MAX_IOV; q = q->next) {
-        iov[n].iov_base = q->payload;
-        iov[n].iov_len = q->len;
-        n++;
-    }
-    do {
-        r = readv(t->fd, iov, n);
-    } while (r < 0 && errno == EINTR);
-    if (r <= 0) {
-        int e = errno;
-        pbuf_free(p);
-        if (r < 0 && e == EAGAIN)
-            return 0;
-        ctr_add(&t->ctr.rx_errors, 1);
-        LINK_STATS_INC(link.err);
-        if (ctr_get(&t->ctr.rx_errors) < 10 || ctr_get(&t->ctr.rx_errors) % 1000 == 0)
-            log_warn("tap", "%s: read: %s (%llu errors so far)", t->ifname,
-                     r < 0 ? strerror(e) : "empty frame",
-                     (unsigned long long)ctr_get(&t->ctr.rx_errors));
-        return -1;
-    }
-    if ((size_t)r == t->rx_frame_max)
-        ctr_add(&t->ctr.rx_oversize, 1); /* may have been cut: let lwIP judge */
-    pbuf_realloc(p, (u16_t)r);
-    rx_ts = base_realtime_ns();
-    ctr_add(&t->ctr.rx_frames, 1);
-    ctr_add(&t->ctr.rx_bytes, (uint64_t)r);
-    if (t->frame_cb) {
-        n = 0;
-        for (struct pbuf *q = p; q && n < MAX_IOV; q = q->next) {
-            iov[n].iov_base = q->payload;
-            iov[n].iov_len = q->len;
-            n++;
-        }
-        t->frame_cb(t->frame_arg, TAP_DIR_RX, iov, n, (size_t)r, rx_ts);
-    }
-    if (!atomic_load_explicit(&t->link_up, memory_order_relaxed)) {
-        ctr_add(&t->ctr.rx_link_down, 1);
-        pbuf_free(p);
-        return 1;
-    }
-    if (t->fault) {
-        size_t len = (size_t)r;
-
-        n = 0;
-        for (struct pbuf *q = p; q && n < MAX_IOV; q = q->next) {
-            iov[n].iov_base = q->payload;
-            iov[n].iov_len = q->len;
-            n++;
-        }
-        switch (fault_rx(t->fault, iov, n, &len, ctr_get(&t->ctr.rx_frames), rx_ts)) {
-        case FAULT_PASS:
-            if (len < (size_t)r)
-                pbuf_realloc(p, (u16_t)len);
-            break;
-        case FAULT_DROP:
-            ctr_add(&t->ctr.rx_fault_drop, 1);
-            pbuf_free(p);
-            return 1;
-        case FAULT_TAKEN:
-            pbuf_free(p);
-            return 1;
-        }
-    }
-#if ETH_PAD_SIZE
-    pbuf_header(p, ETH_PAD_SIZE);
-#endif
-    LINK_STATS_INC(link.recv);
-    if (b) {
-        b->p[b->n++] = p;
-    } else if (t->netif.input(p, &t->netif) != ERR_OK) {
-        ctr_add(&t->ctr.rx_input_fail, 1);
-        pbuf_free(p);
-    }
-    return 1;
-}
-
-/* Inside the stack (tcpip thread, or holding the core lock): feed a batch
- * of frames to lwIP in order, as tcpip_input would have one by one
- * (Ethernet netif: ethernet_input). */
-static void rx_feed(struct netif_tap *t, struct rx_batch *b)
-{
-    for (unsigned i = 0; i < b->n; i++) {
-        if (ethernet_input(b->p[i], &t->netif) != ERR_OK) {
-            ctr_add(&t->ctr.rx_input_fail, 1);
-            pbuf_free(b->p[i]);
-        }
-    }
-    b->n = 0;
-}
-
-/* tcpip thread: a batch posted by the RX thread. */
-static void rx_batch_input(void *arg)
-{
-    struct rx_batch *b = arg;
-
-    rx_feed(b->t, b);
-    atomic_fetch_add_explicit(&b->t->rxb_cons, 1, memory_order_release);
-}
-
-/* RX thread: a free batch slot, or NULL when the tcpip thread is that far
- * behind (frames then go one by one through netif->input). */
-static struct rx_batch *rx_batch_get(struct netif_tap *t)
-{
-    unsigned prod = atomic_load_explicit(&t->rxb_prod, memory_order_relaxed);
-
-    if (prod - atomic_load_explicit(&t->rxb_cons, memory_order_acquire) >= RX_BATCH_SLOTS)
-        return NULL;
-    return &t->rxb[prod % RX_BATCH_SLOTS];
-}
-
-/* RX thread: hand a filled batch to the tcpip thread. A single frame goes
- * the ordinary way (netif->input), which costs no slot. */
-static void rx_batch_post(struct netif_tap *t, struct rx_batch *b)
-{
-    if (b->n == 0)
-        return;
-#if LWIP_TCPIP_CORE_LOCKING_INPUT
-    /* tcpip_input would run the stack right here under the core lock, once
-     * per frame: take it once for the whole batch instead. */
-    if (!b->msg) {
-        LOCK_TCPIP_CORE();
-        rx_feed(t, b);
-        UNLOCK_TCPIP_CORE();
-        ctr_add(&t->ctr.rx_batches, 1);
-        return;
-    }
-#endif
-    if (b->n > 1) {
-        /* prod first: the tcpip thread may finish the batch (cons++) before
-         * the post returns. */
-        atomic_fetch_add_explicit(&t->rxb_prod, 1, memory_order_relaxed);
-        if (lwipd_callbackmsg_trypost(b->msg) == ERR_OK) {
-            ctr_add(&t->ctr.rx_batches, 1);
-            return;
-        }
-        atomic_fetch_sub_explicit(&t->rxb_prod, 1, memory_order_relaxed);
-    }
-    for (unsigned i = 0; i < b->n; i++) {
-        if (t->netif.input(b->p[i], &t->netif) != ERR_OK) {
-            ctr_add(&t->ctr.rx_input_fail, 1);
-            pbuf_free(b->p[i]);
-        }
-    }
-    b->n = 0;
-}
-
-/* Return the batch slots' messages to their pool, once the tcpip thread has
- * run every batch posted (the RX thread has stopped: no new ones). False
- * when it has not within a second (a wedged stack): then the messages, and
- * the driver they point to, must stay allocated. */
-static bool rx_batch_free(struct netif_tap *t)
-{
-    uint64_t deadline = base_now_ns() + 1000000000u;
-
-    while (atomic_load_explicit(&t->rxb_cons, memory_order_acquire) !=
-           atomic_load_explicit(&t->rxb_prod, memory_order_relaxed)) {
-        if (base_now_ns() >= deadline)
-            return false;
-        sys_msleep(1);
-    }
-    for (int i = 0; i < RX_BATCH_SLOTS; i++) {
-        if (t->rxb[i].msg)
-            tcpip_callbackmsg_delete(t->rxb[i].msg);
-        t->rxb[i].msg = NULL;
-    }
-    return true;
-}
-
-static void link_down_in_tcpip(void *arg)
-{
-    netif_tap_set_link(arg, false);
-}
-
-static void link_up_in_tcpip(void *arg)
-{
-    netif_tap_set_link(arg, true);
-}
-
-/* The TAP device went away (deleted: the fd reports POLLERR/POLLHUP). Pull
- * lwIP's cable, then wait for a TAP of the same name to come back and attach
- * to it with dup3() over the old descriptor, so that the TX path and the
- * carrier ioctl keep a valid t->fd throughout. The link returns to the state
- * it had before the loss. Returns 0 once re-attached, -1 to end the RX
- * thread (the driver is stopping, or the loss callback said so). */
-static int rx_tap_lost(struct netif_tap *t, struct pollfd *stop)
-{
-    bool was_up = atomic_load(&t->link_up), quit;
-    int last_err = 0;
-
-    log_warn("tap", "%s: the TAP device went away; link down until it returns", t->ifname);
-    ctr_add(&t->ctr.tap_losses, 1);
-    atomic_store(&t->tap_lost, true);
-    /* The owner hears of it before lwIP's link goes down (event order). */
-    quit = t->loss_cb && t->loss_cb(t->loss_arg, true);
-    if (was_up && tcpip_callback(link_down_in_tcpip, t) != ERR_OK)
-        log_warn("tap", "%s: could not tell lwIP the link is down", t->ifname);
-    if (quit)
-        return -1;
-    for (;;) {
-        int fd, r = poll(stop, 1, REATTACH_POLL_MS);
-
-        if (r > 0)
-            return -1;
-        if (r < 0 && errno != EINTR)
-            return -1;
-        if (if_nametoindex(t->ifname) == 0)
-            continue;
-        fd = tap_open(t->ifname, false);
-        if (fd < 0) {
-            if (fd != last_err)
-                log_warn("tap", "%s: is back but cannot be attached: %s (retrying)", t->ifname,
-                         strerror(-fd));
-            last_err = fd;
-            continue;
-        }
-        if (dup3(fd, t->fd, O_CLOEXEC) < 0) {
-            log_err("tap", "%s: dup3: %s", t->ifname, strerror(errno));
-            close(fd);
-            return -1;
-        }
-        close(fd);
-        break;
-    }
-    tap_set_carrier(t->fd, false); /* until lwIP's link is up again */
-    atomic_store(&t->tap_lost, false);
-    ctr_add(&t->ctr.tap_reattaches, 1);
-    log_info("tap", "%s: the TAP is back; re-attached%s", t->ifname,
-             was_up ? ", link up" : " (link stays down)");
-    if (t->loss_cb)
-        t->loss_cb(t->loss_arg, false);
-    if (was_up && tcpip_callback(link_up_in_tcpip, t) != ERR_OK)
-        log_warn("tap", "%s: could not tell lwIP the link is up", t->ifname);
-    return 0;
-}
-
-static void *rx_thread(void *arg)
-{
-    struct netif_tap *t = arg;
-    struct pollfd pfd[2] = {{.fd = t->fd, .events = POLLIN},
-                            {.fd = t->rx_stop_fd, .events = POLLIN}};
-
-    thread_register_current("tap-rx");
-    for (;;) {
-        if (poll(pfd, 2, -1) < 0) {
-            if (errno == EINTR)
-                continue;
-            log_err("tap", "poll: %s", strerror(errno));
-            break;
-        }
-        if (pfd[1].revents)
-            break;
-        if (pfd[0].revents & POLLNVAL) {
-            log_err("tap", "%s: device error (revents %#x)", t->ifname, pfd[0].revents);
-            break;
-        }
-        if (pfd[0].revents & (POLLERR | POLLHUP)) {
-            if (rx_tap_lost(t, &pfd[1]) != 0)
-                break;
-            continue;
-        }
-        /* Drain the TAP: up to RX_BATCH frames per wake-up, handed over
-         * RX_BATCH_MAX at a time. */
-        /* With LWIP_TCPIP_CORE_LOCKING_INPUT the batch is fed to lwIP
-         * right here under the core lock (a local one, without a message). */
-        struct rx_batch local = {.t = t, .n = 0, .msg = NULL};
-        struct rx_batch *b = t->rxb_enabled                  ? rx_batch_get(t)
-                             : LWIP_TCPIP_CORE_LOCKING_INPUT ? &local
-                                                             : NULL;
-
-        for (int i = 0; i < RX_BATCH; i++) {
-            if (rx_one(t, b) == 0)
-                break;
-            if (b && b->n == RX_BATCH_MAX) {
-                rx_batch_post(t, b);
-                if (b != &local)
-                    b = rx_batch_get(t);
-            }
-        }
-        if (b)
-            rx_batch_post(t, b);
-    }
-    return NULL;
 }
 
 /* Open the TAP named in CFG and prepare the driver (no threads yet). On
@@ -617,7 +300,19 @@ struct netif_tap *netif_tap_new(const struct netif_tap_config *cfg, int *err)
         goto err;
     }
     if (t->cfg.tx_mode == TX_MODE_RING) {
-        *err = tx_ring_init(t);
+        struct tx_ring_config rc = {
+            .size = cfg->ring_size,
+            .coalesce = cfg->txc_coalesce,
+            .coalesce_us = cfg->txc_coalesce_us,
+            .delay_us = cfg->txc_delay_us,
+            .jitter_us = cfg->txc_jitter_us,
+            .free = cfg->txc_free,
+            .irq_target = t->irq_target,
+            .rt_priority = cfg->rt_priority,
+        };
+        if (t->cfg.txc_coalesce == 0)
+            t->cfg.txc_coalesce = 1; /* as the ring reads it */
+        *err = tx_ring_init(&t->ring, &rc, &ring_ops, t);
         if (*err)
             goto err;
     }
@@ -635,14 +330,15 @@ void netif_tap_free(struct netif_tap *t)
     if (!t)
         return;
     netif_tap_stop(t);
-    if (!rx_batch_free(t)) {
+    if (!rx_free(t)) {
         log_warn("tap",
                  "%s: frames still queued for a stack that does not run them: "
                  "the driver is left allocated",
                  t->ifname);
         return;
     }
-    tx_ring_destroy(t);
+    if (t->cfg.tx_mode == TX_MODE_RING)
+        tx_ring_destroy(&t->ring);
     if (t->rx_stop_fd >= 0)
         close(t->rx_stop_fd);
     if (t->fd >= 0)
@@ -691,45 +387,19 @@ int netif_tap_start(struct netif_tap *t)
     int err;
 
     if (t->cfg.tx_mode == TX_MODE_RING) {
-        err = tx_ring_start(t);
+        err = tx_ring_start(&t->ring);
         if (err)
             return err;
     }
-    /* One message per batch slot, from MEMP_TCPIP_MSG_API. A pool too small
-     * to spare them (small MCU profiles) means frames go one by one. */
-    t->rxb_enabled = !LWIP_TCPIP_CORE_LOCKING_INPUT;
-    for (int i = 0; t->rxb_enabled && i < RX_BATCH_SLOTS; i++) {
-        t->rxb[i].t = t;
-        if (!t->rxb[i].msg)
-            t->rxb[i].msg = tcpip_callbackmsg_new(rx_batch_input, &t->rxb[i]);
-        if (!t->rxb[i].msg) {
-            log_info("tap",
-                     "%s: TCPIP_MSG_API pool too small for RX batching; frames go one by one",
-                     t->ifname);
-            rx_batch_free(t);
-            t->rxb_enabled = false;
-        }
-    }
-    err = pthread_create(&t->rx_thread, NULL, rx_thread, t);
-    if (err)
-        return -err;
-    t->rx_running = true;
-    return 0;
+    return rx_start(t);
 }
 
 /* Stop the driver threads (frames still queued are dropped). */
 void netif_tap_stop(struct netif_tap *t)
 {
-    uint64_t one = 1;
-
-    if (t->rx_running) {
-        if (write(t->rx_stop_fd, &one, sizeof(one)) < 0)
-            log_warn("tap", "stop: %s", strerror(errno));
-        pthread_join(t->rx_thread, NULL);
-        t->rx_running = false;
-    }
+    rx_stop(t);
     if (t->cfg.tx_mode == TX_MODE_RING) {
-        tx_ring_stop(t);
+        tx_ring_stop(&t->ring);
     } else {
         atomic_store(&t->sync_stopped, true);
         while (atomic_load(&t->sync_writers) != 0)
@@ -775,7 +445,7 @@ void netif_tap_set_link(struct netif_tap *t, bool up)
 void netif_tap_housekeeping(struct netif_tap *t)
 {
     if (t->cfg.tx_mode == TX_MODE_RING)
-        tx_ring_sweep(t);
+        tx_ring_sweep(&t->ring);
 }
 
 bool netif_tap_link_is_up(const struct netif_tap *t)
@@ -803,9 +473,21 @@ struct irq_line *netif_tap_txc_irq(struct netif_tap *t)
     return t->ring.irq;
 }
 
+/* --test-hooks (lwipctl test-isr-post): the next TX-complete ISR posts to
+ * the tcpip thread the way that may block (see tx_ring_test_isr_post).
+ * 0, or -ENOTSUP without a TX ring. */
+int netif_tap_test_isr_post(struct netif_tap *t)
+{
+    if (t->cfg.tx_mode != TX_MODE_RING)
+        return -ENOTSUP;
+    tx_ring_test_isr_post(&t->ring);
+    return 0;
+}
+
 void netif_tap_get_stats(const struct netif_tap *t, struct netif_tap_stats *o)
 {
     const struct netif_tap_counters *c = &t->ctr;
+    const struct tx_ring_counters *rc = &t->ring.ctr;
 
     memset(o, 0, sizeof(*o));
     o->rx_frames = ctr_get(&c->rx_frames);
@@ -819,29 +501,29 @@ void netif_tap_get_stats(const struct netif_tap *t, struct netif_tap_stats *o)
     o->tx_frames = ctr_get(&c->tx_frames);
     o->tx_bytes = ctr_get(&c->tx_bytes);
     o->tx_errors = ctr_get(&c->tx_errors);
-    o->tx_ring_full = ctr_get(&c->tx_ring_full);
-    o->tx_link_down = ctr_get(&c->tx_link_down);
+    o->tx_ring_full = ctr_get(&rc->full);
+    o->tx_link_down = ctr_get(&c->tx_link_down) + ctr_get(&rc->link_down);
     if (t->cfg.tx_mode == TX_MODE_RING) {
         o->ring_size = t->ring.size;
-        o->ring_used = tx_ring_used(t);
-        o->ring_max_used = ctr_get(&t->ring.max_used);
-        o->ring_reclaimed_inline = ctr_get(&t->ring.reclaimed_inline);
-        o->ring_doorbell_writes = ctr_get(&t->ring.doorbell_writes);
-        o->ring_full_waits = ctr_get(&t->ring.full_waits);
+        o->ring_used = tx_ring_used(&t->ring);
+        o->ring_max_used = ctr_get(&rc->max_used);
+        o->ring_reclaimed_inline = ctr_get(&rc->reclaimed_inline);
+        o->ring_doorbell_writes = ctr_get(&rc->doorbell_writes);
+        o->ring_full_waits = ctr_get(&rc->full_waits);
     }
-    o->txc_isr_runs = ctr_get(&c->txc_isr_runs);
-    o->free_isr = ctr_get(&c->free_isr);
-    o->free_callback = ctr_get(&c->free_callback);
-    o->free_task = ctr_get(&c->free_task);
-    o->free_callback_fail = ctr_get(&c->free_callback_fail);
+    o->txc_isr_runs = ctr_get(&rc->isr_runs);
+    o->free_isr = ctr_get(&rc->free_isr);
+    o->free_callback = ctr_get(&rc->free_callback);
+    o->free_task = ctr_get(&rc->free_task);
+    o->free_callback_fail = ctr_get(&rc->free_callback_fail);
     o->link_changes = ctr_get(&c->link_changes);
     o->rx_fault_drop = ctr_get(&c->rx_fault_drop);
     o->tx_fault_drop = ctr_get(&c->tx_fault_drop);
-    o->irq_lost = ctr_get(&c->irq_lost);
-    o->irq_spurious = ctr_get(&c->irq_spurious);
+    o->irq_lost = ctr_get(&rc->irq_lost);
+    o->irq_spurious = ctr_get(&rc->irq_spurious);
     o->tap_losses = ctr_get(&c->tap_losses);
     o->tap_reattaches = ctr_get(&c->tap_reattaches);
-    o->rt_threads = ctr_get(&c->rt_threads);
+    o->rt_threads = ctr_get(&rc->rt_threads);
     o->link_up = atomic_load(&t->link_up);
     o->tap_lost = atomic_load(&t->tap_lost);
 }

@@ -18,8 +18,8 @@ enum tx_mode {
 };
 
 enum txc_free {
-    TXC_FREE_ISR,      /* pbuf_free() inside the ISR (seed 000's driver) */
-    TXC_FREE_CALLBACK, /* pbuf_free_callback() from the ISR (seed 000's fix 2) */
+    TXC_FREE_ISR,      /* pbuf_free() inside the ISR (the ISR heap re-entry bug) */
+    TXC_FREE_CALLBACK, /* pbuf_free_callback() from the ISR (its usual fix) */
     TXC_FREE_TASK,     /* the ISR only signals; the tcpip thread frees */
 };
 
@@ -95,5 +95,6 @@ void netif_tap_get_stats(const struct netif_tap *t, struct netif_tap_stats *out)
 const struct netif_tap_config *netif_tap_config(const struct netif_tap *t);
 struct irq_line *netif_tap_txc_irq(struct netif_tap *t);
 /* --test-hooks: the next TX-complete ISR posts to the tcpip thread with
- * tcpip_callback(), which may block, instead of the _fromisr call. */
+ * tcpip_callback(), which may block, instead of the _fromisr call. 0, or
+ * -ENOTSUP without a TX ring. */
 int netif_tap_test_isr_post(struct netif_tap *t);

@@ -12,20 +12,28 @@
  * thread that plays the CPU (by default whoever runs lwIP). The ISR then gives the
  * completed pbufs back according to --txc-free:
  *   isr      pbuf_free() in the ISR. With lwIP's heap and
- *            LWIP_ALLOW_MEM_FREE_FROM_OTHER_CONTEXT=0 this is seed 000's bug:
- *            mem_free() may re-enter the heap the interrupted code is in.
+ *            LWIP_ALLOW_MEM_FREE_FROM_OTHER_CONTEXT=0 this is the ISR heap
+ *            re-entry bug: mem_free() may re-enter the heap the interrupted
+ *            code is in.
  *   callback pbuf_free_callback() in the ISR: a message to the tcpip thread
- *            (seed 000's fix 2). When the message pool or mailbox is full
+ *            (the usual fix for ISR heap re-entry). When the message pool or
+ *            mailbox is full
  *            the pbuf is *not* freed; reclaim stops there and is retried.
  *   task     the ISR only posts one pre-allocated message; the tcpip thread
  *            frees everything completed so far.
  * A full ring returns ERR_MEM to lwIP, as a driver out of descriptors does,
  * after one inline reclaim attempt, and a housekeeping sweep in the tcpip
- * thread picks up leftovers, so a failed or skipped reclaim never wedges it. Link down while frames
- * are queued: the DMA engine completes them without sending them (counted in tx_link_down).
+ * thread picks up leftovers, so a failed or skipped reclaim never wedges it.
+ * Link down while frames are queued: the DMA engine completes them without
+ * sending them (counted in link_down).
+ *
+ * The ring owns its state (struct tx_ring); the wire, the link state and the
+ * fault injector's say on interrupts are the driver's, reached through
+ * struct tx_ring_ops, so the ring builds and is tested on its own.
  */
 #define _GNU_SOURCE
 #include "lwipd_config.h"
+#include "netif_tap/tx_ring.h"
 
 #include <errno.h>
 #include <sched.h>
@@ -35,11 +43,10 @@
 #include <unistd.h>
 
 #include "lwip/init.h"
+#include "lwip/pbuf.h"
 #include "lwip/tcpip.h"
 #include "lwip/stats.h"
 
-#include "fault_inject/fault.h"
-#include "netif_tap/netif_tap_priv.h"
 #include "mcu/irq.h"
 #include "port/lwip_compat.h"
 #include "base/log.h"
@@ -57,9 +64,8 @@
  * a time: a second one (an ISR that interrupted a thread-side reclaim, or one
  * on another CPU) returns at once and leaves the work to the running one, so
  * nobody ever waits here. Returns the count freed. */
-static unsigned ring_reclaim(struct netif_tap *t, enum txc_free how, uint64_t completed_before)
+static unsigned ring_reclaim(struct tx_ring *r, enum txc_free how, uint64_t completed_before)
 {
-    struct tx_ring *r = &t->ring;
     unsigned tail, done, n = 0;
 
     if (atomic_flag_test_and_set_explicit(&r->reclaiming, memory_order_acquire))
@@ -74,13 +80,13 @@ static unsigned ring_reclaim(struct netif_tap *t, enum txc_free how, uint64_t co
             break;
         if (how == TXC_FREE_CALLBACK) {
             if (pbuf_free_callback(d->p) != ERR_OK) {
-                ctr_add(&t->ctr.free_callback_fail, 1);
+                ctr_add(&r->ctr.free_callback_fail, 1);
                 break;
             }
-            ctr_add(&t->ctr.free_callback, 1);
+            ctr_add(&r->ctr.free_callback, 1);
         } else {
             pbuf_free(d->p);
-            ctr_add(how == TXC_FREE_ISR ? &t->ctr.free_isr : &t->ctr.free_task, 1);
+            ctr_add(how == TXC_FREE_ISR ? &r->ctr.free_isr : &r->ctr.free_task, 1);
         }
         d->p = NULL;
         tail++;
@@ -94,22 +100,22 @@ static unsigned ring_reclaim(struct netif_tap *t, enum txc_free how, uint64_t co
 /* tcpip thread, from the message the ISR posted (task policy). */
 static void reclaim_task(void *arg)
 {
-    struct netif_tap *t = arg;
+    struct tx_ring *r = arg;
 
-    atomic_store(&t->ring.reclaim_posted, false);
-    ring_reclaim(t, TXC_FREE_TASK, 0);
+    atomic_store(&r->reclaim_posted, false);
+    ring_reclaim(r, TXC_FREE_TASK, 0);
 }
 
 /* Housekeeping (tcpip thread, every few hundred ms): give back what a
  * failed pbuf_free_callback() or a busy reclaimer left behind, once it has
  * waited for an interrupt for a second (a lost IRQ stalls the ring that
  * long, visibly, and not for ever). */
-void tx_ring_sweep(struct netif_tap *t)
+void tx_ring_sweep(struct tx_ring *r)
 {
     uint64_t now = base_now_ns();
 
-    if (t->ring.desc && now > 1000000000u)
-        ctr_add(&t->ring.reclaimed_inline, ring_reclaim(t, TXC_FREE_TASK, now - 1000000000u));
+    if (r->desc && now > 1000000000u)
+        ctr_add(&r->ctr.reclaimed_inline, ring_reclaim(r, TXC_FREE_TASK, now - 1000000000u));
 }
 
 static void test_isr_noop(void *arg)
@@ -122,30 +128,26 @@ static void test_isr_noop(void *arg)
  * the mailbox is full - instead of tcpip_callbackmsg_trycallback_fromisr().
  * It works until the day the mailbox is full; the ISR checker names it on
  * the first call. Armed here, done by the next TX-complete ISR. */
-int netif_tap_test_isr_post(struct netif_tap *t)
+void tx_ring_test_isr_post(struct tx_ring *r)
 {
-    if (t->cfg.tx_mode != TX_MODE_RING)
-        return -ENOTSUP;
-    atomic_store(&t->ring.test_isr_post, true);
-    return 0;
+    atomic_store(&r->test_isr_post, true);
 }
 
 /* The TX-complete ISR. Runs as a signal handler on top of whatever the target
  * thread was doing. */
 static void txc_isr(void *arg)
 {
-    struct netif_tap *t = arg;
-    struct tx_ring *r = &t->ring;
+    struct tx_ring *r = arg;
     err_t err;
 
-    ctr_add(&t->ctr.txc_isr_runs, 1);
+    ctr_add(&r->ctr.isr_runs, 1);
     if (atomic_load_explicit(&r->test_isr_post, memory_order_relaxed) &&
         atomic_exchange(&r->test_isr_post, false))
         tcpip_callback(test_isr_noop, NULL); /* the mistake: a post that may block */
-    switch (t->cfg.txc_free) {
+    switch (r->cfg.free) {
     case TXC_FREE_ISR:
     case TXC_FREE_CALLBACK:
-        ring_reclaim(t, t->cfg.txc_free, 0);
+        ring_reclaim(r, r->cfg.free, 0);
         break;
     case TXC_FREE_TASK:
         if (atomic_exchange(&r->reclaim_posted, true))
@@ -161,20 +163,20 @@ static void txc_isr(void *arg)
     }
 }
 
-unsigned tx_ring_used(const struct netif_tap *t)
+/* Descriptors queued and not yet given back. */
+unsigned tx_ring_used(const struct tx_ring *r)
 {
-    return atomic_load(&t->ring.head) - atomic_load(&t->ring.tail);
+    return atomic_load(&r->head) - atomic_load(&r->tail);
 }
 
 /* Put the queued frames [wire, head) on the wire and stamp each with its
  * completion time (a ring completes in order). One writer at a time: the DMA
  * thread, or linkoutput on an idle ring (tx_ring_enqueue); whoever finds the
  * other writing leaves the frames to it. Returns false in that case. */
-static bool ring_write(struct netif_tap *t)
+static bool ring_write(struct tx_ring *r)
 {
-    struct tx_ring *r = &t->ring;
-    const uint64_t delay_ns = (uint64_t)t->cfg.txc_delay_us * 1000u;
-    const uint64_t jitter_ns = (uint64_t)t->cfg.txc_jitter_us * 1000u;
+    const uint64_t delay_ns = (uint64_t)r->cfg.delay_us * 1000u;
+    const uint64_t jitter_ns = (uint64_t)r->cfg.jitter_us * 1000u;
     unsigned w, head;
 
     if (atomic_flag_test_and_set_explicit(&r->writing, memory_order_acquire))
@@ -189,10 +191,10 @@ static bool ring_write(struct netif_tap *t)
          * IRQ targets, and the capture and fault injector are lwipd's own
          * instruments, not firmware code an ISR could preempt. */
         irq_disable();
-        if (atomic_load_explicit(&t->link_up, memory_order_relaxed))
-            tap_write_chain(t, desc->p, TAP_DIR_TX);
+        if (r->ops->link_up(r->arg))
+            r->ops->write(r->arg, desc->p);
         else
-            ctr_add(&t->ctr.tx_link_down, 1);
+            ctr_add(&r->ctr.link_down, 1);
         irq_enable();
         due = base_now_ns() + delay_ns + (jitter_ns ? port_rand() % jitter_ns : 0);
         if (due < r->last_due)
@@ -205,11 +207,11 @@ static bool ring_write(struct netif_tap *t)
 }
 
 /* Queue P for transmission (linkoutput, under lwIP's core lock). Takes a
- * reference; the pbuf is given back after completion. ERR_MEM when no
- * descriptor is free even after an inline reclaim. */
-err_t tx_ring_enqueue(struct netif_tap *t, struct pbuf *p)
+ * reference; the pbuf is given back after completion. 0, or -ENOBUFS when
+ * no descriptor is free even after an inline reclaim and a short wait
+ * (nothing is queued then; the driver answers lwIP with ERR_MEM). */
+int tx_ring_enqueue(struct tx_ring *r, struct pbuf *p)
 {
-    struct tx_ring *r = &t->ring;
     unsigned head = atomic_load_explicit(&r->head, memory_order_relaxed);
     unsigned used = head - atomic_load_explicit(&r->tail, memory_order_acquire);
 
@@ -221,18 +223,18 @@ err_t tx_ring_enqueue(struct netif_tap *t, struct pbuf *p)
         uint64_t deadline = 0;
 
         for (;;) {
-            ctr_add(&r->reclaimed_inline, ring_reclaim(t, TXC_FREE_TASK, 0));
+            ctr_add(&r->ctr.reclaimed_inline, ring_reclaim(r, TXC_FREE_TASK, 0));
             used = head - atomic_load_explicit(&r->tail, memory_order_acquire);
             if (used < r->size)
                 break;
             uint64_t now = base_now_ns();
             if (!deadline) {
                 deadline = now + TX_FULL_WAIT_NS;
-                ctr_add(&r->full_waits, 1);
+                ctr_add(&r->ctr.full_waits, 1);
             } else if (now >= deadline) {
-                ctr_add(&t->ctr.tx_ring_full, 1);
+                ctr_add(&r->ctr.full, 1);
                 LINK_STATS_INC(link.memerr);
-                return ERR_MEM;
+                return -ENOBUFS;
             }
             while (sem_trywait(&r->space) == 0) /* posts from earlier waits */
                 ;
@@ -251,21 +253,21 @@ err_t tx_ring_enqueue(struct netif_tap *t, struct pbuf *p)
     r->desc[head & r->mask].p = p;
     r->desc[head & r->mask].len = p->tot_len;
     atomic_store_explicit(&r->head, head + 1, memory_order_release);
-    if (used + 1 > ctr_get(&r->max_used))
-        atomic_store_explicit(&r->max_used, used + 1, memory_order_relaxed);
+    if (used + 1 > ctr_get(&r->ctr.max_used))
+        atomic_store_explicit(&r->ctr.max_used, used + 1, memory_order_relaxed);
     /* Doorbell on an idle ring: an EMAC starts sending the moment its
      * descriptor is handed over, so put a lone small frame (an ACK, a ping
-     * or ARP reply) on the wire here rather than after waking the DMA thread:
-     * that thread hop was most of the reply latency. Data frames and frames
+     * or ARP reply) on the wire here rather than after waking the DMA thread,
+     * which would add a thread hop to the reply's latency. Data frames and frames
      * queued behind others go through the DMA thread, in parallel with the
      * stack (writing a full frame costs the host's receive path, which would
      * otherwise stall lwIP). The DMA thread still completes the frame and
      * raises the interrupt. */
     if (p->tot_len <= TX_DOORBELL_MAX && !atomic_load(&r->stop) &&
-        atomic_load_explicit(&r->dma, memory_order_acquire) == head && ring_write(t))
-        ctr_add(&r->doorbell_writes, 1);
+        atomic_load_explicit(&r->dma, memory_order_acquire) == head && ring_write(r))
+        ctr_add(&r->ctr.doorbell_writes, 1);
     sem_post(&r->kick);
-    return ERR_OK;
+    return 0;
 }
 
 /* Sleep until a frame is queued (the kick) or until DUE_NS (monotonic; 0:
@@ -294,24 +296,24 @@ struct dma_irq {
 
 #define DMA_DUP_GAP_NS 50000u
 
-static void dma_raise(struct netif_tap *t, struct dma_irq *s, uint64_t now)
+static void dma_raise(struct tx_ring *r, struct dma_irq *s, uint64_t now)
 {
-    struct fault_irq_decision d;
+    struct tx_ring_irq_fault d = {false, false, 0};
 
-    if (!t->fault) {
-        irq_raise(t->ring.irq);
+    if (!r->ops->irq_fault) {
+        irq_raise(r->irq);
         return;
     }
-    fault_irq(t->fault, &d);
+    r->ops->irq_fault(r->arg, &d);
     if (d.lost) {
-        ctr_add(&t->ctr.irq_lost, 1); /* the ring waits for the next one */
+        ctr_add(&r->ctr.irq_lost, 1); /* the ring waits for the next one */
         return;
     }
     if (d.late_ns) {
         if (!s->late_due || now + d.late_ns < s->late_due)
             s->late_due = now + d.late_ns;
     } else {
-        irq_raise(t->ring.irq);
+        irq_raise(r->irq);
     }
     if (d.dup)
         s->dup_due = now + DMA_DUP_GAP_NS;
@@ -323,26 +325,27 @@ static uint64_t earliest(uint64_t a, uint64_t b)
 }
 
 /* Due interrupts (late, duplicated, spurious) at NOW. */
-static void dma_fire_due(struct netif_tap *t, struct dma_irq *s, uint64_t now)
+static void dma_fire_due(struct tx_ring *r, struct dma_irq *s, uint64_t now)
 {
     if (s->late_due && now >= s->late_due) {
         s->late_due = 0;
-        irq_raise(t->ring.irq);
+        irq_raise(r->irq);
     }
     if (s->dup_due && now >= s->dup_due) {
         s->dup_due = 0;
-        irq_raise(t->ring.irq);
+        irq_raise(r->irq);
     }
-    uint64_t period = t->fault ? fault_irq_spurious_ns(t->fault) : 0;
+    uint64_t period = r->ops->spurious_ns ? r->ops->spurious_ns(r->arg) : 0;
     if (!period) {
         s->next_spurious = 0;
     } else if (!s->next_spurious) {
         s->next_spurious = now + period;
     } else if (now >= s->next_spurious) {
         s->next_spurious = now + period;
-        ctr_add(&t->ctr.irq_spurious, 1);
-        fault_irq_spurious_fired(t->fault);
-        irq_raise(t->ring.irq);
+        ctr_add(&r->ctr.irq_spurious, 1);
+        if (r->ops->spurious_fired)
+            r->ops->spurious_fired(r->arg);
+        irq_raise(r->irq);
     }
 }
 
@@ -353,9 +356,8 @@ static void dma_fire_due(struct netif_tap *t, struct dma_irq *s, uint64_t now)
  * to those raises. */
 static void *dma_thread(void *arg)
 {
-    struct netif_tap *t = arg;
-    struct tx_ring *r = &t->ring;
-    const uint64_t coalesce_ns = (uint64_t)t->cfg.txc_coalesce_us * 1000u;
+    struct tx_ring *r = arg;
+    const uint64_t coalesce_ns = (uint64_t)r->cfg.coalesce_us * 1000u;
     unsigned wr = atomic_load(&r->wire);  /* frames on the wire: [done, wr) */
     unsigned done = atomic_load(&r->dma); /* next frame to complete */
     unsigned since_irq = 0;               /* completions not yet signalled */
@@ -375,7 +377,7 @@ static void *dma_thread(void *arg)
         if (atomic_load(&r->stop))
             break;
 
-        ring_write(t); /* busy: linkoutput is writing and kicks us after */
+        ring_write(r); /* busy: linkoutput is writing and kicks us after */
         wr = atomic_load_explicit(&r->wire, memory_order_acquire);
 
         uint64_t now = base_now_ns();
@@ -386,67 +388,71 @@ static void *dma_thread(void *arg)
                 sem_post(&r->space); /* linkoutput waits for a descriptor */
             if (since_irq++ == 0)
                 first_unsignalled = now;
-            if (since_irq >= t->cfg.txc_coalesce) {
-                dma_raise(t, &irqs, now);
+            if (since_irq >= r->cfg.coalesce) {
+                dma_raise(r, &irqs, now);
                 since_irq = 0;
             }
         }
         if (since_irq > 0 && ((coalesce_ns == 0 && done == wr) ||
                               (coalesce_ns && now >= first_unsignalled + coalesce_ns))) {
-            dma_raise(t, &irqs, now);
+            dma_raise(r, &irqs, now);
             since_irq = 0;
         }
-        dma_fire_due(t, &irqs, now);
+        dma_fire_due(r, &irqs, now);
     }
     return NULL;
 }
 
 /* Start the DMA thread at --driver-priority (SCHED_FIFO): it plays the
  * EMAC's DMA engine, which the CPU's software never preempts. Its write()
- * also carries the host's whole receive path, and at ordinary priority the
- * receiver it had just woken preempted it: lwIP -> host went from about
- * 2.5 to 4.0 Gbit/s on 2 cores (scripts/bench). The RX thread, which runs
- * lwIP under the core lock (software), stays ordinary: made real-time too,
- * it added no throughput and ping's RTT rose by a quarter (an RT wake-up
- * stays on its own, often idle, CPU instead of following its waker). The
- * relay's single thread gains nothing from the priority. Born at it, so it
- * holds from the first frame; not permitted (no CAP_SYS_NICE nor
- * RLIMIT_RTPRIO, e.g. systemd's RestrictRealtime=) is logged and the thread
- * starts ordinary. 0 or -errno. */
-static int dma_thread_start(struct netif_tap *t, pthread_t *th)
+ * also carries the host's whole receive path, which at ordinary priority
+ * the receiver it has just woken preempts. The RX thread, which runs lwIP
+ * under the core lock (software), stays ordinary: an RT wake-up stays on
+ * its own, often idle, CPU instead of following its waker. Born at the
+ * priority, so it holds from the first frame; not permitted (no
+ * CAP_SYS_NICE nor RLIMIT_RTPRIO, e.g. systemd's RestrictRealtime=) is
+ * logged and the thread starts ordinary. 0 or -errno. */
+static int dma_thread_start(struct tx_ring *r, pthread_t *th)
 {
     int err;
 
-    if (t->cfg.rt_priority > 0) {
-        struct sched_param sp = {.sched_priority = t->cfg.rt_priority};
+    if (r->cfg.rt_priority > 0) {
+        struct sched_param sp = {.sched_priority = r->cfg.rt_priority};
         pthread_attr_t attr;
 
         pthread_attr_init(&attr);
         pthread_attr_setinheritsched(&attr, PTHREAD_EXPLICIT_SCHED);
         pthread_attr_setschedpolicy(&attr, SCHED_FIFO);
         pthread_attr_setschedparam(&attr, &sp);
-        err = pthread_create(th, &attr, dma_thread, t);
+        err = pthread_create(th, &attr, dma_thread, r);
         pthread_attr_destroy(&attr);
         if (err == 0) {
-            ctr_add(&t->ctr.rt_threads, 1);
+            ctr_add(&r->ctr.rt_threads, 1);
             return 0;
         }
         if (err != EPERM && err != EINVAL)
             return -err;
         log_info("tap", "--driver-priority %d: %s; the DMA thread is not real-time",
-                 t->cfg.rt_priority, strerror(err));
+                 r->cfg.rt_priority, strerror(err));
     }
-    err = pthread_create(th, NULL, dma_thread, t);
+    err = pthread_create(th, NULL, dma_thread, r);
     return -err;
 }
 
-/* Allocate the ring and its IRQ line. 0 or -errno. */
-int tx_ring_init(struct netif_tap *t)
+/* Set up R (zeroed by the caller) per CFG for the driver OPS/ARG:
+ * allocate the descriptors and the IRQ line; no thread yet. 0 or -errno;
+ * after an error tx_ring_destroy() releases what was made. */
+int tx_ring_init(struct tx_ring *r, const struct tx_ring_config *cfg, const struct tx_ring_ops *ops,
+                 void *arg)
 {
-    struct tx_ring *r = &t->ring;
     unsigned size = 1;
 
-    while (size < t->cfg.ring_size)
+    r->cfg = *cfg;
+    if (r->cfg.coalesce == 0)
+        r->cfg.coalesce = 1;
+    r->ops = ops;
+    r->arg = arg;
+    while (size < r->cfg.size)
         size <<= 1;
     r->size = size;
     r->mask = size - 1;
@@ -455,27 +461,24 @@ int tx_ring_init(struct netif_tap *t)
         return -ENOMEM;
     if (sem_init(&r->kick, 0, 0) != 0 || sem_init(&r->space, 0, 0) != 0)
         return -errno;
-    r->irq = irq_line_new("txc", txc_isr, t);
+    r->irq = irq_line_new("txc", txc_isr, r);
     if (!r->irq)
         return -EBUSY;
-    if (t->cfg.txc_coalesce == 0)
-        t->cfg.txc_coalesce = 1;
     return 0;
 }
 
 /* Start the DMA thread and aim the IRQ at the configured thread (which must
  * exist by now: lwIP's tcpip thread is created by tcpip_init()). */
-int tx_ring_start(struct netif_tap *t)
+int tx_ring_start(struct tx_ring *r)
 {
-    struct tx_ring *r = &t->ring;
     pthread_t target;
     int err;
 
-    bool stack = strcmp(t->irq_target, "stack") == 0;
+    bool stack = strcmp(r->cfg.irq_target, "stack") == 0;
 
-    err = thread_find(stack ? "tcpip" : t->irq_target, &target);
+    err = thread_find(stack ? "tcpip" : r->cfg.irq_target, &target);
     if (err) {
-        log_err("tap", "--irq-target %s: no such lwIP thread", t->irq_target);
+        log_err("tap", "--irq-target %s: no such lwIP thread", r->cfg.irq_target);
         return err;
     }
     irq_line_set_target(r->irq, target);
@@ -489,19 +492,20 @@ int tx_ring_start(struct netif_tap *t)
     if (stack)
         irq_line_follow_lock(r->irq, &lock_tcpip_core);
 #endif
-    r->reclaim_msg = tcpip_callbackmsg_new(reclaim_task, t);
+    r->reclaim_msg = tcpip_callbackmsg_new(reclaim_task, r);
     if (!r->reclaim_msg)
         return -ENOMEM;
-    err = dma_thread_start(t, &r->thread);
+    err = dma_thread_start(r, &r->thread);
     if (err)
         return err;
     r->running = true;
     return 0;
 }
 
-void tx_ring_stop(struct netif_tap *t)
+/* Stop the DMA thread and take the wire for good (frames still queued stay
+ * until tx_ring_destroy). */
+void tx_ring_stop(struct tx_ring *r)
 {
-    struct tx_ring *r = &t->ring;
 
     if (!r->running)
         return;
@@ -516,9 +520,9 @@ void tx_ring_stop(struct netif_tap *t)
     r->running = false;
 }
 
-void tx_ring_destroy(struct netif_tap *t)
+/* Free what tx_ring_init made (after tx_ring_stop). */
+void tx_ring_destroy(struct tx_ring *r)
 {
-    struct tx_ring *r = &t->ring;
 
     irq_line_free(r->irq);
     r->irq = NULL;

@@ -16,6 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lwipctl_render.h"
+
 #define EXIT_FAILED      1  /* the daemon answered with an error */
 #define EXIT_USAGE       64 /* EX_USAGE */
 #define EXIT_UNAVAILABLE 69 /* EX_UNAVAILABLE: no daemon on the socket */
@@ -58,14 +60,15 @@ static void usage(FILE *out)
                  "75 timeout, 76 malformed response.\n");
 }
 
-/* NUMBER[k|m|g]: BASE 1000 for rates, 1024 for sizes (as iperf3). 0 or -1. */
+/* NUMBER[k|m|g]: BASE 1000 for rates, 1024 for sizes (as iperf3). 0 or
+ * -EINVAL. */
 static int parse_scaled(const char *s, double base, double max, double *out)
 {
     char *end;
     double v = strtod(s, &end);
 
     if (end == s || v < 0)
-        return -1;
+        return -EINVAL;
     switch (*end) {
     case 'k':
     case 'K':
@@ -83,7 +86,7 @@ static int parse_scaled(const char *s, double base, double max, double *out)
         break;
     }
     if (*end || v > max)
-        return -1;
+        return -EINVAL;
     *out = v;
     return 0;
 }
@@ -303,49 +306,52 @@ static cJSON *build_request(int argc, char **argv, double *wait_s)
     return req;
 }
 
+/* Connect to the control socket PATH: the fd, or -errno. */
 static int connect_socket(const char *path)
 {
     struct sockaddr_un sun = {.sun_family = AF_UNIX};
-    int fd;
+    int fd, err;
 
-    if (strlen(path) >= sizeof(sun.sun_path)) {
-        errno = ENAMETOOLONG;
-        return -1;
-    }
+    if (strlen(path) >= sizeof(sun.sun_path))
+        return -ENAMETOOLONG;
     memcpy(sun.sun_path, path, strlen(path));
     fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
-        return -1;
+        return -errno;
     if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0) {
-        int e = errno;
+        err = -errno;
         close(fd);
-        errno = e;
-        return -1;
+        return err;
     }
     return fd;
 }
 
+/* Write all LEN bytes of BUF to FD. 0 or -errno. */
 static int write_all(int fd, const char *buf, size_t len)
 {
     while (len > 0) {
         ssize_t w = write(fd, buf, len);
         if (w < 0 && errno == EINTR)
             continue;
-        if (w <= 0)
-            return -1;
+        if (w < 0)
+            return -errno;
+        if (w == 0)
+            return -EIO;
         buf += w;
         len -= (size_t)w;
     }
     return 0;
 }
 
-/* Read up to the first newline within TIMEOUT_MS. Returns a malloc'd string,
- * or NULL with errno (ETIMEDOUT, EPROTO for EOF or an oversize line). */
-static char *read_line(int fd, int timeout_ms)
+/* Read up to the first newline within TIMEOUT_MS into *OUT (a malloc'd
+ * string, the newline cut). 0, or -ETIMEDOUT, -EPROTO (EOF or an oversize
+ * line) or -ENOMEM, with *OUT untouched. */
+static int read_line(int fd, int timeout_ms, char **out)
 {
     size_t cap = 4096, len = 0;
     char *buf = malloc(cap);
     struct timespec start, now;
+    int err = -ENOMEM;
 
     clock_gettime(CLOCK_MONOTONIC, &start);
     while (buf) {
@@ -357,16 +363,14 @@ static char *read_line(int fd, int timeout_ms)
         left = timeout_ms -
                ((now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000);
         if (left <= 0 || poll(&pfd, 1, (int)left) == 0) {
-            free(buf);
-            errno = ETIMEDOUT;
-            return NULL;
+            err = -ETIMEDOUT;
+            goto err;
         }
         if (len + 1 >= cap) {
             char *nb = cap >= MAX_RESPONSE ? NULL : realloc(buf, cap * 2);
             if (!nb) {
-                free(buf);
-                errno = EPROTO;
-                return NULL;
+                err = -EPROTO;
+                goto err;
             }
             buf = nb;
             cap *= 2;
@@ -375,127 +379,21 @@ static char *read_line(int fd, int timeout_ms)
         if (r < 0 && errno == EINTR)
             continue;
         if (r <= 0) {
-            free(buf);
-            errno = EPROTO;
-            return NULL;
+            err = -EPROTO;
+            goto err;
         }
         len += (size_t)r;
         buf[len] = '\0';
         char *nl = memchr(buf, '\n', len);
         if (nl) {
             *nl = '\0';
-            return buf;
+            *out = buf;
+            return 0;
         }
     }
-    errno = ENOMEM;
-    return NULL;
-}
-
-static void print_scalar(const cJSON *v)
-{
-    if (cJSON_IsString(v))
-        fputs(v->valuestring, stdout);
-    else if (cJSON_IsBool(v))
-        fputs(cJSON_IsTrue(v) ? "yes" : "no", stdout);
-    else if (cJSON_IsNull(v))
-        fputs("-", stdout);
-    else if (cJSON_IsNumber(v)) {
-        double d = v->valuedouble;
-        if (d == (double)(long long)d)
-            printf("%lld", (long long)d);
-        else
-            printf("%.3f", d);
-    } else {
-        char *s = cJSON_PrintUnformatted(v);
-        fputs(s ? s : "?", stdout);
-        free(s);
-    }
-}
-
-static bool all_scalars(const cJSON *o)
-{
-    for (const cJSON *c = o->child; c; c = c->next)
-        if (cJSON_IsObject(c) || cJSON_IsArray(c))
-            return false;
-    return true;
-}
-
-/* Human form: an object of scalars is one line "name: k=v k=v"; deeper
- * objects are sections. */
-static void print_human(const cJSON *o, int depth)
-{
-    for (const cJSON *c = o->child; c; c = c->next) {
-        if (depth == 0 && (strcmp(c->string, "ok") == 0 || strcmp(c->string, "id") == 0))
-            continue;
-        printf("%*s%s:", depth * 2, "", c->string);
-        if (cJSON_IsObject(c) && all_scalars(c) && c->child) {
-            for (const cJSON *k = c->child; k; k = k->next) {
-                printf(" %s=", k->string);
-                print_scalar(k);
-            }
-            putchar('\n');
-        } else if (cJSON_IsObject(c)) {
-            putchar('\n');
-            print_human(c, depth + 1);
-        } else if (cJSON_IsArray(c) && c->child && cJSON_IsObject(c->child)) {
-            putchar('\n');
-            for (const cJSON *e = c->child; e; e = e->next) {
-                printf("%*s-", depth * 2 + 2, "");
-                if (cJSON_IsObject(e)) {
-                    for (const cJSON *k = e->child; k; k = k->next) {
-                        printf(" %s=", k->string);
-                        print_scalar(k);
-                    }
-                } else {
-                    putchar(' ');
-                    print_scalar(e);
-                }
-                putchar('\n');
-            }
-        } else {
-            putchar(' ');
-            print_scalar(c);
-            putchar('\n');
-        }
-    }
-}
-
-/* iperf3's result, briefly: one line per stream side and per sum. */
-static void print_iperf3(const cJSON *resp)
-{
-    const cJSON *end = cJSON_GetObjectItemCaseSensitive(resp, "end");
-    const cJSON *streams = cJSON_GetObjectItemCaseSensitive(end, "streams");
-    const cJSON *text = cJSON_GetObjectItemCaseSensitive(resp, "server_output_text");
-    const cJSON *s, *c;
-
-    cJSON_ArrayForEach(s, streams)
-    {
-        const cJSON *id = cJSON_GetObjectItemCaseSensitive(s, "id");
-        cJSON_ArrayForEach(c, s)
-        {
-            if (!cJSON_IsObject(c))
-                continue;
-            printf("[%3d] %-8s", cJSON_IsNumber(id) ? id->valueint : 0, c->string);
-            for (const cJSON *k = c->child; k; k = k->next) {
-                printf(" %s=", k->string);
-                print_scalar(k);
-            }
-            putchar('\n');
-        }
-    }
-    cJSON_ArrayForEach(c, end)
-    {
-        if (!cJSON_IsObject(c) || strcmp(c->string, "streams") == 0)
-            continue;
-        printf("%s:", c->string);
-        for (const cJSON *k = c->child; k; k = k->next) {
-            printf(" %s=", k->string);
-            print_scalar(k);
-        }
-        putchar('\n');
-    }
-    if (cJSON_IsString(text))
-        printf("server output:\n%s", text->valuestring);
+err:
+    free(buf);
+    return err;
 }
 
 int main(int argc, char **argv)
@@ -558,23 +456,27 @@ int main(int argc, char **argv)
 
     fd = connect_socket(sock);
     if (fd < 0) {
-        fprintf(stderr, "lwipctl: %s: %s (is lwipd running?)\n", sock, strerror(errno));
+        fprintf(stderr, "lwipctl: %s: %s (is lwipd running?)\n", sock, strerror(-fd));
         free(line);
         return EXIT_UNAVAILABLE;
     }
-    if (write_all(fd, line, strlen(line)) || write_all(fd, "\n", 1)) {
-        fprintf(stderr, "lwipctl: %s: write: %s\n", sock, strerror(errno));
+    int werr = write_all(fd, line, strlen(line));
+    if (!werr)
+        werr = write_all(fd, "\n", 1);
+    if (werr) {
+        fprintf(stderr, "lwipctl: %s: write: %s\n", sock, strerror(-werr));
         free(line);
         close(fd);
         return EXIT_UNAVAILABLE;
     }
     free(line);
-    char *resp_line = read_line(fd, (int)(timeout * 1000));
+    char *resp_line = NULL;
+    int rerr = read_line(fd, (int)(timeout * 1000), &resp_line);
     close(fd);
-    if (!resp_line) {
+    if (rerr) {
         fprintf(stderr, "lwipctl: %s\n",
-                errno == ETIMEDOUT ? "no answer in time" : "connection closed without an answer");
-        return errno == ETIMEDOUT ? EXIT_TEMPFAIL : EXIT_PROTOCOL;
+                rerr == -ETIMEDOUT ? "no answer in time" : "connection closed without an answer");
+        return rerr == -ETIMEDOUT ? EXIT_TEMPFAIL : EXIT_PROTOCOL;
     }
     cJSON *resp = cJSON_Parse(resp_line);
     const cJSON *ok = cJSON_GetObjectItemCaseSensitive(resp, "ok");
@@ -587,9 +489,9 @@ int main(int argc, char **argv)
     if (json) {
         puts(resp_line);
     } else if (cJSON_IsTrue(ok) && cJSON_GetObjectItemCaseSensitive(resp, "end")) {
-        print_iperf3(resp);
+        lwipctl_render_iperf3(resp);
     } else if (cJSON_IsTrue(ok)) {
-        print_human(resp, 0);
+        lwipctl_render_human(resp);
     } else {
         const cJSON *e = cJSON_GetObjectItemCaseSensitive(resp, "error");
         fprintf(stderr, "lwipctl: %s\n", cJSON_IsString(e) ? e->valuestring : "failed");

@@ -9,13 +9,14 @@
  * RST). Runs are bounded by a count, a time and a per-connection deadline.
  * Network safety: destinations outside 198.18.0.0/15 (RFC 2544) are refused
  * unless --allow-any-address is given.
+ *
+ * This file is the client and the command line; the summary is
+ * churn_report.c's, the --serve listener churn_serve.c's (lwipd_churn.h).
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
-#include <cjson/cJSON.h>
 #include <errno.h>
 #include <event2/event.h>
-#include <event2/listener.h>
 #include <getopt.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -29,20 +30,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lwipd_churn.h"
+
 #ifndef TCP_REPAIR
 #define TCP_REPAIR 19
 #endif
 
-#define EXIT_USAGE    64
-#define MAX_SAMPLES   (1u << 20)
-#define MAX_SOURCES   64
-#define MAX_FAILKINDS 32
-#define IOBUF         65536
-
-enum pattern { P_CLIENT_CLOSE, P_SERVER_CLOSE, P_RST, P_HALF_CLOSE, P_VANISH, P_COUNT };
-
-static const char *const pattern_names[] = {"client-close", "server-close", "rst", "half-close",
-                                            "vanish"};
+#define EXIT_USAGE 64
 
 enum phase { PH_CONNECT, PH_SEND, PH_ECHO, PH_EOF };
 
@@ -54,35 +48,6 @@ struct conn {
     struct event *ev;
     uint64_t t0, t_conn;
     size_t sent, rcvd;
-};
-
-struct failkind {
-    const char *name;
-    uint64_t n;
-};
-
-struct run {
-    struct event_base *base;
-    struct sockaddr_in dst;
-    struct sockaddr_in src[MAX_SOURCES];
-    int nsrc;
-    enum pattern patterns[P_COUNT]; /* used in turn */
-    int npatterns;
-    char pattern_arg[96];
-    unsigned concurrency;
-    uint64_t count;
-    double time_s;
-    unsigned timeout_ms;
-    size_t payload;
-    char *buf;  /* payload */
-    char *rbuf; /* what comes back */
-    uint64_t start_ns, stop_ns, last_ns;
-    uint64_t started, ok, failed, inflight;
-    uint64_t pat_ok[P_COUNT], pat_failed[P_COUNT];
-    struct failkind fails[MAX_FAILKINDS];
-    double *connect_ms, *total_ms;
-    size_t nsamples;
-    const char *stopped_by;
 };
 
 static uint64_t now_ns(void)
@@ -98,18 +63,6 @@ static bool safe_addr(struct in_addr a)
     uint32_t h = ntohl(a.s_addr);
 
     return (h & 0xfffe0000u) == 0xc6120000u; /* 198.18.0.0/15 */
-}
-
-static void fail_count(struct run *r, const char *name)
-{
-    for (int i = 0; i < MAX_FAILKINDS; i++) {
-        if (!r->fails[i].name || strcmp(r->fails[i].name, name) == 0) {
-            r->fails[i].name = name;
-            r->fails[i].n++;
-            return;
-        }
-    }
-    r->fails[MAX_FAILKINDS - 1].n++;
 }
 
 static const char *errname(int err)
@@ -135,7 +88,7 @@ static void conn_end(struct conn *c, const char *failure)
     if (failure) {
         r->failed++;
         r->pat_failed[c->pat]++;
-        fail_count(r, failure);
+        churn_report_fail(r, failure);
     } else {
         r->ok++;
         r->pat_ok[c->pat]++;
@@ -287,7 +240,7 @@ static void start_one(struct run *r)
     if (!c) {
         r->inflight--;
         r->failed++;
-        fail_count(r, "ENOMEM");
+        churn_report_fail(r, "ENOMEM");
         return;
     }
     c->run = r;
@@ -337,173 +290,6 @@ static void start_more(struct run *r)
         event_base_loopbreak(r->base);
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-
-    return (x > y) - (x < y);
-}
-
-static cJSON *percentiles(double *v, size_t n)
-{
-    cJSON *o = cJSON_CreateObject();
-    static const struct {
-        const char *name;
-        double q;
-    } qs[] = {{"p50", 0.50}, {"p90", 0.90}, {"p99", 0.99}, {"max", 1.0}};
-
-    qsort(v, n, sizeof(*v), cmp_double);
-    for (size_t i = 0; i < sizeof(qs) / sizeof(qs[0]); i++) {
-        if (n == 0) {
-            cJSON_AddNullToObject(o, qs[i].name);
-            continue;
-        }
-        size_t k = (size_t)(qs[i].q * (double)(n - 1) + 0.5);
-        cJSON_AddNumberToObject(o, qs[i].name, v[k]);
-    }
-    return o;
-}
-
-static void print_summary(struct run *r)
-{
-    cJSON *o = cJSON_CreateObject();
-    cJSON *f = cJSON_CreateObject(), *pats = cJSON_CreateObject();
-    char dst[64];
-    double secs = (double)(r->last_ns - r->start_ns) / 1e9;
-    char *s;
-
-    snprintf(dst, sizeof(dst), "%s:%u", inet_ntoa(r->dst.sin_addr), ntohs(r->dst.sin_port));
-    cJSON_AddStringToObject(o, "target", dst);
-    cJSON_AddStringToObject(o, "pattern", r->pattern_arg);
-    cJSON_AddNumberToObject(o, "concurrency", r->concurrency);
-    cJSON_AddNumberToObject(o, "payload", (double)r->payload);
-    cJSON_AddNumberToObject(o, "requested", (double)r->count);
-    cJSON_AddNumberToObject(o, "started", (double)r->started);
-    cJSON_AddNumberToObject(o, "ok", (double)r->ok);
-    cJSON_AddNumberToObject(o, "failed", (double)r->failed);
-    for (int i = 0; i < MAX_FAILKINDS && r->fails[i].name; i++)
-        cJSON_AddNumberToObject(f, r->fails[i].name, (double)r->fails[i].n);
-    cJSON_AddItemToObject(o, "failures", f);
-    for (int p = 0; p < P_COUNT; p++) {
-        if (r->pat_ok[p] + r->pat_failed[p] == 0)
-            continue;
-        cJSON *po = cJSON_CreateObject();
-        cJSON_AddNumberToObject(po, "ok", (double)r->pat_ok[p]);
-        cJSON_AddNumberToObject(po, "failed", (double)r->pat_failed[p]);
-        cJSON_AddItemToObject(pats, pattern_names[p], po);
-    }
-    cJSON_AddItemToObject(o, "patterns", pats);
-    cJSON_AddNumberToObject(o, "seconds", secs);
-    cJSON_AddNumberToObject(o, "connections_per_s", secs > 0 ? (double)r->ok / secs : 0);
-    cJSON_AddItemToObject(o, "connect_ms", percentiles(r->connect_ms, r->nsamples));
-    cJSON_AddItemToObject(o, "total_ms", percentiles(r->total_ms, r->nsamples));
-    cJSON_AddStringToObject(o, "stopped_by", r->stopped_by ? r->stopped_by : "count");
-    s = cJSON_PrintUnformatted(o);
-    puts(s);
-    free(s);
-    cJSON_Delete(o);
-}
-
-/* ---- kernel listener (--serve) ------------------------------------------- */
-
-struct server {
-    struct event_base *base;
-    uint64_t accepted, closed, bytes;
-    char buf[IOBUF];
-};
-
-struct sconn {
-    struct server *srv;
-    struct event *ev;
-    int fd;
-};
-
-static void sconn_close(struct sconn *sc)
-{
-    sc->srv->closed++;
-    event_free(sc->ev);
-    close(sc->fd);
-    free(sc);
-}
-
-static void on_sconn(evutil_socket_t fd, short what, void *arg)
-{
-    struct sconn *sc = arg;
-    ssize_t n = recv(fd, sc->srv->buf, IOBUF, 0);
-
-    (void)what;
-    if (n < 0 && (errno == EAGAIN || errno == EINTR))
-        return;
-    if (n <= 0) {
-        sconn_close(sc);
-        return;
-    }
-    sc->srv->bytes += (uint64_t)n;
-    if (send(fd, sc->srv->buf, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) != n)
-        sconn_close(sc);
-}
-
-static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen,
-                      void *arg)
-{
-    struct server *srv = arg;
-    struct sconn *sc = calloc(1, sizeof(*sc));
-    int one = 1;
-
-    (void)l, (void)sa, (void)salen;
-    if (!sc) {
-        close(fd);
-        return;
-    }
-    srv->accepted++;
-    sc->srv = srv;
-    sc->fd = fd;
-    evutil_make_socket_nonblocking(fd);
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    sc->ev = event_new(srv->base, fd, EV_READ | EV_PERSIST, on_sconn, sc);
-    if (!sc->ev || event_add(sc->ev, NULL) != 0) {
-        close(fd);
-        free(sc);
-    }
-}
-
-static void on_stop(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd, (void)what;
-    event_base_loopbreak(arg);
-}
-
-static int serve(struct sockaddr_in *addr, double time_s)
-{
-    struct server srv = {0};
-    struct evconnlistener *l;
-    struct event *stop, *sigterm;
-    struct timeval tv = {(time_t)time_s, (suseconds_t)((time_s - (double)(time_t)time_s) * 1e6)};
-
-    srv.base = event_base_new();
-    l = evconnlistener_new_bind(srv.base, on_accept, &srv,
-                                LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
-                                1024, (struct sockaddr *)addr, sizeof(*addr));
-    if (!l) {
-        fprintf(stderr, "lwipd-churn: cannot listen: %s\n", strerror(errno));
-        return 1;
-    }
-    stop = evtimer_new(srv.base, on_stop, srv.base);
-    sigterm = evsignal_new(srv.base, SIGTERM, on_stop, srv.base);
-    evtimer_add(stop, &tv);
-    evsignal_add(sigterm, NULL);
-    printf("{\"listening\":%u}\n", ntohs(addr->sin_port));
-    fflush(stdout);
-    event_base_dispatch(srv.base);
-    printf("{\"accepted\":%llu,\"closed\":%llu,\"bytes\":%llu}\n", (unsigned long long)srv.accepted,
-           (unsigned long long)srv.closed, (unsigned long long)srv.bytes);
-    evconnlistener_free(l);
-    event_free(stop);
-    event_free(sigterm);
-    event_base_free(srv.base);
-    return 0;
-}
-
 /* ---- command line -------------------------------------------------------- */
 
 static void usage(FILE *out)
@@ -533,7 +319,7 @@ static int parse_num(const char *s, double min, double max, double *out)
     errno = 0;
     v = strtod(s, &end);
     if (errno || end == s || *end || v < min || v > max)
-        return -1;
+        return -EINVAL;
     *out = v;
     return 0;
 }
@@ -544,39 +330,40 @@ static int parse_sources(struct run *r, char *list)
 
     for (char *a = strtok_r(list, ",", &save); a; a = strtok_r(NULL, ",", &save)) {
         if (r->nsrc == MAX_SOURCES)
-            return -1;
+            return -EINVAL;
         struct sockaddr_in *s = &r->src[r->nsrc++];
         s->sin_family = AF_INET;
         if (inet_pton(AF_INET, a, &s->sin_addr) != 1)
-            return -1;
+            return -EINVAL;
     }
-    return r->nsrc > 0 ? 0 : -1;
+    return r->nsrc > 0 ? 0 : -EINVAL;
 }
 
 /* "mix", or a comma-separated list of pattern names. */
 static int parse_patterns(struct run *r, const char *arg)
 {
-    char buf[96], *save = NULL;
+    char buf[sizeof(r->pattern_arg)], *save = NULL;
+    size_t len = strlen(arg);
 
-    if (strlen(arg) >= sizeof(buf))
-        return -1;
-    snprintf(r->pattern_arg, sizeof(r->pattern_arg), "%s", arg);
+    if (len >= sizeof(buf))
+        return -EINVAL;
+    memcpy(r->pattern_arg, arg, len + 1);
     r->npatterns = 0;
     if (strcmp(arg, "mix") == 0) {
         for (int p = 0; p < P_COUNT; p++)
             r->patterns[r->npatterns++] = (enum pattern)p;
         return 0;
     }
-    snprintf(buf, sizeof(buf), "%s", arg);
+    memcpy(buf, arg, len + 1);
     for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
         int p;
-        for (p = 0; p < P_COUNT && strcmp(t, pattern_names[p]) != 0; p++)
+        for (p = 0; p < P_COUNT && strcmp(t, churn_report_pattern_name((enum pattern)p)) != 0; p++)
             ;
         if (p == P_COUNT || r->npatterns == P_COUNT)
-            return -1;
+            return -EINVAL;
         r->patterns[r->npatterns++] = (enum pattern)p;
     }
-    return r->npatterns > 0 ? 0 : -1;
+    return r->npatterns > 0 ? 0 : -EINVAL;
 }
 
 int main(int argc, char **argv)
@@ -660,7 +447,7 @@ int main(int argc, char **argv)
             goto bad;
         if (r.nsrc == 1)
             a.sin_addr = r.src[0].sin_addr;
-        return serve(&a, r.time_s);
+        return churn_serve(&a, r.time_s);
     }
     if (argc - optind != 2 || inet_pton(AF_INET, argv[optind], &r.dst.sin_addr) != 1 ||
         parse_num(argv[optind + 1], 1, 65535, &v))
@@ -690,7 +477,7 @@ int main(int argc, char **argv)
     start_more(&r);
     if (r.inflight > 0)
         event_base_dispatch(r.base);
-    print_summary(&r);
+    churn_report_print(&r);
     event_base_free(r.base);
     return r.failed ? 1 : 0;
 bad:

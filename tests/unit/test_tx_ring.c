@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* Unit tests for netif_tap's TX ring: order and content on the wire, the
  * references it takes and gives back under each --txc-free policy, a full
- * ring, and frames queued when the cable is pulled. The "TAP" is one end of
- * a SOCK_SEQPACKET socketpair, which keeps frame boundaries. */
+ * ring, and frames queued when the cable is pulled. The ring is linked
+ * alone: this file plays its driver (struct tx_ring_ops), whose "TAP" is one
+ * end of a SOCK_SEQPACKET socketpair, which keeps frame boundaries. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <setjmp.h>
@@ -12,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -19,35 +21,60 @@
 #include "lwip/pbuf.h"
 #include "lwip/tcpip.h"
 
-#include "netif_tap/netif_tap_priv.h"
+#include "netif_tap/tx_ring.h"
 #include "crash/fatal.h"
 #include "mcu/irq.h"
 
 static int wire[2];
 
-static struct netif_tap *ring_new(enum txc_free how, unsigned size)
-{
-    struct netif_tap *t = calloc(1, sizeof(*t));
+/* The driver around the ring under test. */
+struct driver {
+    struct tx_ring ring;
+    atomic_bool link_up;
+    counter_t frames; /* frames the ring had written */
+};
 
-    assert_non_null(t);
-    t->fd = wire[0];
-    t->cfg.tx_mode = TX_MODE_RING;
-    t->cfg.ring_size = size;
-    t->cfg.txc_coalesce = 1;
-    t->cfg.txc_free = how;
-    strcpy(t->irq_target, "tcpip");
-    t->cfg.irq_target = t->irq_target;
-    atomic_store(&t->link_up, true);
-    assert_int_equal(tx_ring_init(t), 0);
-    assert_int_equal(tx_ring_start(t), 0);
-    return t;
+/* tx_ring_ops.write: the whole chain in one writev, as the real driver. */
+static void drv_write(void *arg, struct pbuf *p)
+{
+    struct driver *d = arg;
+    struct iovec iov[16];
+    int n = 0;
+
+    for (struct pbuf *q = p; q && n < 16; q = q->next, n++) {
+        iov[n].iov_base = q->payload;
+        iov[n].iov_len = q->len;
+    }
+    if (writev(wire[0], iov, n) == (ssize_t)p->tot_len)
+        ctr_add(&d->frames, 1);
 }
 
-static void ring_free(struct netif_tap *t)
+static bool drv_link_up(void *arg)
 {
-    tx_ring_stop(t);
-    tx_ring_destroy(t);
-    free(t);
+    struct driver *d = arg;
+
+    return atomic_load(&d->link_up);
+}
+
+static const struct tx_ring_ops drv_ops = {.write = drv_write, .link_up = drv_link_up};
+
+static struct driver *ring_new(enum txc_free how, unsigned size)
+{
+    struct driver *d = calloc(1, sizeof(*d));
+    struct tx_ring_config cfg = {.size = size, .coalesce = 1, .free = how, .irq_target = "tcpip"};
+
+    assert_non_null(d);
+    atomic_store(&d->link_up, true);
+    assert_int_equal(tx_ring_init(&d->ring, &cfg, &drv_ops, d), 0);
+    assert_int_equal(tx_ring_start(&d->ring), 0);
+    return d;
+}
+
+static void ring_free(struct driver *d)
+{
+    tx_ring_stop(&d->ring);
+    tx_ring_destroy(&d->ring);
+    free(d);
 }
 
 static struct pbuf *frame(unsigned n, u16_t len)
@@ -78,12 +105,12 @@ static void read_frame(unsigned n, u16_t len)
         assert_int_equal(buf[i], (uint8_t)(n + i));
 }
 
-/* Queue P; a full ring (ERR_MEM) is legitimate while the ISR has not given
+/* Queue P; a full ring (-ENOBUFS, ERR_MEM to lwIP) is legitimate while the ISR has not given
  * descriptors back yet, so retry for a bounded time as lwIP would. */
-static void enqueue(struct netif_tap *t, struct pbuf *p)
+static void enqueue(struct driver *d, struct pbuf *p)
 {
     for (int i = 0; i < 4000; i++) {
-        if (tx_ring_enqueue(t, p) == ERR_OK)
+        if (tx_ring_enqueue(&d->ring, p) == 0)
             return;
         usleep(500);
     }
@@ -92,27 +119,27 @@ static void enqueue(struct netif_tap *t, struct pbuf *p)
 
 static void run_policy(enum txc_free how)
 {
-    struct netif_tap *t = ring_new(how, 16);
+    struct driver *d = ring_new(how, 16);
     struct pbuf *p[40];
 
     for (unsigned n = 0; n < 40; n++) {
         p[n] = frame(n, (u16_t)(60 + n));
-        enqueue(t, p[n]);
+        enqueue(d, p[n]);
         read_frame(n, (u16_t)(60 + n));
     }
     for (unsigned n = 0; n < 40; n++) {
         wait_ref(p[n], 1); /* the ring gave its reference back */
         pbuf_free(p[n]);
     }
-    assert_int_equal(ctr_get(&t->ctr.tx_frames), 40);
-    assert_true(ctr_get(&t->ctr.txc_isr_runs) > 0);
+    assert_int_equal(ctr_get(&d->frames), 40);
+    assert_true(ctr_get(&d->ring.ctr.isr_runs) > 0);
     if (how == TXC_FREE_ISR)
-        assert_true(ctr_get(&t->ctr.free_isr) > 0);
+        assert_true(ctr_get(&d->ring.ctr.free_isr) > 0);
     if (how == TXC_FREE_CALLBACK)
-        assert_true(ctr_get(&t->ctr.free_callback) > 0);
+        assert_true(ctr_get(&d->ring.ctr.free_callback) > 0);
     if (how == TXC_FREE_TASK)
-        assert_true(ctr_get(&t->ctr.free_task) > 0);
-    ring_free(t);
+        assert_true(ctr_get(&d->ring.ctr.free_task) > 0);
+    ring_free(d);
 }
 
 static void test_ring_task(void **state)
@@ -135,22 +162,22 @@ static void test_ring_isr(void **state)
 
 static void test_ring_chain_is_one_frame(void **state)
 {
-    struct netif_tap *t = ring_new(TXC_FREE_TASK, 8);
+    struct driver *d = ring_new(TXC_FREE_TASK, 8);
     struct pbuf *a = frame(0, 14), *b = frame(14, 100);
 
     (void)state;
     pbuf_cat(a, b); /* header + payload, as TCP builds them */
-    assert_int_equal(tx_ring_enqueue(t, a), ERR_OK);
+    assert_int_equal(tx_ring_enqueue(&d->ring, a), 0);
     read_frame(0, 114); /* written with one writev: one frame, in order */
     wait_ref(a, 1);
     pbuf_free(a);
-    ring_free(t);
+    ring_free(d);
 }
 
 static void test_ring_full_is_err_mem(void **state)
 {
     int big = 1 << 22;
-    struct netif_tap *t;
+    struct driver *d;
     struct pbuf *p[64];
     unsigned queued = 0, refused = 0;
 
@@ -158,16 +185,16 @@ static void test_ring_full_is_err_mem(void **state)
     /* Let the wire fill: a tiny send buffer stalls the DMA thread. */
     int small = 4096;
     setsockopt(wire[0], SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
-    t = ring_new(TXC_FREE_TASK, 4);
+    d = ring_new(TXC_FREE_TASK, 4);
     for (unsigned n = 0; n < 64; n++) {
         p[n] = frame(n, 1400);
-        if (tx_ring_enqueue(t, p[n]) == ERR_OK)
+        if (tx_ring_enqueue(&d->ring, p[n]) == 0)
             queued++;
         else
             refused++;
     }
     assert_true(refused > 0);
-    assert_int_equal(ctr_get(&t->ctr.tx_ring_full), refused);
+    assert_int_equal(ctr_get(&d->ring.ctr.full), refused);
     for (unsigned n = 0; n < queued; n++) /* drain: the DMA thread moves on */
         assert_int_equal(recv(wire[1], (char[2048]){0}, 2048, 0), 1400);
     for (unsigned n = 0; n < 64; n++) {
@@ -175,24 +202,24 @@ static void test_ring_full_is_err_mem(void **state)
         pbuf_free(p[n]);
     }
     setsockopt(wire[0], SOL_SOCKET, SO_SNDBUF, &big, sizeof(big));
-    ring_free(t);
+    ring_free(d);
 }
 
 static void test_link_down_completes_without_sending(void **state)
 {
-    struct netif_tap *t = ring_new(TXC_FREE_TASK, 8);
+    struct driver *d = ring_new(TXC_FREE_TASK, 8);
     struct pbuf *p = frame(1, 64);
     char buf[64];
 
     (void)state;
-    atomic_store(&t->link_up, false);
-    assert_int_equal(tx_ring_enqueue(t, p), ERR_OK);
+    atomic_store(&d->link_up, false);
+    assert_int_equal(tx_ring_enqueue(&d->ring, p), 0);
     wait_ref(p, 1); /* completed and given back... */
     assert_int_equal(recv(wire[1], buf, sizeof(buf), MSG_DONTWAIT), -1); /* ...not sent */
     assert_int_equal(errno, EAGAIN);
-    assert_int_equal(ctr_get(&t->ctr.tx_link_down), 1);
+    assert_int_equal(ctr_get(&d->ring.ctr.link_down), 1);
     pbuf_free(p);
-    ring_free(t);
+    ring_free(d);
 }
 
 static void tcpip_up(void *arg)

@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: MIT */
+/* The fault injector's internals, shared by fault.c (the injector, its
+ * rule lists and the per-frame decisions) and fault_irq.c (the IRQ
+ * decisions): one object split over two files, fault_irq.c calling into
+ * fault.c only through this header. */
+#pragma once
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "fault_inject/fault.h"
+#include "fault_inject/prng.h"
+
+struct delay_line;
+
+#define FRAME_MAX 65536 /* longer frames pass untouched */
+
+/* One direction's rules, run by one thread at a time (design note in
+ * fault.c), with its own PRNG stream and a frame-sized scratch buffer. */
+struct dirstate {
+    pthread_rwlock_t lock;
+    struct fault_rule *rules[FAULT_RULES_PER_DIR];
+    int nrules;
+    atomic_int active;
+    struct prng rng;
+    uint8_t scratch[FRAME_MAX];
+};
+
+struct fault {
+    struct dirstate dir[FAULT_IRQ + 1];
+    struct fault_io io;
+    unsigned next_id;
+    pthread_mutex_t id_lock;
+    struct delay_line *delay;
+};
+
+/* The frame being decided on: its number in its direction and its stamp
+ * in the capture. An rx frame was captured with it as read, before any
+ * fault; a tx frame is stamped before the rules run and the driver (or
+ * fault_io.tx_write, for a duplicate or a rewritten copy) captures it with
+ * that very stamp. A tx frame that does not go out now (dropped, or held
+ * by delay, reorder or rate) has no frame with that stamp. */
+struct frame_ref {
+    uint64_t no;
+    uint64_t ts;
+};
+
+/* True with probability P, drawn from DS's stream. Always draws, so that
+ * the stream stays aligned whatever the rule's state. */
+static inline bool fault_coin(struct dirstate *ds, double p)
+{
+    return prng_unit(&ds->rng) < p;
+}
+
+void fault_acted(struct fault_rule *r, enum fault_dir dir, const char *what,
+                 const struct frame_ref *fr);

@@ -1,0 +1,124 @@
+/* SPDX-License-Identifier: MIT */
+/* lwipctl's human-readable renderers. */
+#include "lwipctl_render.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void print_scalar(const cJSON *v)
+{
+    if (cJSON_IsString(v))
+        fputs(v->valuestring, stdout);
+    else if (cJSON_IsBool(v))
+        fputs(cJSON_IsTrue(v) ? "yes" : "no", stdout);
+    else if (cJSON_IsNull(v))
+        fputs("-", stdout);
+    else if (cJSON_IsNumber(v)) {
+        double d = v->valuedouble;
+        if (d == (double)(long long)d)
+            printf("%lld", (long long)d);
+        else
+            printf("%.3f", d);
+    } else {
+        char *s = cJSON_PrintUnformatted(v);
+        fputs(s ? s : "?", stdout);
+        free(s);
+    }
+}
+
+static bool all_scalars(const cJSON *o)
+{
+    for (const cJSON *c = o->child; c; c = c->next)
+        if (cJSON_IsObject(c) || cJSON_IsArray(c))
+            return false;
+    return true;
+}
+
+/* Human form: an object of scalars is one line "name: k=v k=v"; deeper
+ * objects are sections. */
+static void print_object(const cJSON *o, int depth)
+{
+    for (const cJSON *c = o->child; c; c = c->next) {
+        if (depth == 0 && (strcmp(c->string, "ok") == 0 || strcmp(c->string, "id") == 0))
+            continue;
+        printf("%*s%s:", depth * 2, "", c->string);
+        if (cJSON_IsObject(c) && all_scalars(c) && c->child) {
+            for (const cJSON *k = c->child; k; k = k->next) {
+                printf(" %s=", k->string);
+                print_scalar(k);
+            }
+            putchar('\n');
+        } else if (cJSON_IsObject(c)) {
+            putchar('\n');
+            print_object(c, depth + 1);
+        } else if (cJSON_IsArray(c) && c->child && cJSON_IsObject(c->child)) {
+            putchar('\n');
+            for (const cJSON *e = c->child; e; e = e->next) {
+                printf("%*s-", depth * 2 + 2, "");
+                if (cJSON_IsObject(e)) {
+                    for (const cJSON *k = e->child; k; k = k->next) {
+                        printf(" %s=", k->string);
+                        print_scalar(k);
+                    }
+                } else {
+                    putchar(' ');
+                    print_scalar(e);
+                }
+                putchar('\n');
+            }
+        } else {
+            putchar(' ');
+            print_scalar(c);
+            putchar('\n');
+        }
+    }
+}
+
+/* A response, as a person reads it: an object of scalars is one line
+ * "name: k=v k=v", deeper objects are indented sections; "ok" and "id" are
+ * left out. */
+void lwipctl_render_human(const cJSON *resp)
+{
+    print_object(resp, 0);
+}
+
+/* iperf3's result, briefly: one line per stream side and per sum, then the
+ * server's text output if the daemon passed it on. */
+void lwipctl_render_iperf3(const cJSON *resp)
+{
+    const cJSON *end = cJSON_GetObjectItemCaseSensitive(resp, "end");
+    const cJSON *streams = cJSON_GetObjectItemCaseSensitive(end, "streams");
+    const cJSON *text = cJSON_GetObjectItemCaseSensitive(resp, "server_output_text");
+    const cJSON *s, *c;
+
+    cJSON_ArrayForEach(s, streams)
+    {
+        const cJSON *id = cJSON_GetObjectItemCaseSensitive(s, "id");
+        cJSON_ArrayForEach(c, s)
+        {
+            if (!cJSON_IsObject(c))
+                continue;
+            printf("[%3d] %-8s", cJSON_IsNumber(id) ? id->valueint : 0, c->string);
+            for (const cJSON *k = c->child; k; k = k->next) {
+                printf(" %s=", k->string);
+                print_scalar(k);
+            }
+            putchar('\n');
+        }
+    }
+    cJSON_ArrayForEach(c, end)
+    {
+        if (!cJSON_IsObject(c) || strcmp(c->string, "streams") == 0)
+            continue;
+        printf("%s:", c->string);
+        for (const cJSON *k = c->child; k; k = k->next) {
+            printf(" %s=", k->string);
+            print_scalar(k);
+        }
+        putchar('\n');
+    }
+    if (cJSON_IsString(text))
+        printf("server output:\n%s", text->valuestring);
+}

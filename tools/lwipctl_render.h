@@ -1,0 +1,9 @@
+/* SPDX-License-Identifier: MIT */
+/* lwipctl's human-readable renderers: the daemon's JSON responses printed
+ * for a person on stdout (--json prints the JSON itself). */
+#pragma once
+
+#include <cjson/cJSON.h>
+
+void lwipctl_render_human(const cJSON *resp);
+void lwipctl_render_iperf3(const cJSON *resp);
