@@ -3,6 +3,7 @@
  * line out, one response line back; human-readable output by default,
  * the daemon's JSON with --json. */
 #define _GNU_SOURCE
+#include "lwipd_config.h"
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <getopt.h>
@@ -35,6 +36,7 @@ static void usage(FILE *out)
                  "  -i, --tap TAP       lwipd instance by TAP name (default tap0)\n"
                  "  -j, --json          print the daemon's JSON response\n"
                  "  -t, --timeout SEC   give up after SEC seconds (default 10)\n"
+                 "  -V, --version       print lwipctl's version and exit\n"
                  "  -h, --help          this help\n\n"
                  "Commands:\n"
                  "  status              addresses, link, modes, uptime, build\n"
@@ -399,9 +401,13 @@ err:
 int main(int argc, char **argv)
 {
     static const struct option lopts[] = {
-        {"socket", required_argument, NULL, 's'}, {"tap", required_argument, NULL, 'i'},
-        {"json", no_argument, NULL, 'j'},         {"timeout", required_argument, NULL, 't'},
-        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+        {"socket", required_argument, NULL, 's'},
+        {"tap", required_argument, NULL, 'i'},
+        {"json", no_argument, NULL, 'j'},
+        {"timeout", required_argument, NULL, 't'},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0},
     };
     const char *sock = NULL, *tap = "tap0";
     char pathbuf[108];
@@ -409,7 +415,7 @@ int main(int argc, char **argv)
     double timeout = 10, wait_s = 0;
     int c, fd;
 
-    while ((c = getopt_long(argc, argv, "+s:i:jt:h", lopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "+s:i:jt:hV", lopts, NULL)) != -1) {
         switch (c) {
         case 's':
             sock = optarg;
@@ -432,6 +438,9 @@ int main(int argc, char **argv)
         }
         case 'h':
             usage(stdout);
+            return 0;
+        case 'V':
+            printf("lwipctl %s\n", LWIPD_VERSION);
             return 0;
         default:
             usage(stderr);
