@@ -227,14 +227,15 @@ static const char *where(const struct args *a, const char *name, char *buf, size
     return buf;
 }
 
-/* The checks that involve several options, after both layers. */
+/* The checks that involve several options, after both layers. 0, or
+ * -EINVAL after printing why. */
 static int check_conflicts(const struct args *a)
 {
     char w1[160], w2[160];
 
     if (!a->tap) {
         fprintf(stderr, "lwipd: --tap NAME is required\nTry 'lwipd --help'.\n");
-        return -1;
+        return -EINVAL;
     }
     if (a->ip_set == a->dhcp) {
         if (a->ip_set)
@@ -242,17 +243,17 @@ static int check_conflicts(const struct args *a)
                     where(a, "ip", w1, sizeof(w1)), where(a, "dhcp", w2, sizeof(w2)));
         else
             fprintf(stderr, "lwipd: give exactly one of --ip ADDR/LEN and --dhcp\n");
-        return -1;
+        return -EINVAL;
     }
     if (a->gw && a->dhcp) {
         fprintf(stderr, "lwipd: %s conflicts with %s: the gateway comes from DHCP\n",
                 where(a, "gw", w1, sizeof(w1)), where(a, "dhcp", w2, sizeof(w2)));
-        return -1;
+        return -EINVAL;
     }
     if (a->ready_fd >= 0 && a->check_config) {
         fprintf(stderr, "lwipd: %s conflicts with --check-config: nothing gets ready\n",
                 where(a, "ready-fd", w1, sizeof(w1)));
-        return -1;
+        return -EINVAL;
     }
     return 0;
 }

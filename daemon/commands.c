@@ -2,13 +2,14 @@
 /* Control commands: the request parser, the command table, the readers of
  * request fields, deferred answers and the dispatcher. The handlers live in
  * daemon/commands/, one file per area. Each fills the response object and
- * returns 0, or returns -1 with a message; the response always carries
+ * returns 0, or returns -errno with a message; the response always carries
  * "ok". */
 #define _GNU_SOURCE
 #include "lwipd_config.h"
 #include "daemon/commands.h"
 
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -88,7 +89,7 @@ const char *commands_str_field(const cJSON *req, const char *name)
 }
 
 /* Read an optional integer field NAME within [MIN, MAX] (default DEF) into
- * *OUT. 0, or -1 with ERR naming the field and the range. */
+ * *OUT. 0, or -EINVAL with ERR naming the field and the range. */
 int commands_int_field(const cJSON *req, const char *name, long min, long max, long def, long *out,
                        char *err, size_t errlen)
 {
@@ -101,14 +102,14 @@ int commands_int_field(const cJSON *req, const char *name, long min, long max, l
     if (!cJSON_IsNumber(v) || v->valuedouble != (double)(long)v->valuedouble ||
         v->valuedouble < (double)min || v->valuedouble > (double)max) {
         snprintf(err, errlen, "\"%s\" must be an integer from %ld to %ld", name, min, max);
-        return -1;
+        return -EINVAL;
     }
     *out = (long)v->valuedouble;
     return 0;
 }
 
-/* Read an optional boolean field NAME (default false) into *OUT. 0, or -1
- * with ERR set. */
+/* Read an optional boolean field NAME (default false) into *OUT. 0, or
+ * -EINVAL with ERR set. */
 int commands_bool_field(const cJSON *req, const char *name, bool *out, char *err, size_t errlen)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(req, name);
@@ -118,7 +119,7 @@ int commands_bool_field(const cJSON *req, const char *name, bool *out, char *err
         return 0;
     if (!cJSON_IsBool(v)) {
         snprintf(err, errlen, "\"%s\" must be true or false", name);
-        return -1;
+        return -EINVAL;
     }
     *out = cJSON_IsTrue(v);
     return 0;

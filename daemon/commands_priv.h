@@ -24,8 +24,8 @@ struct commands_ctx {
     const struct cJSON *id;
 };
 
-/* A command handler: fills RESP and returns 0, returns -1 with a message in
- * ERR, or returns COMMANDS_DEFERRED after commands_defer(). */
+/* A command handler: fills RESP and returns 0, returns -errno with a
+ * message in ERR, or returns COMMANDS_DEFERRED after commands_defer(). */
 typedef int (*commands_handler_fn)(struct commands_ctx *ctx, const struct cJSON *req,
                                    struct cJSON *resp, char *err, size_t errlen);
 

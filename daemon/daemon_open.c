@@ -83,7 +83,7 @@ int daemon_open_tap(struct daemon *d)
 int daemon_open_control(struct daemon *d)
 {
     const char *path = d->args->control;
-    int err;
+    char err[200];
 
     if (!path) {
         const char *rt = getenv("RUNTIME_DIRECTORY");
@@ -101,7 +101,7 @@ int daemon_open_control(struct daemon *d)
     mode_t mode = d->args->control_mode_set ? d->args->control_mode
                   : d->args->control_group  ? 0660
                                             : 0600;
-    d->control = control_new(d->base, d->control_path, mode, commands_handle, d, &err);
+    d->control = control_new(d->base, d->control_path, mode, commands_handle, d, err, sizeof(err));
     if (d->control) {
         const struct args *a = d->args;
 
@@ -115,12 +115,8 @@ int daemon_open_control(struct daemon *d)
             control_set_group(d->control, a->control_gid);
         return 0;
     }
-    if (err == -EADDRINUSE) {
-        log_err("daemon", "control socket %s is in use by a running lwipd", d->control_path);
-        return LWIPD_EXIT_UNAVAILABLE;
-    }
-    log_err("daemon", "control socket %s: %s", d->control_path, strerror(-err));
-    return LWIPD_EXIT_CANTCREAT;
+    log_err("daemon", "%s", err);
+    return errno == EADDRINUSE ? LWIPD_EXIT_UNAVAILABLE : LWIPD_EXIT_CANTCREAT;
 }
 
 /* --user/--group: hand over the files lwipd reopens later, then drop. 0, or

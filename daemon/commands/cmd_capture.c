@@ -5,6 +5,7 @@
 #include "daemon/commands/cmd.h"
 
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,12 +24,12 @@ int cmd_capture(struct commands_ctx *ctx, const cJSON *req, cJSON *resp, char *e
 
     if (!op) {
         snprintf(err, errlen, "capture: \"op\" must be start, stop, rotate or mark");
-        return -1;
+        return -EINVAL;
     }
     if (strcmp(op, "start") == 0) {
         if (capture_start(c, commands_str_field(req, "path"), why, sizeof(why)) != 0) {
             snprintf(err, errlen, "capture start: %s", why);
-            return -1;
+            return -EINVAL;
         }
         events_emit("capture", "\"op\":\"start\"");
     } else if (strcmp(op, "stop") == 0) {
@@ -37,7 +38,7 @@ int cmd_capture(struct commands_ctx *ctx, const cJSON *req, cJSON *resp, char *e
     } else if (strcmp(op, "rotate") == 0) {
         if (!capture_running(c)) {
             snprintf(err, errlen, "capture rotate: not capturing");
-            return -1;
+            return -EINVAL;
         }
         capture_rotate(c);
         events_emit("capture", "\"op\":\"rotate\"");
@@ -51,14 +52,14 @@ int cmd_capture(struct commands_ctx *ctx, const cJSON *req, cJSON *resp, char *e
             free(quoted);
             snprintf(err, errlen, "capture mark: needs a \"text\" of at most %d characters",
                      EVENTS_TEXT_LEN - 32);
-            return -1;
+            return -EINVAL;
         }
         uint64_t seq = events_emit("mark", "\"text\":%s", quoted);
         free(quoted);
         cJSON_AddNumberToObject(resp, "event", (double)seq);
     } else {
         snprintf(err, errlen, "capture: \"op\" must be start, stop, rotate or mark");
-        return -1;
+        return -EINVAL;
     }
     cJSON_AddBoolToObject(resp, "capturing", capture_running(c));
     cJSON_AddStringToObject(resp, "path", capture_path(c));

@@ -63,7 +63,7 @@ int cmd_diag_sockets(struct commands_ctx *ctx, const cJSON *req, cJSON *resp, ch
     int r;
 
     if (commands_bool_field(req, "probe", &probe, err, errlen))
-        return -1;
+        return -EINVAL;
     if (!probe) {
         sockets_fields(resp);
         return 0;
@@ -71,7 +71,7 @@ int cmd_diag_sockets(struct commands_ctx *ctx, const cJSON *req, cJSON *resp, ch
     dd = commands_defer(ctx);
     if (!dd) {
         snprintf(err, errlen, "sockets: cannot answer later on this connection");
-        return -1;
+        return -EINVAL;
     }
     r = sockdiag_probe_async(probe_done, dd);
     if (r)
@@ -92,7 +92,7 @@ int cmd_diag_leaks(struct commands_ctx *ctx, const cJSON *req, cJSON *resp, char
         if (!snap)
             snprintf(err, errlen, "out of memory");
         leaks_snap_free(snap);
-        return -1;
+        return snap ? -EINVAL : -ENOMEM;
     }
     r = reset ? stack_call(leaks_baseline_in_tcpip, NULL, 0, COMMANDS_STACK_TIMEOUT_MS) : 0;
     if (r == 0)
@@ -101,13 +101,13 @@ int cmd_diag_leaks(struct commands_ctx *ctx, const cJSON *req, cJSON *resp, char
         snprintf(err, errlen, "leaks: %s",
                  r == -ETIMEDOUT ? "tcpip thread did not answer" : strerror(-r));
         leaks_snap_free(snap);
-        return -1;
+        return r;
     }
     rep = leaks_report_json(snap);
     leaks_snap_free(snap);
     if (!rep) {
         snprintf(err, errlen, "leaks: no baseline (it is taken when lwipd is ready)");
-        return -1;
+        return -ENOENT;
     }
     while (rep->child) {
         cJSON *item = cJSON_DetachItemViaPointer(rep, rep->child);

@@ -5,6 +5,7 @@
 #include "daemon/commands/cmd.h"
 
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -33,12 +34,12 @@ int cmd_fault(struct commands_ctx *ctx, const cJSON *req, cJSON *resp, char *err
 
         if (!rule) {
             snprintf(err, errlen, "fault add: needs \"rule\"");
-            return -1;
+            return -EINVAL;
         }
         id = fault_add(f, rule, why, sizeof(why));
         if (id < 0) {
             snprintf(err, errlen, "fault add: %s", why);
-            return -1;
+            return -EINVAL;
         }
         cJSON_AddNumberToObject(resp, "rule_id", id);
         return 0;
@@ -46,10 +47,10 @@ int cmd_fault(struct commands_ctx *ctx, const cJSON *req, cJSON *resp, char *err
     if (strcmp(op, "del") == 0) {
         long id;
         if (commands_int_field(req, "rule_id", 1, 1000000000, 0, &id, err, errlen))
-            return -1;
+            return -EINVAL;
         if (id == 0 || fault_del(f, (unsigned)id) != 0) {
             snprintf(err, errlen, "fault del: no rule %ld", id);
-            return -1;
+            return -EINVAL;
         }
         return 0;
     }
@@ -58,5 +59,5 @@ int cmd_fault(struct commands_ctx *ctx, const cJSON *req, cJSON *resp, char *err
         return 0;
     }
     snprintf(err, errlen, "fault: \"op\" must be add, list, del or clear");
-    return -1;
+    return -EINVAL;
 }

@@ -54,7 +54,7 @@ int cmd_iperf3(struct commands_ctx *ctx, const cJSON *req, cJSON *resp, char *er
     iperf3_params_defaults(p);
     if (!cJSON_IsString(host) || args_parse_ipv4(host->valuestring, &ic.o.addr) != 0) {
         snprintf(err, errlen, "iperf3: \"host\" must be an IPv4 address");
-        return -1;
+        return -EINVAL;
     }
     if (commands_int_field(req, "port", 1, 65535, IPERF3_PORT, &port, err, errlen) ||
         commands_int_field(req, "time", 1, 3600, 10, &time, err, errlen) ||
@@ -71,19 +71,19 @@ int cmd_iperf3(struct commands_ctx *ctx, const cJSON *req, cJSON *resp, char *er
         commands_bool_field(req, "nodelay", &p->nodelay, err, errlen) ||
         commands_bool_field(req, "get_server_output", &p->get_server_output, err, errlen) ||
         commands_bool_field(req, "udp_counters_64bit", &p->udp_counters_64bit, err, errlen))
-        return -1;
+        return -EINVAL;
     if ((has_time ? 1 : 0) + (bytes ? 1 : 0) + (blocks ? 1 : 0) > 1) {
         snprintf(err, errlen, "iperf3: give one end condition: \"time\", \"bytes\" or \"blocks\"");
-        return -1;
+        return -EINVAL;
     }
     if (p->reverse && p->bidir) {
         snprintf(err, errlen, "iperf3: \"reverse\" and \"bidir\" are exclusive");
-        return -1;
+        return -EINVAL;
     }
     if (p->udp && len && (len < IPERF3_UDP_MIN_LEN || len > IPERF3_UDP_MAX_LEN)) {
         snprintf(err, errlen, "iperf3: UDP \"len\" must be from %d to %d", IPERF3_UDP_MIN_LEN,
                  IPERF3_UDP_MAX_LEN);
-        return -1;
+        return -EINVAL;
     }
     ic.o.port = (uint16_t)port;
     p->time = bytes || blocks ? 0 : (uint32_t)time;
@@ -98,7 +98,7 @@ int cmd_iperf3(struct commands_ctx *ctx, const cJSON *req, cJSON *resp, char *er
     ic.dd = commands_defer(ctx);
     if (!ic.dd) {
         snprintf(err, errlen, "iperf3: cannot answer later on this connection");
-        return -1;
+        return -EINVAL;
     }
     r = stack_call(iperf3_in_tcpip, &ic, sizeof(ic), COMMANDS_STACK_TIMEOUT_MS);
     if (r == -ETIMEDOUT)

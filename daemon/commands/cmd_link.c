@@ -24,24 +24,24 @@ int cmd_link(struct commands_ctx *ctx, const cJSON *req, cJSON *resp, char *err,
         if (!cJSON_IsString(state) || ((up = strcmp(state->valuestring, "up") == 0) == 0 &&
                                        strcmp(state->valuestring, "down") != 0)) {
             snprintf(err, errlen, "link: \"state\" must be \"up\" or \"down\"");
-            return -1;
+            return -EINVAL;
         }
         const char *when = commands_str_field(req, "when");
         if (when && (up || strcmp(when, "tx-busy") != 0)) {
             snprintf(err, errlen, "link: \"when\":\"tx-busy\" is for pulling the cable only");
-            return -1;
+            return -EINVAL;
         }
         r = when ? stack_set_link_when_tx_busy(COMMANDS_STACK_TIMEOUT_MS)
                  : stack_set_link(up, COMMANDS_STACK_TIMEOUT_MS);
         if (r == -EAGAIN) {
             snprintf(err, errlen, "link: no frame was in flight within %d ms",
                      COMMANDS_STACK_TIMEOUT_MS);
-            return -1;
+            return r;
         }
         if (r) {
             snprintf(err, errlen, "link: %s",
                      r == -ETIMEDOUT ? "tcpip thread did not answer" : strerror(-r));
-            return -1;
+            return r;
         }
     }
     cJSON_AddStringToObject(resp, "link", netif_tap_link_is_up(ctx->d->tap) ? "up" : "down");

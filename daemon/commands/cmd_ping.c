@@ -53,19 +53,19 @@ int cmd_ping(struct commands_ctx *ctx, const cJSON *req, cJSON *resp, char *err,
     (void)resp;
     if (!cJSON_IsString(host) || args_parse_ipv4(host->valuestring, &pc.p.addr) != 0) {
         snprintf(err, errlen, "ping: \"host\" must be an IPv4 address");
-        return -1;
+        return -EINVAL;
     }
     if (commands_int_field(req, "count", 1, 1000, 4, &count, err, errlen) ||
         commands_int_field(req, "interval_ms", 1, 10000, 200, &interval, err, errlen) ||
         commands_int_field(req, "timeout_ms", 10, 60000, 1000, &timeout, err, errlen))
-        return -1;
+        return -EINVAL;
     pc.p.count = (uint32_t)count;
     pc.p.interval_ms = (uint32_t)interval;
     pc.p.timeout_ms = (uint32_t)timeout;
     pc.dd = commands_defer(ctx);
     if (!pc.dd) {
         snprintf(err, errlen, "ping: cannot answer later on this connection");
-        return -1;
+        return -EINVAL;
     }
     r = stack_call(ping_in_tcpip, &pc, sizeof(pc), COMMANDS_STACK_TIMEOUT_MS);
     if (r == -ETIMEDOUT)

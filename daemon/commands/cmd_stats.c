@@ -5,6 +5,7 @@
 #include "daemon/commands/cmd.h"
 
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <stdio.h>
 
 #include "daemon/commands_priv.h"
@@ -17,7 +18,7 @@ int cmd_stats(struct commands_ctx *ctx, const cJSON *req, cJSON *resp, char *err
     (void)req;
     if (!s) {
         snprintf(err, errlen, "out of memory");
-        return -1;
+        return -ENOMEM;
     }
     cJSON_AddItemToObject(resp, "stats", s);
     return 0;

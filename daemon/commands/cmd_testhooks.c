@@ -28,7 +28,7 @@ int cmd_testhooks_wrong_free(struct commands_ctx *ctx, const cJSON *req, cJSON *
     r = stack_call(testhooks_pbuf_wrong_free, &wf, sizeof(wf), COMMANDS_STACK_TIMEOUT_MS);
     if (r) {
         snprintf(err, errlen, "test-wrong-free: %s", strerror(-r));
-        return -1;
+        return r;
     }
     cJSON_AddNumberToObject(resp, "chain", wf.chain);
     cJSON_AddNumberToObject(resp, "freed", wf.freed);
@@ -47,12 +47,12 @@ int cmd_testhooks_stall(struct commands_ctx *ctx, const cJSON *req, cJSON *resp,
 
     (void)ctx;
     if (commands_int_field(req, "ms", 1, 600000, 1000, &ms, err, errlen))
-        return -1;
+        return -EINVAL;
     st.ms = (unsigned)ms;
     r = stack_call(testhooks_stall, &st, sizeof(st), 20);
     if (r != 0 && r != -ETIMEDOUT) {
         snprintf(err, errlen, "test-stall: %s", strerror(-r));
-        return -1;
+        return r;
     }
     cJSON_AddNumberToObject(resp, "stall_ms", (double)ms);
     return 0;
@@ -70,7 +70,7 @@ int cmd_testhooks_isr_post(struct commands_ctx *ctx, const cJSON *req, cJSON *re
     if (r) {
         snprintf(err, errlen, "test-isr-post: %s",
                  r == -ENOTSUP ? "needs --tx-mode ring" : strerror(-r));
-        return -1;
+        return r;
     }
     return 0;
 }
