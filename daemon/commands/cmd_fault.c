@@ -22,7 +22,7 @@ int cmd_fault(struct commands_ctx *ctx, const cJSON *req, cJSON *resp, char *err
     if (!op || strcmp(op, "list") == 0) {
         struct fault_stats fs;
 
-        cJSON_AddItemToObject(resp, "rules", fault_rules_json(f));
+        cJSON_AddItemToObject(resp, "rules", stats_fault_rules_json(f));
         fault_get_stats(f, &fs);
         cJSON_AddNumberToObject(resp, "delayed_now", (double)fs.delayed_now);
         return 0;
