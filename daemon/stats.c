@@ -22,6 +22,7 @@
 #include "apps/iperf3.h"
 #include "apps/lwiperf_app.h"
 #include "apps/lwping.h"
+#include "base/names.h"
 #include "capture/capture.h"
 #include "capture/events.h"
 #include "fault_inject/fault.h"
@@ -191,41 +192,22 @@ static const struct stats_field mib2_fields[] = {
 #endif
 
 #define T(f) STATS_FIELD(struct netif_tap_stats, f)
+/* clang-format off */
 static const struct stats_field driver_fields[] = {
-    T(rx_frames),
-    T(rx_bytes),
-    T(rx_errors),
-    T(rx_nomem),
-    T(rx_input_fail),
-    T(rx_link_down),
-    T(rx_batches),
-    T(rx_oversize),
-    T(tx_frames),
-    T(tx_bytes),
-    T(tx_errors),
-    T(tx_ring_full),
-    T(tx_link_down),
-    T(ring_size),
-    T(ring_used),
-    T(ring_max_used),
-    T(ring_reclaimed_inline),
-    T(ring_full_waits),
-    T(ring_doorbell_writes),
-    T(txc_isr_runs),
-    T(free_isr),
-    T(free_callback),
-    T(free_task),
-    T(free_callback_fail),
-    T(link_changes),
-    T(rx_fault_drop),
-    T(tx_fault_drop),
-    T(irq_lost),
-    T(irq_spurious),
-    T(tap_losses),
-    T(tap_reattaches),
-    T(rt_threads),
+    T(rx_frames), T(rx_bytes), T(rx_errors), T(rx_nomem), T(rx_input_fail), T(rx_link_down),
+    T(rx_batches), T(rx_oversize), T(tx_frames), T(tx_bytes), T(tx_errors), T(tx_ring_full),
+    T(tx_link_down), T(ring_size), T(ring_used), T(ring_max_used), T(ring_reclaimed_inline),
+    T(ring_full_waits), T(ring_doorbell_writes), T(txc_isr_runs), T(free_isr), T(free_callback),
+    T(free_task), T(free_callback_fail), T(link_changes), T(rx_fault_drop), T(tx_fault_drop),
+    T(irq_lost), T(irq_spurious), T(tap_losses), T(tap_reattaches), T(rt_threads),
 };
+/* clang-format on */
 #undef T
+
+#define L(f) STATS_FIELD(struct irq_line_stats, f)
+static const struct stats_field irq_line_fields[] = {L(raised), L(coalesced), L(serviced),
+                                                     L(deferred), L(forwarded)};
+#undef L
 
 #define C(f) STATS_FIELD(struct churn_stats, f)
 static const struct stats_field churn_fields[] = {
@@ -259,7 +241,7 @@ static cJSON *lwip_json(const struct snapshot *snap)
 
     add_groups(o, s, lwip_groups, STATS_NFIELDS(lwip_groups));
     for (int i = 0; i < MEMP_MAX; i++)
-        cJSON_AddItemToObject(memp, memp_names[i],
+        cJSON_AddItemToObject(memp, names_get(memp_names, NAMES_COUNT(memp_names), (unsigned)i),
                               fields_json(&snap->memp[i], mem_fields, STATS_NFIELDS(mem_fields)));
     cJSON_AddItemToObject(o, "memp", memp);
     add_groups(sys, s, sys_groups, STATS_NFIELDS(sys_groups));
@@ -296,11 +278,7 @@ static cJSON *irq_json(struct netif_tap *tap)
 
         irq_line_get_stats(l, &st);
         cJSON_AddNumberToObject(line, "signal", irq_line_signo(l));
-        cJSON_AddNumberToObject(line, "raised", (double)st.raised);
-        cJSON_AddNumberToObject(line, "coalesced", (double)st.coalesced);
-        cJSON_AddNumberToObject(line, "serviced", (double)st.serviced);
-        cJSON_AddNumberToObject(line, "deferred", (double)st.deferred);
-        cJSON_AddNumberToObject(line, "forwarded", (double)st.forwarded);
+        add_fields(line, &st, irq_line_fields, STATS_NFIELDS(irq_line_fields));
         cJSON_AddItemToObject(o, irq_line_name(l), line);
     }
     return o;
