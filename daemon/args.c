@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* lwipd command line. One table holds every option (daemon/args_opts.c):
- * getopt_long's array, --help, the config file's keys and --check-config's
- * output are all generated from it, so they cannot drift apart. Options are
+ * getopt_long's array, the defaults, --help, the config file's keys and
+ * --check-config's output are all generated from it, so they cannot drift
+ * apart. Options are
  * applied in two layers: the config file first, then the command line on
  * top of it. */
 #define _GNU_SOURCE
@@ -19,7 +20,7 @@
 #include "base/log.h"
 
 #define opts  args_opts
-#define NOPTS args_nopts
+#define NOPTS args_opts_n
 
 /* A string copied from the config file, alive as long as the args. */
 struct args_str {
@@ -33,30 +34,14 @@ static bool opt_repeatable(const struct opt_def *o)
     return o->flags & OPT_REPEAT;
 }
 
-/* Defaults: see the option table. */
+/* Fill A with the defaults: each option's from its row of the table, plus
+ * the two fields no option starts from. */
 void args_init(struct args *a)
 {
     memset(a, 0, sizeof(*a));
-    a->log_level = LOG_INFO;
-    a->ready_fd = -1;
-    a->tx_mode = TX_MODE_RING;
-    a->ring_size = 256;
-    a->txc_coalesce = 16;
-    a->txc_free = TXC_FREE_TASK;
-    a->irq_policy = IRQ_POLICY_DETECT;
-    a->irq_target = "stack";
-    a->fatal_action = FATAL_EXIT;
-    a->watchdog_ms = 5000;
-    a->driver_priority = 10;
-    a->echo = true;
-    a->lwiperf = true;
-    a->churn_cfg.port = 7777;
-    a->churn_cfg.select_ms = 5;
-    a->churn_cfg.idle_ms = 200;
-    a->churn_cfg.closer_ms = 2;
-    a->iperf3 = true;
-    a->iperf3_port = 5201;
-    a->control_mode = 0600;
+    a->ready_fd = -1;           /* no --ready-fd */
+    a->churn_cfg.closer_ms = 2; /* the churn closer's pass period: not an option */
+    args_opts_init(a);
 }
 
 /* Release the strings the config file left in A. A stays readable as far as
@@ -94,7 +79,16 @@ void args_usage(FILE *out)
         char left[48];
         snprintf(left, sizeof(left), "--%s%s%s", opts[i].name, opts[i].arg ? " " : "",
                  opts[i].arg ? opts[i].arg : "");
-        fprintf(out, "  %-26s %s\n", left, opts[i].help);
+        fprintf(out, "  %-26s %s", left, opts[i].help);
+        if (opts[i].type != OPT_FLAG && (opts[i].def || opts[i].def_doc)) {
+            const char *def = args_opts_default(&opts[i]);
+
+            /* past 79 columns, the default goes on a line of its own */
+            if (29 + strlen(opts[i].help) + 12 + strlen(def) > 79)
+                fprintf(out, "\n  %-26s", "");
+            fprintf(out, " (default: %s)", def);
+        }
+        fputc('\n', out);
     }
     fprintf(out, "  %-26s %s\n  %-26s %s\n", "-h, --help", "show this help and exit",
             "-V, --version", "show versions and lwIP build options, then exit");
@@ -208,7 +202,7 @@ int args_config_set(struct args *a, const char *key, const char *value, int line
             return -ENOMEM;
         }
     }
-    if (o->set(a, v, why, sizeof(why)) != 0) {
+    if (args_opts_set(a, o, v, why, sizeof(why)) != 0) {
         char msg[256];
 
         strip_prefix(o, why, msg, sizeof(msg));
@@ -233,14 +227,15 @@ static const char *where(const struct args *a, const char *name, char *buf, size
     return buf;
 }
 
-/* The checks that involve several options, after both layers. */
+/* The checks that involve several options, after both layers. 0, or
+ * -EINVAL after printing why. */
 static int check_conflicts(const struct args *a)
 {
     char w1[160], w2[160];
 
     if (!a->tap) {
         fprintf(stderr, "lwipd: --tap NAME is required\nTry 'lwipd --help'.\n");
-        return -1;
+        return -EINVAL;
     }
     if (a->ip_set == a->dhcp) {
         if (a->ip_set)
@@ -248,38 +243,40 @@ static int check_conflicts(const struct args *a)
                     where(a, "ip", w1, sizeof(w1)), where(a, "dhcp", w2, sizeof(w2)));
         else
             fprintf(stderr, "lwipd: give exactly one of --ip ADDR/LEN and --dhcp\n");
-        return -1;
+        return -EINVAL;
     }
     if (a->gw && a->dhcp) {
         fprintf(stderr, "lwipd: %s conflicts with %s: the gateway comes from DHCP\n",
                 where(a, "gw", w1, sizeof(w1)), where(a, "dhcp", w2, sizeof(w2)));
-        return -1;
+        return -EINVAL;
     }
     if (a->ready_fd >= 0 && a->check_config) {
         fprintf(stderr, "lwipd: %s conflicts with --check-config: nothing gets ready\n",
                 where(a, "ready-fd", w1, sizeof(w1)));
-        return -1;
+        return -EINVAL;
     }
     return 0;
 }
 
 /* Print the effective configuration as a config file lwipd reads back:
  * every option that is set, with where it came from; the rest commented out
- * as defaults. */
+ * with the value in effect (the row's default, or what another option
+ * implied). */
 void args_print_config(const struct args *a, FILE *out)
 {
     fprintf(out, "# lwipd effective configuration%s%s\n", a->config ? " (config file " : "",
             a->config ? a->config : "");
     if (a->config)
         fprintf(out, "#   plus the command line, which wins)\n");
+    fprintf(out, "# Options not given are commented out, with the value in effect.\n");
     for (size_t i = 0; i < NOPTS; i++) {
         const struct opt_def *o = &opts[i];
-        char from[64];
+        char from[64], val[160];
 
         if (o->flags & OPT_CLI_ONLY)
             continue;
         if (!a->src[i]) {
-            fprintf(out, "# %s = (default)\n", o->name);
+            fprintf(out, "# %s = %s\n", o->name, args_opts_value(a, o, val, sizeof(val)));
             continue;
         }
         if (a->src[i] > 0)
@@ -344,7 +341,7 @@ enum args_result args_parse(struct args *a, int argc, char **argv)
         which[n] = c - 1000;
         vals[n++] = optarg ? optarg : (char *)"";
         if ((opts[c - 1000].flags & OPT_CONFIG) &&
-            opts[c - 1000].set(a, optarg, err, sizeof(err))) {
+            args_opts_set(a, &opts[c - 1000], optarg, err, sizeof(err))) {
             fprintf(stderr, "lwipd: %s\n", err);
             goto out;
         }
@@ -364,7 +361,7 @@ enum args_result args_parse(struct args *a, int argc, char **argv)
             a->nfaults = 0; /* the command line's rules replace the file's */
             cli_fault = true;
         }
-        if (o->set(a, vals[k], err, sizeof(err))) {
+        if (args_opts_set(a, o, vals[k], err, sizeof(err))) {
             fprintf(stderr, "lwipd: %s\n", err);
             goto out;
         }

@@ -15,7 +15,7 @@
 #include "crash/fatal.h"
 #include "mcu/irq.h"
 
-/* Exit codes (sysexits.h), documented in --help and README. */
+/* Exit codes (sysexits.h), documented in --help and lwipd(8). */
 #define LWIPD_EXIT_OK          0
 #define LWIPD_EXIT_USAGE       64 /* EX_USAGE: bad command line */
 #define LWIPD_EXIT_UNAVAILABLE 69 /* EX_UNAVAILABLE: TAP missing, control socket in use */

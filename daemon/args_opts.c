@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* lwipd's options: one setter per option, each validating its value, and
- * the table (args_opts[]) that getopt_long, --help, the config file and
- * --check-config are all generated from (daemon/args.c). */
+/* lwipd's options: the table (args_opts[]) that getopt_long, --help, the
+ * config file, args_init()'s defaults and --check-config are all generated
+ * from (daemon/args.c). Each row says how its value is parsed and where it
+ * is stored: an integer in a range, a flag, a string, one of a list of
+ * names, or (where the syntax is special) a setter of its own. */
 #define _GNU_SOURCE
 #include "lwipd_config.h"
 #include "daemon/args.h"
@@ -14,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/names.h"
 #include "daemon/args_priv.h"
 #include "fault_inject/rule.h"
 #include "base/log.h"
@@ -68,13 +71,6 @@ static int set_tap(struct args *a, const char *v, char *err, size_t errlen)
     return 0;
 }
 
-static int set_create_tap(struct args *a, const char *v, char *err, size_t errlen)
-{
-    (void)v, (void)err, (void)errlen;
-    a->create_tap = true;
-    return 0;
-}
-
 static int set_ip(struct args *a, const char *v, char *err, size_t errlen)
 {
     char buf[64];
@@ -91,7 +87,6 @@ static int set_ip(struct args *a, const char *v, char *err, size_t errlen)
     if (args_parse_ipv4(buf, &a->ip) || a->ip == 0)
         return ERR("--ip: '%s' is not ADDR/LEN (e.g. 198.18.0.2/24)", v);
     a->mask = htonl(len == 32 ? 0xffffffffu : ~(0xffffffffu >> len));
-    a->ip_set = true;
     return 0;
 }
 
@@ -106,50 +101,6 @@ static int set_mac(struct args *a, const char *v, char *err, size_t errlen)
 {
     if (args_parse_mac(v, a->mac))
         return ERR("--mac: '%s' is not a unicast aa:bb:cc:dd:ee:ff", v);
-    a->mac_set = true;
-    return 0;
-}
-
-static int set_mtu(struct args *a, const char *v, char *err, size_t errlen)
-{
-    unsigned long x;
-
-    if (parse_uint(v, 576, 9000, &x))
-        return ERR("--mtu: '%s' is not between 576 and 9000", v);
-    a->mtu = (int)x;
-    return 0;
-}
-
-static int set_dhcp(struct args *a, const char *v, char *err, size_t errlen)
-{
-    (void)v, (void)err, (void)errlen;
-    a->dhcp = true;
-    return 0;
-}
-
-static int set_control(struct args *a, const char *v, char *err, size_t errlen)
-{
-    if (!*v || strlen(v) >= 108)
-        return ERR("--control: path must be 1-107 characters");
-    a->control = v;
-    return 0;
-}
-
-static int set_pcap(struct args *a, const char *v, char *err, size_t errlen)
-{
-    if (!*v)
-        return ERR("--pcap: empty path");
-    a->pcap = v;
-    return 0;
-}
-
-static int set_pcap_snaplen(struct args *a, const char *v, char *err, size_t errlen)
-{
-    unsigned long x;
-
-    if (parse_uint(v, 14, 262144, &x))
-        return ERR("--pcap-snaplen: '%s' is not between 14 and 262144", v);
-    a->pcap_snaplen = (unsigned)x;
     return 0;
 }
 
@@ -157,153 +108,6 @@ static int set_log_level(struct args *a, const char *v, char *err, size_t errlen
 {
     if (log_level_parse(v, &a->log_level))
         return ERR("--log-level: '%s' is not err, warn, info or debug", v);
-    return 0;
-}
-
-static int set_log_file(struct args *a, const char *v, char *err, size_t errlen)
-{
-    if (!*v)
-        return ERR("--log-file: empty path");
-    a->log_file = v;
-    return 0;
-}
-
-static int set_ready_fd(struct args *a, const char *v, char *err, size_t errlen)
-{
-    unsigned long x;
-
-    if (parse_uint(v, 3, INT_MAX, &x))
-        return ERR("--ready-fd: '%s' is not a file descriptor >= 3", v);
-    a->ready_fd = (int)x;
-    return 0;
-}
-
-static int set_tx_mode(struct args *a, const char *v, char *err, size_t errlen)
-{
-    if (tx_mode_parse(v, &a->tx_mode))
-        return ERR("--tx-mode: '%s' is not sync or ring", v);
-    return 0;
-}
-
-static int set_ring_size(struct args *a, const char *v, char *err, size_t errlen)
-{
-    unsigned long x;
-
-    if (parse_uint(v, 2, 65536, &x))
-        return ERR("--ring-size: '%s' is not between 2 and 65536", v);
-    a->ring_size = (unsigned)x;
-    return 0;
-}
-
-static int set_txc_coalesce(struct args *a, const char *v, char *err, size_t errlen)
-{
-    unsigned long x;
-
-    if (parse_uint(v, 1, 65536, &x))
-        return ERR("--txc-coalesce: '%s' is not between 1 and 65536", v);
-    a->txc_coalesce = (unsigned)x;
-    return 0;
-}
-
-static int set_txc_free(struct args *a, const char *v, char *err, size_t errlen)
-{
-    if (txc_free_parse(v, &a->txc_free))
-        return ERR("--txc-free: '%s' is not isr, callback or task", v);
-    return 0;
-}
-
-static int set_irq_policy(struct args *a, const char *v, char *err, size_t errlen)
-{
-    if (irq_policy_parse(v, &a->irq_policy))
-        return ERR("--irq-policy: '%s' is not detect, rtos or posix", v);
-    return 0;
-}
-
-static int set_irq_target(struct args *a, const char *v, char *err, size_t errlen)
-{
-    if (!*v || strlen(v) >= 32)
-        return ERR("--irq-target: thread name must be 1-31 characters");
-    a->irq_target = v;
-    return 0;
-}
-
-static int set_report_dir(struct args *a, const char *v, char *err, size_t errlen)
-{
-    if (!*v || strlen(v) > 400)
-        return ERR("--report-dir: path must be 1-400 characters");
-    a->report_dir = v;
-    return 0;
-}
-
-static int set_fatal_action(struct args *a, const char *v, char *err, size_t errlen)
-{
-    if (fatal_action_parse(v, &a->fatal_action))
-        return ERR("--fatal-action: '%s' is not exit, abort or hold", v);
-    return 0;
-}
-
-static int set_watchdog_ms(struct args *a, const char *v, char *err, size_t errlen)
-{
-    unsigned long x;
-
-    if (parse_uint(v, 0, 3600000, &x) || (x != 0 && x < 500))
-        return ERR("--watchdog-ms: '%s' is not 0 (off) or 500-3600000", v);
-    a->watchdog_ms = (unsigned)x;
-    return 0;
-}
-
-static int set_txc_delay_us(struct args *a, const char *v, char *err, size_t errlen)
-{
-    unsigned long x;
-
-    if (parse_uint(v, 0, 1000000, &x))
-        return ERR("--txc-delay-us: '%s' is not 0-1000000", v);
-    a->txc_delay_us = (unsigned)x;
-    return 0;
-}
-
-static int set_txc_jitter_us(struct args *a, const char *v, char *err, size_t errlen)
-{
-    unsigned long x;
-
-    if (parse_uint(v, 0, 1000000, &x))
-        return ERR("--txc-jitter-us: '%s' is not 0-1000000", v);
-    a->txc_jitter_us = (unsigned)x;
-    return 0;
-}
-
-static int set_txc_coalesce_us(struct args *a, const char *v, char *err, size_t errlen)
-{
-    unsigned long x;
-
-    if (parse_uint(v, 0, 1000000, &x))
-        return ERR("--txc-coalesce-us: '%s' is not 0-1000000", v);
-    a->txc_coalesce_us = (unsigned)x;
-    return 0;
-}
-
-static int set_single_core(struct args *a, const char *v, char *err, size_t errlen)
-{
-    (void)v, (void)err, (void)errlen;
-    a->single_core = true;
-    return 0;
-}
-
-static int set_driver_priority(struct args *a, const char *v, char *err, size_t errlen)
-{
-    unsigned long x;
-
-    if (parse_uint(v, 0, 99, &x))
-        return ERR("--driver-priority: '%s' is not between 0 and 99", v);
-    a->driver_priority = (int)x;
-    return 0;
-}
-
-static int set_events(struct args *a, const char *v, char *err, size_t errlen)
-{
-    if (!*v)
-        return ERR("--events: empty path");
-    a->events = v;
     return 0;
 }
 
@@ -315,7 +119,6 @@ static int set_seed(struct args *a, const char *v, char *err, size_t errlen)
     a->seed = strtoull(v, &end, 0);
     if (errno || end == v || *end || v[0] == '-')
         return ERR("--seed: '%s' is not a number", v);
-    a->seed_set = true;
     return 0;
 }
 
@@ -325,7 +128,6 @@ static int set_link_flap(struct args *a, const char *v, char *err, size_t errlen
 
     if (link_flap_parse(v, &a->link_flap, why, sizeof(why)))
         return ERR("--link-flap: %s", why);
-    a->link_flap_set = true;
     return 0;
 }
 
@@ -349,22 +151,6 @@ static int set_fault(struct args *a, const char *v, char *err, size_t errlen)
     return 0;
 }
 
-static int set_fault_file(struct args *a, const char *v, char *err, size_t errlen)
-{
-    if (!*v)
-        return ERR("--fault-file: empty path");
-    a->fault_file = v;
-    return 0;
-}
-
-static int set_pcap_filter(struct args *a, const char *v, char *err, size_t errlen)
-{
-    if (!*v)
-        return ERR("--pcap-filter: empty filter");
-    a->pcap_filter = v;
-    return 0;
-}
-
 static int set_pcap_rotate(struct args *a, const char *v, char *err, size_t errlen)
 {
     char *end;
@@ -381,62 +167,11 @@ static int set_pcap_rotate(struct args *a, const char *v, char *err, size_t errl
         size *= 1e6, end++;
     else if (*end == 'g' || *end == 'G')
         size *= 1e9, end++;
-    /* NaN and sizes past any disk fail here, before the cast (fuzzer find) */
+    /* NaN and sizes past any disk fail here, before the cast (found by tests/fuzz/fuzz_config) */
     if (*end != ':' || parse_uint(end + 1, 1, 1000, &count) || !(size >= 1024 && size <= 1e15))
         return ERR("--pcap-rotate: '%s' is not SIZE:COUNT (size 1K-1000T, count 1-1000)", v);
     a->pcap_rotate_bytes = (uint64_t)size;
     a->pcap_rotate_count = (unsigned)count;
-    return 0;
-}
-
-static int set_no_echo(struct args *a, const char *v, char *err, size_t errlen)
-{
-    (void)v, (void)err, (void)errlen;
-    a->echo = false;
-    return 0;
-}
-
-static int set_no_lwiperf(struct args *a, const char *v, char *err, size_t errlen)
-{
-    (void)v, (void)err, (void)errlen;
-    a->lwiperf = false;
-    return 0;
-}
-
-static int set_churn(struct args *a, const char *v, char *err, size_t errlen)
-{
-    (void)v, (void)err, (void)errlen;
-    a->churn = true;
-    return 0;
-}
-
-static int set_churn_port(struct args *a, const char *v, char *err, size_t errlen)
-{
-    unsigned long x;
-
-    if (parse_uint(v, 1, 65535, &x))
-        return ERR("--churn-port: '%s' is not a TCP port (1-65535)", v);
-    a->churn_cfg.port = (uint16_t)x;
-    a->churn = true;
-    return 0;
-}
-
-static int set_churn_serialize(struct args *a, const char *v, char *err, size_t errlen)
-{
-    (void)v, (void)err, (void)errlen;
-    a->churn_cfg.serialize = true;
-    a->churn = true;
-    return 0;
-}
-
-static int set_churn_select_ms(struct args *a, const char *v, char *err, size_t errlen)
-{
-    unsigned long x;
-
-    if (parse_uint(v, 1, 10000, &x))
-        return ERR("--churn-select-ms: '%s' is not between 1 and 10000", v);
-    a->churn_cfg.select_ms = (unsigned)x;
-    a->churn = true;
     return 0;
 }
 
@@ -474,46 +209,6 @@ static int set_churn_close(struct args *a, const char *v, char *err, size_t errl
         else
             a->churn_cfg.linger_peer_gone = x == 0;
     }
-    a->churn = true;
-    return 0;
-}
-
-static int set_test_hooks(struct args *a, const char *v, char *err, size_t errlen)
-{
-    (void)v, (void)err, (void)errlen;
-    a->test_hooks = true;
-    return 0;
-}
-
-static int set_no_iperf3(struct args *a, const char *v, char *err, size_t errlen)
-{
-    (void)v, (void)err, (void)errlen;
-    a->iperf3 = false;
-    return 0;
-}
-
-static int set_iperf3_port(struct args *a, const char *v, char *err, size_t errlen)
-{
-    unsigned long x;
-
-    if (parse_uint(v, 1, 65535, &x))
-        return ERR("--iperf3-port: '%s' is not a port (1-65535)", v);
-    a->iperf3_port = (uint16_t)x;
-    return 0;
-}
-
-static int set_config(struct args *a, const char *v, char *err, size_t errlen)
-{
-    if (!*v)
-        return ERR("--config: empty path");
-    a->config = v;
-    return 0;
-}
-
-static int set_check_config(struct args *a, const char *v, char *err, size_t errlen)
-{
-    (void)v, (void)err, (void)errlen;
-    a->check_config = true;
     return 0;
 }
 
@@ -594,100 +289,287 @@ static int set_control_mode(struct args *a, const char *v, char *err, size_t err
     if (errno || end == v || *end || v[0] == '-' || x > 0777 || (x & 0600) != 0600)
         return ERR("--control-mode: '%s' is not an octal mode from 0600 to 0777", v);
     a->control_mode = (mode_t)x;
-    a->control_mode_set = true;
     return 0;
 }
 
-static int set_exit_on_tap_loss(struct args *a, const char *v, char *err, size_t errlen)
+/* ---- the generic setters -------------------------------------------- */
+
+static void store_uint(struct args *a, const struct opt_def *o, unsigned long x)
 {
-    (void)v, (void)err, (void)errlen;
-    a->exit_on_tap_loss = true;
+    char *p = (char *)a + o->field;
+
+    if (o->size == sizeof(uint16_t))
+        *(uint16_t *)p = (uint16_t)x;
+    else if (o->size == sizeof(uint64_t))
+        *(uint64_t *)p = (uint64_t)x;
+    else
+        *(unsigned *)p = (unsigned)x; /* unsigned, int and enum fields */
+}
+
+static int set_int(struct args *a, const struct opt_def *o, const char *v, char *err, size_t errlen)
+{
+    unsigned long x;
+
+    if (parse_uint(v, (o->flags & OPT_ZERO_OFF) ? 0 : o->min, o->max, &x) ||
+        (x != 0 && x < o->min)) {
+        if (o->what)
+            return ERR("--%s: '%s' is not %s", o->name, v, o->what);
+        return ERR("--%s: '%s' is not between %lu and %lu", o->name, v, o->min, o->max);
+    }
+    store_uint(a, o, x);
     return 0;
 }
+
+static int set_string(struct args *a, const struct opt_def *o, const char *v, char *err,
+                      size_t errlen)
+{
+    if (!*v && !o->max)
+        return ERR("--%s: empty %s", o->name, o->what);
+    if (!*v || (o->max && strlen(v) > o->max))
+        return ERR("--%s: %s must be 1-%lu characters", o->name, o->what, o->max);
+    *(const char **)((char *)a + o->field) = v;
+    return 0;
+}
+
+static int set_enum(struct args *a, const struct opt_def *o, const char *v, char *err,
+                    size_t errlen)
+{
+    unsigned x;
+    char list[128] = "";
+    size_t n = 0;
+
+    if (names_find(o->names, o->nnames, v, &x) == 0) {
+        store_uint(a, o, x);
+        return 0;
+    }
+    /* "'v' is not a, b or c", the names in the table's order */
+    for (size_t i = 0, k = 0; i < o->nnames; i++) {
+        if (!o->names[i])
+            continue;
+        k++;
+        n += (size_t)snprintf(list + n, n < sizeof(list) ? sizeof(list) - n : 0, "%s%s",
+                              k == 1               ? ""
+                              : i + 1 == o->nnames ? " or "
+                                                   : ", ",
+                              o->names[i]);
+    }
+    return ERR("--%s: '%s' is not %s", o->name, v, list);
+}
+
+/* Parse, check and store V into O's field. */
+static int opt_store(struct args *a, const struct opt_def *o, const char *v, char *err,
+                     size_t errlen)
+{
+    switch (o->type) {
+    case OPT_INT:
+        return set_int(a, o, v, err, errlen);
+    case OPT_FLAG:
+        *(bool *)((char *)a + o->field) = o->flag_value;
+        return 0;
+    case OPT_STRING:
+        return set_string(a, o, v, err, errlen);
+    case OPT_ENUM:
+        return set_enum(a, o, v, err, errlen);
+    case OPT_CUSTOM:
+        return o->set(a, v, err, errlen);
+    }
+    return -EINVAL;
+}
+
+/* Set option O of A from its text V (the value given, or "true" for a flag):
+ * parse, check and store it, and set the bool the row marks. 0, or -EINVAL
+ * with ERR starting "--NAME: "; A is unchanged then. */
+int args_opts_set(struct args *a, const struct opt_def *o, const char *v, char *err, size_t errlen)
+{
+    int r = opt_store(a, o, v, err, errlen);
+
+    if (r == 0 && o->marks)
+        *(bool *)((char *)a + o->marks) = true;
+    return r;
+}
+
+/* Store every row's default in A (zeroed by the caller). */
+void args_opts_init(struct args *a)
+{
+    char err[160];
+
+    for (size_t i = 0; i < args_opts_n; i++) {
+        const struct opt_def *o = &args_opts[i];
+
+        if (o->type == OPT_FLAG)
+            *(bool *)((char *)a + o->field) = !o->flag_value;
+        else if (o->def && opt_store(a, o, o->def, err, sizeof(err)) != 0)
+            log_err("args", "option table: default of --%s: %s", o->name, err);
+    }
+}
+
+/* The default of O as --help and --check-config show it: a value, or words
+ * when it is not one; "(none)" when there is none. */
+const char *args_opts_default(const struct opt_def *o)
+{
+    if (o->def_doc)
+        return o->def_doc;
+    if (o->type == OPT_FLAG)
+        return "false";
+    return o->def ? o->def : "(none)";
+}
+
+/* The value O has in A, as --check-config shows an option not given: the
+ * value, words in parentheses when it is decided later (the TAP's MTU), or
+ * "(none)". Written into BUF of LEN bytes; returns BUF. */
+const char *args_opts_value(const struct args *a, const struct opt_def *o, char *buf, size_t len)
+{
+    const char *p = (const char *)a + o->field;
+    const char *s = NULL;
+    long long x = 0;
+
+    switch (o->type) {
+    case OPT_INT:
+        x = o->size == sizeof(uint16_t)   ? *(const uint16_t *)p
+            : o->size == sizeof(uint64_t) ? (long long)*(const uint64_t *)p
+                                          : *(const int *)p;
+        if (x < 0 || (x == 0 && o->def_doc))
+            break;
+        snprintf(buf, len, "%lld", x);
+        return buf;
+    case OPT_FLAG:
+        return *(const bool *)p == o->flag_value ? "true" : "false";
+    case OPT_STRING:
+        s = *(const char *const *)p;
+        break;
+    case OPT_ENUM:
+        s = names_get(o->names, o->nnames, *(const unsigned *)p);
+        break;
+    case OPT_CUSTOM:
+        s = o->def_doc ? NULL : o->def;
+        break;
+    }
+    if (s)
+        snprintf(buf, len, "%s", s);
+    else
+        snprintf(buf, len, "(%s)", o->def_doc ? o->def_doc : "none");
+    return buf;
+}
+
+/* ---- the table ------------------------------------------------------- */
+
+static const char *const tx_mode_names[] = {[TX_MODE_SYNC] = "sync", [TX_MODE_RING] = "ring"};
+static const char *const txc_free_names[] = {
+    [TXC_FREE_ISR] = "isr", [TXC_FREE_CALLBACK] = "callback", [TXC_FREE_TASK] = "task"};
+static const char *const irq_policy_names[] = {
+    [IRQ_POLICY_DETECT] = "detect", [IRQ_POLICY_RTOS] = "rtos", [IRQ_POLICY_POSIX] = "posix"};
+static const char *const fatal_action_names[] = {
+    [FATAL_EXIT] = "exit", [FATAL_ABORT] = "abort", [FATAL_HOLD] = "hold"};
+
+#define FIELD(f)        offsetof(struct args, f)
+#define FSIZE(f)        sizeof(((struct args *)0)->f)
+#define INT(f, lo, hi)  .type = OPT_INT, .field = FIELD(f), .size = FSIZE(f), .min = lo, .max = hi
+#define FLAG(f, v)      .type = OPT_FLAG, .field = FIELD(f), .flag_value = v
+#define STRING(f, n, w) .type = OPT_STRING, .field = FIELD(f), .max = n, .what = w
+#define ENUM(f, t)                                                                                 \
+    .type = OPT_ENUM, .field = FIELD(f), .size = FSIZE(f), .names = t, .nnames = NAMES_COUNT(t)
+#define CUSTOM(fn) .type = OPT_CUSTOM, .set = fn
+
+_Static_assert(FIELD(tap) == 0, "opt_def.marks uses offset 0 as none");
 
 const struct opt_def args_opts[] = {
-    {"config", "FILE", "read options from FILE: one 'long-name = value' a line", set_config,
-     OPT_CLI_ONLY | OPT_CONFIG},
+    {"config", "FILE", "read options from FILE: one 'long-name = value' a line",
+     STRING(config, 0, "path"), .flags = OPT_CLI_ONLY | OPT_CONFIG},
     {"check-config", NULL, "check the configuration, print the effective one and exit",
-     set_check_config, OPT_CLI_ONLY},
-    {"tap", "NAME", "TAP interface to attach to (required)", set_tap, 0},
+     FLAG(check_config, true), .flags = OPT_CLI_ONLY},
+    {"tap", "NAME", "TAP interface to attach to (required)", CUSTOM(set_tap)},
     {"create-tap", NULL, "create the TAP if it does not exist (needs CAP_NET_ADMIN)",
-     set_create_tap, 0},
+     FLAG(create_tap, true)},
     {"exit-on-tap-loss", NULL, "exit (code 74) when the TAP goes away instead of waiting for it",
-     set_exit_on_tap_loss, 0},
-    {"ip", "ADDR/LEN", "lwIP's IPv4 address, e.g. 198.18.0.2/24", set_ip, 0},
-    {"gw", "ADDR", "default gateway", set_gw, 0},
-    {"dhcp", NULL, "get the address by DHCP instead of --ip", set_dhcp, 0},
-    {"mac", "MAC", "lwIP's MAC (default: stable 02:4c:77:.. from the TAP name)", set_mac, 0},
-    {"mtu", "N", "lwIP's MTU (default: the TAP's)", set_mtu, 0},
-    {"control", "PATH", "control socket (default: /run/lwipd/TAP.sock)", set_control, 0},
-    {"control-owner", "USER", "owner of the control socket file", set_control_owner, 0},
+     FLAG(exit_on_tap_loss, true)},
+    {"ip", "ADDR/LEN", "lwIP's IPv4 address, e.g. 198.18.0.2/24", CUSTOM(set_ip),
+     .marks = FIELD(ip_set)},
+    {"gw", "ADDR", "default gateway", CUSTOM(set_gw)},
+    {"dhcp", NULL, "get the address by DHCP instead of --ip", FLAG(dhcp, true)},
+    {"mac", "MAC", "lwIP's MAC", CUSTOM(set_mac), .def_doc = "stable 02:4c:77:.. from the TAP name",
+     .marks = FIELD(mac_set)},
+    {"mtu", "N", "lwIP's MTU", INT(mtu, 576, 9000), .def_doc = "the TAP's"},
+    {"control", "PATH", "control socket", STRING(control, 107, "path"),
+     .def_doc = "/run/lwipd/TAP.sock"},
+    {"control-owner", "USER", "owner of the control socket file", CUSTOM(set_control_owner)},
     {"control-group", "GROUP", "group of the control socket; its members may use it",
-     set_control_group, 0},
-    {"control-mode", "MODE", "control socket mode (0600; 0660 with --control-group)",
-     set_control_mode, 0},
-    {"user", "USER", "drop to USER after opening the TAP and the control socket", set_user, 0},
-    {"group", "GROUP", "...and to GROUP (default: USER's primary group)", set_group, 0},
-    {"pcap", "FILE", "capture every frame crossing the TAP to FILE (pcap, ns)", set_pcap, 0},
-    {"pcap-snaplen", "N", "keep at most N bytes of each captured frame (default: all)",
-     set_pcap_snaplen, 0},
-    {"pcap-filter", "BPF", "capture only frames matching this libpcap filter", set_pcap_filter, 0},
+     CUSTOM(set_control_group)},
+    {"control-mode", "MODE", "control socket mode", CUSTOM(set_control_mode), .def = "0600",
+     .def_doc = "0600; 0660 with --control-group", .marks = FIELD(control_mode_set)},
+    {"user", "USER", "drop to USER after opening the TAP and the control socket", CUSTOM(set_user)},
+    {"group", "GROUP", "...and to GROUP", CUSTOM(set_group), .def_doc = "USER's primary group"},
+    {"pcap", "FILE", "capture every frame crossing the TAP to FILE (pcap, ns)",
+     STRING(pcap, 0, "path")},
+    {"pcap-snaplen", "N", "keep at most N bytes of each captured frame",
+     INT(pcap_snaplen, 14, 262144), .def_doc = "all"},
+    {"pcap-filter", "BPF", "capture only frames matching this libpcap filter",
+     STRING(pcap_filter, 0, "filter")},
     {"pcap-rotate", "SIZE:N", "start a new file past SIZE (e.g. 100M), keep N files",
-     set_pcap_rotate, 0},
-    {"log-level", "LEVEL", "err, warn, info (default) or debug", set_log_level, 0},
-    {"log-file", "FILE", "log to FILE instead of stderr", set_log_file, 0},
-    {"ready-fd", "FD", "write one READY line to FD when up, then close it", set_ready_fd, 0},
-    {"tx-mode", "MODE", "ring (EMAC-like, default) or sync (write in linkoutput)", set_tx_mode, 0},
-    {"ring-size", "N", "TX descriptors in ring mode (default 256)", set_ring_size, 0},
-    {"txc-coalesce", "N", "raise the TX-complete IRQ every N frames (default 16)", set_txc_coalesce,
-     0},
+     CUSTOM(set_pcap_rotate)},
+    {"log-level", "LEVEL", "err, warn, info or debug", CUSTOM(set_log_level), .def = "info"},
+    {"log-file", "FILE", "log to FILE instead of stderr", STRING(log_file, 0, "path")},
+    {"ready-fd", "FD", "write one READY line to FD when up, then close it",
+     INT(ready_fd, 3, INT_MAX), .what = "a file descriptor >= 3"},
+    {"tx-mode", "MODE", "ring (EMAC-like) or sync (write in linkoutput)",
+     ENUM(tx_mode, tx_mode_names), .def = "ring"},
+    {"ring-size", "N", "TX descriptors in ring mode", INT(ring_size, 2, 65536), .def = "256"},
+    {"txc-coalesce", "N", "raise the TX-complete IRQ every N frames", INT(txc_coalesce, 1, 65536),
+     .def = "16"},
     {"txc-coalesce-us", "T", "...or T us after the first unsignalled completion (0: off)",
-     set_txc_coalesce_us, 0},
-    {"txc-delay-us", "T", "TX completion takes T us after the write (wire time)", set_txc_delay_us,
-     0},
-    {"txc-jitter-us", "T", "plus up to T us of random jitter", set_txc_jitter_us, 0},
-    {"txc-free", "HOW", "TX-complete ISR frees by: task (default), callback, isr", set_txc_free, 0},
-    {"irq-policy", "P", "ISR rule breaks: detect (default), rtos, posix", set_irq_policy, 0},
+     INT(txc_coalesce_us, 0, 1000000), .what = "0-1000000", .def = "0"},
+    {"txc-delay-us", "T", "TX completion takes T us after the write (wire time)",
+     INT(txc_delay_us, 0, 1000000), .what = "0-1000000", .def = "0"},
+    {"txc-jitter-us", "T", "plus up to T us of random jitter", INT(txc_jitter_us, 0, 1000000),
+     .what = "0-1000000", .def = "0"},
+    {"txc-free", "HOW", "the TX-complete ISR frees by: task, callback, isr",
+     ENUM(txc_free, txc_free_names), .def = "task"},
+    {"irq-policy", "P", "ISR rule breaks: detect, rtos, posix", ENUM(irq_policy, irq_policy_names),
+     .def = "detect"},
     {"irq-target", "THREAD",
-     "thread the IRQs interrupt: stack (default: whoever runs lwIP), tcpip or another lwIP thread",
-     set_irq_target, 0},
-    {"single-core", NULL, "pin every lwipd thread to one CPU, as on the MCU", set_single_core, 0},
-    {"driver-priority", "N",
-     "real-time priority of the driver's DMA thread (the EMAC; default 10, 0: none)",
-     set_driver_priority, 0},
-    {"watchdog-ms", "MS", "report a tcpip thread stalled for MS (default 5000, 0: off)",
-     set_watchdog_ms, 0},
-    {"fatal-action", "A", "after a crash report: exit (code 3, default), abort, hold",
-     set_fatal_action, 0},
-    {"report-dir", "DIR",
-     "crash reports go here (default: $LOGS_DIRECTORY, the capture's "
-     "directory, or /tmp)",
-     set_report_dir, 0},
-    {"events", "FILE", "events log: link edges, faults, violations (JSON lines)", set_events, 0},
-    {"seed", "N", "seed of every fault decision (default: random, logged)", set_seed, 0},
+     "thread the IRQs interrupt: stack (whoever runs lwIP), tcpip or another lwIP thread",
+     STRING(irq_target, 31, "thread name"), .def = "stack"},
+    {"single-core", NULL, "pin every lwipd thread to one CPU, as on the MCU",
+     FLAG(single_core, true)},
+    {"driver-priority", "N", "real-time priority of the driver's DMA thread (the EMAC; 0: none)",
+     INT(driver_priority, 0, 99), .def = "10"},
+    {"watchdog-ms", "MS", "report a tcpip thread stalled for MS (0: off)",
+     INT(watchdog_ms, 500, 3600000), .flags = OPT_ZERO_OFF, .what = "0 (off) or 500-3600000",
+     .def = "5000"},
+    {"fatal-action", "A", "after a crash report: exit (code 3), abort, hold",
+     ENUM(fatal_action, fatal_action_names), .def = "exit"},
+    {"report-dir", "DIR", "crash reports go here", STRING(report_dir, 400, "path"),
+     .def_doc = "$LOGS_DIRECTORY, the capture's directory, or /tmp"},
+    {"events", "FILE", "events log: link edges, faults, violations (JSON lines)",
+     STRING(events, 0, "path")},
+    {"seed", "N", "seed of every fault decision", CUSTOM(set_seed), .def_doc = "random, logged",
+     .marks = FIELD(seed_set)},
     {"link-flap", "SCHEDULE",
      "P[:D[:N[:J]]] (out every P ms for D ms, N times, +-J ms) or random:UMIN-UMAX:DMIN-DMAX[:N]",
-     set_link_flap, 0},
-    {"fault", "RULE", "a fault rule, e.g. 'tx drop 30% \"arp\"' (repeatable; see README)",
-     set_fault, OPT_REPEAT},
-    {"fault-file", "FILE", "fault rules, one per line (re-read on SIGHUP)", set_fault_file, 0},
-    {"no-echo", NULL, "do not start echo/discard/chargen (7, 9, 19)", set_no_echo, 0},
-    {"no-lwiperf", NULL, "do not start lwiperf (iperf2, TCP 5001)", set_no_lwiperf, 0},
-    {"churn", NULL, "start the socket churn server (sockets API, seed 003)", set_churn, 0},
-    {"churn-port", "PORT", "churn server's TCP port (default 7777)", set_churn_port, 0},
-    {"churn-close", "SPEC",
-     "closer schedule: idle=MS,requests=N,random=PERMILLE,peer=0|1 (idle=200,peer=1)",
-     set_churn_close, 0},
-    {"churn-select-ms", "MS", "the churn selector's lwip_select() timeout (default 5)",
-     set_churn_select_ms, 0},
-    {"churn-serialize", NULL, "seed 003's workaround: select and close never overlap",
-     set_churn_serialize, 0},
+     CUSTOM(set_link_flap), .marks = FIELD(link_flap_set)},
+    {"fault", "RULE", "a fault rule, e.g. 'tx drop 30% \"arp\"' (repeatable; see lwipd(8))",
+     CUSTOM(set_fault), .flags = OPT_REPEAT},
+    {"fault-file", "FILE", "fault rules, one per line (re-read on SIGHUP)",
+     STRING(fault_file, 0, "path")},
+    {"no-echo", NULL, "do not start echo/discard/chargen (7, 9, 19)", FLAG(echo, false)},
+    {"no-lwiperf", NULL, "do not start lwiperf (iperf2, TCP 5001)", FLAG(lwiperf, false)},
+    {"churn", NULL, "start the socket churn server (sockets API, select/close socket leak)",
+     FLAG(churn, true)},
+    {"churn-port", "PORT", "churn server's TCP port", INT(churn_cfg.port, 1, 65535),
+     .what = "a TCP port (1-65535)", .def = "7777", .marks = FIELD(churn)},
+    {"churn-close", "SPEC", "closer schedule: idle=MS,requests=N,random=PERMILLE,peer=0|1",
+     CUSTOM(set_churn_close), .def = "idle=200,peer=1", .marks = FIELD(churn)},
+    {"churn-select-ms", "MS", "the churn selector's lwip_select() timeout",
+     INT(churn_cfg.select_ms, 1, 10000), .def = "5", .marks = FIELD(churn)},
+    {"churn-serialize", NULL,
+     "work around the select/close socket leak: select and close never overlap",
+     FLAG(churn_cfg.serialize, true), .marks = FIELD(churn)},
     {"test-hooks", NULL, "enable test-only commands that damage the stack on purpose",
-     set_test_hooks, 0},
-    {"no-iperf3", NULL, "do not start the iperf3 server", set_no_iperf3, 0},
-    {"iperf3-port", "N", "iperf3 server's TCP and UDP port (default 5201)", set_iperf3_port, 0},
+     FLAG(test_hooks, true)},
+    {"no-iperf3", NULL, "do not start the iperf3 server", FLAG(iperf3, false)},
+    {"iperf3-port", "N", "iperf3 server's TCP and UDP port", INT(iperf3_port, 1, 65535),
+     .what = "a port (1-65535)", .def = "5201"},
 };
 
 #define NOPTS (sizeof(args_opts) / sizeof(args_opts[0]))
 _Static_assert(NOPTS <= ARGS_MAX_OPTS, "raise ARGS_MAX_OPTS");
-const size_t args_nopts = NOPTS;
+const size_t args_opts_n = NOPTS;

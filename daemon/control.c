@@ -344,28 +344,29 @@ static int socket_is_live(const char *path)
 }
 
 /* Listen on PATH with MODE. A stale socket file is replaced; a live one is
- * -EADDRINUSE. Returns NULL with *ERR = -errno. */
+ * refused (EADDRINUSE). Returns the control socket, or NULL with errno set
+ * and ERRBUF saying why (PATH and the reason); nothing is left behind. */
 struct control *control_new(struct event_base *base, const char *path, mode_t mode,
-                            control_handler_cb handler, void *arg, int *err)
+                            control_handler_cb handler, void *arg, char *errbuf, size_t errlen)
 {
     struct sockaddr_un sun = {.sun_family = AF_UNIX};
-    struct control *c;
-    int fd;
+    struct control *c = NULL;
+    int fd = -1, err;
 
     if (strlen(path) >= sizeof(sun.sun_path)) {
-        *err = -ENAMETOOLONG;
-        return NULL;
+        err = ENAMETOOLONG;
+        goto fail;
     }
     if (socket_is_live(path)) {
-        *err = -EADDRINUSE;
-        return NULL;
+        err = EADDRINUSE;
+        goto fail;
     }
     unlink(path);
     memcpy(sun.sun_path, path, strlen(path));
     fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0) {
-        *err = -errno;
-        return NULL;
+        err = errno;
+        goto fail;
     }
     /* Create with the final mode: no window where others could connect. */
     mode_t old = umask((mode_t)~mode & 0777);
@@ -374,48 +375,47 @@ struct control *control_new(struct event_base *base, const char *path, mode_t mo
     /* A backlog above the client limit: a burst of connections (scripts
      * starting together) queues instead of failing with EAGAIN. */
     if (r != 0 || listen(fd, SOMAXCONN) != 0) {
-        *err = -errno;
-        close(fd);
-        return NULL;
+        err = errno;
+        goto fail;
     }
+    err = ENOMEM;
     c = calloc(1, sizeof(*c));
-    if (!c) {
-        *err = -ENOMEM;
-        close(fd);
-        unlink(path);
-        return NULL;
-    }
+    if (!c)
+        goto fail;
     pthread_mutex_init(&c->lock, NULL);
     c->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     c->wake_ev =
         c->wake_fd >= 0 ? event_new(base, c->wake_fd, EV_READ | EV_PERSIST, wake_cb, c) : NULL;
-    if (!c->wake_ev || event_add(c->wake_ev, NULL) != 0) {
-        *err = -ENOMEM;
-        if (c->wake_ev)
-            event_free(c->wake_ev);
-        if (c->wake_fd >= 0)
-            close(c->wake_fd);
-        close(fd);
-        unlink(path);
-        free(c);
-        return NULL;
-    }
+    if (!c->wake_ev || event_add(c->wake_ev, NULL) != 0)
+        goto fail;
     c->base = base;
     c->handler = handler;
     c->arg = arg;
     snprintf(c->path, sizeof(c->path), "%s", path);
     /* backlog 0: listen() was called above (-1 would redo it with 128). */
     c->listener = evconnlistener_new(base, accept_cb, c, LEV_OPT_CLOSE_ON_FREE, 0, fd);
-    if (!c->listener) {
-        *err = -ENOMEM;
+    if (!c->listener)
+        goto fail;
+    evconnlistener_set_error_cb(c->listener, accept_error_cb);
+    return c;
+fail:
+    if (c) {
+        if (c->wake_ev)
+            event_free(c->wake_ev);
+        if (c->wake_fd >= 0)
+            close(c->wake_fd);
+        free(c);
+    }
+    if (fd >= 0) {
         close(fd);
         unlink(path);
-        free(c);
-        return NULL;
     }
-    evconnlistener_set_error_cb(c->listener, accept_error_cb);
-    *err = 0;
-    return c;
+    if (err == EADDRINUSE)
+        snprintf(errbuf, errlen, "control socket %s is in use by a running lwipd", path);
+    else
+        snprintf(errbuf, errlen, "control socket %s: %s", path, strerror(err));
+    errno = err;
+    return NULL;
 }
 
 /* Stop listening, push out what is still queued for clients (best effort),

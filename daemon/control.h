@@ -20,7 +20,7 @@ typedef char *(*control_handler_cb)(void *arg, struct control_req *req, const ch
                                     size_t len);
 
 struct control *control_new(struct event_base *base, const char *path, mode_t mode,
-                            control_handler_cb handler, void *arg, int *err);
+                            control_handler_cb handler, void *arg, char *errbuf, size_t errlen);
 void control_free(struct control *c);
 unsigned control_clients(const struct control *c);
 void control_set_group(struct control *c, gid_t gid);

@@ -9,24 +9,21 @@
 #include <errno.h>
 #include <event2/event.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "capture/capture.h"
 #include "base/events.h"
 #include "daemon/buildinfo.h"
-#include "daemon/commands.h"
 #include "daemon/control.h"
 #include "daemon/crash.h"
+#include "daemon/daemon_open.h"
 #include "daemon/notify.h"
-#include "daemon/privs.h"
 #include "daemon/stack.h"
 #include "daemon/watchdog.h"
 #include "fault_inject/fault.h"
@@ -36,8 +33,8 @@
 #include "netif_tap/netif_tap.h"
 #include "crash/fatal.h"
 #include "mcu/irq.h"
-#include "mcu/rtos_heap.h"
 #include "base/log.h"
+#include "mcu/rtos_heap.h"
 #include "base/base.h"
 #include "base/thread.h"
 
@@ -202,133 +199,6 @@ void daemon_request_stop(struct daemon *d, int exit_code)
     event_base_loopexit(d->base, NULL);
 }
 
-static int exit_code_for_tap_error(int err)
-{
-    switch (err) {
-    case -ENODEV:
-    case -ENOENT:
-        return LWIPD_EXIT_UNAVAILABLE;
-    case -EPERM:
-    case -EACCES:
-        return LWIPD_EXIT_NOPERM;
-    default:
-        return LWIPD_EXIT_OSERR;
-    }
-}
-
-static int open_tap(struct daemon *d)
-{
-    const struct args *a = d->args;
-    struct netif_tap_config tc = {
-        .ifname = a->tap,
-        .create = a->create_tap,
-        .mac_set = a->mac_set,
-        .mtu = a->mtu,
-        .tx_mode = a->tx_mode,
-        .ring_size = a->ring_size,
-        .txc_coalesce = a->txc_coalesce,
-        .txc_coalesce_us = a->txc_coalesce_us,
-        .txc_delay_us = a->txc_delay_us,
-        .txc_jitter_us = a->txc_jitter_us,
-        .txc_free = a->txc_free,
-        .irq_target = a->irq_target,
-        .rt_priority = a->driver_priority,
-    };
-    int err;
-
-    memcpy(tc.mac, a->mac, sizeof(tc.mac));
-    d->tap = netif_tap_new(&tc, &err);
-    if (d->tap)
-        return 0;
-    if (err == -ENODEV)
-        log_err("daemon",
-                "TAP %s does not exist: create it (ip tuntap add dev %s mode tap) "
-                "or pass --create-tap",
-                a->tap, a->tap);
-    else if (err == -EPERM || err == -EACCES)
-        log_err("daemon", "TAP %s: %s (needs CAP_NET_ADMIN, or a TAP owned by this user)", a->tap,
-                strerror(-err));
-    else if (err == -EINVAL || err == -EBUSY)
-        log_err("daemon", "TAP %s: %s (is it a TUN device, or attached to another process?)",
-                a->tap, strerror(-err));
-    else
-        log_err("daemon", "TAP %s: %s", a->tap, strerror(-err));
-    return exit_code_for_tap_error(err);
-}
-
-static int open_control(struct daemon *d)
-{
-    const char *path = d->args->control;
-    int err;
-
-    if (!path) {
-        const char *rt = getenv("RUNTIME_DIRECTORY");
-        if (rt && strchr(rt, ':'))
-            rt = NULL; /* several directories: do not guess */
-        snprintf(d->control_path, sizeof(d->control_path), "%s/%s.sock", rt ? rt : "/run/lwipd",
-                 d->args->tap);
-        if (!rt && mkdir("/run/lwipd", 0755) != 0 && errno != EEXIST) {
-            log_err("daemon", "mkdir /run/lwipd: %s (use --control PATH)", strerror(errno));
-            return LWIPD_EXIT_CANTCREAT;
-        }
-    } else {
-        snprintf(d->control_path, sizeof(d->control_path), "%s", path);
-    }
-    mode_t mode = d->args->control_mode_set ? d->args->control_mode
-                  : d->args->control_group  ? 0660
-                                            : 0600;
-    d->control = control_new(d->base, d->control_path, mode, commands_handle, d, &err);
-    if (d->control) {
-        const struct args *a = d->args;
-
-        if ((a->control_owner || a->control_group) &&
-            chown(d->control_path, a->control_owner ? a->control_uid : (uid_t)-1,
-                  a->control_group ? a->control_gid : (gid_t)-1) != 0) {
-            log_err("daemon", "control socket %s: chown: %s", d->control_path, strerror(errno));
-            return errno == EPERM ? LWIPD_EXIT_NOPERM : LWIPD_EXIT_CANTCREAT;
-        }
-        if (a->control_group)
-            control_set_group(d->control, a->control_gid);
-        return 0;
-    }
-    if (err == -EADDRINUSE) {
-        log_err("daemon", "control socket %s is in use by a running lwipd", d->control_path);
-        return LWIPD_EXIT_UNAVAILABLE;
-    }
-    log_err("daemon", "control socket %s: %s", d->control_path, strerror(-err));
-    return LWIPD_EXIT_CANTCREAT;
-}
-
-/* --user/--group: hand over the files lwipd reopens later, then drop. */
-static int drop_privileges(struct daemon *d)
-{
-    const struct args *a = d->args;
-    uid_t uid = a->user ? a->uid : getuid();
-    gid_t gid = a->group ? a->gid : a->user ? a->user_gid : getgid();
-    const char *files[] = {a->log_file, a->pcap, a->events};
-    int err;
-
-    if (!a->user && !a->group)
-        return 0;
-    if (geteuid() == 0 &&
-        privs_chown_files(files, (int)(sizeof(files) / sizeof(files[0])), uid, gid) != 0)
-        return LWIPD_EXIT_CANTCREAT;
-    /* The socket belongs to the daemon's user unless told otherwise, so that
-     * it can remove it at exit (in a sticky directory such as /tmp). */
-    if (geteuid() == 0 && !a->control_owner &&
-        chown(d->control_path, uid, a->control_group ? (gid_t)-1 : gid) != 0) {
-        log_err("daemon", "control socket %s: chown: %s", d->control_path, strerror(errno));
-        return LWIPD_EXIT_CANTCREAT;
-    }
-    err = privs_drop(a->user, uid, gid);
-    if (err) {
-        log_err("daemon", "cannot become uid %u gid %u: %s%s", (unsigned)uid, (unsigned)gid,
-                strerror(-err), err == -EPERM ? " (--user/--group need root)" : "");
-        return LWIPD_EXIT_NOPERM;
-    }
-    return 0;
-}
-
 static void ready_line(struct daemon *d, char *buf, size_t len)
 {
     const struct netif_tap_config *tc = netif_tap_config(d->tap);
@@ -371,23 +241,6 @@ static void block_daemon_signals(sigset_t *set)
     sigaddset(set, SIGHUP);
     pthread_sigmask(SIG_BLOCK, set, NULL);
     signal(SIGPIPE, SIG_IGN);
-}
-
-/* --report-dir, else $LOGS_DIRECTORY (systemd), the capture's directory,
- * or /tmp. */
-static void choose_report_dir(struct daemon *d)
-{
-    const char *a = d->args->report_dir;
-    const char *logs = getenv("LOGS_DIRECTORY");
-    char buf[400];
-
-    if (!a && logs && !strchr(logs, ':'))
-        a = logs;
-    if (!a && d->args->pcap) {
-        snprintf(buf, sizeof(buf), "%s", d->args->pcap);
-        a = dirname(buf);
-    }
-    snprintf(d->report_dir, sizeof(d->report_dir), "%s", a ? a : "/tmp");
 }
 
 static void pin_thread(void *arg, const struct thread_info *t)
@@ -449,12 +302,122 @@ int daemon_check_config(const struct args *a, FILE *out)
     return LWIPD_EXIT_OK;
 }
 
-int daemon_run(const struct args *a)
+/* daemon_run()'s state besides the daemon: what the event loop watches. */
+struct run {
+    struct daemon d;
+    struct event *sig_ev[3];
+    struct event *flush_ev, *status_ev, *loss_ev;
+    sigset_t sigs; /* the daemon's signals, blocked until their events exist */
+};
+
+static const int run_signals[3] = {SIGTERM, SIGINT, SIGHUP};
+
+/* The process-wide set-up: crash reporter, IRQ controller, events log,
+ * signal mask, CPU pinning, seed. 0 or the exit code. */
+static int open_process(struct run *r)
 {
-    struct daemon d = {.args = a, .exit_code = 0, .tap_loss_fd = -1};
-    struct event *sig_ev[3] = {NULL, NULL, NULL};
-    struct event *flush_ev = NULL, *status_ev = NULL, *loss_ev = NULL;
-    struct timeval flush_tv = {0, CAPTURE_FLUSH_MS * 1000}, status_tv = {STATUS_EVERY_S, 0};
+    struct daemon *d = &r->d;
+    const struct args *a = d->args;
+
+    d->start_ns = base_now_ns();
+    thread_register_current("main");
+    daemon_open_report_dir(d);
+    d->seed = a->seed_set ? a->seed : prng_random_seed();
+    crash_init(d, base_gettid());
+    irq_init(a->irq_policy);
+    irq_set_violation_hook(on_violation, NULL);
+    rtos_heap_set_fault_hook(fatal_on_fault, NULL);
+    events_init();
+    block_daemon_signals(&r->sigs);
+    if (a->single_core && pin_single_core() < 0) {
+        log_err("daemon", "--single-core: %s", strerror(errno));
+        return LWIPD_EXIT_OSERR;
+    }
+    if (a->events) {
+        int e = events_open(a->events);
+        if (e) {
+            log_err("daemon", "--events %s: %s", a->events, strerror(-e));
+            return LWIPD_EXIT_CANTCREAT;
+        }
+    }
+    events_emit("seed", "\"seed\":\"%llu\"", (unsigned long long)d->seed);
+    log_info("daemon", "seed %llu%s", (unsigned long long)d->seed,
+             a->seed_set ? "" : " (random; repeat this run with --seed)");
+    return 0;
+}
+
+/* The fault injector and its rules (--fault, --fault-file). A bad rule is a
+ * usage error, whatever the TAP's state: this runs before the TAP opens. */
+static int open_faults(struct daemon *d)
+{
+    const struct args *a = d->args;
+    char err[512];
+
+    d->fault = fault_new(d->seed);
+    if (!d->fault) {
+        log_err("daemon", "cannot create the fault injector: out of memory");
+        return LWIPD_EXIT_OSERR;
+    }
+    for (int i = 0; i < a->nfaults; i++) {
+        if (fault_add(d->fault, a->faults[i], err, sizeof(err)) < 0) {
+            log_err("daemon", "--fault '%s': %s", a->faults[i], err);
+            return LWIPD_EXIT_USAGE;
+        }
+    }
+    if (a->fault_file && fault_load_file(d->fault, a->fault_file, err, sizeof(err)) < 0) {
+        log_err("daemon", "--fault-file: %s", err);
+        return LWIPD_EXIT_USAGE;
+    }
+    return 0;
+}
+
+/* The capture, always there so that `lwipctl capture start` works without
+ * --pcap, fed by the driver. */
+static int open_capture(struct daemon *d)
+{
+    const struct args *a = d->args;
+    char err[256];
+
+    d->capture = capture_new(a->pcap_snaplen, a->pcap_filter, err, sizeof(err));
+    if (!d->capture) {
+        log_err("daemon", "--pcap-filter: %s", err);
+        return LWIPD_EXIT_USAGE;
+    }
+    capture_set_rotation(d->capture, a->pcap_rotate_bytes, a->pcap_rotate_count);
+    if (a->pcap && capture_start(d->capture, a->pcap, err, sizeof(err)) != 0) {
+        log_err("daemon", "--pcap %s: %s", a->pcap, err);
+        return LWIPD_EXIT_CANTCREAT;
+    }
+    netif_tap_set_frame_cb(d->tap, on_frame, d->capture);
+    return 0;
+}
+
+/* The driver's hooks: faults, link edges, and the TAP going away (an eventfd
+ * wakes the loop from the RX thread). */
+static int hook_driver(struct run *r)
+{
+    struct daemon *d = &r->d;
+
+    netif_tap_set_faults(d->tap, d->fault);
+    netif_tap_set_link_cb(d->tap, on_link, NULL);
+    d->tap_loss_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    r->loss_ev = d->tap_loss_fd >= 0
+                     ? event_new(d->base, d->tap_loss_fd, EV_READ | EV_PERSIST, on_tap_loss_wake, d)
+                     : NULL;
+    if (!r->loss_ev || event_add(r->loss_ev, NULL) != 0) {
+        log_err("daemon", "cannot watch for the TAP going away");
+        return LWIPD_EXIT_OSERR;
+    }
+    netif_tap_set_loss_cb(d->tap, on_tap_loss, d);
+    return 0;
+}
+
+/* Open step: everything lwipd holds, in dependency order, then lwIP, then
+ * the privileges dropped. 0 or the exit code (logged). */
+static int run_open(struct run *r)
+{
+    struct daemon *d = &r->d;
+    const struct args *a = d->args;
     struct stack_config sc = {
         .ip = a->ip,
         .mask = a->mask,
@@ -467,190 +430,141 @@ int daemon_run(const struct args *a)
         .iperf3 = a->iperf3,
         .iperf3_port = a->iperf3_port,
     };
-    const int sigs[3] = {SIGTERM, SIGINT, SIGHUP};
-    sigset_t set;
-    char line[512];
     int rc;
 
-    d.start_ns = base_now_ns();
-    thread_register_current("main");
-    choose_report_dir(&d);
-    d.seed = a->seed_set ? a->seed : prng_random_seed();
-    crash_init(&d, base_gettid());
-    irq_init(a->irq_policy);
-    irq_set_violation_hook(on_violation, NULL);
-    rtos_heap_set_fault_hook(fatal_on_fault, NULL);
-    events_init();
-    block_daemon_signals(&set);
-    if (a->single_core && pin_single_core() < 0) {
-        log_err("daemon", "--single-core: %s", strerror(errno));
-        rc = LWIPD_EXIT_OSERR;
-        goto out;
-    }
-    if (a->events) {
-        int e = events_open(a->events);
-        if (e) {
-            log_err("daemon", "--events %s: %s", a->events, strerror(-e));
-            rc = LWIPD_EXIT_CANTCREAT;
-            goto out;
-        }
-    }
-    events_emit("seed", "\"seed\":\"%llu\"", (unsigned long long)d.seed);
-    log_info("daemon", "seed %llu%s", (unsigned long long)d.seed,
-             a->seed_set ? "" : " (random; repeat this run with --seed)");
-
-    d.base = event_base_new();
-    if (!d.base) {
+    if ((rc = open_process(r)) != 0)
+        return rc;
+    d->base = event_base_new();
+    if (!d->base) {
         log_err("daemon", "event_base_new failed");
-        rc = LWIPD_EXIT_OSERR;
-        goto out;
+        return LWIPD_EXIT_OSERR;
     }
-    /* Rules first: a bad rule is a usage error, whatever the TAP's state. */
-    d.fault = fault_new(d.seed);
-    if (!d.fault) {
-        rc = LWIPD_EXIT_OSERR;
-        goto out;
-    }
-    for (int i = 0; i < a->nfaults; i++) {
-        char err[256];
-        if (fault_add(d.fault, a->faults[i], err, sizeof(err)) < 0) {
-            log_err("daemon", "--fault '%s': %s", a->faults[i], err);
-            rc = LWIPD_EXIT_USAGE;
-            goto out;
-        }
-    }
-    if (a->fault_file) {
-        char err[512];
-        if (fault_load_file(d.fault, a->fault_file, err, sizeof(err)) < 0) {
-            log_err("daemon", "--fault-file: %s", err);
-            rc = LWIPD_EXIT_USAGE;
-            goto out;
-        }
-    }
-    rc = open_tap(&d);
-    if (rc)
-        goto out;
-    {
-        char err[256];
-
-        /* Always there, so that `lwipctl capture start` works without --pcap. */
-        d.capture = capture_new(a->pcap_snaplen, a->pcap_filter, err, sizeof(err));
-        if (!d.capture) {
-            log_err("daemon", "--pcap-filter: %s", err);
-            rc = LWIPD_EXIT_USAGE;
-            goto out;
-        }
-        capture_set_rotation(d.capture, a->pcap_rotate_bytes, a->pcap_rotate_count);
-        if (a->pcap && capture_start(d.capture, a->pcap, err, sizeof(err)) != 0) {
-            log_err("daemon", "--pcap %s: %s", a->pcap, err);
-            rc = LWIPD_EXIT_CANTCREAT;
-            goto out;
-        }
-        netif_tap_set_frame_cb(d.tap, on_frame, d.capture);
-    }
-    netif_tap_set_faults(d.tap, d.fault);
-    netif_tap_set_link_cb(d.tap, on_link, NULL);
-    d.tap_loss_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    loss_ev = d.tap_loss_fd >= 0
-                  ? event_new(d.base, d.tap_loss_fd, EV_READ | EV_PERSIST, on_tap_loss_wake, &d)
-                  : NULL;
-    if (!loss_ev || event_add(loss_ev, NULL) != 0) {
-        log_err("daemon", "cannot watch for the TAP going away");
-        rc = LWIPD_EXIT_OSERR;
-        goto out;
-    }
-    netif_tap_set_loss_cb(d.tap, on_tap_loss, &d);
-    rc = open_control(&d);
-    if (rc)
-        goto out;
+    if ((rc = open_faults(d)) != 0 || (rc = daemon_open_tap(d)) != 0 ||
+        (rc = open_capture(d)) != 0 || (rc = hook_driver(r)) != 0 ||
+        (rc = daemon_open_control(d)) != 0)
+        return rc;
     /* lwIP's threads start before the drop: the driver's DMA thread takes
      * its real-time priority (--driver-priority) as it starts, which an
      * unprivileged process may not; setuid() then applies to every thread. */
-    rc = stack_start(d.tap, &sc);
+    rc = stack_start(d->tap, &sc);
     if (rc != 0) {
         /* -ESRCH: --irq-target names no lwIP thread (known only now) */
         log_err("daemon", "lwIP did not come up");
-        rc = rc == -ESRCH ? LWIPD_EXIT_USAGE : LWIPD_EXIT_SOFTWARE;
-        goto out;
+        return rc == -ESRCH ? LWIPD_EXIT_USAGE : LWIPD_EXIT_SOFTWARE;
     }
-    rc = drop_privileges(&d);
-    if (rc)
-        goto out;
+    return daemon_open_drop_privileges(d);
+}
+
+/* Arm step: signals and timers on the loop, the leak baseline, the link
+ * flapper, the watchdog. 0 or the exit code (logged). */
+static int run_arm(struct run *r)
+{
+    struct daemon *d = &r->d;
+    const struct args *a = d->args;
+    struct timeval flush_tv = {0, CAPTURE_FLUSH_MS * 1000}, status_tv = {STATUS_EVERY_S, 0};
 
     for (int i = 0; i < 3; i++) {
-        sig_ev[i] = evsignal_new(d.base, sigs[i], on_signal, &d);
-        if (!sig_ev[i] || evsignal_add(sig_ev[i], NULL) != 0) {
-            log_err("daemon", "cannot watch signal %d", sigs[i]);
-            rc = LWIPD_EXIT_OSERR;
-            goto out;
+        r->sig_ev[i] = evsignal_new(d->base, run_signals[i], on_signal, d);
+        if (!r->sig_ev[i] || evsignal_add(r->sig_ev[i], NULL) != 0) {
+            log_err("daemon", "cannot watch signal %d", run_signals[i]);
+            return LWIPD_EXIT_OSERR;
         }
     }
-    pthread_sigmask(SIG_UNBLOCK, &set, NULL);
-    flush_ev = event_new(d.base, -1, EV_PERSIST, on_flush_timer, &d);
-    status_ev = event_new(d.base, -1, EV_PERSIST, on_status_timer, &d);
-    if (!flush_ev || !status_ev || event_add(flush_ev, &flush_tv) ||
-        event_add(status_ev, &status_tv)) {
+    pthread_sigmask(SIG_UNBLOCK, &r->sigs, NULL);
+    r->flush_ev = event_new(d->base, -1, EV_PERSIST, on_flush_timer, d);
+    r->status_ev = event_new(d->base, -1, EV_PERSIST, on_status_timer, d);
+    if (!r->flush_ev || !r->status_ev || event_add(r->flush_ev, &flush_tv) ||
+        event_add(r->status_ev, &status_tv)) {
         log_err("daemon", "cannot arm timers");
-        rc = LWIPD_EXIT_OSERR;
-        goto out;
+        return LWIPD_EXIT_OSERR;
     }
-
-    take_leak_baseline(&d);
+    take_leak_baseline(d);
     if (a->link_flap_set) {
-        d.flapper = link_flapper_start(d.base, &a->link_flap, d.seed, flap_set_link, NULL);
-        if (!d.flapper) {
-            rc = LWIPD_EXIT_OSERR;
-            goto out;
+        d->flapper = link_flapper_start(d->base, &a->link_flap, d->seed, flap_set_link, NULL);
+        if (!d->flapper) {
+            log_err("daemon", "--link-flap: cannot start the link flapper");
+            return LWIPD_EXIT_OSERR;
         }
     }
     if (watchdog_start(a->watchdog_ms) != 0) {
         log_err("daemon", "cannot start the watchdog");
-        rc = LWIPD_EXIT_OSERR;
-        goto out;
+        return LWIPD_EXIT_OSERR;
     }
-    ready_line(&d, line, sizeof(line));
-    log_info("daemon", "%s", line);
-    notify_ready(a->ready_fd, line);
+    return 0;
+}
 
-    event_base_dispatch(d.base);
-    rc = d.exit_code;
+/* Run step: announce readiness, run the loop until a stop is asked for.
+ * Returns the exit code asked for. */
+static int run_loop(struct run *r)
+{
+    char line[512];
+
+    ready_line(&r->d, line, sizeof(line));
+    log_info("daemon", "%s", line);
+    notify_ready(r->d.args->ready_fd, line);
+    event_base_dispatch(r->d.base);
     notify_stopping();
-    if (fatal_happened()) {
-        /* --fatal-action hold: lwIP's threads are frozen, possibly holding
-         * locks; joining or flushing them would hang. Leave as found. */
-        log_info("daemon", "stopped after a fault (report %s)",
-                 crash_report_path() ? crash_report_path() : "not written");
-        control_free(d.control);
-        return LWIPD_EXIT_FAULT;
+    return r->d.exit_code;
+}
+
+/* Close step: release what the open and arm steps made, in reverse order,
+ * whatever step failed. lwIP has no shutdown: its threads end with the
+ * process. */
+static void run_close(struct run *r)
+{
+    struct daemon *d = &r->d;
+
+    if (d->tap) {
+        netif_tap_stop(d->tap); /* no more frames: the capture can be closed */
+        netif_tap_set_faults(d->tap, NULL);
     }
-    log_info("daemon", "stopped");
-out:
-    if (d.tap) {
-        netif_tap_stop(d.tap); /* no more frames: the capture can be closed */
-        netif_tap_set_faults(d.tap, NULL);
+    fault_free(d->fault); /* after the driver: its delay line feeds the driver */
+    if (d->capture) {
+        capture_close(d->capture);
+        d->capture = NULL;
     }
-    fault_free(d.fault); /* after the driver: its delay line feeds the driver */
-    if (d.capture) {
-        capture_close(d.capture);
-        d.capture = NULL;
-    }
-    link_flapper_free(d.flapper);
+    link_flapper_free(d->flapper);
     events_close();
-    control_free(d.control);
+    control_free(d->control);
     for (int i = 0; i < 3; i++)
-        if (sig_ev[i])
-            event_free(sig_ev[i]);
-    if (flush_ev)
-        event_free(flush_ev);
-    if (status_ev)
-        event_free(status_ev);
-    if (loss_ev)
-        event_free(loss_ev);
-    if (d.tap_loss_fd >= 0)
-        close(d.tap_loss_fd);
-    if (d.base)
-        event_base_free(d.base);
-    /* lwIP has no shutdown: its threads end with the process. */
+        if (r->sig_ev[i])
+            event_free(r->sig_ev[i]);
+    if (r->flush_ev)
+        event_free(r->flush_ev);
+    if (r->status_ev)
+        event_free(r->status_ev);
+    if (r->loss_ev)
+        event_free(r->loss_ev);
+    if (d->tap_loss_fd >= 0)
+        close(d->tap_loss_fd);
+    if (d->base)
+        event_base_free(d->base);
+}
+
+/* Run lwipd with the options A until it is stopped: open, arm, run, close.
+ * Returns the process's exit code (LWIPD_EXIT_*). */
+int daemon_run(const struct args *a)
+{
+    struct run r = {.d = {.args = a, .exit_code = 0, .tap_loss_fd = -1}};
+    int rc;
+
+    rc = run_open(&r);
+    if (rc == 0)
+        rc = run_arm(&r);
+    if (rc == 0) {
+        rc = run_loop(&r);
+        if (fatal_happened()) {
+            /* --fatal-action hold: lwIP's threads are frozen, possibly
+             * holding locks; joining or flushing them would hang. Leave as
+             * found. */
+            log_info("daemon", "stopped after a fault (report %s)",
+                     crash_report_path() ? crash_report_path() : "not written");
+            control_free(r.d.control);
+            return LWIPD_EXIT_FAULT;
+        }
+        log_info("daemon", "stopped");
+    }
+    run_close(&r);
     crash_report_stop(); /* the sections' D goes away */
     return rc;
 }

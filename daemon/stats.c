@@ -7,6 +7,8 @@
 #include "daemon/stats.h"
 
 #include <cjson/cJSON.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +22,7 @@
 #include "apps/iperf3/iperf3.h"
 #include "apps/lwiperf_app.h"
 #include "apps/lwping.h"
+#include "base/names.h"
 #include "capture/capture.h"
 #include "base/events.h"
 #include "fault_inject/fault.h"
@@ -33,56 +36,6 @@ static const char *const memp_names[] = {
 #define LWIP_MEMPOOL(name, num, size, desc) #name,
 #include "lwip/priv/memp_std.h"
 };
-
-#define MIB2_FIELDS(X)                                                                             \
-    X(ipinhdrerrors)                                                                               \
-    X(ipinaddrerrors)                                                                              \
-    X(ipinunknownprotos)                                                                           \
-    X(ipindiscards)                                                                                \
-    X(ipindelivers)                                                                                \
-    X(ipoutrequests)                                                                               \
-    X(ipoutdiscards)                                                                               \
-    X(ipoutnoroutes)                                                                               \
-    X(ipreasmoks)                                                                                  \
-    X(ipreasmfails)                                                                                \
-    X(ipfragoks)                                                                                   \
-    X(ipfragfails)                                                                                 \
-    X(ipfragcreates)                                                                               \
-    X(ipreasmreqds)                                                                                \
-    X(ipforwdatagrams)                                                                             \
-    X(ipinreceives)                                                                                \
-    X(tcpactiveopens)                                                                              \
-    X(tcppassiveopens)                                                                             \
-    X(tcpattemptfails)                                                                             \
-    X(tcpestabresets)                                                                              \
-    X(tcpoutsegs)                                                                                  \
-    X(tcpretranssegs)                                                                              \
-    X(tcpinsegs)                                                                                   \
-    X(tcpinerrs)                                                                                   \
-    X(tcpoutrsts)                                                                                  \
-    X(udpindatagrams)                                                                              \
-    X(udpnoports)                                                                                  \
-    X(udpinerrors)                                                                                 \
-    X(udpoutdatagrams)                                                                             \
-    X(icmpinmsgs)                                                                                  \
-    X(icmpinerrors)                                                                                \
-    X(icmpindestunreachs)                                                                          \
-    X(icmpintimeexcds)                                                                             \
-    X(icmpinparmprobs)                                                                             \
-    X(icmpinsrcquenchs)                                                                            \
-    X(icmpinredirects)                                                                             \
-    X(icmpinechos)                                                                                 \
-    X(icmpinechoreps)                                                                              \
-    X(icmpintimestamps)                                                                            \
-    X(icmpintimestampreps)                                                                         \
-    X(icmpinaddrmasks)                                                                             \
-    X(icmpinaddrmaskreps)                                                                          \
-    X(icmpoutmsgs)                                                                                 \
-    X(icmpouterrors)                                                                               \
-    X(icmpoutdestunreachs)                                                                         \
-    X(icmpouttimeexcds)                                                                            \
-    X(icmpoutechos)                                                                                \
-    X(icmpoutechoreps)
 
 struct snapshot {
     struct stats_ s;
@@ -108,61 +61,176 @@ static void snapshot_take(struct snapshot *snap, int locked)
         SYS_ARCH_UNPROTECT(lev);
 }
 
-static cJSON *proto_json(const struct stats_proto *p)
+/* One counter of a struct: its JSON name, where it is and how wide (an
+ * unsigned integer of 1, 2, 4 or 8 bytes). The writers below are tables of
+ * these, so a struct's counters are listed once. */
+struct stats_field {
+    const char *name;
+    size_t off;
+    size_t size;
+};
+
+/* clang-format off */
+#define STATS_FIELD(type, f) {#f, offsetof(type, f), sizeof(((type *)0)->f)}
+/* clang-format on */
+#define STATS_NFIELDS(table) (sizeof(table) / sizeof((table)[0]))
+
+/* Add TABLE's counters of the struct at S to O. */
+static void add_fields(cJSON *o, const void *s, const struct stats_field *t, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        const unsigned char *p = (const unsigned char *)s + t[i].off;
+        uint64_t v;
+
+        switch (t[i].size) {
+        case 1:
+            v = *p;
+            break;
+        case 2:
+            v = *(const uint16_t *)p;
+            break;
+        case 4:
+            v = *(const uint32_t *)p;
+            break;
+        default:
+            v = *(const uint64_t *)p;
+            break;
+        }
+        cJSON_AddNumberToObject(o, t[i].name, (double)v);
+    }
+}
+
+/* A new object with TABLE's counters of the struct at S. */
+static cJSON *fields_json(const void *s, const struct stats_field *t, size_t n)
 {
     cJSON *o = cJSON_CreateObject();
 
-    cJSON_AddNumberToObject(o, "xmit", p->xmit);
-    cJSON_AddNumberToObject(o, "recv", p->recv);
-    cJSON_AddNumberToObject(o, "fw", p->fw);
-    cJSON_AddNumberToObject(o, "drop", p->drop);
-    cJSON_AddNumberToObject(o, "chkerr", p->chkerr);
-    cJSON_AddNumberToObject(o, "lenerr", p->lenerr);
-    cJSON_AddNumberToObject(o, "memerr", p->memerr);
-    cJSON_AddNumberToObject(o, "rterr", p->rterr);
-    cJSON_AddNumberToObject(o, "proterr", p->proterr);
-    cJSON_AddNumberToObject(o, "opterr", p->opterr);
-    cJSON_AddNumberToObject(o, "err", p->err);
-    cJSON_AddNumberToObject(o, "cachehit", p->cachehit);
+    add_fields(o, s, t, n);
     return o;
 }
+
+#define P(f) STATS_FIELD(struct stats_proto, f)
+static const struct stats_field proto_fields[] = {
+    P(xmit),   P(recv),  P(fw),      P(drop),   P(chkerr), P(lenerr),
+    P(memerr), P(rterr), P(proterr), P(opterr), P(err),    P(cachehit),
+};
+#undef P
 
 #if LWIP_IGMP && IGMP_STATS
-/* lwIP's struct stats_igmp, field for field (the same in 2.0.x, 2.1.x and
- * 2.2.x). */
-static cJSON *igmp_json(const struct stats_igmp *g)
-{
-    cJSON *o = cJSON_CreateObject();
-
-#define N(f) cJSON_AddNumberToObject(o, #f, g->f)
-    N(xmit), N(recv), N(drop), N(chkerr), N(lenerr), N(memerr), N(proterr);
-    N(rx_v1), N(rx_group), N(rx_general), N(rx_report), N(tx_join), N(tx_leave), N(tx_report);
-#undef N
-    return o;
-}
+/* lwIP's struct stats_igmp (the same in 2.0.x, 2.1.x and 2.2.x). */
+#define G(f) STATS_FIELD(struct stats_igmp, f)
+static const struct stats_field igmp_fields[] = {
+    G(xmit),  G(recv),     G(drop),       G(chkerr),    G(lenerr),  G(memerr),   G(proterr),
+    G(rx_v1), G(rx_group), G(rx_general), G(rx_report), G(tx_join), G(tx_leave), G(tx_report),
+};
+#undef G
 #endif
 
-static cJSON *mem_json(const struct stats_mem *m)
-{
-    cJSON *o = cJSON_CreateObject();
+#define M(f) STATS_FIELD(struct stats_mem, f)
+static const struct stats_field mem_fields[] = {M(avail), M(used), M(max), M(err), M(illegal)};
+#undef M
 
-    cJSON_AddNumberToObject(o, "avail", m->avail);
-    cJSON_AddNumberToObject(o, "used", m->used);
-    cJSON_AddNumberToObject(o, "max", m->max);
-    cJSON_AddNumberToObject(o, "err", m->err);
-    cJSON_AddNumberToObject(o, "illegal", m->illegal);
-    return o;
+#define E(f) STATS_FIELD(struct stats_syselem, f)
+static const struct stats_field syselem_fields[] = {E(used), E(max), E(err)};
+#undef E
+
+/* lwIP's counter groups in struct stats_, in the document's order. */
+struct stats_group {
+    const char *name;
+    size_t off;
+    const struct stats_field *fields;
+    size_t n;
+};
+
+/* clang-format off */
+#define PROTO(g) {#g, offsetof(struct stats_, g), proto_fields, STATS_NFIELDS(proto_fields)}
+#define SYS(g) {#g, offsetof(struct stats_, sys.g), syselem_fields, STATS_NFIELDS(syselem_fields)}
+/* clang-format on */
+static const struct stats_group lwip_groups[] = {
+    PROTO(link),
+    PROTO(etharp),
+#if IPFRAG_STATS
+    PROTO(ip_frag),
+#endif
+    PROTO(ip),
+    PROTO(icmp),
+#if LWIP_IGMP && IGMP_STATS
+    {"igmp", offsetof(struct stats_, igmp), igmp_fields, STATS_NFIELDS(igmp_fields)},
+#endif
+    PROTO(udp),
+    PROTO(tcp),
+    {"mem", offsetof(struct stats_, mem), mem_fields, STATS_NFIELDS(mem_fields)},
+};
+static const struct stats_group sys_groups[] = {SYS(sem), SYS(mutex), SYS(mbox)};
+#undef PROTO
+#undef SYS
+
+/* Add each of GROUPS of the struct at S to O, as an object by its name. */
+static void add_groups(cJSON *o, const void *s, const struct stats_group *g, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        cJSON_AddItemToObject(o, g[i].name,
+                              fields_json((const char *)s + g[i].off, g[i].fields, g[i].n));
 }
 
-static cJSON *syselem_json(const struct stats_syselem *e)
-{
-    cJSON *o = cJSON_CreateObject();
+#if MIB2_STATS
+#define X(f) STATS_FIELD(struct stats_mib2, f)
+static const struct stats_field mib2_fields[] = {
+    X(ipinhdrerrors),       X(ipinaddrerrors),     X(ipinunknownprotos), X(ipindiscards),
+    X(ipindelivers),        X(ipoutrequests),      X(ipoutdiscards),     X(ipoutnoroutes),
+    X(ipreasmoks),          X(ipreasmfails),       X(ipfragoks),         X(ipfragfails),
+    X(ipfragcreates),       X(ipreasmreqds),       X(ipforwdatagrams),   X(ipinreceives),
+    X(tcpactiveopens),      X(tcppassiveopens),    X(tcpattemptfails),   X(tcpestabresets),
+    X(tcpoutsegs),          X(tcpretranssegs),     X(tcpinsegs),         X(tcpinerrs),
+    X(tcpoutrsts),          X(udpindatagrams),     X(udpnoports),        X(udpinerrors),
+    X(udpoutdatagrams),     X(icmpinmsgs),         X(icmpinerrors),      X(icmpindestunreachs),
+    X(icmpintimeexcds),     X(icmpinparmprobs),    X(icmpinsrcquenchs),  X(icmpinredirects),
+    X(icmpinechos),         X(icmpinechoreps),     X(icmpintimestamps),  X(icmpintimestampreps),
+    X(icmpinaddrmasks),     X(icmpinaddrmaskreps), X(icmpoutmsgs),       X(icmpouterrors),
+    X(icmpoutdestunreachs), X(icmpouttimeexcds),   X(icmpoutechos),      X(icmpoutechoreps)};
+#undef X
+#endif
 
-    cJSON_AddNumberToObject(o, "used", e->used);
-    cJSON_AddNumberToObject(o, "max", e->max);
-    cJSON_AddNumberToObject(o, "err", e->err);
-    return o;
-}
+#define T(f) STATS_FIELD(struct netif_tap_stats, f)
+/* clang-format off */
+static const struct stats_field driver_fields[] = {
+    T(rx_frames), T(rx_bytes), T(rx_errors), T(rx_nomem), T(rx_input_fail), T(rx_link_down),
+    T(rx_batches), T(rx_oversize), T(tx_frames), T(tx_bytes), T(tx_errors), T(tx_ring_full),
+    T(tx_link_down), T(ring_size), T(ring_used), T(ring_max_used), T(ring_reclaimed_inline),
+    T(ring_full_waits), T(ring_doorbell_writes), T(txc_isr_runs), T(free_isr), T(free_callback),
+    T(free_task), T(free_callback_fail), T(link_changes), T(rx_fault_drop), T(tx_fault_drop),
+    T(irq_lost), T(irq_spurious), T(tap_losses), T(tap_reattaches), T(rt_threads),
+};
+/* clang-format on */
+#undef T
+
+#define L(f) STATS_FIELD(struct irq_line_stats, f)
+static const struct stats_field irq_line_fields[] = {L(raised), L(coalesced), L(serviced),
+                                                     L(deferred), L(forwarded)};
+#undef L
+
+#define C(f) STATS_FIELD(struct churn_stats, f)
+static const struct stats_field churn_fields[] = {
+    C(accepted),     C(closed),          C(close_errors),    C(in_use),
+    C(max_in_use),   C(requests),        C(bytes_echoed),    C(closes_peer),
+    C(closes_idle),  C(closes_requests), C(closes_random),   C(closes_during_select),
+    C(select_calls), C(select_wakeups),  C(select_timeouts), C(serialize_waits),
+};
+#undef C
+
+#define I(f) STATS_FIELD(struct iperf3_stats, f)
+static const struct stats_field iperf3_fields[] = {
+    I(tests_started), I(tests_completed), I(refused),    I(errors),      I(aborted),
+    I(timeouts),      I(bytes_received),  I(bytes_sent), I(client_runs), I(client_errors),
+};
+#undef I
+
+#define S(f) STATS_FIELD(struct echo_svc_stats, f)
+static const struct stats_field echo_fields[] = {
+    S(tcp_accepted),     S(tcp_active),        S(tcp_bytes_in), S(tcp_bytes_out),
+    S(udp_datagrams_in), S(udp_datagrams_out), S(errors),
+};
+#undef S
 
 static cJSON *lwip_json(const struct snapshot *snap)
 {
@@ -171,32 +239,16 @@ static cJSON *lwip_json(const struct snapshot *snap)
     cJSON *memp = cJSON_CreateObject();
     cJSON *sys = cJSON_CreateObject();
 
-    cJSON_AddItemToObject(o, "link", proto_json(&s->link));
-    cJSON_AddItemToObject(o, "etharp", proto_json(&s->etharp));
-#if IPFRAG_STATS
-    cJSON_AddItemToObject(o, "ip_frag", proto_json(&s->ip_frag));
-#endif
-    cJSON_AddItemToObject(o, "ip", proto_json(&s->ip));
-    cJSON_AddItemToObject(o, "icmp", proto_json(&s->icmp));
-#if LWIP_IGMP && IGMP_STATS
-    cJSON_AddItemToObject(o, "igmp", igmp_json(&s->igmp));
-#endif
-    cJSON_AddItemToObject(o, "udp", proto_json(&s->udp));
-    cJSON_AddItemToObject(o, "tcp", proto_json(&s->tcp));
-    cJSON_AddItemToObject(o, "mem", mem_json(&s->mem));
+    add_groups(o, s, lwip_groups, STATS_NFIELDS(lwip_groups));
     for (int i = 0; i < MEMP_MAX; i++)
-        cJSON_AddItemToObject(memp, memp_names[i], mem_json(&snap->memp[i]));
+        cJSON_AddItemToObject(memp, names_get(memp_names, NAMES_COUNT(memp_names), (unsigned)i),
+                              fields_json(&snap->memp[i], mem_fields, STATS_NFIELDS(mem_fields)));
     cJSON_AddItemToObject(o, "memp", memp);
-    cJSON_AddItemToObject(sys, "sem", syselem_json(&s->sys.sem));
-    cJSON_AddItemToObject(sys, "mutex", syselem_json(&s->sys.mutex));
-    cJSON_AddItemToObject(sys, "mbox", syselem_json(&s->sys.mbox));
+    add_groups(sys, s, sys_groups, STATS_NFIELDS(sys_groups));
     cJSON_AddItemToObject(o, "sys", sys);
 #if MIB2_STATS
-    cJSON *mib2 = cJSON_CreateObject();
-#define X(f) cJSON_AddNumberToObject(mib2, #f, s->mib2.f);
-    MIB2_FIELDS(X)
-#undef X
-    cJSON_AddItemToObject(o, "mib2", mib2);
+    cJSON_AddItemToObject(o, "mib2",
+                          fields_json(&s->mib2, mib2_fields, STATS_NFIELDS(mib2_fields)));
 #endif
     return o;
 }
@@ -207,16 +259,7 @@ static cJSON *driver_json(struct netif_tap *tap)
     cJSON *o = cJSON_CreateObject();
 
     netif_tap_get_stats(tap, &st);
-#define N(f) cJSON_AddNumberToObject(o, #f, (double)st.f)
-    N(rx_frames), N(rx_bytes), N(rx_errors), N(rx_nomem), N(rx_input_fail), N(rx_link_down);
-    N(rx_batches), N(rx_oversize), N(tx_frames), N(tx_bytes), N(tx_errors), N(tx_ring_full),
-        N(tx_link_down);
-    N(ring_size), N(ring_used), N(ring_max_used), N(ring_reclaimed_inline), N(ring_full_waits);
-    N(ring_doorbell_writes);
-    N(txc_isr_runs), N(free_isr), N(free_callback), N(free_task), N(free_callback_fail);
-    N(link_changes), N(rx_fault_drop), N(tx_fault_drop), N(irq_lost), N(irq_spurious);
-    N(tap_losses), N(tap_reattaches), N(rt_threads);
-#undef N
+    add_fields(o, &st, driver_fields, STATS_NFIELDS(driver_fields));
     cJSON_AddBoolToObject(o, "link_up", st.link_up);
     cJSON_AddBoolToObject(o, "tap_present", !st.tap_lost);
     return o;
@@ -235,11 +278,7 @@ static cJSON *irq_json(struct netif_tap *tap)
 
         irq_line_get_stats(l, &st);
         cJSON_AddNumberToObject(line, "signal", irq_line_signo(l));
-        cJSON_AddNumberToObject(line, "raised", (double)st.raised);
-        cJSON_AddNumberToObject(line, "coalesced", (double)st.coalesced);
-        cJSON_AddNumberToObject(line, "serviced", (double)st.serviced);
-        cJSON_AddNumberToObject(line, "deferred", (double)st.deferred);
-        cJSON_AddNumberToObject(line, "forwarded", (double)st.forwarded);
+        add_fields(line, &st, irq_line_fields, STATS_NFIELDS(irq_line_fields));
         cJSON_AddItemToObject(o, irq_line_name(l), line);
     }
     return o;
@@ -273,12 +312,7 @@ static cJSON *churn_json(void)
     cJSON_AddBoolToObject(o, "serialize", st.serialize);
     cJSON_AddNumberToObject(o, "port", st.port);
     cJSON_AddNumberToObject(o, "listen_fd", churn_listen_fd());
-#define N(f) cJSON_AddNumberToObject(o, #f, (double)st.f)
-    N(accepted), N(closed), N(close_errors), N(in_use), N(max_in_use), N(requests);
-    N(bytes_echoed), N(closes_peer), N(closes_idle), N(closes_requests), N(closes_random);
-    N(closes_during_select), N(select_calls), N(select_wakeups), N(select_timeouts);
-    N(serialize_waits);
-#undef N
+    add_fields(o, &st, churn_fields, STATS_NFIELDS(churn_fields));
     cJSON_AddItemToObject(o, "accept_fail", stats_errno_json(st.accept_fail, CHURN_ERRNO_SLOTS));
     cJSON_AddItemToObject(o, "socket_fail", stats_errno_json(st.socket_fail, CHURN_ERRNO_SLOTS));
     cJSON_AddItemToObject(o, "select_fail", stats_errno_json(st.select_fail, CHURN_ERRNO_SLOTS));
@@ -296,10 +330,7 @@ static cJSON *iperf3_json(void)
     cJSON_AddNumberToObject(o, "port", st.port);
     cJSON_AddStringToObject(o, "state", st.state);
     cJSON_AddNumberToObject(o, "pending", st.pending);
-#define N(f) cJSON_AddNumberToObject(o, #f, (double)st.f)
-    N(tests_started), N(tests_completed), N(refused), N(errors), N(aborted), N(timeouts);
-    N(bytes_received), N(bytes_sent), N(client_runs), N(client_errors);
-#undef N
+    add_fields(o, &st, iperf3_fields, STATS_NFIELDS(iperf3_fields));
     cJSON_AddBoolToObject(o, "client_running", st.client_running);
     return o;
 }
@@ -312,14 +343,10 @@ static cJSON *apps_json(void)
 
     for (int s = 0; s < ECHO_SVC_COUNT; s++) {
         struct echo_svc_stats st;
-        cJSON *e = cJSON_CreateObject();
 
         echo_get_stats((enum echo_service)s, &st);
-#define N(f) cJSON_AddNumberToObject(e, #f, (double)st.f)
-        N(tcp_accepted), N(tcp_active), N(tcp_bytes_in), N(tcp_bytes_out);
-        N(udp_datagrams_in), N(udp_datagrams_out), N(errors);
-#undef N
-        cJSON_AddItemToObject(o, echo_service_name((enum echo_service)s), e);
+        cJSON_AddItemToObject(o, echo_service_name((enum echo_service)s),
+                              fields_json(&st, echo_fields, STATS_NFIELDS(echo_fields)));
     }
     lwiperf_app_get_stats(&lw);
     cJSON_AddNumberToObject(lo, "sessions", (double)lw.sessions);
@@ -338,7 +365,7 @@ static cJSON *apps_json(void)
 }
 
 /* F's rules with their counters, as an array (lwipctl fault list, stats). */
-cJSON *fault_rules_json(struct fault *f)
+cJSON *stats_fault_rules_json(struct fault *f)
 {
     struct fault_rule_info *info = calloc(FAULT_MAX_RULES, sizeof(*info));
     cJSON *rules = cJSON_CreateArray();
@@ -387,7 +414,7 @@ cJSON *stats_json_ex(struct daemon *d, int unlocked)
         cJSON *f = cJSON_CreateObject();
 
         fault_get_stats(d->fault, &fs);
-        cJSON_AddItemToObject(f, "rules", fault_rules_json(d->fault));
+        cJSON_AddItemToObject(f, "rules", stats_fault_rules_json(d->fault));
         cJSON_AddNumberToObject(f, "delayed_now", (double)fs.delayed_now);
         cJSON_AddNumberToObject(f, "delay_overflow", (double)fs.delay_overflow);
         cJSON_AddNumberToObject(f, "released", (double)fs.released);

@@ -10,5 +10,5 @@ struct churn_errcount;
 struct cJSON *stats_json(struct daemon *d);
 struct cJSON *stats_json_ex(struct daemon *d, int unlocked);
 struct fault;
-struct cJSON *fault_rules_json(struct fault *f);
+struct cJSON *stats_fault_rules_json(struct fault *f);
 struct cJSON *stats_errno_json(const struct churn_errcount *tab, int n);

@@ -35,7 +35,8 @@ def test_check_config_prints_the_effective_configuration(workdir):
     assert [v for v, _ in eff["fault"]] == ['tx drop 10% "arp"', "rx delay 5ms"]
     assert eff["no-echo"][0][0] == "true"
     assert "no-lwiperf" not in eff  # false: left at the default
-    assert "# gw = (default)" in lines
+    # options not given: commented out, with the value in effect
+    assert "# gw = (none)" in lines and "# ring-size = 256" in lines
     # The output is itself a config file lwipd accepts, with the same result.
     again = write(os.path.join(workdir, "b.conf"), r.stdout)
     r2 = check(again)

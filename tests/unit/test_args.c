@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
 
@@ -241,12 +242,53 @@ static void test_churn_options(void **state)
     }
 }
 
+/* --check-config: every key once, a value for those not given (from the
+ * option table's defaults), and the given ones uncommented. */
+static void test_print_config_values(void **state)
+{
+    struct args a;
+    const char *argv[] = {"--tap", "t", "--ip", "198.18.0.2/24", "--ring-size", "64", NULL};
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f;
+
+    (void)state;
+    assert_int_equal(parse(&a, argv), ARGS_OK);
+    f = open_memstream(&text, &len);
+    assert_non_null(f);
+    args_print_config(&a, f);
+    fclose(f);
+    assert_non_null(strstr(text, "\nring-size = 64\n"));
+    assert_non_null(strstr(text, "\n# txc-coalesce = 16\n"));
+    assert_non_null(strstr(text, "\n# tx-mode = ring\n"));
+    assert_non_null(strstr(text, "\n# watchdog-ms = 5000\n"));
+    assert_non_null(strstr(text, "\n# irq-target = stack\n"));
+    assert_non_null(strstr(text, "\n# no-echo = false\n"));
+    assert_non_null(strstr(text, "\n# gw = (none)\n"));
+    assert_null(strstr(text, "(default)"));
+    for (size_t i = 0; i < args_option_count(); i++) {
+        char key[64];
+        const char *name = args_option_name(i);
+
+        if (strcmp(name, "config") == 0 || strcmp(name, "check-config") == 0)
+            continue;
+        snprintf(key, sizeof(key), "\n# %s = ", name);
+        if (!strstr(text, key)) {
+            snprintf(key, sizeof(key), "\n%s = ", name);
+            if (!strstr(text, key))
+                fail_msg("--check-config does not show '%s'", name);
+        }
+    }
+    free(text);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_defaults_and_ip), cmocka_unit_test(test_every_value),
-        cmocka_unit_test(test_usage_errors),    cmocka_unit_test(test_ipv4_and_mac_parsers),
-        cmocka_unit_test(test_churn_options),   cmocka_unit_test(test_config_string),
+        cmocka_unit_test(test_defaults_and_ip),     cmocka_unit_test(test_every_value),
+        cmocka_unit_test(test_usage_errors),        cmocka_unit_test(test_ipv4_and_mac_parsers),
+        cmocka_unit_test(test_churn_options),       cmocka_unit_test(test_config_string),
+        cmocka_unit_test(test_print_config_values),
     };
 
     /* The parser prints its complaints; keep the test log readable. */

@@ -9,16 +9,19 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
 
+#include "daemon/args.h"
 #include "daemon/commands.h"
+#include "daemon/daemon.h"
 
-static cJSON *handle(const char *line)
+static cJSON *handle_with(struct daemon *d, const char *line)
 {
-    char *out = commands_handle(NULL, NULL, line, strlen(line));
+    char *out = commands_handle(d, NULL, line, strlen(line));
     cJSON *resp;
 
     assert_non_null(out);
@@ -26,6 +29,11 @@ static cJSON *handle(const char *line)
     free(out);
     assert_true(cJSON_IsObject(resp));
     return resp;
+}
+
+static cJSON *handle(const char *line)
+{
+    return handle_with(NULL, line);
 }
 
 static void expect_error(const char *line, const char *fragment)
@@ -82,12 +90,38 @@ static void test_parse_accepts_crlf(void **state)
     cJSON_Delete(req);
 }
 
+/* The commands that damage the stack are refused, by the dispatcher, unless
+ * lwipd runs with --test-hooks; none of them reaches the stack here. */
+static void test_test_hooks_refused_when_off(void **state)
+{
+    struct args a;
+    struct daemon d = {.args = &a};
+
+    (void)state;
+    args_init(&a);
+    for (const char *c = "test-isr-post\0test-stall\0test-wrong-free\0"; *c; c += strlen(c) + 1) {
+        char line[64];
+        cJSON *r;
+        const cJSON *err;
+
+        snprintf(line, sizeof(line), "{\"cmd\":\"%s\"}", c);
+        r = handle_with(&d, line);
+        err = cJSON_GetObjectItemCaseSensitive(r, "error");
+        assert_true(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(r, "ok")));
+        assert_true(cJSON_IsString(err));
+        assert_non_null(strstr(err->valuestring, "test hooks are off"));
+        cJSON_Delete(r);
+    }
+    args_free(&a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_malformed_requests),
         cmocka_unit_test(test_id_echoed_and_help),
         cmocka_unit_test(test_parse_accepts_crlf),
+        cmocka_unit_test(test_test_hooks_refused_when_off),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
