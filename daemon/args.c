@@ -156,14 +156,14 @@ static void strip_prefix(const struct opt_def *o, const char *why, char *err, si
     snprintf(err, errlen, "%s", why);
 }
 
-/* Apply KEY = VALUE from line LINE of the config file (daemon/config.c
- * calls this for every line). Unknown keys, bad values, a key given twice
- * and keys that make no sense in a file are refused: -EINVAL with ERR
- * naming the key and the line. A's strings from the file are copied and
- * owned by A (args_free()). */
-int args_config_set(struct args *a, const char *key, const char *value, int line, char *err,
+/* Apply KEY = VALUE from line LINE of the config file to the struct args
+ * ARG (a config_set_cb: daemon/config.c calls it for every line). Unknown keys, bad values, a key
+ * given twice and keys that make no sense in a file are refused: -EINVAL with ERR naming the key
+ * and the line. A's strings from the file are copied and owned by A (args_free()). */
+int args_config_set(void *arg, const char *key, const char *value, int line, char *err,
                     size_t errlen)
 {
+    struct args *a = arg;
     const struct opt_def *o = opt_find(key);
     size_t i;
     char why[256];
@@ -350,7 +350,7 @@ enum args_result args_parse(struct args *a, int argc, char **argv)
         fprintf(stderr, "lwipd: unexpected argument '%s'\nTry 'lwipd --help'.\n", argv[optind]);
         goto out;
     }
-    if (a->config && config_load(a, a->config, err, sizeof(err)) != 0) {
+    if (a->config && config_load(a->config, args_config_set, a, err, sizeof(err)) != 0) {
         fprintf(stderr, "lwipd: %s\n", err);
         goto out;
     }

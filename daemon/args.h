@@ -111,7 +111,7 @@ void args_init(struct args *a);
 void args_free(struct args *a);
 enum args_result args_parse(struct args *a, int argc, char **argv);
 void args_usage(FILE *out);
-int args_config_set(struct args *a, const char *key, const char *value, int line, char *err,
+int args_config_set(void *arg, const char *key, const char *value, int line, char *err,
                     size_t errlen);
 void args_print_config(const struct args *a, FILE *out);
 size_t args_option_count(void);

@@ -14,12 +14,11 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "daemon/args.h"
-
 #define CONFIG_MAX_LINE 1024 /* a longer line is an error */
 
 struct config_ctx {
-    struct args *a;
+    config_set_cb set;
+    void *arg;
     FILE *file;       /* one of file and text */
     const char *text; /* the rest of the text */
     int line;
@@ -95,7 +94,7 @@ static int handler(void *user, const char *section, const char *name, const char
         ctx_error(c, msg);
         return 0;
     }
-    if (args_config_set(c->a, name, value ? value : "", c->line, msg, sizeof(msg)) != 0) {
+    if (c->set(c->arg, name, value ? value : "", c->line, msg, sizeof(msg)) != 0) {
         ctx_error(c, msg);
         return 0;
     }
@@ -127,12 +126,12 @@ static int parse(struct config_ctx *c, char *err, size_t errlen, const char *nam
     return -EINVAL;
 }
 
-/* Read the config file PATH into A (under anything set later). Returns 0,
- * or -errno with ERR naming the file, the line and the key. A may hold the
- * keys before the bad line. */
-int config_load(struct args *a, const char *path, char *err, size_t errlen)
+/* Read the config file PATH, handing every key to SET with ARG. Returns 0,
+ * or -errno with ERR naming the file, the line and the key (SET has seen
+ * the keys before the bad line). */
+int config_load(const char *path, config_set_cb set, void *arg, char *err, size_t errlen)
 {
-    struct config_ctx c = {.a = a};
+    struct config_ctx c = {.set = set, .arg = arg};
     int r;
 
     c.file = fopen(path, "re");
@@ -147,9 +146,9 @@ int config_load(struct args *a, const char *path, char *err, size_t errlen)
 }
 
 /* The same for TEXT in memory (tests, the fuzzer); errors name "config". */
-int config_parse_string(struct args *a, const char *text, char *err, size_t errlen)
+int config_parse_string(const char *text, config_set_cb set, void *arg, char *err, size_t errlen)
 {
-    struct config_ctx c = {.a = a, .text = text};
+    struct config_ctx c = {.set = set, .arg = arg, .text = text};
 
     return parse(&c, err, errlen, "config");
 }

@@ -5,7 +5,9 @@
 
 #include <stddef.h>
 
-struct args;
+/* Applies KEY = VALUE from line LINE: 0, or -errno with ERR saying why. */
+typedef int (*config_set_cb)(void *arg, const char *key, const char *value, int line, char *err,
+                             size_t errlen);
 
-int config_load(struct args *a, const char *path, char *err, size_t errlen);
-int config_parse_string(struct args *a, const char *text, char *err, size_t errlen);
+int config_load(const char *path, config_set_cb set, void *arg, char *err, size_t errlen);
+int config_parse_string(const char *text, config_set_cb set, void *arg, char *err, size_t errlen);

@@ -22,7 +22,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!text)
         return 0;
     args_init(&a);
-    if (config_parse_string(&a, text, err, sizeof(err)) != 0 && !err[0])
+    if (config_parse_string(text, args_config_set, &a, err, sizeof(err)) != 0 && !err[0])
         __builtin_trap(); /* every refusal says why */
     args_free(&a);
     free(text);

@@ -163,7 +163,7 @@ static void test_config_string(void **state)
 
         args_init(&a);
         err[0] = '\0';
-        r = config_parse_string(&a, cases[i].text, err, sizeof(err));
+        r = config_parse_string(cases[i].text, args_config_set, &a, err, sizeof(err));
         if (cases[i].error) {
             if (r == 0 || !strstr(err, cases[i].error))
                 fail_msg("case %zu: got %d '%s', expected '%s'", i, r, err, cases[i].error);
