@@ -19,7 +19,7 @@
 #include "daemon/commands/cmd.h"
 #include "daemon/commands_priv.h"
 #include "daemon/control.h"
-#include "daemon/daemon.h"
+#include "daemon/daemon_priv.h"
 
 struct command {
     const char *name;

@@ -28,7 +28,7 @@
 
 #include "capture/capture.h"
 #include "daemon/buildinfo.h"
-#include "daemon/daemon.h"
+#include "daemon/daemon_priv.h"
 #include "daemon/stats.h"
 #include "netif_tap/netif_tap.h"
 #include "mcu/irq.h"

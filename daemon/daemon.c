@@ -4,6 +4,7 @@
 #define _GNU_SOURCE
 #include "lwipd_config.h"
 #include "daemon/daemon.h"
+#include "daemon/daemon_priv.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -193,12 +194,6 @@ static void on_status_timer(evutil_socket_t fd, short what, void *arg)
 }
 
 /* Stop the event loop; main() then exits with EXIT_CODE. */
-void daemon_request_stop(struct daemon *d, int exit_code)
-{
-    d->exit_code = exit_code;
-    event_base_loopexit(d->base, NULL);
-}
-
 static void ready_line(struct daemon *d, char *buf, size_t len)
 {
     const struct netif_tap_config *tc = netif_tap_config(d->tap);

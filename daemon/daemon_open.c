@@ -17,7 +17,7 @@
 #include "daemon/args.h"
 #include "daemon/commands.h"
 #include "daemon/control.h"
-#include "daemon/daemon.h"
+#include "daemon/daemon_priv.h"
 #include "daemon/privs.h"
 #include "netif_tap/netif_tap.h"
 #include "base/log.h"

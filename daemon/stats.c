@@ -26,7 +26,7 @@
 #include "capture/capture.h"
 #include "base/events.h"
 #include "fault_inject/fault.h"
-#include "daemon/daemon.h"
+#include "daemon/daemon_priv.h"
 #include "netif_tap/netif_tap.h"
 #include "crash/fatal.h"
 #include "mcu/irq.h"

@@ -14,7 +14,7 @@
 #include "capture/capture.h"
 #include "base/events.h"
 #include "daemon/commands_priv.h"
-#include "daemon/daemon.h"
+#include "daemon/daemon_priv.h"
 
 int cmd_capture(struct commands_ctx *ctx, const cJSON *req, cJSON *resp, char *err, size_t errlen)
 {

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "daemon/commands_priv.h"
-#include "daemon/daemon.h"
+#include "daemon/daemon_priv.h"
 #include "daemon/stats.h"
 #include "fault_inject/fault.h"
 

@@ -14,7 +14,7 @@
 #include "daemon/commands_priv.h"
 #include "daemon/control.h"
 #include "daemon/crash.h"
-#include "daemon/daemon.h"
+#include "daemon/daemon_priv.h"
 #include "daemon/stack.h"
 #include "netif_tap/netif_tap.h"
 #include "crash/fatal.h"

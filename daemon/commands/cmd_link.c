@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "daemon/commands_priv.h"
-#include "daemon/daemon.h"
+#include "daemon/daemon_priv.h"
 #include "daemon/stack.h"
 #include "netif_tap/netif_tap.h"
 

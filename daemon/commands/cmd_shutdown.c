@@ -7,7 +7,7 @@
 #include <cjson/cJSON.h>
 
 #include "daemon/commands_priv.h"
-#include "daemon/daemon.h"
+#include "daemon/daemon_priv.h"
 
 int cmd_shutdown(struct commands_ctx *ctx, const cJSON *req, cJSON *resp, char *err, size_t errlen)
 {

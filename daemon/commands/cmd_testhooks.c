@@ -12,7 +12,7 @@
 
 #include "apps/testhooks.h"
 #include "daemon/commands_priv.h"
-#include "daemon/daemon.h"
+#include "daemon/daemon_priv.h"
 #include "daemon/stack.h"
 #include "netif_tap/netif_tap.h"
 

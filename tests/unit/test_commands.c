@@ -17,7 +17,7 @@
 
 #include "daemon/args.h"
 #include "daemon/commands.h"
-#include "daemon/daemon.h"
+#include "daemon/daemon_priv.h"
 
 static cJSON *handle_with(struct daemon *d, const char *line)
 {
