@@ -38,7 +38,7 @@
 #include "lwip/timeouts.h"
 #include "lwip/udp.h"
 
-#include "apps/iperf3/iperf3.h"
+#include "apps/iperf3/iperf3_stats.h"
 #include "apps/iperf3/iperf3_cookie.h"
 #include "apps/iperf3/iperf3_ctrl.h"
 #include "apps/iperf3/iperf3_priv.h"
