@@ -124,6 +124,8 @@ def cmd_table(args):
                                for v in vs if v["role"] == "affected")
         fixed = "<br>".join("`%s`" % _md(variant_text(v))
                             for v in vs if v["role"] == "fixed")
+        if e.get("oracle") == "linux":
+            fixed = "Linux (the oracle)"
         if e["status"] == "rejected":
             verdict = "rejected: " + _md(first_sentence(e["reason"]))
             evidence = "-"
