@@ -19,8 +19,8 @@ ENTRY_FIELDS = {"active": ("id", "title", "scenario", "evidence", "status",
                            "variant"),
                 "rejected": ("id", "title", "status", "reason")}
 EVIDENCE = {"lwip-assert", "crash-report", "capture", "stats", "leaks"}
-# The cheapest entry: two builds (2.0.3, 2.1.3), about 30 s of run.
-CHEAP = "select-close-exhaustion"
+# The cheapest entry: two builds (2.0.3, 2.1.3), under 10 s of run.
+CHEAP = "tcp-kill-prio-live-connection"
 
 sys.path.insert(0, harness.TOP)
 from zoo import catalogue  # noqa: E402
@@ -126,13 +126,18 @@ def test_cheap_entry_end_to_end():
     by_role = {v["role"]: v for v in res["variants"]}
     affected, fixed = by_role["affected"], by_role["fixed"]
     assert affected["bad"] and not fixed["bad"]
-    assert affected["evidence"]["accept_fail"].get("ENFILE", 0) > 0
-    assert affected["evidence"]["stuck_slots"]
-    assert fixed["evidence"]["accept_fail"].get("ENFILE", 0) == 0
-    assert fixed["evidence"]["stuck_slots"] == []
+    # 2.0.3 reset a live connection for the extra one, its RST captured;
+    # 2.1.3 kept them all and left the extra SYN unanswered.
+    assert affected["evidence"]["broken"], affected
+    assert affected["evidence"]["rst_from_lwip_to_ports"] == \
+        affected["evidence"]["broken_ports"], affected
+    assert affected["evidence"]["extra_connected"] is True
+    assert fixed["evidence"]["broken"] == {}, fixed
+    assert fixed["evidence"]["extra_connected"] is False
+    assert fixed["evidence"]["tcp_memerr"] > 0
     for v in res["variants"]:
         for name in ("outcome.json", "lwipd.log", "capture.pcap",
-                     "sockets-probe.json"):
+                     "events.jsonl"):
             assert os.path.isfile(os.path.join(v["dir"], name)), (v["dir"],
                                                                   name)
     assert "zoo: " in r.stderr  # progress on stderr, JSON alone on stdout
