@@ -201,7 +201,7 @@ def run_variant(entry, variant, run_dir, progress):
 
 def _finish(rec, t0):
     rec["seconds"] = round(time.monotonic() - t0, 1)
-    rec["files"] = sorted(os.listdir(rec["dir"]))
+    rec["files"] = sorted(set(os.listdir(rec["dir"])) | {"outcome.json"})
     with open(os.path.join(rec["dir"], "outcome.json"), "w") as f:
         json.dump(rec, f, indent=1)
     return rec
