@@ -8,7 +8,8 @@ TCP_SACK_PERM, TCP_SACK = 4, 5
 
 def tcp_segments(frames, lwip_ip):
     """The TCP segments among FRAMES (harness.read_pcap's list) as dicts:
-    ts, from_lwip, host_port (the host's end), seq, ack, flags, len
+    ts, from_lwip, host_port (the host's end), seq, ack, flags, win
+    (unscaled), len
     (payload bytes, from the IP header, so right with a short snaplen) and
     options (the option kinds in order)."""
     lip = socket.inet_aton(lwip_ip)
@@ -37,6 +38,7 @@ def tcp_segments(frames, lwip_ip):
         out.append({"ts": ts, "from_lwip": from_lwip,
                     "host_port": dport if from_lwip else sport,
                     "seq": seq, "ack": ack, "flags": f[t + 13],
+                    "win": struct.unpack(">H", f[t + 14:t + 16])[0],
                     "len": total - ihl - off, "options": kinds})
     return out
 
