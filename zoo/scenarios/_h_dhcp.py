@@ -1,0 +1,81 @@
+# SPDX-License-Identifier: MIT
+"""A scripted DHCP server for the zoo, run inside the namespace on the
+TAP's host side (198.18.0.1):
+
+  python3 _h_dhcp.py IFACE SECONDS [--first-offer-without-server-id]
+
+answers every DISCOVER with an OFFER of 198.18.0.50 and every REQUEST for
+it with an ACK (server id 198.18.0.1, mask /24, lease 1 h); with the flag,
+its first OFFER lacks option 54 (server identifier). Prints "ready" once
+listening, then one JSON line per message it saw and what it answered;
+exits after SECONDS.
+"""
+import json
+import socket
+import sys
+import time
+
+from scapy.all import BOOTP, DHCP, IP, UDP, Ether, raw  # python3-scapy
+
+SERVER = "198.18.0.1"
+OFFERED = "198.18.0.50"
+TYPES = {1: "discover", 3: "request", 4: "decline", 7: "release",
+         8: "inform"}
+
+
+def _msg_type(pkt):
+    for opt in pkt[DHCP].options:
+        if isinstance(opt, tuple) and opt[0] == "message-type":
+            return opt[1]
+    return None
+
+
+def _reply(req, mac, kind, server_id=True):
+    opts = [("message-type", kind)]
+    if server_id:
+        opts.append(("server_id", SERVER))
+    opts += [("subnet_mask", "255.255.255.0"), ("lease_time", 3600), "end"]
+    return (Ether(src=mac, dst="ff:ff:ff:ff:ff:ff") /
+            IP(src=SERVER, dst="255.255.255.255") /
+            UDP(sport=67, dport=68) /
+            BOOTP(op=2, xid=req[BOOTP].xid, yiaddr=OFFERED, siaddr=SERVER,
+                  chaddr=req[BOOTP].chaddr, flags=req[BOOTP].flags) /
+            DHCP(options=opts))
+
+
+def main(argv):
+    iface, seconds = argv[0], float(argv[1])
+    no_sid_first = "--first-offer-without-server-id" in argv[2:]
+    with open("/sys/class/net/%s/address" % iface) as f:
+        mac = f.read().strip()
+    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0800))
+    s.bind((iface, 0))
+    t0 = time.monotonic()
+    offers = 0
+    print("ready", flush=True)
+    while time.monotonic() - t0 < seconds:
+        s.settimeout(max(0.05, seconds - (time.monotonic() - t0)))
+        try:
+            data = s.recv(65535)
+        except socket.timeout:
+            break
+        pkt = Ether(data)
+        if DHCP not in pkt or pkt[BOOTP].op != 1 or pkt.src == mac:
+            continue
+        kind = TYPES.get(_msg_type(pkt), str(_msg_type(pkt)))
+        ev = {"t": round(time.monotonic() - t0, 3), "msg": kind,
+              "xid": pkt[BOOTP].xid}
+        if kind == "discover":
+            offers += 1
+            sid = not (no_sid_first and offers == 1)
+            s.send(raw(_reply(pkt, mac, "offer", server_id=sid)))
+            ev["answer"] = "offer" if sid else "offer-without-server-id"
+        elif kind == "request":
+            s.send(raw(_reply(pkt, mac, "ack")))
+            ev["answer"] = "ack"
+        print(json.dumps(ev), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
