@@ -1,0 +1,2 @@
+# SPDX-License-Identifier: MIT
+"""The lwIP bug zoo: catalogue, builds, runner (scripts/zoo)."""
