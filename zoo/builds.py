@@ -21,6 +21,7 @@ ZOO_DIR = os.path.abspath(
             TOP,
             "build-zoo")))
 FETCH = os.path.join(TOP, "scripts", "fetch-lwip")
+EX_CANTCREAT = 73  # fetch-lwip: a tree it did not make is in the way
 TARGETS = ("daemon/lwipd", "tools/lwipctl", "tools/lwipd-churn")
 
 
@@ -33,25 +34,24 @@ def _tail(text, n=3000):
 
 
 def lwip_tree(version, log):
-    """The source tree of lwIP VERSION, unpacked by scripts/fetch-lwip
-    (from the mirror ../shared/lwip, checked against its SHA256SUMS) under
-    subprojects/lwip-VERSION."""
-    tree = os.path.join(TOP, "subprojects", "lwip-" + version)
-    if os.path.isfile(os.path.join(tree, "src", "Filelists.mk")):
-        return tree
-    # TEMPORARY until fetch-lwip VERSION
-    dev = os.path.join("/tmp/zoo-lwip", "lwip-" + version)
-    if os.path.isfile(os.path.join(dev, "src", "Filelists.mk")):
-        return dev
-    log("fetching lwIP %s" % version)
+    """The source tree of lwIP VERSION: scripts/fetch-lwip VERSION unpacks
+    it under subprojects/lwip-VERSION from the mirror ../shared/lwip (or
+    upstream), checked against its hashes, and reuses a tree it verified
+    before. The one tree it will not touch is Debian's 2.1.3 (the default
+    build's, repacked by Debian): the zoo uses that one as it is."""
     r = subprocess.run([FETCH, version], stdout=subprocess.PIPE,
-                       stderr=subprocess.STDOUT, text=True, timeout=600)
-    if r.returncode != 0 or not os.path.isfile(
-            os.path.join(tree, "src", "Filelists.mk")):
-        raise BuildError(
-            "scripts/fetch-lwip %s failed (%d): %s" %
-            (version, r.returncode, _tail(r.stdout)))
-    return tree
+                       stderr=subprocess.PIPE, text=True, timeout=600)
+    lines = r.stdout.split()
+    tree = lines[-1] if r.returncode == 0 and lines else None
+    if tree and os.path.isfile(os.path.join(tree, "src", "Filelists.mk")):
+        return tree
+    own = os.path.join(TOP, "subprojects", "lwip-" + version)
+    debian = os.path.isfile(os.path.join(own, "src", "Filelists.mk"))
+    if r.returncode == EX_CANTCREAT and debian:
+        log("lwIP %s: using %s as it is" % (version, own))
+        return own
+    raise BuildError("scripts/fetch-lwip %s failed (%d): %s" % (
+        version, r.returncode, _tail(r.stdout + r.stderr)))
 
 
 def build_key(variant):
