@@ -38,7 +38,8 @@ class Env:
         """Start lwipd (the variant's build and arguments plus EXTRA_ARGS)
         with its capture, events log, log file and crash reports in
         env.dir. A second start (after the first daemon exited) gets
-        capture-2.pcap, events-2.jsonl; the log is appended to."""
+        capture-2.pcap, events-2.jsonl; the log is appended to. With
+        --dhcp among the arguments, the harness's static --ip is left out."""
         if self.d is not None and self.d.alive():
             raise harness.HarnessError(
                 "lwipd is still running: stop it before starting again")
@@ -50,6 +51,9 @@ class Env:
         args += list(self.variant["args"]) + list(extra_args)
         d = harness.Lwipd(self.ns, self.dir, extra_args=args, pcap=False,
                           binary=self.binaries.lwipd)
+        if "--dhcp" in args:  # lwipd takes exactly one of --ip and --dhcp
+            i = d.args.index("--ip")
+            del d.args[i:i + 2]
         d.snapshot_at_stop = True  # stats-PID.json when the runner stops it
         d.pcap = pcap
         self.daemons.append(d)
