@@ -100,9 +100,11 @@ def build(variant, log):
                 os.path.join(
                     TOP,
                     variant["lwipopts"]))
-        log("configuring %s (lwIP %s %s)" %
-            (key, variant["version"],
-             " ".join(variant["meson"]) or "default options"))
+        what = list(variant["meson"])
+        if variant["lwipopts"]:
+            what.append("lwipopts " + variant["lwipopts"])
+        log("configuring %s (lwIP %s, %s)" %
+            (key, variant["version"], " ".join(what) or "default options"))
         r = subprocess.run(
             ["meson", "setup", out] + opts + list(variant["meson"]),
             cwd=TOP, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,

@@ -137,8 +137,8 @@ def _check_variants(e, versions, where):
                 "%s: label %r used twice (give each variant a label)" %
                 (vw, v.get("label")))
         labels.add(v.get("label"))
-    if roles.count("affected") != 1:
-        problems.append("%s: needs exactly one affected variant" % where)
+    if roles.count("affected") < 1:
+        problems.append("%s: needs at least one affected variant" % where)
     if roles.count("fixed") < 1:
         problems.append("%s: needs at least one fixed variant" % where)
     return problems
