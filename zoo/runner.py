@@ -98,6 +98,15 @@ def _md(text):
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
+def first_sentence(text, limit=160):
+    """The reason's first sentence, for a table cell."""
+    text = " ".join(text.split())
+    end = text.find(". ")
+    if end >= 0:
+        text = text[:end + 1]
+    return text if len(text) <= limit else text[:limit - 3].rstrip() + "..."
+
+
 def cmd_table(args):
     """The README's "What lwipd catches" table, in Markdown."""
     entries = catalogue.load()
@@ -116,8 +125,8 @@ def cmd_table(args):
         fixed = "<br>".join("`%s`" % _md(variant_text(v))
                             for v in vs if v["role"] == "fixed")
         if e["status"] == "rejected":
-            verdict = "rejected: " + _md(e["reason"])
-            evidence = ""
+            verdict = "rejected: " + _md(first_sentence(e["reason"]))
+            evidence = "-"
         else:
             verdict = (last.get(e["id"]) or {}).get("verdict", "not run yet")
             evidence = e["evidence"]
