@@ -33,7 +33,9 @@ FIELDS = {
     "expect_fixed": (str, True, False),
     "ci": (bool, True, False),
     "variant": (list, True, False),
+    "oracle": (str, False, False),
 }
+ORACLES = ("linux",)
 VARIANT_FIELDS = {
     "role": (str, True),
     "version": (str, True),
@@ -177,6 +179,9 @@ def check_entry(e, versions=None, import_scenarios=True):
         if "variant" in e:
             problems += _check_variants(e, versions, where)
         return problems
+    if "oracle" in e and e["oracle"] not in ORACLES:
+        problems.append("%s: oracle %r is not one of %s" % (
+            where, e["oracle"], ORACLES))
     if e["evidence"] not in EVIDENCE_KINDS:
         problems.append(
             "%s: evidence %r is not one of %s" %
