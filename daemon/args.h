@@ -26,7 +26,8 @@
 #define LWIPD_EXIT_NOPERM      77 /* EX_NOPERM: not allowed to open/create the TAP */
 #define LWIPD_EXIT_FAULT       FATAL_EXIT_CODE /* 3: a fault was found and reported */
 
-#define ARGS_MAX_OPTS 64
+#define ARGS_MAX_OPTS      64
+#define ARGS_MAX_IGMP_JOIN 8 /* groups --igmp-join may name */
 
 struct args_str;
 
@@ -79,6 +80,8 @@ struct args {
     bool test_hooks;
     bool iperf3;
     uint16_t iperf3_port;
+    uint32_t igmp_join[ARGS_MAX_IGMP_JOIN]; /* network byte order, --igmp-join */
+    unsigned nigmp_join;
     /* config file, privileges, control socket access */
     const char *config;
     bool check_config;

@@ -151,6 +151,29 @@ static int set_fault(struct args *a, const char *v, char *err, size_t errlen)
     return 0;
 }
 
+/* A comma list of groups to join once up (daemon/stack.c); replaces an earlier list. */
+static int set_igmp_join(struct args *a, const char *v, char *err, size_t errlen)
+{
+    uint32_t g[ARGS_MAX_IGMP_JOIN];
+    char buf[256], *save = NULL;
+    unsigned n = 0;
+
+    snprintf(buf, sizeof(buf), "%s", v);
+    for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        if (n == ARGS_MAX_IGMP_JOIN)
+            return ERR("--igmp-join: at most %d groups", ARGS_MAX_IGMP_JOIN);
+        if (args_parse_ipv4(tok, &g[n]) || !IN_MULTICAST(ntohl(g[n])) ||
+            ntohl(g[n]) == INADDR_ALLHOSTS_GROUP)
+            return ERR("--igmp-join: '%s' is not a group lwIP can join", tok);
+        n++;
+    }
+    if (n == 0 || strlen(v) >= sizeof(buf))
+        return ERR("--igmp-join: '%s' is not a comma list of groups", v);
+    memcpy(a->igmp_join, g, n * sizeof(g[0]));
+    a->nigmp_join = n;
+    return 0;
+}
+
 static int set_pcap_rotate(struct args *a, const char *v, char *err, size_t errlen)
 {
     char *end;
@@ -565,6 +588,8 @@ const struct opt_def args_opts[] = {
      FLAG(churn_cfg.serialize, true), .marks = FIELD(churn)},
     {"test-hooks", NULL, "enable test-only commands that damage the stack on purpose",
      FLAG(test_hooks, true)},
+    {"igmp-join", "GROUPS", "lwIP joins these multicast groups once up (comma list, at most 8)",
+     CUSTOM(set_igmp_join)},
     {"no-iperf3", NULL, "do not start the iperf3 server", FLAG(iperf3, false)},
     {"iperf3-port", "N", "iperf3 server's TCP and UDP port", INT(iperf3_port, 1, 65535),
      .what = "a port (1-65535)", .def = "5201"},

@@ -35,6 +35,8 @@ static const struct command commands[] = {
     {"capture", "\"op\": start [\"path\"], stop, rotate, mark \"text\"", cmd_capture, false},
     {"fault", "\"op\": add \"rule\", list, del \"rule_id\", clear", cmd_fault, false},
     {"help", "list the commands", commands_help, false},
+    {"igmp", "\"op\": join \"group\", leave \"group\", list (lwIP's multicast groups)", cmd_igmp,
+     false},
     {"iperf3",
      "lwIP's iperf3 client against \"host\" (\"port\", \"time\", \"reverse\", \"bidir\", "
      "\"parallel\", \"udp\", \"bandwidth\", \"len\", \"omit\", \"bytes\", \"blocks\", "

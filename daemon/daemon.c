@@ -424,6 +424,8 @@ static int run_open(struct run *r)
         .churn_cfg = a->churn_cfg,
         .iperf3 = a->iperf3,
         .iperf3_port = a->iperf3_port,
+        .igmp_join = a->igmp_join,
+        .nigmp_join = a->nigmp_join,
     };
     int rc;
 

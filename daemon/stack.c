@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "lwip/dhcp.h"
+#include "lwip/igmp.h"
 #include "lwip/init.h"
 #include "lwip/netif.h"
 #include "lwip/tcpip.h"
@@ -214,13 +215,38 @@ int stack_set_link_when_tx_busy(unsigned timeout_ms)
     return -EAGAIN;
 }
 
+/* tcpip thread: join the --igmp-join groups. 0 or -EIO (logged). */
+static int igmp_join_in_tcpip(void *arg)
+{
+    (void)arg;
+#if LWIP_IGMP
+    for (unsigned i = 0; i < stack.cfg.nigmp_join; i++) {
+        ip4_addr_t g;
+        err_t e;
+
+        ip4_addr_set_u32(&g, stack.cfg.igmp_join[i]);
+        e = igmp_joingroup_netif(netif_tap_netif(stack.tap), &g);
+        if (e != ERR_OK) {
+            log_err("stack", "--igmp-join %s: lwIP answered err_t %d", ip4addr_ntoa(&g), e);
+            return -EIO;
+        }
+        log_info("stack", "joined IGMP group %s", ip4addr_ntoa(&g));
+    }
+    return 0;
+#else
+    log_err("stack", "--igmp-join: this lwIP is built without IGMP (LWIP_IGMP 0)");
+    return stack.cfg.nigmp_join ? -EOPNOTSUPP : 0;
+#endif
+}
+
 static void tcpip_ready(void *arg)
 {
     sem_post(arg);
 }
 
 /* Start lwIP (tcpip thread), add the TAP netif, start the apps, start the
- * driver threads and the churn server, bring the link up. 0 or -errno
+ * driver threads and the churn server, bring the link up, join the
+ * --igmp-join groups. 0 or -errno
  * (logged). */
 int stack_start(struct netif_tap *tap, const struct stack_config *cfg)
 {
@@ -249,5 +275,8 @@ int stack_start(struct netif_tap *tap, const struct stack_config *cfg)
      * the tcpip thread. */
     if (cfg->churn && (err = churn_start(&cfg->churn_cfg)) != 0)
         return err;
-    return stack_set_link(true, 5000);
+    err = stack_set_link(true, 5000);
+    if (err || cfg->nigmp_join == 0)
+        return err;
+    return stack_call(igmp_join_in_tcpip, NULL, 0, 5000);
 }

@@ -19,6 +19,8 @@ struct stack_config {
     struct churn_config churn_cfg;
     bool iperf3;
     uint16_t iperf3_port;
+    const uint32_t *igmp_join; /* groups to join once up (network byte order) */
+    unsigned nigmp_join;
 };
 
 /* Work to run in the tcpip thread. ARG points to the call's private copy of

@@ -46,6 +46,8 @@ static void usage(FILE *out)
                  "  fault add RULE      add a fault rule, e.g. fault add 'tx drop 30%% \"arp\"'\n"
                  "  fault list|del ID|clear\n"
                  "  capture start [FILE]|stop|rotate|mark TEXT\n"
+                 "  igmp join|leave GROUP|list\n"
+                 "                      lwIP joins or leaves a multicast group; its groups\n"
                  "  ping HOST [N [MS]]  lwIP sends N echo requests to HOST, MS apart\n"
                  "  sockets [probe]     lwIP's socket table; probe: find stuck slots (when idle)\n"
                  "  leaks [reset]       lwIP pools and heap vs the baseline taken at ready\n"
@@ -271,6 +273,18 @@ static cJSON *build_request(int argc, char **argv, double *wait_s)
             cJSON_Delete(req);
             return NULL;
         }
+    } else if (strcmp(cmd, "igmp") == 0) {
+        const char *op = argc > 1 ? argv[1] : "list";
+        int group = strcmp(op, "join") == 0 || strcmp(op, "leave") == 0;
+
+        if ((group && argc != 3) || (!group && (strcmp(op, "list") != 0 || argc > 2))) {
+            fprintf(stderr, "lwipctl: usage: igmp join GROUP | leave GROUP | list\n");
+            cJSON_Delete(req);
+            return NULL;
+        }
+        cJSON_AddStringToObject(req, "op", op);
+        if (group)
+            cJSON_AddStringToObject(req, "group", argv[2]);
     } else if (strcmp(cmd, "ping") == 0) {
         char *end;
         long v;

@@ -22,6 +22,8 @@ CMD_HANDLER(cmd_stats);
 CMD_HANDLER(cmd_link);
 /* cmd_ping.c */
 CMD_HANDLER(cmd_ping);
+/* cmd_igmp.c */
+CMD_HANDLER(cmd_igmp);
 /* cmd_fault.c */
 CMD_HANDLER(cmd_fault);
 /* cmd_capture.c */

@@ -18,11 +18,14 @@ IP_ADD_MEMBERSHIP, the query written on the other. Run for a variant with
 role "fixed" when the entry says oracle = "linux"; the lwIP side for every
 other variant.
 
-The lwIP side cannot be driven yet: lwipd has no way to make lwIP join a
-group (no control command or app calls igmp_joingroup_netif()), and lwIP
-never reports the all-systems group, its only one. _lwip() therefore sends
-the query, records what lwIP did (igmp.rx_v1 counted, nothing sent) and
-raises - the entry is "rejected" until lwipd can join and leave a group.
+The lwIP side: lwIP joins GROUP through lwipd's `igmp` control command
+(igmp_joingroup_netif() in the tcpip thread); once the group is idle (the
+join's two reports sent), the host writes the v1 query into the TAP, waits
+for lwIP's answer (igmp tx_report), then makes lwIP leave the group, well
+inside the 400 s a v1 router stays present. The capture says which report
+type answered the query and whether a Leave went out; lwIP's igmp counters
+(rx_v1, tx_report, tx_leave) say the same from the inside. Each point is
+judged on its own: lwIP is "bad" if it deviates on either.
 """
 import json
 import os
@@ -32,7 +35,7 @@ from scapy.contrib.igmp import IGMP  # Debian python3-scapy
 import harness
 from zoo.scenarios import _h_igmp, _h_net
 
-GROUP = "239.1.2.3"
+GROUP = "239.255.18.1"  # administratively scoped
 MEMBER_ADDR = "198.18.1.1"
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -72,35 +75,59 @@ def _igmp(env):
     return env.stats()["lwip"]["igmp"]
 
 
+def _group_state(env):
+    groups = env.ctl("igmp", op="list")["groups"]
+    return {g["group"]: g["state"] for g in groups}.get(GROUP)
+
+
 def _lwip(env):
     d = env.start()
+    r = env.ctl("igmp", op="join", group=GROUP)
+    if not r.get("ok"):
+        raise RuntimeError("lwipd could not join %s: %r" % (GROUP, r))
+    harness.wait_for(lambda: _group_state(env) == "idle-member", 5,
+                     "lwIP's group idle after the join's reports")
     before = _igmp(env)
     src = _h_net.host_mac(env)
     _h_net.send(env, [_h_igmp.v1_query(src, harness.HOST_IP)])
     harness.wait_for(lambda: _igmp(env)["rx_v1"] > before["rx_v1"], 5,
                      "lwIP to count the v1 query")
-    # lwIP answers a v1 query within IGMP_V1_DELAYING_MEMBER_TMR (1 s).
-    try:
-        harness.wait_for(lambda: _igmp(env)["tx_report"] >
-                         before["tx_report"], 2, "an IGMP report from lwIP")
-    except TimeoutError:
-        pass
-    after = _igmp(env)
-    sent = [hex(pkt[IGMP].type) if IGMP in pkt else "igmp"
-            for _, pkt, way in _h_net.captured(env, d)
-            if way == "tx" and pkt.haslayer("IP") and pkt["IP"].proto == 2]
+    # RFC 2236: a v1 query's max response time is 10 s; lwIP uses 1 s
+    # (IGMP_V1_DELAYING_MEMBER_TMR). One second of margin on the RFC's.
+    harness.wait_for(lambda: _igmp(env)["tx_report"] > before["tx_report"],
+                     _h_igmp.V1_RESPONSE_S + 1, "lwIP's answer to the v1 query")
+    answered = _igmp(env)
+    r = env.ctl("igmp", op="leave", group=GROUP)
+    if not r.get("ok"):
+        raise RuntimeError("lwipd could not leave %s: %r" % (GROUP, r))
+    after = _igmp(env)  # igmp_leavegroup_netif() sends its Leave at once
+    frames = _h_net.captured(env, d)
+    t_query = [ts for ts, pkt, way in frames
+               if way == "rx" and IGMP in pkt and pkt[IGMP].type == 0x11][-1]
+    mine = [(ts, pkt[IGMP]) for ts, pkt, way in frames
+            if way == "tx" and IGMP in pkt and ts > t_query]
+    answer = [{"t": round(ts - t_query, 3), "type": "%#04x" % m.type,
+               "group": m.gaddr} for ts, m in mine if m.type in (0x12, 0x16)]
+    leave = [{"t": round(ts - t_query, 3), "type": "%#04x" % m.type,
+              "group": m.gaddr} for ts, m in mine if m.type == 0x17]
     moved = {k: after[k] - before[k] for k in after if after[k] != before[k]}
-    if not sent:
-        raise RuntimeError(
-            "cannot run on lwIP: lwipd has no way to make lwIP join an IGMP "
-            "group, and lwIP never reports 224.0.0.1; to the v1 query it "
-            "sent nothing (igmp counters moved: %r)" % moved)
-    v2 = [t for t in sent if t in ("0x16", "0x17")]
-    evidence = {"lwip_sent": sent, "igmp_moved": moved}
-    if v2:
-        return env.outcome(True, "lwIP answered a v1 querier with %s" % v2,
-                           evidence)
-    return env.outcome(False, "lwIP answered with %s" % sent, evidence)
+    evidence = {"answer": answer, "leave": leave, "igmp_moved": moved,
+                "answered_counters": {k: answered[k] - before[k]
+                                      for k in ("rx_v1", "tx_report")}}
+    with open(os.path.join(env.dir, "lwip-igmp.json"), "w") as f:
+        json.dump(evidence, f, indent=1)
+    if not answer:
+        raise RuntimeError("tx_report moved but no report in the capture: %r"
+                           % evidence)
+    v2_answer = answer[0]["type"] != "0x12"
+    points = ["answered the v1 query with %s after %.3f s (RFC 2236: 0x12)"
+              % (answer[0]["type"], answer[0]["t"]) if v2_answer else
+              "answered the v1 query with a v1 report 0x12 (as RFC 2236)",
+              "sent Leave 0x17 to %s on leaving (RFC 2236: none while a v1 "
+              "router is present)" % GROUP if leave else
+              "sent no Leave (as RFC 2236)"]
+    return env.outcome(v2_answer or bool(leave), "lwIP " + "; ".join(points),
+                       evidence)
 
 
 def run(env):
