@@ -17,9 +17,10 @@
  * Frames that must come out later (delay, reorder, rate) are copied into the
  * delay line (delay.c), a time-ordered heap served by one thread, which
  * hands them back through fault_io. The IRQ direction's decisions are
- * fault_irq.c's; the two files share fault_priv.h. RX frames are modified in place (they are still
- * the driver's); TX frames belong to lwIP (TCP may retransmit them), so a
- * modified TX frame is a copy.
+ * fault_irq.c's; the two files share fault_priv.h. RX frames are modified in
+ * place (they are still the driver's); TX frames belong to lwIP (TCP may
+ * retransmit them), so a modified TX frame is a copy.
+ * A dup rule's copies are fault_copy.c's: they follow their own frame.
  */
 #define _GNU_SOURCE
 #include "fault_inject/fault.h"
@@ -250,19 +251,7 @@ static uint64_t shape(struct fault_rule *r, size_t len, uint64_t now)
     return start <= now ? 0 : start;
 }
 
-/* The frame the rules of one direction run over, and what they did to it. */
-struct frame {
-    struct fault *f;
-    enum fault_dir dir;
-    struct dirstate *ds;
-    uint8_t *data;
-    size_t *len; /* may shrink (truncate) */
-    const struct frame_ref *fr;
-    int modified; /* a rule changed the bytes or the length */
-    uint64_t now; /* base_now_ns(), read once when first needed */
-};
-
-static uint64_t frame_now(struct frame *fm)
+static uint64_t frame_now(struct fault_frame *fm)
 {
     if (!fm->now)
         fm->now = base_now_ns();
@@ -271,14 +260,18 @@ static uint64_t frame_now(struct frame *fm)
 
 /* Hand the frame to the delay line until DUE_NS (or LEFT other frames
  * passed): FAULT_TAKEN, or FAULT_DROP when the line is full. */
-static enum fault_verdict frame_hold(struct frame *fm, uint64_t due_ns, unsigned left)
+static enum fault_verdict frame_hold(struct fault_frame *fm, uint64_t due_ns, unsigned left)
 {
-    return delay_hold(fm->f->delay, fm->dir, fm->data, *fm->len, due_ns, left) == 0 ? FAULT_TAKEN
-                                                                                    : FAULT_DROP;
+    if (delay_hold(fm->f->delay, fm->dir, fm->data, *fm->len, due_ns, left) != 0)
+        return FAULT_DROP;
+    fm->held = true;
+    fm->hold_due = due_ns;
+    fm->hold_left = left;
+    return FAULT_TAKEN;
 }
 
 /* drop P%, drop every N, drop gilbert. */
-static enum fault_verdict rule_drop(struct frame *fm, struct fault_rule *r)
+static enum fault_verdict rule_drop(struct fault_frame *fm, struct fault_rule *r)
 {
     struct dirstate *ds = fm->ds;
     const char *what = "drop";
@@ -305,22 +298,18 @@ static enum fault_verdict rule_drop(struct frame *fm, struct fault_rule *r)
     return FAULT_DROP;
 }
 
-/* dup P%: the copy goes out now, through fault_io; the frame goes on. */
-static void rule_dup(struct frame *fm, struct fault_rule *r)
+/* dup P%: note a copy of the frame as it stands, to go out right behind it
+ * (fault_copy_send); the frame goes on through the rules. */
+static void rule_dup(struct fault_frame *fm, struct fault_rule *r)
 {
-    const struct fault_io *io = &fm->f->io;
-
     if (!fault_coin(fm->ds, r->p))
         return;
     fault_acted(r, fm->dir, "dup", fm->fr);
-    if (fm->dir == FAULT_RX && io->rx_deliver)
-        io->rx_deliver(io->arg, fm->data, *fm->len);
-    else if (fm->dir == FAULT_TX && io->tx_write)
-        io->tx_write(io->arg, fm->data, *fm->len, fm->fr->ts);
+    fault_copy_add(fm);
 }
 
 /* corrupt bits, corrupt bytes, truncate: change the frame in place. */
-static void rule_rewrite(struct frame *fm, struct fault_rule *r)
+static void rule_rewrite(struct fault_frame *fm, struct fault_rule *r)
 {
     struct dirstate *ds = fm->ds;
     size_t len = *fm->len;
@@ -332,6 +321,7 @@ static void rule_rewrite(struct frame *fm, struct fault_rule *r)
     case FA_CORRUPT_BITS:
         if (len == 0)
             return;
+        fault_copy_keep(fm);
         for (unsigned k = 0; k < r->n; k++) {
             uint32_t bit = prng_below(&ds->rng, (uint32_t)(len * 8));
             fm->data[bit / 8] ^= (uint8_t)(1u << (bit % 8));
@@ -340,6 +330,7 @@ static void rule_rewrite(struct frame *fm, struct fault_rule *r)
     case FA_CORRUPT_BYTES:
         if (r->lo >= len)
             return;
+        fault_copy_keep(fm);
         /* each byte gets another random value, never its own: an acted
          * corrupt rule has always changed the frame */
         for (size_t k = r->lo, hi = r->hi < len ? r->hi : len - 1; k <= hi; k++)
@@ -348,6 +339,7 @@ static void rule_rewrite(struct frame *fm, struct fault_rule *r)
     default: /* FA_TRUNCATE */
         if (r->n >= len)
             return;
+        fault_copy_keep(fm);
         *fm->len = r->n;
         what = "truncate";
         break;
@@ -357,7 +349,7 @@ static void rule_rewrite(struct frame *fm, struct fault_rule *r)
 }
 
 /* delay, reorder, rate: hold the frame, pass it, or (rate) drop it. */
-static enum fault_verdict rule_hold(struct frame *fm, struct fault_rule *r)
+static enum fault_verdict rule_hold(struct fault_frame *fm, struct fault_rule *r)
 {
     struct dirstate *ds = fm->ds;
     uint64_t d, due;
@@ -392,7 +384,7 @@ static enum fault_verdict rule_hold(struct frame *fm, struct fault_rule *r)
 /* Run FM's direction's rules over it, in order, until one decides its fate.
  * Rules may change FM's bytes and length (FM->modified says so). Returns the
  * verdict; with FAULT_TAKEN the frame was copied into the delay line. */
-static enum fault_verdict run(struct frame *fm)
+static enum fault_verdict run(struct fault_frame *fm)
 {
     struct dirstate *ds = fm->ds;
     enum fault_verdict v = FAULT_PASS;
@@ -444,7 +436,10 @@ static size_t gather(const struct iovec *iov, int iovcnt, uint8_t *buf, size_t l
 }
 
 /* Host -> lwIP: FRAME_NO-th frame read from the TAP, LEN bytes in IOV (the
- * driver's own buffers: may be modified in place, *LEN may shrink). */
+ * driver's own buffers: may be modified in place, *LEN may shrink). A frame
+ * that must be followed by copies is handed to fault_io.rx_inline here,
+ * then its copies (FAULT_TAKEN): the driver must keep the frames it passes
+ * and those rx_inline gets in one line, in the order it gets them. */
 enum fault_verdict fault_rx(struct fault *f, struct iovec *iov, int iovcnt, size_t *len,
                             uint64_t frame_no, uint64_t frame_ts)
 {
@@ -461,9 +456,13 @@ enum fault_verdict fault_rx(struct fault *f, struct iovec *iov, int iovcnt, size
         data = ds->scratch;
         gather(iov, iovcnt, data, *len);
     }
-    struct frame fm = {f, FAULT_RX, ds, data, len, &fr, 0, 0};
+    struct fault_frame fm = {
+        .f = f, .dir = FAULT_RX, .ds = ds, .data = data, .len = len, .fr = &fr};
     v = run(&fm);
-    if (fm.modified && data == ds->scratch) {
+    if (v == FAULT_PASS && fm.ncopies && f->io.rx_inline) {
+        f->io.rx_inline(f->io.arg, data, *len); /* the frame, then its copies */
+        v = FAULT_TAKEN;
+    } else if (fm.modified && data == ds->scratch) {
         size_t off = 0;
         for (int i = 0; i < iovcnt && off < *len; i++) {
             size_t n = iov[i].iov_len < *len - off ? iov[i].iov_len : *len - off;
@@ -471,13 +470,15 @@ enum fault_verdict fault_rx(struct fault *f, struct iovec *iov, int iovcnt, size
             off += n;
         }
     }
-    if (v != FAULT_TAKEN)
+    fault_copy_send(&fm);
+    if (!fm.held)
         delay_passed(f->delay, FAULT_RX);
     return v;
 }
 
 /* lwIP -> host: LEN bytes in IOV belong to lwIP and stay untouched; a
- * modified frame is written as a copy (FAULT_TAKEN). */
+ * modified frame, or one that copies must follow, is written as a copy
+ * through fault_io.tx_write, then its copies (FAULT_TAKEN). */
 enum fault_verdict fault_tx(struct fault *f, const struct iovec *iov, int iovcnt, size_t len,
                             uint64_t frame_no, uint64_t frame_ts)
 {
@@ -488,14 +489,16 @@ enum fault_verdict fault_tx(struct fault *f, const struct iovec *iov, int iovcnt
     if (!atomic_load_explicit(&ds->active, memory_order_relaxed) || len > FRAME_MAX)
         return FAULT_PASS;
     gather(iov, iovcnt, ds->scratch, len);
-    struct frame fm = {f, FAULT_TX, ds, ds->scratch, &len, &fr, 0, 0};
+    struct fault_frame fm = {
+        .f = f, .dir = FAULT_TX, .ds = ds, .data = ds->scratch, .len = &len, .fr = &fr};
     v = run(&fm);
-    if (v == FAULT_PASS && fm.modified) {
+    if (v == FAULT_PASS && (fm.modified || (fm.ncopies && f->io.tx_write))) {
         if (f->io.tx_write)
             f->io.tx_write(f->io.arg, ds->scratch, len, frame_ts);
         v = FAULT_TAKEN;
     }
-    if (v != FAULT_TAKEN || fm.modified)
+    fault_copy_send(&fm);
+    if (!fm.held)
         delay_passed(f->delay, FAULT_TX);
     return v;
 }

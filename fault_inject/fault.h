@@ -11,17 +11,23 @@
 struct fault;
 
 /* How the injector hands frames back to the driver (delayed, duplicated or
- * rewritten ones). Called from the RX thread, the TX path or the delay
- * thread. tx_write's TS_NS is the stamp the frame must carry in the capture:
- * the frame_ts of the decision's event (a duplicate, a rewritten copy), or 0
- * for "now" (a held frame leaving the delay line). */
+ * rewritten ones), a duplicate always right behind its original. Called
+ * from inside fault_rx or fault_tx, in line with the frames they pass, or
+ * from the delay line's thread for a held frame. tx_write's TS_NS is the
+ * stamp the frame must carry in the capture: the frame_ts of the decision's
+ * event (a duplicate, a rewritten copy, a frame its copies follow), or 0 for
+ * "now" (a held frame leaving the delay line). */
 typedef void (*fault_rx_deliver_cb)(void *arg, const uint8_t *data, size_t len); /* into lwIP */
 typedef void (*fault_tx_write_cb)(void *arg, const uint8_t *data, size_t len,
                                   uint64_t ts_ns); /* onto the TAP */
 
 struct fault_io {
-    fault_rx_deliver_cb rx_deliver;
-    fault_tx_write_cb tx_write;
+    fault_rx_deliver_cb rx_deliver; /* the delay line's thread: a held frame */
+    /* inside fault_rx (the RX thread): a frame, then its duplicates; it goes
+     * into lwIP behind the frames fault_rx passed before and ahead of those
+     * it passes next, as if the driver had passed it itself */
+    fault_rx_deliver_cb rx_inline;
+    fault_tx_write_cb tx_write; /* any of them: written at once */
     void *arg;
 };
 

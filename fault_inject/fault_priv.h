@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* The fault injector's internals, shared by fault.c (the injector, its
- * rule lists and the per-frame decisions) and fault_irq.c (the IRQ
- * decisions): one object split over two files, fault_irq.c calling into
- * fault.c only through this header. */
+ * rule lists and the per-frame decisions), fault_copy.c (a dup rule's
+ * copies) and fault_irq.c (the IRQ decisions): one object split over three
+ * files, fault_copy.c and fault_irq.c calling into fault.c only through
+ * this header (and fault.c into fault_copy.c). */
 #pragma once
 
 #include <pthread.h>
@@ -39,9 +40,9 @@ struct fault {
 /* The frame being decided on: its number in its direction and its stamp
  * in the capture. An rx frame was captured with it as read, before any
  * fault; a tx frame is stamped before the rules run and the driver (or
- * fault_io.tx_write, for a duplicate or a rewritten copy) captures it with
- * that very stamp. A tx frame that does not go out now (dropped, or held
- * by delay, reorder or rate) has no frame with that stamp. */
+ * fault_io.tx_write, for a rewritten copy, a frame duplicates follow and
+ * its duplicates) captures it with that very stamp. A tx frame that does not go out now (dropped,
+ * or held by delay, reorder or rate) has no frame with that stamp. */
 struct frame_ref {
     uint64_t no;
     uint64_t ts;
@@ -56,3 +57,33 @@ static inline bool fault_coin(struct dirstate *ds, double p)
 
 void fault_acted(struct fault_rule *r, enum fault_dir dir, const char *what,
                  const struct frame_ref *fr);
+
+/* A dup rule's copy (fault_copy.c), waiting for its frame's fate. DATA is
+ * NULL while no later rule changed the frame: the copy is then the frame as
+ * it stands. */
+struct fault_copy {
+    uint8_t *data; /* its own bytes (malloc), once a rule rewrote the frame */
+    size_t len;
+    bool lost; /* no memory for its own bytes */
+};
+
+/* The frame the rules of one direction run over, and what they did to it. */
+struct fault_frame {
+    struct fault *f;
+    enum fault_dir dir;
+    struct dirstate *ds;
+    uint8_t *data;
+    size_t *len; /* may shrink (truncate) */
+    const struct frame_ref *fr;
+    int modified; /* a rule changed the bytes or the length */
+    uint64_t now; /* base_now_ns(), read once when first needed */
+    bool held;    /* in the delay line, due at hold_due or after hold_left frames */
+    uint64_t hold_due;
+    unsigned hold_left;
+    unsigned ncopies; /* one per dup rule that acted, at most one per rule */
+    struct fault_copy copies[FAULT_RULES_PER_DIR];
+};
+
+void fault_copy_add(struct fault_frame *fm);
+void fault_copy_keep(struct fault_frame *fm);
+void fault_copy_send(struct fault_frame *fm);

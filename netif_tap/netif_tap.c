@@ -205,7 +205,10 @@ static const struct tx_ring_ops ring_ops = {
  * before netif_tap_start(). */
 void netif_tap_set_faults(struct netif_tap *t, struct fault *f)
 {
-    struct fault_io io = {rx_deliver_copy, fault_tx_write, t};
+    struct fault_io io = {.rx_deliver = rx_deliver_copy,
+                          .rx_inline = rx_deliver_inline,
+                          .tx_write = fault_tx_write,
+                          .arg = t};
 
     if (f)
         fault_set_io(f, &io);

@@ -19,6 +19,7 @@
 
 struct tcpip_callback_msg;
 struct fault;
+struct rx_fill;
 
 /* The most pbufs of one frame the driver passes to readv/writev. */
 #define NETIF_TAP_MAX_IOV 64
@@ -77,7 +78,8 @@ struct netif_tap {
     pthread_t rx_thread;
     struct rx_batch rxb[RX_BATCH_SLOTS];
     atomic_uint rxb_prod, rxb_cons;
-    bool rxb_enabled; /* set before the RX thread starts */
+    bool rxb_enabled;        /* set before the RX thread starts */
+    struct rx_fill *rx_fill; /* the RX thread's own (rx.c): its batch in the making */
     struct tx_ring ring;
     netif_tap_frame_cb frame_cb;
     void *frame_arg;
@@ -100,3 +102,4 @@ int rx_start(struct netif_tap *t);
 void rx_stop(struct netif_tap *t);
 bool rx_free(struct netif_tap *t);
 void rx_deliver_copy(void *arg, const uint8_t *data, size_t len);
+void rx_deliver_inline(void *arg, const uint8_t *data, size_t len);

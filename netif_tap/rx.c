@@ -31,22 +31,53 @@
 #define RX_BATCH         64  /* frames read per wake-up before polling again */
 #define REATTACH_POLL_MS 100 /* how often a lost TAP is looked for */
 
-/* fault_io.rx_deliver: give lwIP a frame the fault injector hands back (a
- * duplicate, a delayed one) in a fresh PBUF_POOL chain, as if just
- * received. */
-void rx_deliver_copy(void *arg, const uint8_t *data, size_t len)
+static struct rx_batch *rx_batch_get(struct netif_tap *t);
+static void rx_batch_post(struct netif_tap *t, struct rx_batch *b);
+
+/* The RX thread's batch in the making, where its frames go in the order it
+ * reads them (and the fault injector's in-line frames in theirs). Only the
+ * RX thread touches it; t->rx_fill points to it while the thread runs. */
+struct rx_fill {
+    struct rx_batch *b;    /* NULL: frames go one by one through netif->input */
+    struct rx_batch local; /* LWIP_TCPIP_CORE_LOCKING_INPUT: fed under the lock */
+};
+
+/* RX thread: P goes to lwIP behind every frame put before it: into the batch
+ * being filled (handed over when full), or through netif->input when there
+ * is no batch. */
+static void rx_put(struct netif_tap *t, struct rx_fill *fl, struct pbuf *p)
 {
-    struct netif_tap *t = arg;
+    struct rx_batch *b = fl->b;
+
+    if (!b) {
+        if (t->netif.input(p, &t->netif) != ERR_OK) {
+            ctr_add(&t->ctr.rx_input_fail, 1);
+            pbuf_free(p);
+        }
+        return;
+    }
+    b->p[b->n++] = p;
+    if (b->n == RX_BATCH_MAX) {
+        rx_batch_post(t, b);
+        if (b != &fl->local)
+            fl->b = rx_batch_get(t);
+    }
+}
+
+/* A frame the fault injector hands back, in a fresh PBUF_POOL chain as if
+ * just received; NULL (counted) when the link is down or the pool empty. */
+static struct pbuf *rx_copy(struct netif_tap *t, const uint8_t *data, size_t len)
+{
     struct pbuf *p;
 
     if (!atomic_load_explicit(&t->link_up, memory_order_relaxed)) {
         ctr_add(&t->ctr.rx_link_down, 1);
-        return;
+        return NULL;
     }
     p = pbuf_alloc(PBUF_RAW, (u16_t)(len + ETH_PAD_SIZE), PBUF_POOL);
     if (!p) {
         ctr_add(&t->ctr.rx_nomem, 1);
-        return;
+        return NULL;
     }
 #if ETH_PAD_SIZE
     pbuf_header(p, -ETH_PAD_SIZE);
@@ -56,17 +87,42 @@ void rx_deliver_copy(void *arg, const uint8_t *data, size_t len)
     pbuf_header(p, ETH_PAD_SIZE);
 #endif
     LINK_STATS_INC(link.recv);
-    if (t->netif.input(p, &t->netif) != ERR_OK) {
+    return p;
+}
+
+/* fault_io.rx_deliver (the delay line's thread): a held frame goes to lwIP
+ * through netif->input. */
+void rx_deliver_copy(void *arg, const uint8_t *data, size_t len)
+{
+    struct netif_tap *t = arg;
+    struct pbuf *p = rx_copy(t, data, len);
+
+    if (p && t->netif.input(p, &t->netif) != ERR_OK) {
+        ctr_add(&t->ctr.rx_input_fail, 1);
+        pbuf_free(p);
+    }
+}
+
+/* fault_io.rx_inline (the RX thread, inside fault_rx): a frame and its
+ * duplicates take the place of the frame being read, in the RX thread's
+ * line of frames (rx_put). */
+void rx_deliver_inline(void *arg, const uint8_t *data, size_t len)
+{
+    struct netif_tap *t = arg;
+    struct pbuf *p = rx_copy(t, data, len);
+
+    if (p && t->rx_fill) {
+        rx_put(t, t->rx_fill, p);
+    } else if (p && t->netif.input(p, &t->netif) != ERR_OK) {
         ctr_add(&t->ctr.rx_input_fail, 1);
         pbuf_free(p);
     }
 }
 
 /* Read one frame into a PBUF_POOL chain (readv straight into the pool
- * buffers: no copy) and hand it to lwIP: appended to batch B, or at once
- * through netif->input when B is NULL. Returns 1 after a frame, 0 when the
- * TAP is drained, -1 after a counted error. */
-static int rx_one(struct netif_tap *t, struct rx_batch *b)
+ * buffers: no copy) and hand it to lwIP through FL (rx_put). Returns 1
+ * after a frame, 0 when the TAP is drained, -1 after a counted error. */
+static int rx_one(struct netif_tap *t, struct rx_fill *fl)
 {
     struct iovec iov[NETIF_TAP_MAX_IOV];
     struct pbuf *p;
@@ -144,12 +200,7 @@ static int rx_one(struct netif_tap *t, struct rx_batch *b)
     pbuf_header(p, ETH_PAD_SIZE);
 #endif
     LINK_STATS_INC(link.recv);
-    if (b) {
-        b->p[b->n++] = p;
-    } else if (t->netif.input(p, &t->netif) != ERR_OK) {
-        ctr_add(&t->ctr.rx_input_fail, 1);
-        pbuf_free(p);
-    }
+    rx_put(t, fl, p);
     return 1;
 }
 
@@ -317,8 +368,10 @@ static void *rx_thread(void *arg)
     struct netif_tap *t = arg;
     struct pollfd pfd[2] = {{.fd = t->fd, .events = POLLIN},
                             {.fd = t->rx_stop_fd, .events = POLLIN}};
+    struct rx_fill fill = {.b = NULL, .local = {.t = t, .n = 0, .msg = NULL}};
 
     thread_register_current("tap-rx");
+    t->rx_fill = &fill;
     for (;;) {
         if (poll(pfd, 2, -1) < 0) {
             if (errno == EINTR)
@@ -341,23 +394,17 @@ static void *rx_thread(void *arg)
          * RX_BATCH_MAX at a time. */
         /* With LWIP_TCPIP_CORE_LOCKING_INPUT the batch is fed to lwIP
          * right here under the core lock (a local one, without a message). */
-        struct rx_batch local = {.t = t, .n = 0, .msg = NULL};
-        struct rx_batch *b = t->rxb_enabled                  ? rx_batch_get(t)
-                             : LWIP_TCPIP_CORE_LOCKING_INPUT ? &local
-                                                             : NULL;
-
+        fill.b = t->rxb_enabled                  ? rx_batch_get(t)
+                 : LWIP_TCPIP_CORE_LOCKING_INPUT ? &fill.local
+                                                 : NULL;
         for (int i = 0; i < RX_BATCH; i++) {
-            if (rx_one(t, b) == 0)
+            if (rx_one(t, &fill) == 0)
                 break;
-            if (b && b->n == RX_BATCH_MAX) {
-                rx_batch_post(t, b);
-                if (b != &local)
-                    b = rx_batch_get(t);
-            }
         }
-        if (b)
-            rx_batch_post(t, b);
+        if (fill.b)
+            rx_batch_post(t, fill.b);
     }
+    t->rx_fill = NULL;
     return NULL;
 }
 

@@ -5,6 +5,7 @@ same seed draws the same schedule, the edges ("link" events) follow it, the
 host's carrier changes at each of them, and the schedule stops after COUNT."""
 import json
 import os
+import select
 import subprocess
 import time
 
@@ -15,7 +16,22 @@ UP, DOWN, COUNT = (60, 160), (30, 90), 6
 SPEC = "random:%d-%d:%d-%d:%d" % (UP + DOWN + (COUNT,))
 CARRIER_TOL = 0.05  # the host's carrier against the event (as test_faults)
 TIMER_TOL = 0.03 * harness.TIME_SCALE  # an edge's interval against the time drawn for it
-WATCH_S = 4.0  # the carrier watch: start-up, the schedule (<= 1.5 s), then quiet
+WATCH_S = 5.0  # the carrier watch: lwipd's start, the schedule (<= 1.5 s), then quiet
+
+
+def start_carrier_watch(netns):
+    """The host's carrier watch, WATCH_S long, once it has taken its first
+    sample: lwipd started after this cannot change the carrier unseen (an
+    interpreter starting on a loaded machine takes longer than the first
+    up time)."""
+    watch = netns.popen([harness.PYTHON, os.path.join(harness.HELPERS, "nettools.py"),
+                         "carrier-watch", netns.tap, str(WATCH_S)],
+                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    harness.wait_for(lambda: select.select([watch.stderr], [], [], 0)[0],
+                     10 * harness.TIME_SCALE, "the carrier watch's first sample")
+    line = watch.stderr.readline()
+    assert line == "watching\n", (line, watch.poll())
+    return watch
 
 
 def flap_run(netns, lwipd_factory, workdir, k, seed):
@@ -24,9 +40,7 @@ def flap_run(netns, lwipd_factory, workdir, k, seed):
     intervals."""
     ev = os.path.join(workdir, "events-%d.jsonl" % k)
     t_watch = time.time()
-    watch = netns.popen([harness.PYTHON, os.path.join(harness.HELPERS, "nettools.py"),
-                         "carrier-watch", netns.tap, str(WATCH_S)],
-                        stdout=subprocess.PIPE, text=True)
+    watch = start_carrier_watch(netns)
     d = lwipd_factory("--seed", str(seed), "--link-flap", SPEC, "--events", ev)
     harness.wait_for(lambda: any(e.get("end") for e in events(ev, "link-flap")),
                      10 * harness.TIME_SCALE, "the schedule's end in the events log")
@@ -38,6 +52,9 @@ def flap_run(netns, lwipd_factory, workdir, k, seed):
     assert d.stop() == 0  # flushes the events log
     flap = events(ev, "link-flap")
     link = events(ev, "link")
+    # The watch's first sample (the TAP's carrier before lwipd) came before
+    # lwIP's first edge: it saw them all.
+    assert seen and seen[0]["ts"] < link[0]["ts_ns"] / 1e9, (seen[:1], link[:1])
 
     # The schedule as recorded: cycle 0 (the first up time, and the schedule
     # itself), each edge with the time drawn for it, the last up ends it.

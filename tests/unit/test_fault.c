@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /* Unit tests for fault_inject/'s packet and IRQ faults: rule parsing
  * (accepted and refused, with the reason), PRNG determinism,
- * Gilbert-Elliott loss statistics, the rate shaper and the injector's
- * decisions on synthetic frames. Link flaps are test_fault_link.c's. */
+ * Gilbert-Elliott loss statistics, the rate shaper, the injector's
+ * decisions on synthetic frames and the order in which it hands frames and
+ * their duplicates back. Link flaps are test_fault_link.c's. */
 #define _GNU_SOURCE
 #include <math.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <errno.h>
 #include <stdint.h>
@@ -258,7 +261,7 @@ static void test_rate_shaper_paces_frames(void **state)
     char err[256];
     struct fault *f = fault_new(1);
     struct out o = {0, 0, 0};
-    struct fault_io io = {delivered, NULL, &o};
+    struct fault_io io = {.rx_deliver = delivered, .arg = &o};
     static uint8_t big[1000];
     int passed = 0;
 
@@ -322,6 +325,193 @@ static void test_add_del_list(void **state)
     fault_free(f);
 }
 
+/* ---- duplicates follow their originals ----------------------------------- */
+
+/* What the injector handed back through fault_io, in order: by which
+ * callback ('i' rx_inline, 'd' rx_deliver, 't' tx_write), the frame's
+ * number (its first byte), its length and (tx) stamp. The delay line's
+ * thread writes too: under LOCK. */
+struct handed {
+    pthread_mutex_t lock;
+    int n;
+    struct {
+        char via;
+        uint8_t no;
+        size_t len;
+        uint64_t ts;
+    } f[64];
+};
+
+static void hand(struct handed *h, char via, const uint8_t *data, size_t len, uint64_t ts)
+{
+    pthread_mutex_lock(&h->lock);
+    if (h->n < 64) {
+        h->f[h->n].via = via;
+        h->f[h->n].no = len ? data[0] : 0;
+        h->f[h->n].len = len;
+        h->f[h->n].ts = ts;
+        h->n++;
+    }
+    pthread_mutex_unlock(&h->lock);
+}
+
+static void handed_inline(void *arg, const uint8_t *data, size_t len)
+{
+    hand(arg, 'i', data, len, 0);
+}
+
+static void handed_later(void *arg, const uint8_t *data, size_t len)
+{
+    hand(arg, 'd', data, len, 0);
+}
+
+static void handed_tx(void *arg, const uint8_t *data, size_t len, uint64_t ts_ns)
+{
+    hand(arg, 't', data, len, ts_ns);
+}
+
+static int handed_count(struct handed *h)
+{
+    pthread_mutex_lock(&h->lock);
+    int n = h->n;
+    pthread_mutex_unlock(&h->lock);
+    return n;
+}
+
+/* An injector with RULES (NULL-terminated) whose fault_io records into H. */
+static struct fault *order_injector(struct handed *h, uint64_t seed, const char *const *rules)
+{
+    struct fault_io io = {
+        .rx_deliver = handed_later, .rx_inline = handed_inline, .tx_write = handed_tx, .arg = h};
+    struct fault *f = fault_new(seed);
+    char err[256];
+
+    memset(h, 0, sizeof(*h));
+    pthread_mutex_init(&h->lock, NULL);
+    fault_set_io(f, &io);
+    for (; *rules; rules++)
+        if (fault_add(f, *rules, err, sizeof(err)) <= 0)
+            fail_msg("'%s' refused: %s", *rules, err);
+    return f;
+}
+
+/* Frame NO (NO in every byte) through fault_rx; its verdict. */
+static enum fault_verdict rx_numbered(struct fault *f, uint8_t no)
+{
+    static uint8_t buf[64];
+    struct iovec iov = {buf, sizeof(buf)};
+    size_t len = sizeof(buf);
+
+    memset(buf, no, sizeof(buf));
+    return fault_rx(f, &iov, 1, &len, no, 0);
+}
+
+static void assert_handed(struct handed *h, const char *via, const uint8_t *no, const size_t *len)
+{
+    int n = (int)strlen(via);
+
+    assert_int_equal(handed_count(h), n);
+    for (int i = 0; i < n; i++) {
+        if (h->f[i].via != via[i] || h->f[i].no != no[i] || (len && h->f[i].len != len[i]))
+            fail_msg("handed back #%d: %c frame %u (%zu bytes), expected %c frame %u (%zu)", i,
+                     h->f[i].via, h->f[i].no, h->f[i].len, via[i], no[i], len ? len[i] : 0);
+    }
+}
+
+static void test_rx_dup_follows_its_frame(void **state)
+{
+    /* Every frame comes back in line, then its copy: 1,1,2,2,3,3 - never
+     * the copies first. A frame no rule duplicates passes to the driver,
+     * between them. */
+    const char *const rules[] = {"rx dup 100% \"ether[0] != 2\"", NULL};
+    struct handed h;
+    struct fault *f = order_injector(&h, 5, rules);
+
+    (void)state;
+    assert_int_equal(rx_numbered(f, 1), FAULT_TAKEN);
+    assert_int_equal(rx_numbered(f, 2), FAULT_PASS);
+    assert_int_equal(rx_numbered(f, 3), FAULT_TAKEN);
+    assert_handed(&h, "iiii", (const uint8_t[]){1, 1, 3, 3}, NULL);
+    fault_free(f);
+}
+
+static void test_dup_copy_keeps_its_bytes(void **state)
+{
+    /* dup, then truncate: the frame goes out cut, its copy (made before the
+     * cut) whole, behind it; a dropped frame's copy takes its place. */
+    const char *const rules[] = {"rx dup 100%", "rx truncate 100% 40", "rx drop every 2", NULL};
+    struct handed h;
+    struct fault *f = order_injector(&h, 5, rules);
+
+    (void)state;
+    assert_int_equal(rx_numbered(f, 1), FAULT_TAKEN);
+    assert_int_equal(rx_numbered(f, 2), FAULT_DROP);
+    assert_handed(&h, "iii", (const uint8_t[]){1, 1, 2}, (const size_t[]){40, 64, 64});
+    fault_free(f);
+}
+
+static void test_held_dup_leaves_behind_its_frame(void **state)
+{
+    /* dup, then delay: the copies wait with their frames and leave the
+     * delay line right behind them. */
+    const char *const rules[] = {"rx dup 100%", "rx delay 20ms", NULL};
+    struct handed h;
+    struct fault *f = order_injector(&h, 5, rules);
+
+    (void)state;
+    for (uint8_t no = 1; no <= 4; no++)
+        assert_int_equal(rx_numbered(f, no), FAULT_TAKEN);
+    for (int i = 0; i < 200 && handed_count(&h) < 8; i++)
+        usleep(10000); /* bounded: 2 s */
+    assert_handed(&h, "dddddddd", (const uint8_t[]){1, 1, 2, 2, 3, 3, 4, 4}, NULL);
+    fault_free(f);
+}
+
+static void test_tx_dup_follows_its_frame(void **state)
+{
+    /* lwIP's frame is written first, then its copy, both with the frame's
+     * stamp; after a truncate the copy (made before it) is whole. */
+    const char *const rules[] = {"tx dup 100% \"ether[0] = 1\"", "tx truncate 100% 40", NULL};
+    struct handed h;
+    struct fault *f = order_injector(&h, 5, rules);
+    static uint8_t buf[64];
+    struct iovec iov = {buf, sizeof(buf)};
+
+    (void)state;
+    for (uint8_t no = 1; no <= 2; no++) {
+        memset(buf, no, sizeof(buf));
+        assert_int_equal(fault_tx(f, &iov, 1, sizeof(buf), no, 1000 + no), FAULT_TAKEN);
+    }
+    assert_handed(&h, "ttt", (const uint8_t[]){1, 1, 2}, (const size_t[]){40, 64, 40});
+    assert_true(h.f[0].ts == 1001 && h.f[1].ts == 1001 && h.f[2].ts == 1002);
+    fault_free(f);
+}
+
+static void test_dup_decisions_follow_the_seed(void **state)
+{
+    /* One draw per matched frame from the rx stream, in frame order: the
+     * rule duplicates frame k exactly when the k-th draw of the seed's rx
+     * stream is below P. */
+    const char *const rules[] = {"rx dup 50%", NULL};
+    struct handed h;
+    struct fault *f = order_injector(&h, 99, rules);
+    struct prng ref;
+    int dups = 0;
+
+    (void)state;
+    prng_seed(&ref, 99, PRNG_STREAM_RX);
+    for (uint8_t no = 1; no <= 20; no++) {
+        bool dup = prng_unit(&ref) < 0.5;
+        int before = handed_count(&h);
+
+        assert_int_equal(rx_numbered(f, no), dup ? FAULT_TAKEN : FAULT_PASS);
+        assert_int_equal(handed_count(&h) - before, dup ? 2 : 0);
+        dups += dup;
+    }
+    assert_true(dups > 0 && dups < 20);
+    fault_free(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -334,6 +524,11 @@ int main(void)
         cmocka_unit_test(test_rate_shaper_paces_frames),
         cmocka_unit_test(test_rate_shaper_drops_beyond_its_queue),
         cmocka_unit_test(test_add_del_list),
+        cmocka_unit_test(test_rx_dup_follows_its_frame),
+        cmocka_unit_test(test_dup_copy_keeps_its_bytes),
+        cmocka_unit_test(test_held_dup_leaves_behind_its_frame),
+        cmocka_unit_test(test_tx_dup_follows_its_frame),
+        cmocka_unit_test(test_dup_decisions_follow_the_seed),
     };
 
     events_init();

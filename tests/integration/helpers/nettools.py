@@ -150,7 +150,8 @@ def tcp_sink(host, port, seconds):
 
 def carrier_watch(iface, seconds):
     """Poll /sys/class/net/IFACE/carrier every millisecond for SECONDS and
-    return the transitions, with CLOCK_REALTIME stamps (the events' clock)."""
+    return the transitions, with CLOCK_REALTIME stamps (the events' clock).
+    Says "watching" on stderr once the first sample is taken."""
     path = "/sys/class/net/%s/carrier" % iface
     end = time.monotonic() + min(seconds, 120)
     last, changes = None, []
@@ -162,6 +163,8 @@ def carrier_watch(iface, seconds):
             v = False
         if v != last:
             changes.append({"carrier": v, "ts": time.time()})
+            if last is None:  # the first sample is in: a caller may start the edges now
+                print("watching", file=sys.stderr, flush=True)
             last = v
         time.sleep(0.001)
     return {"changes": changes}
