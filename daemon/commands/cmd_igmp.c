@@ -16,6 +16,7 @@
 #include "lwip/opt.h"
 #include "lwip/igmp.h"
 #include "lwip/ip4_addr.h"
+#include "lwip/prot/ip4.h" /* ip4_addr_p_t: 2.0.x's prot/igmp.h lacks it */
 #include "lwip/prot/igmp.h"
 
 #include "daemon/args.h"
