@@ -81,7 +81,9 @@ def _teardown_daemons(request, daemons, strict):
         running = d.alive()
         collected = d.returncode is not None  # by the test: stop() or wait()
         # Every scenario ends with lwIP's pools and heap back where they
-        # were at ready (lwIP's own TIME_WAIT and closing state excused).
+        # were at ready (lwIP's own TIME_WAIT and closing state excused) and
+        # every socket slot usable again (`leaks` checks them on every lwIP
+        # version: the table on >= 2.1, the probe on 2.0.x).
         if not failed and running and d.check_leaks and not d.expect_failure:
             try:
                 clean, rep = d.wait_leaks_clean()
@@ -91,8 +93,11 @@ def _teardown_daemons(request, daemons, strict):
                 path = os.path.join(d.workdir, "leaks-%d.json" % d.pid)
                 with open(path, "w") as f:
                     json.dump(rep, f, indent=1)
-                errors.append("lwipd (pid %s) did not return to its leak baseline: %s; see %s" % (
-                    d.pid, json.dumps(rep.get("leaked", rep.get("error"))), path))
+                stuck = rep.get("leaked", {}).get("stuck_socket_slots")
+                errors.append("lwipd (pid %s) did not return to its leak baseline: %s%s; see %s" % (
+                    d.pid, json.dumps(rep.get("leaked", rep.get("error"))),
+                    "; stuck socket slots (fd): %s (%s)" % (
+                        stuck, rep["sockets"].get("cause")) if stuck else "", path))
         code = d.stop()
         if running and d.snapshot_error:
             print("lwipd (pid %s): stats snapshot failed: %s" % (d.pid, d.snapshot_error))

@@ -213,7 +213,10 @@ class Lwipd:
         self.ready = {}
         self.returncode = None
         self.expect_failure = False  # set by tests that make lwipd stop on purpose
-        self.check_leaks = True  # teardown compares pools and heap with the baseline
+        self.check_leaks = True  # teardown compares pools, heap and socket slots with the baseline
+        # Socket slots (fds) a test made unusable on purpose and has checked
+        # itself: the teardown's leak check accepts exactly these stuck.
+        self.expect_stuck_slots = ()
 
     def start(self, timeout=15):
         timeout *= TIME_SCALE
@@ -294,20 +297,39 @@ class Lwipd:
             raise HarnessError("stats failed: %r" % resp)
         return resp["stats"]
 
+    def option(self, name):
+        """lwIP's option NAME as this lwipd was built (`version`: TCP_MSS,
+        MEMP_NUM_TCP_PCB, MEMP_NUM_NETCONN, ARP_TABLE_SIZE, ...), for tests
+        that depend on a limit: not the default profile's value."""
+        if not hasattr(self, "_options"):
+            self._options = self.request({"cmd": "version"})["build"]["options"]
+        return self._options[name]
+
+    def lwip_version(self):
+        """lwIP's version as a tuple, e.g. (2, 0, 3)."""
+        return tuple(int(x) for x in self.request({"cmd": "version"})["build"]["lwip"].split("."))
+
     def wait_leaks_clean(self, timeout=10):
         """Poll `leaks` until lwIP's pools and heap are back to the baseline
-        taken at ready. Returns (clean, last report)."""
+        taken at ready and every socket slot is usable (except the stuck
+        ones the test declared in expect_stuck_slots, which must then be
+        exactly those). Returns (clean, last report)."""
         last = {}
 
         def clean():
             last.clear()
-            last.update(self.request({"cmd": "leaks"}))
+            last.update(self.request({"cmd": "leaks"}, timeout=30))
             if not last.get("ok"):
                 raise HarnessError("leaks failed: %r" % last)
-            return last["clean"]
+            if last["clean"] or not self.expect_stuck_slots:
+                return last["clean"]
+            leaked = dict(last["leaked"])
+            return sorted(leaked.pop("stuck_socket_slots", [])) == sorted(
+                self.expect_stuck_slots) and not leaked
 
         try:
-            wait_for(clean, timeout, "lwIP's pools and heap back to the baseline", interval=0.1)
+            wait_for(clean, timeout, "lwIP's pools, heap and socket slots back to the baseline",
+                     interval=0.1)
         except TimeoutError:
             return False, last
         return True, last

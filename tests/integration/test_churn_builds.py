@@ -83,6 +83,8 @@ def test_fullduplex0_select_close_race(netns, workdir, special_lwipd):
             outcome = "stuck"
             assert p["stuck"] and "select_waiting" in p["cause"], p
             assert st["accept_fail"].get("ENFILE", 0) > 0, st
+            rep = d.request({"cmd": "leaks"}, timeout=30)
+            assert sorted(rep["leaked"]["stuck_socket_slots"]) == sorted(p["stuck"]), rep
         else:
             outcome = "clean"
             assert st["closes_during_select"] > 0 and p["stuck"] == [], (st, p)
