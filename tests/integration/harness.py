@@ -547,32 +547,50 @@ def ping(ns, addr, count=10, interval=0.01, timeout=60):
 # ---- variant builds ----------------------------------------------------------
 
 _VARIANT_OPTS = ("b_sanitize", "b_lundef", "c_args", "buildtype")
+# What the build under test was made from: a test's own build uses the same.
+_TREE_OPTS = ("lwip_src", "lwipopts_dir")
+_build_options = None
+
+
+def build_options():
+    """{meson option: value} of the build under test (BUILD), from meson's
+    introspection (read once)."""
+    global _build_options
+    if _build_options is None:
+        intro = run(["meson", "introspect", "--buildoptions", BUILD], timeout=60)
+        _build_options = {o["name"]: o["value"] for o in json.loads(intro.stdout)}
+    return _build_options
+
+
+def tree_opts(*names):
+    """-Dlwip_src=... and -Dlwipopts_dir=... of the build under test (those
+    of NAMES, default both; only those it set), so that a build a test makes
+    uses the lwIP tree and the lwipopts.h under test. meson resolves a
+    relative lwipopts_dir against the project: run meson setup in TOP."""
+    opts = build_options()
+    return ["-D%s=%s" % (n, opts[n]) for n in (names or _TREE_OPTS) if opts.get(n)]
 
 
 def variant_build(name, *meson_opts):
     """Build lwipd with extra meson options in BUILD/variants/NAME (reused if
-    already there), inheriting the main build's sanitizer and compiler
-    options so that the sanitizer suite tests sanitized variants. Returns
-    the path of the lwipd binary."""
+    already there), inheriting the main build's lwIP tree, lwipopts.h,
+    sanitizer and compiler options, so that the sanitizer suite tests
+    sanitized variants and the version matrix that version's variants.
+    Returns the path of the lwipd binary."""
     out = os.path.join(BUILD, "variants", name)
     binary = os.path.join(out, "daemon", "lwipd")
     if not os.path.exists(os.path.join(out, "build.ninja")):
-        intro = run(["meson", "introspect", "--buildoptions", BUILD], timeout=60)
         inherited = []
-        for opt in json.loads(intro.stdout):
-            if opt["name"] in _VARIANT_OPTS:
-                v = opt["value"]
+        for opt, v in build_options().items():
+            if opt in _VARIANT_OPTS:
                 if isinstance(v, list):
                     v = ",".join(v)
-                inherited.append("-D%s=%s" % (opt["name"], v))
-        src = json.loads(run(["meson", "introspect", "--projectinfo", BUILD], timeout=60).stdout)
-        lwip = [o["value"] for o in json.loads(intro.stdout) if o["name"] == "lwip_src"][0]
-        opts = inherited + ["-Dtests=disabled"] + (["-Dlwip_src=" + lwip] if lwip else [])
+                inherited.append("-D%s=%s" % (opt, v))
+        opts = inherited + ["-Dtests=disabled"] + tree_opts()
         r = run(["meson", "setup", out] + opts + list(meson_opts), cwd=TOP, timeout=300,
                 check=False)
         if r.returncode != 0:
             raise HarnessError("meson setup %s failed: %s %s" % (name, r.stdout[-2000:], r.stderr))
-        del src
     r = run(["ninja", "-C", out, "daemon/lwipd"], timeout=900, check=False)
     if r.returncode != 0:
         raise HarnessError("building variant %s failed: %s" % (name, r.stdout[-3000:]))
