@@ -26,6 +26,9 @@ HELPERS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "helpers")
 PYTHON = "/usr/bin/python3"
 
 HOST_IP = "198.18.0.1"
+# The MSS the host announces on its TAP (MTU 1500): TCP through the TAP uses
+# the smaller of this and lwIP's TCP_MSS.
+HOST_MSS = 1460
 LWIP_IP = "198.18.0.2"
 SAFE_NET = ipaddress.ip_network("198.18.0.0/15")
 
