@@ -15,7 +15,6 @@ import socket
 import stat
 import struct
 import subprocess
-import sys
 import time
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -245,14 +244,16 @@ class Lwipd:
             while not line.endswith(b"\n"):
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    raise HarnessError("lwipd not ready after %ss; log:\n%s" % (timeout, self.read_log()))
+                    raise HarnessError("lwipd not ready after %ss; log:\n%s" % (
+                        timeout, self.read_log()))
                 rd, _, _ = select.select([r], [], [], left)
                 if not rd:
                     continue
                 chunk = os.read(r, 512)
                 if not chunk:
                     code = self.proc.wait(timeout=5)
-                    raise HarnessError("lwipd exited (%s) before ready; log:\n%s" % (code, self.read_log()))
+                    raise HarnessError("lwipd exited (%s) before ready; log:\n%s" % (
+                        code, self.read_log()))
                 line += chunk
         finally:
             os.close(r)
@@ -625,7 +626,7 @@ def wait_for_baseline(d, baseline, timeout=15):
                              (timeout, last))
 
 
-# ---- seed 000's load ----------------------------------------------------------
+# ---- the ISR heap re-entry load ----------------------------------------------------------
 
 # The cable is pulled every 110-190 ms for 5-45 ms.
 STORM_FLAP = ["--link-flap", "150:25:0:20"]
@@ -636,14 +637,15 @@ STORM_EMAC = ["--txc-coalesce", "1", "--txc-delay-us", "20", "--txc-jitter-us", 
 
 
 class Storm:
-    """lwipd under seed 000's load: iperf2 into lwiperf, arping, link flaps."""
+    """lwipd under the ISR heap re-entry load: iperf2 into lwiperf, arping,
+    link flaps."""
 
     def __init__(self, netns, workdir, binary, extra, seconds, pcap=True):
         self.ns = netns
         self.d = Lwipd(netns, workdir, binary=binary, pcap=pcap,
-                               extra_args=["--report-dir", workdir, "--events",
-                                           os.path.join(workdir, "events.jsonl")] + STORM_FLAP + STORM_EMAC +
-                               extra)
+                       extra_args=["--report-dir", workdir, "--events",
+                                   os.path.join(workdir, "events.jsonl")] +
+                       STORM_FLAP + STORM_EMAC + extra)
         self.seconds = seconds
         self.procs = []
 

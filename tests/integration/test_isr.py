@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: MIT
-"""Seed 000: a TX-complete interrupt that frees into a heap the interrupted
+"""ISR heap re-entry: a TX-complete interrupt that frees into a heap the interrupted
 code is using. TCP into lwiperf plus ARP traffic, the cable pulled every
 100-200 ms; each heap/ISR configuration either gets a report naming the
 re-entry or runs clean with everything back to baseline afterwards.
@@ -219,8 +219,8 @@ def test_posix_policy_hang_reported_by_watchdog(netns, workdir):
 
 
 @pytest.mark.parametrize("variant,extra", [
-    ("default", ["--txc-free", "callback"]),   # scenario 3: seed 000's fix 2
-    ("allow", ["--txc-free", "isr"]),           # scenario 4: seed 000's fix 1
+    ("default", ["--txc-free", "callback"]),   # scenario 3: the free deferred to tcpip
+    ("allow", ["--txc-free", "isr"]),           # scenario 4: ALLOW_MEM_FREE_FROM_OTHER_CONTEXT
     ("default", ["--txc-free", "task"]),       # scenario 8
     ("pools", ["--txc-free", "isr"]),           # mem_malloc from pools: ISR-safe too
 ], ids=["callback", "allow-isr", "task", "pools-isr"])
