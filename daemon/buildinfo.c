@@ -47,6 +47,10 @@ static const struct {
     {"LWIP_TCPIP_CORE_LOCKING", LWIP_TCPIP_CORE_LOCKING},
     {"LWIP_NETCONN_FULLDUPLEX", LWIP_NETCONN_FULLDUPLEX},
     {"LWIP_NETCONN_SEM_PER_THREAD", LWIP_NETCONN_SEM_PER_THREAD},
+/* SACK exists from 2.1 on, whatever lwipopts.h says */
+#if LWIP_VERSION_MAJOR * 100 + LWIP_VERSION_MINOR >= 201
+    {"LWIP_TCP_SACK_OUT", LWIP_TCP_SACK_OUT},
+#endif
     {"ARP_TABLE_SIZE", ARP_TABLE_SIZE},
     {"LWIP_DHCP", LWIP_DHCP},
 #ifdef LWIP_ACD /* 2.2+: with ACD, a static address gets no gratuitous ARP on link up */
