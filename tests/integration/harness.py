@@ -676,8 +676,12 @@ def wait_for_baseline(d, baseline, timeout=15):
     try:
         wait_for(back, timeout, "pools and heap back to baseline")
     except TimeoutError:
-        raise AssertionError("not back to baseline after %ss (pool: (baseline, now)): %r" %
-                             (timeout, last))
+        try:  # the TCP PCBs by state say who holds what
+            tcp = d.request({"cmd": "leaks"}, timeout=30).get("tcp")
+        except (OSError, EOFError, ValueError, HarnessError) as e:
+            tcp = "(leaks failed: %s)" % e
+        raise AssertionError("not back to baseline after %ss (pool: (baseline, now)): %r; "
+                             "TCP: %r" % (timeout, last, tcp))
 
 
 # ---- the ISR heap re-entry load ----------------------------------------------------------
