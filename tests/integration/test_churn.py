@@ -187,8 +187,9 @@ def test_clients_that_vanish_are_cleaned_up_by_lwip(netns, lwipd_factory):
 
 def test_accept_queue_overflow_when_the_server_falls_behind(netns, workdir):
     """The server falls behind (it cleans up sockets whose peer left only
-    every 100 ms) while clients connect and close at full speed. lwIP's netconns run out (open sockets
-    plus connections waiting in the accept queue), accept_function() queues
+    every 100 ms) while clients connect and close at full speed. lwIP's
+    netconns run out (open sockets plus connections waiting in the accept
+    queue), accept_function() queues
     ERR_ABRT markers in the accept mailbox, and once a netconn is free again
     the next connection finds that mailbox full. lwIP >= 2.1 with
     LWIP_NETCONN_FULLDUPLEX=1 then frees the new netconn through

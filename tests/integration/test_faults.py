@@ -119,7 +119,8 @@ iface, ip, conflict, probe = sys.argv[1:5]
 claims = Ether(dst="ff:ff:ff:ff:ff:ff", src=conflict) / ARP(op=1, hwsrc=conflict, psrc=ip, pdst=ip)
 sendp(claims, iface=iface, count=3, inter=0.05)
 # then an ordinary request: its answer means lwIP has handled the three
-ask = Ether(dst="ff:ff:ff:ff:ff:ff", src=probe) / ARP(op=1, hwsrc=probe, psrc="198.18.0.50", pdst=ip)
+ask = Ether(dst="ff:ff:ff:ff:ff:ff", src=probe) / ARP(op=1, hwsrc=probe, psrc="198.18.0.50",
+                                                    pdst=ip)
 sendp(ask, iface=iface)
 """
     before = lwipd.stats()["lwip"]["etharp"]["recv"]
@@ -301,9 +302,9 @@ def test_tcp_10mib_under_5pct_loss_both_ways(netns, lwipd_factory):
 def test_corruption_counted_data_intact(netns, lwipd_factory):
     """Damaged frames reach lwIP's checksum checks and stop there. One byte
     of TCP payload (offset 100: after the 20-byte IP header and even a
-    60-byte TCP header) in 5 % of the host's data segments: lwIP's tcp.chkerr counts each of them, and the
-    echo still returns every byte intact (the host resends what lwIP
-    threw away). One byte of the IP header (the TTL) in 20 % of the pings:
+    60-byte TCP header) in 5 % of the host's data segments: lwIP's tcp.chkerr
+    counts each of them, and the echo still returns every byte intact (the
+    host resends what lwIP threw away). One byte of the IP header (the TTL) in 20 % of the pings:
     ip.chkerr counts each, and exactly those pings go unanswered. A
     corrupt rule always changes the bytes it acts on, and a one-byte change
     always breaks the Internet checksum, so the counts are exact."""
@@ -411,6 +412,7 @@ def test_rate_limit_10mbit(netns, lwipd_factory, workdir):
     # Payload rate under a 10 Mbit/s Ethernet-frame budget: within 10 %.
     assert 9.0e6 <= bps <= 10.5e6, bps
     # Each frame the shaper held (or dropped) is an event on its frame.
+
     def logged():
         rule = d.stats()["fault"]["rules"][0]
         acts = [e for e in events(ev, "fault") if e["rule"] == rule["id"]]
@@ -430,13 +432,14 @@ def test_bad_rules_refused(netns, workdir, lwipd):
         r = lwipd.request({"cmd": "fault", "op": "add", "rule": bad})
         assert r["ok"] is False and why in r["error"], (bad, r)
     assert lwipd.request({"cmd": "fault", "op": "list"})["rules"] == []  # unchanged
-    d = harness.Lwipd(netns, os.path.join(workdir, "x"), extra_args=["--fault", "rx drop 5% 'tcp'x"])
+    bad = "rx drop 5% 'tcp'x"
+    d = harness.Lwipd(netns, os.path.join(workdir, "x"), extra_args=["--fault", bad])
     r = netns.run([harness.LWIPD] + d.args, check=False)
     assert r.returncode == 64 and "--fault" in r.stderr
     rules = os.path.join(workdir, "rules.txt")
     with open(rules, "w") as f:
         f.write("# comment\nrx drop 1%\n\ntx corrupt 2% bogus\n")
-    d.args = [a for a in d.args if a not in ("--fault", "rx drop 5% 'tcp'x")] + ["--fault-file", rules]
+    d.args = [a for a in d.args if a not in ("--fault", bad)] + ["--fault-file", rules]
     r = netns.run([harness.LWIPD] + d.args, check=False)
     assert r.returncode == 64 and "rules.txt:4:" in r.stderr and "bogus" in r.stderr
 
@@ -451,6 +454,7 @@ def test_irq_faults(netns, lwipd_factory, workdir):
     # The driver's counters match the rules' - in one snapshot taken between
     # a rule acting and the driver counting (a spurious IRQ every 2 ms keeps
     # both moving) they may differ by one: look again, bounded.
+
     def in_step():
         st = d.stats()
         acted = {x["rule"].split()[1]: x["acted"] for x in st["fault"]["rules"]}
@@ -583,6 +587,7 @@ def raw_pcap(path):
         off += 16 + incl
     return out
 
+
 def test_annotate_pcap_puts_events_on_their_frames(netns, lwipd_factory, workdir):
     """scripts/annotate-pcap: each rx fault becomes a comment on the very
     frame it acted on; tcpdump reads the pcapng."""
@@ -650,4 +655,3 @@ def test_tx_fault_events_on_their_frames(netns, lwipd_factory, workdir):
     for f, c in notes:
         assert harness.is_icmp_echo_reply(f)
         assert icmp_checksum_ok(f) == ('"action": "dup"' in c), c
-
