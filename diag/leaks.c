@@ -10,7 +10,9 @@
  * LAST_ACK, SYN_RCVD), listening PCBs, segments queued on active PCBs, and
  * the TCP timer lwIP arms while any active or TIME_WAIT PCB exists. PCBs in
  * ESTABLISHED or CLOSE_WAIT wait for an application and are not excused.
- * Whatever is left is a leak. With -Dalloc_track=true, the live allocations
+ * Whatever is left is a leak. So is a socket slot that no socket() can
+ * have any more (sockdiag_health_json(): lwIP's socket array is static, no
+ * pool shows it). With -Dalloc_track=true, the live allocations
  * made after the baseline are listed per pool with the function that made
  * them.
  */
@@ -30,6 +32,7 @@
 #include "lwip/tcp.h"
 
 #include "base/base.h"
+#include "diag/sockdiag.h"
 
 #if LWIPD_ALLOC_TRACK
 #include "diag/alloc_track.h"
@@ -203,7 +206,8 @@ static cJSON *sites_json(int pool, const struct alloc_site *sites, int ns)
 #endif
 
 /* Compare NOW with the baseline: {"clean", "leaked", "pools", "heap",
- * "tcp", "tracking"[, "sites"]}. NULL when no baseline was taken. */
+ * "tcp", "sockets", "tracking"[, "sites"]}. NULL when no baseline was
+ * taken. Called outside the tcpip thread (the socket check may probe). */
 cJSON *leaks_report_json(const struct leaks_snap *now)
 {
     const struct leaks_snap *b = &leaks.base;
@@ -288,12 +292,24 @@ cJSON *leaks_report_json(const struct leaks_snap *now)
 #else
     cJSON_AddBoolToObject(trk, "enabled", 0);
 #endif
+    /* Socket slots: a slot no socket() can have any more is a leak too,
+     * though no pool shows it (lwIP's socket array is static). */
+    bool slots_ok;
+    cJSON *socks = sockdiag_health_json(&slots_ok);
+
+    if (!slots_ok) {
+        cJSON *st = cJSON_GetObjectItemCaseSensitive(socks, "stuck");
+
+        clean = false;
+        cJSON_AddItemToObject(leaked, "stuck_socket_slots", cJSON_Duplicate(st, 1));
+    }
     cJSON_AddBoolToObject(o, "clean", clean);
     cJSON_AddItemToObject(o, "leaked", leaked);
     cJSON_AddNumberToObject(o, "baseline_age_s", (double)(now->taken_ns - b->taken_ns) / 1e9);
     cJSON_AddItemToObject(o, "pools", pools);
     cJSON_AddItemToObject(o, "heap", heap);
     cJSON_AddItemToObject(o, "tcp", tcp);
+    cJSON_AddItemToObject(o, "sockets", socks);
     cJSON_AddItemToObject(o, "tracking", trk);
     return o;
 }

@@ -273,6 +273,84 @@ static struct {
     void *arg;
 } worker = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false, false, NULL, NULL};
 
+/* ---- socket-slot health (the leak report) ---------------------------------- */
+
+/* A slot is unhealthy when it has no connection yet lwIP still counts it
+ * as used, so that socket() will not hand it out (or, on >= 2.1 without
+ * fd_used, hands it out to a select() that still waits on the old one).
+ * lwIP >= 2.1: read from the table, nothing disturbed. 2.0.x: the probe
+ * (it takes every free slot for a moment, so only one runs at a time: a
+ * probe already running makes this check "busy", not healthy). */
+cJSON *sockdiag_health_json(bool *healthy)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON *stuck = cJSON_CreateArray();
+
+    *healthy = true;
+    cJSON_AddNumberToObject(o, "num_sockets", SOCKDIAG_NUM);
+#if SOCKDIAG_TABLE
+    struct sockdiag_slot *t = calloc(SOCKDIAG_NUM, sizeof(*t));
+    int n = t ? sockdiag_table(t, SOCKDIAG_NUM) : -ENOMEM;
+    cJSON *slots = cJSON_CreateArray();
+
+    cJSON_AddStringToObject(o, "checked", n < 0 ? "failed: out of memory" : "table");
+    if (n < 0)
+        *healthy = false;
+    for (int i = 0; i < n; i++) {
+        if (t[i].conn ||
+            (t[i].select_waiting <= 0 && t[i].fd_used <= 0 && t[i].fd_free_pending <= 0))
+            continue;
+        cJSON_AddItemToArray(stuck, cJSON_CreateNumber(t[i].fd));
+        cJSON_AddItemToArray(slots, slot_json(&t[i]));
+    }
+    free(t);
+    cJSON_AddItemToObject(o, "stuck", stuck);
+    cJSON_AddItemToObject(o, "stuck_slots", slots);
+    if (cJSON_GetArraySize(stuck) > 0) {
+        *healthy = false;
+        cJSON_AddStringToObject(o, "cause",
+                                "no connection, yet select_waiting or fd_used still raised: a "
+                                "select() or another thread never let go of a closed socket");
+    }
+#else
+    struct sockdiag_probe *res = NULL;
+    bool mine = false;
+
+    pthread_mutex_lock(&worker.m);
+    if (!worker.busy)
+        mine = worker.busy = true;
+    pthread_mutex_unlock(&worker.m);
+    if (mine) {
+        res = malloc(sizeof(*res));
+        if (res && sockdiag_probe(res) != 0) {
+            free(res);
+            res = NULL;
+        }
+        pthread_mutex_lock(&worker.m);
+        worker.busy = false;
+        pthread_mutex_unlock(&worker.m);
+    }
+    if (!res) {
+        *healthy = false;
+        cJSON_AddStringToObject(o, "checked",
+                                mine ? "failed: out of memory" : "busy: a socket probe is running");
+        cJSON_AddItemToObject(o, "stuck", stuck);
+        return o;
+    }
+    cJSON_AddStringToObject(o, "checked", "probe");
+    for (int k = 0; k < res->nstuck; k++)
+        cJSON_AddItemToArray(stuck, cJSON_CreateNumber(res->stuck[k]));
+    cJSON_AddItemToObject(o, "stuck", stuck);
+    cJSON_AddItemToObject(o, "unverified", fd_list(res->unverified, res->nunverified));
+    if (res->nstuck > 0) {
+        *healthy = false;
+        cJSON_AddStringToObject(o, "cause", sockdiag_stuck_cause(res));
+    }
+    free(res);
+#endif
+    return o;
+}
+
 static void worker_main(void *unused)
 {
     (void)unused;

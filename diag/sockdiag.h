@@ -48,3 +48,6 @@ int sockdiag_probe_async(sockdiag_probe_cb done, void *arg);
 const char *sockdiag_stuck_cause(const struct sockdiag_probe *res);
 struct cJSON *sockdiag_table_json(void);
 struct cJSON *sockdiag_probe_json(const struct sockdiag_probe *res);
+/* Socket-slot health for the leak report; from a thread other than tcpip
+ * (on 2.0.x it runs the probe). Sets *HEALTHY. */
+struct cJSON *sockdiag_health_json(bool *healthy);

@@ -15,7 +15,6 @@ import socket
 import stat
 import struct
 import subprocess
-import sys
 import time
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -26,6 +25,9 @@ HELPERS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "helpers")
 PYTHON = "/usr/bin/python3"
 
 HOST_IP = "198.18.0.1"
+# The MSS the host announces on its TAP (MTU 1500): TCP through the TAP uses
+# the smaller of this and lwIP's TCP_MSS.
+HOST_MSS = 1460
 LWIP_IP = "198.18.0.2"
 SAFE_NET = ipaddress.ip_network("198.18.0.0/15")
 
@@ -213,7 +215,10 @@ class Lwipd:
         self.ready = {}
         self.returncode = None
         self.expect_failure = False  # set by tests that make lwipd stop on purpose
-        self.check_leaks = True  # teardown compares pools and heap with the baseline
+        self.check_leaks = True  # teardown compares pools, heap and socket slots with the baseline
+        # Socket slots (fds) a test made unusable on purpose and has checked
+        # itself: the teardown's leak check accepts exactly these stuck.
+        self.expect_stuck_slots = ()
 
     def start(self, timeout=15):
         timeout *= TIME_SCALE
@@ -239,14 +244,16 @@ class Lwipd:
             while not line.endswith(b"\n"):
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    raise HarnessError("lwipd not ready after %ss; log:\n%s" % (timeout, self.read_log()))
+                    raise HarnessError("lwipd not ready after %ss; log:\n%s" % (
+                        timeout, self.read_log()))
                 rd, _, _ = select.select([r], [], [], left)
                 if not rd:
                     continue
                 chunk = os.read(r, 512)
                 if not chunk:
                     code = self.proc.wait(timeout=5)
-                    raise HarnessError("lwipd exited (%s) before ready; log:\n%s" % (code, self.read_log()))
+                    raise HarnessError("lwipd exited (%s) before ready; log:\n%s" % (
+                        code, self.read_log()))
                 line += chunk
         finally:
             os.close(r)
@@ -294,20 +301,39 @@ class Lwipd:
             raise HarnessError("stats failed: %r" % resp)
         return resp["stats"]
 
+    def option(self, name):
+        """lwIP's option NAME as this lwipd was built (`version`: TCP_MSS,
+        MEMP_NUM_TCP_PCB, MEMP_NUM_NETCONN, ARP_TABLE_SIZE, ...), for tests
+        that depend on a limit: not the default profile's value."""
+        if not hasattr(self, "_options"):
+            self._options = self.request({"cmd": "version"})["build"]["options"]
+        return self._options[name]
+
+    def lwip_version(self):
+        """lwIP's version as a tuple, e.g. (2, 0, 3)."""
+        return tuple(int(x) for x in self.request({"cmd": "version"})["build"]["lwip"].split("."))
+
     def wait_leaks_clean(self, timeout=10):
         """Poll `leaks` until lwIP's pools and heap are back to the baseline
-        taken at ready. Returns (clean, last report)."""
+        taken at ready and every socket slot is usable (except the stuck
+        ones the test declared in expect_stuck_slots, which must then be
+        exactly those). Returns (clean, last report)."""
         last = {}
 
         def clean():
             last.clear()
-            last.update(self.request({"cmd": "leaks"}))
+            last.update(self.request({"cmd": "leaks"}, timeout=30))
             if not last.get("ok"):
                 raise HarnessError("leaks failed: %r" % last)
-            return last["clean"]
+            if last["clean"] or not self.expect_stuck_slots:
+                return last["clean"]
+            leaked = dict(last["leaked"])
+            return sorted(leaked.pop("stuck_socket_slots", [])) == sorted(
+                self.expect_stuck_slots) and not leaked
 
         try:
-            wait_for(clean, timeout, "lwIP's pools and heap back to the baseline", interval=0.1)
+            wait_for(clean, timeout, "lwIP's pools, heap and socket slots back to the baseline",
+                     interval=0.1)
         except TimeoutError:
             return False, last
         return True, last
@@ -460,6 +486,60 @@ def read_pcap(path):
     return out
 
 
+def tcp_segments(frames, lwip_ip):
+    """The TCP segments among FRAMES (read_pcap's list), as dicts: ts,
+    from_lwip, host_port (the host's end of the connection), seq, ack,
+    flags, len (payload bytes, from the IP header: right with a short
+    snaplen too) and options (the option kinds, in order)."""
+    lip = socket.inet_aton(lwip_ip)
+    out = []
+    for ts, f in frames:
+        if len(f) < 54 or f[12:14] != b"\x08\x00" or f[23] != 6:
+            continue
+        ihl = (f[14] & 0x0F) * 4
+        t = 14 + ihl
+        sport, dport, seq, ack = struct.unpack(">HHII", f[t:t + 12])
+        off = (f[t + 12] >> 4) * 4
+        kinds, i = [], t + 20
+        while i < min(t + off, len(f)):
+            k = f[i]
+            if k == 0:
+                break
+            if k == 1:
+                i += 1
+                continue
+            kinds.append(k)
+            if i + 1 >= len(f) or f[i + 1] < 2:
+                break
+            i += f[i + 1]
+        from_lwip = f[26:30] == lip
+        out.append({"ts": ts, "from_lwip": from_lwip, "host_port": dport if from_lwip else sport,
+                    "seq": seq, "ack": ack, "flags": f[t + 13],
+                    "len": struct.unpack(">H", f[16:18])[0] - ihl - off, "options": kinds})
+    return out
+
+
+def host_data_stalls(segs, host_port, min_gap=0.5):
+    """The silences of at least MIN_GAP s in the host's data on the
+    connection from HOST_PORT (tcp_segments()), each as (seconds, the
+    sequence number the host sent next, lwIP's last ACK before it). A
+    timeout retransmission sends lwIP's ACK point again."""
+    stalls, last_data, last_ack = [], None, None
+    for s in segs:
+        if s["host_port"] != host_port:
+            continue
+        if s["from_lwip"]:
+            if s["flags"] & 0x10:
+                last_ack = s["ack"]
+            continue
+        if s["len"] <= 0:
+            continue
+        if last_data is not None and s["ts"] - last_data >= min_gap:
+            stalls.append((s["ts"] - last_data, s["seq"], last_ack))
+        last_data = s["ts"]
+    return stalls
+
+
 def mac_bytes(mac):
     return bytes(int(x, 16) for x in mac.split(":"))
 
@@ -525,32 +605,50 @@ def ping(ns, addr, count=10, interval=0.01, timeout=60):
 # ---- variant builds ----------------------------------------------------------
 
 _VARIANT_OPTS = ("b_sanitize", "b_lundef", "c_args", "buildtype")
+# What the build under test was made from: a test's own build uses the same.
+_TREE_OPTS = ("lwip_src", "lwipopts_dir")
+_build_options = None
+
+
+def build_options():
+    """{meson option: value} of the build under test (BUILD), from meson's
+    introspection (read once)."""
+    global _build_options
+    if _build_options is None:
+        intro = run(["meson", "introspect", "--buildoptions", BUILD], timeout=60)
+        _build_options = {o["name"]: o["value"] for o in json.loads(intro.stdout)}
+    return _build_options
+
+
+def tree_opts(*names):
+    """-Dlwip_src=... and -Dlwipopts_dir=... of the build under test (those
+    of NAMES, default both; only those it set), so that a build a test makes
+    uses the lwIP tree and the lwipopts.h under test. meson resolves a
+    relative lwipopts_dir against the project: run meson setup in TOP."""
+    opts = build_options()
+    return ["-D%s=%s" % (n, opts[n]) for n in (names or _TREE_OPTS) if opts.get(n)]
 
 
 def variant_build(name, *meson_opts):
     """Build lwipd with extra meson options in BUILD/variants/NAME (reused if
-    already there), inheriting the main build's sanitizer and compiler
-    options so that the sanitizer suite tests sanitized variants. Returns
-    the path of the lwipd binary."""
+    already there), inheriting the main build's lwIP tree, lwipopts.h,
+    sanitizer and compiler options, so that the sanitizer suite tests
+    sanitized variants and the version matrix that version's variants.
+    Returns the path of the lwipd binary."""
     out = os.path.join(BUILD, "variants", name)
     binary = os.path.join(out, "daemon", "lwipd")
     if not os.path.exists(os.path.join(out, "build.ninja")):
-        intro = run(["meson", "introspect", "--buildoptions", BUILD], timeout=60)
         inherited = []
-        for opt in json.loads(intro.stdout):
-            if opt["name"] in _VARIANT_OPTS:
-                v = opt["value"]
+        for opt, v in build_options().items():
+            if opt in _VARIANT_OPTS:
                 if isinstance(v, list):
                     v = ",".join(v)
-                inherited.append("-D%s=%s" % (opt["name"], v))
-        src = json.loads(run(["meson", "introspect", "--projectinfo", BUILD], timeout=60).stdout)
-        lwip = [o["value"] for o in json.loads(intro.stdout) if o["name"] == "lwip_src"][0]
-        opts = inherited + ["-Dtests=disabled"] + (["-Dlwip_src=" + lwip] if lwip else [])
+                inherited.append("-D%s=%s" % (opt, v))
+        opts = inherited + ["-Dtests=disabled"] + tree_opts()
         r = run(["meson", "setup", out] + opts + list(meson_opts), cwd=TOP, timeout=300,
                 check=False)
         if r.returncode != 0:
             raise HarnessError("meson setup %s failed: %s %s" % (name, r.stdout[-2000:], r.stderr))
-        del src
     r = run(["ninja", "-C", out, "daemon/lwipd"], timeout=900, check=False)
     if r.returncode != 0:
         raise HarnessError("building variant %s failed: %s" % (name, r.stdout[-3000:]))
@@ -578,11 +676,15 @@ def wait_for_baseline(d, baseline, timeout=15):
     try:
         wait_for(back, timeout, "pools and heap back to baseline")
     except TimeoutError:
-        raise AssertionError("not back to baseline after %ss (pool: (baseline, now)): %r" %
-                             (timeout, last))
+        try:  # the TCP PCBs by state say who holds what
+            tcp = d.request({"cmd": "leaks"}, timeout=30).get("tcp")
+        except (OSError, EOFError, ValueError, HarnessError) as e:
+            tcp = "(leaks failed: %s)" % e
+        raise AssertionError("not back to baseline after %ss (pool: (baseline, now)): %r; "
+                             "TCP: %r" % (timeout, last, tcp))
 
 
-# ---- seed 000's load ----------------------------------------------------------
+# ---- the ISR heap re-entry load ----------------------------------------------------------
 
 # The cable is pulled every 110-190 ms for 5-45 ms.
 STORM_FLAP = ["--link-flap", "150:25:0:20"]
@@ -593,14 +695,15 @@ STORM_EMAC = ["--txc-coalesce", "1", "--txc-delay-us", "20", "--txc-jitter-us", 
 
 
 class Storm:
-    """lwipd under seed 000's load: iperf2 into lwiperf, arping, link flaps."""
+    """lwipd under the ISR heap re-entry load: iperf2 into lwiperf, arping,
+    link flaps."""
 
     def __init__(self, netns, workdir, binary, extra, seconds, pcap=True):
         self.ns = netns
         self.d = Lwipd(netns, workdir, binary=binary, pcap=pcap,
-                               extra_args=["--report-dir", workdir, "--events",
-                                           os.path.join(workdir, "events.jsonl")] + STORM_FLAP + STORM_EMAC +
-                               extra)
+                       extra_args=["--report-dir", workdir, "--events",
+                                   os.path.join(workdir, "events.jsonl")] +
+                       STORM_FLAP + STORM_EMAC + extra)
         self.seconds = seconds
         self.procs = []
 

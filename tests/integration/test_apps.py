@@ -1,7 +1,6 @@
 # SPDX-License-Identifier: MIT
 """The apps inside lwIP: echo, discard, chargen (TCP and UDP) and lwiperf."""
 import hashlib
-import json
 import random
 
 import harness

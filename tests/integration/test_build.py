@@ -12,7 +12,10 @@ SMALL = os.path.join(harness.TOP, "port", "opts", "small")
 
 
 def meson_setup(builddir, *opts):
-    return harness.run(["meson", "setup", builddir] + list(opts), timeout=120, check=False)
+    """meson setup against the lwIP tree under test (harness.tree_opts);
+    OPTS may set another."""
+    return harness.run(["meson", "setup", builddir] + harness.tree_opts("lwip_src") + list(opts),
+                       cwd=harness.TOP, timeout=120, check=False)
 
 
 @pytest.mark.parametrize("bad,message", [
@@ -26,7 +29,7 @@ def test_user_lwipopts_missing_option_is_a_clear_error(tmp_path, bad, message):
     with open(os.path.join(SMALL, "lwipopts.h")) as f:
         text = f.read()
     key = bad.split()[1]
-    text = "\n".join(l for l in text.splitlines() if not l.startswith("#define %s " % key))
+    text = "\n".join(ln for ln in text.splitlines() if not ln.startswith("#define %s " % key))
     (opts / "lwipopts.h").write_text(text + "\n" + bad + "\n")
     b = str(tmp_path / "b")
     r = meson_setup(b, "-Dlwipopts_dir=" + str(opts), "-Dtests=disabled")

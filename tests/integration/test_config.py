@@ -41,8 +41,8 @@ def test_check_config_prints_the_effective_configuration(workdir):
     again = write(os.path.join(workdir, "b.conf"), r.stdout)
     r2 = check(again)
     assert r2.returncode == 0, r2.stderr
-    assert [l for l in r2.stdout.splitlines() if not l.startswith("#")] == \
-        [l for l in lines if not l.startswith("#")]
+    assert [ln for ln in r2.stdout.splitlines() if not ln.startswith("#")] == \
+        [ln for ln in lines if not ln.startswith("#")]
 
 
 def test_command_line_faults_replace_the_files(workdir):
@@ -58,12 +58,14 @@ def test_errors_name_the_key_and_the_line(workdir):
         ("tap = t\nip = 198.18.0.2/24\nbogus = 1\n", "line 3: unknown key 'bogus'"),
         ("tap = t\nip = 198.18.0.2/24\n\nmtu = 12\n", "line 4: key 'mtu': '12' is not between"),
         ("tap = t\nip = 198.18.0.2/24\ntap = u\n", "line 3: key 'tap' was already given on line 1"),
-        ("tap = t\nip = 198.18.0.2/24\nno-echo = maybe\n", "line 3: key 'no-echo': 'maybe' is not true or false"),
+        ("tap = t\nip = 198.18.0.2/24\nno-echo = maybe\n",
+         "line 3: key 'no-echo': 'maybe' is not true or false"),
         ("tap = t\n[lwipd]\nip = 198.18.0.2/24\n", "line 3: key 'ip' in section [lwipd]"),
         ("tap = t\njust words\n", "line 2: not 'key = value'"),
         ("tap = t\nconfig = /etc/other.conf\n", "line 2: key 'config' belongs on the command line"),
         ("tap = t\nip = 198.18.0.2/24\nfault = tx explode 5%\n", "line 3: key 'fault'"),
-        ("tap = t\nip = 198.18.0.2/24\nuser = no-such-user-lwipd\n", "line 3: key 'user': no such user"),
+        ("tap = t\nip = 198.18.0.2/24\nuser = no-such-user-lwipd\n",
+         "line 3: key 'user': no such user"),
         ("tap = t\nip = 198.18.0.2/24\ncontrol-mode = 0999\n", "line 3: key 'control-mode'"),
         ("tap = t\nip = 198.18.0.2/24\nmac = " + "0" * 1500 + "\n", "line 3: too long"),
     ]

@@ -18,7 +18,8 @@ def dnsmasq(netns, workdir):
                         "--dhcp-range=198.18.0.100,198.18.0.149,255.255.255.0,1h",
                         "--dhcp-leasefile=" + leases, "--log-dhcp",
                         "--pid-file=" + os.path.join(workdir, "dnsmasq.pid")],
-                       stdout=subprocess.DEVNULL, stderr=open(os.path.join(workdir, "dnsmasq.log"), "w"))
+                       stdout=subprocess.DEVNULL,
+                       stderr=open(os.path.join(workdir, "dnsmasq.log"), "w"))
     yield proc
     proc.terminate()
     proc.wait(timeout=10)

@@ -50,8 +50,8 @@ def test_lwipd_options_match_help():
     dupes = sorted({o for o in man if man.count(o) > 1})
     assert not dupes, "documented more than once: %s" % dupes
     assert sorted(man) == sorted(helped), (
-        "only in lwipd(8): %s; only in --help: %s" % (sorted(set(man) - set(helped)),
-                                                       sorted(set(helped) - set(man))))
+        "only in lwipd(8): %s; only in --help: %s" % (
+            sorted(set(man) - set(helped)), sorted(set(helped) - set(man))))
     assert len(helped) > 50
 
 
@@ -80,8 +80,8 @@ def test_lwipctl_commands_match_the_daemon(lwipd):
     served = lwipd.request({"cmd": "help"})["commands"]
     client_only = {"raw"}
     assert sorted(set(man) - client_only) == sorted(served), (
-        "only in lwipctl(1): %s; only in lwipd: %s" % (sorted(set(man) - set(served)),
-                                                        sorted(set(served) - set(man))))
+        "only in lwipctl(1): %s; only in lwipd: %s" % (
+            sorted(set(man) - set(served)), sorted(set(served) - set(man))))
 
 
 def test_lwipctl_options_match_help():

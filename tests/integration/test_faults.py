@@ -4,13 +4,9 @@ limiting; every effect checked in the capture, lwIP's counters or the host
 tools' own output."""
 import json
 import os
-import random
 import socket
 import struct
 import subprocess
-import time
-
-import pytest
 
 import harness
 from test_churn import lwip_version
@@ -79,8 +75,9 @@ def test_gratuitous_arp_after_every_link_up(netns, lwipd_factory, workdir):
 
 
 def test_many_arp_senders_fill_the_table(netns, lwipd):
-    """ARP requests for lwIP's address from 200 senders (more than its 64-entry
-    table) are all answered; lwIP stays healthy."""
+    """ARP requests for lwIP's address from 200 senders (more than its ARP
+    table holds: ARP_TABLE_SIZE) are all answered; lwIP stays healthy."""
+    assert lwipd.option("ARP_TABLE_SIZE") < 200  # or the table would not overflow
     r = netns.run([harness.PYTHON, "-c", ARP_FLOOD, netns.tap, lwipd.mac, lwipd.ip], timeout=120)
     sent = json.loads(r.stdout)["sent"]
     assert sent == 200
@@ -122,7 +119,8 @@ iface, ip, conflict, probe = sys.argv[1:5]
 claims = Ether(dst="ff:ff:ff:ff:ff:ff", src=conflict) / ARP(op=1, hwsrc=conflict, psrc=ip, pdst=ip)
 sendp(claims, iface=iface, count=3, inter=0.05)
 # then an ordinary request: its answer means lwIP has handled the three
-ask = Ether(dst="ff:ff:ff:ff:ff:ff", src=probe) / ARP(op=1, hwsrc=probe, psrc="198.18.0.50", pdst=ip)
+ask = Ether(dst="ff:ff:ff:ff:ff:ff", src=probe) / ARP(op=1, hwsrc=probe, psrc="198.18.0.50",
+                                                    pdst=ip)
 sendp(ask, iface=iface)
 """
     before = lwipd.stats()["lwip"]["etharp"]["recv"]
@@ -156,32 +154,88 @@ sendp(ask, iface=iface)
     assert harness.ping(netns, lwipd.ip, count=5)["received"] == 5
 
 
-def echo_or_xfail_on_old_lwip(netns, d, old_timeout, timeout, *cmd):
-    """nettools.py CMD's result; on lwIP 2.0.x (which wedges under loss, see
-    below) a timeout is an expected failure, with what the host saw."""
-    old = lwip_version(d) < (2, 1, 0)
+TCP_SACK_PERM, TCP_SACK = 4, 5  # option kinds (RFC 2018)
+
+
+def lwip_sends_sack(d):
+    """lwIP answers Linux's SACK-permitted and sends SACK blocks only from
+    2.1.0 on (b1a3c37c, "Partial SACK (RFC 2018) support"), and only with
+    LWIP_TCP_SACK_OUT=1 (2.0.x has no such option: its build info has
+    none)."""
+    return bool(d.option("LWIP_TCP_SACK_OUT")) if "LWIP_TCP_SACK_OUT" in d.request(
+        {"cmd": "version"})["build"]["options"] else False
+
+
+def echo_under_loss(netns, d, nosack_timeout, timeout, *cmd):
+    """Run nettools.py CMD (an echo through D with the host's TCP frames
+    dropped) and check how lwIP's receive side recovered, from the capture.
+
+    With SACK (lwIP >= 2.1, LWIP_TCP_SACK_OUT=1) the echo must complete
+    within TIMEOUT, lwIP's SYN-ACK permits SACK and its duplicate ACKs
+    carry SACK blocks. Without SACK (lwIP 2.0.x, or SACK_OUT=0) Linux has
+    only its cumulative ACK: a lost retransmission waits for the
+    retransmission timeout, whose backoff only a valid RTT sample resets
+    (none comes from ACKs of retransmitted data, without timestamps), and
+    during a long stall lwIP's tcp_slowtmr drops its out-of-order queue
+    (TCP_OOSEQ_TIMEOUT, 6 RTOs), so the host resends the whole window, 5 %
+    of which is lost again. The transfer then creeps in stalls of 0.8, 1.7,
+    3.3, 6.6, 13, 26, 53 s (measured on 2.0.3, and on 2.1.3 built with
+    LWIP_TCP_SACK_OUT=0). So without SACK: no SACK option from lwIP, and if
+    the echo has not finished in NOSACK_TIMEOUT, some connection with three
+    stalls in a row, each ended by the host resending lwIP's ACK point (its
+    timeout) and at least 1.8 times the one before. (Not every stall
+    is a timeout: on a loaded machine the host also waits for lwIP's window,
+    closed while the echo's replies wait for the host to read them.)
+    Returns the helper's result, or None when it did not finish
+    (connections reset)."""
+    sack = lwip_sends_sack(d)
     try:
-        return netns.helper("nettools.py", *cmd, timeout=old_timeout if old else timeout)
+        r = netns.helper("nettools.py", *cmd, timeout=timeout if sack else nosack_timeout)
     except subprocess.TimeoutExpired:
-        if not old:
+        if sack:
             raise
-        seen = netns.run(["ss", "-tni", "dst", d.ip]).stdout.strip().replace("\n", " ")
+        r = None
         netns.run(["ss", "-K", "dst", d.ip])  # reset them, so that lwIP frees its side
-        pytest.xfail("lwIP 2.0.x wedged under loss: %s" % seen)
+    segs = harness.tcp_segments(harness.read_pcap(d.pcap), d.ip)
+    from_lwip = [s for s in segs if s["from_lwip"]]
+    synacks = [s for s in from_lwip if s["flags"] & 0x12 == 0x12]
+    assert synacks, "no SYN-ACK from lwIP in the capture"
+    if sack:
+        assert all(TCP_SACK_PERM in s["options"] for s in synacks), synacks
+        assert any(TCP_SACK in s["options"] for s in from_lwip), "no SACK block from lwIP"
+        return r
+    assert not any({TCP_SACK_PERM, TCP_SACK} & set(s["options"]) for s in from_lwip)
+    stalled = [(port, harness.host_data_stalls(segs, port))
+               for port in sorted({s["host_port"] for s in segs})]
+
+    def backing_off(stalls):
+        """Three stalls in a row, each ended by the host resending lwIP's
+        ACK point and at least 1.8 times the one before."""
+        for a, b, c in zip(stalls, stalls[1:], stalls[2:]):
+            if all(seq == ack for _, seq, ack in (a, b, c)) and \
+                    b[0] >= 1.8 * a[0] and c[0] >= 1.8 * b[0]:
+                return True
+        return False
+
+    if r is None:  # did not finish: the timeout's backoff at the end of a connection
+        assert any(backing_off(st) for _, st in stalled), stalled
+    print("no SACK: host data stalls per connection (s): %s" % [
+        (port, [round(g, 2) for g, _, _ in st]) for port, st in stalled])
+    return r
 
 
 def test_tcp_10mib_under_5pct_loss_host_to_lwip(netns, lwipd_factory):
     """10 MiB through the echo with 5 % of the host's TCP frames lost.
 
-    lwIP 2.0.3 (with this 256 KB window) often stops taking the host's
-    retransmission of the first missing segment: it answers with duplicate
-    ACKs for that very sequence number, the host backs off (RTO 26 s after 7
-    tries) and the transfer wedges, with or without lwipd's RX batching (a
-    build from before it wedges the same way). Not understood yet: on 2.0.x a
-    wedge is reported as an expected failure, with what the host saw."""
+    With SACK (lwIP >= 2.1) it completes. lwIP 2.0.x sends no SACK, and
+    then Linux recovers every lost retransmission by its timeout, with
+    exponential backoff, and the transfer wedges for minutes (see
+    echo_under_loss for the mechanism and what is checked; the evidence in
+    the issue's notes: the stalls double, each ends with the host resending
+    lwIP's ACK point, and 2.1.3 built without SACK behaves the same)."""
     d = lwipd_factory("--fault", 'rx drop 5% "tcp"', "--pcap-snaplen", "96")
-    r = echo_or_xfail_on_old_lwip(netns, d, 120, 300, "tcp-echo", d.ip, 7, 10 * MIB)
-    assert r["match"] is True and r["received"] == 10 * MIB
+    r = echo_under_loss(netns, d, 90, 300, "tcp-echo", d.ip, 7, 10 * MIB)
+    assert r is None or (r["match"] is True and r["received"] == 10 * MIB)
     rule = d.stats()["fault"]["rules"][0]
     assert rule["acted"] > 0.03 * rule["matched"]
 
@@ -198,14 +252,15 @@ def test_tcp_10mib_under_5pct_loss_both_ways(netns, lwipd_factory):
     500 ms, 1.5 s, for a sub-millisecond RTT), so one 10 MiB stream takes
     5-6 minutes (measured); eight overlap their timeouts and take about a
     minute. Twelve exhaust lwIP's TCP segment pool (MEMP_NUM_TCP_SEG).
-    On lwIP 2.0.x a wedged connection is reported as an expected failure,
-    as in the host-to-lwIP case (the same stall)."""
+    Without SACK (lwIP 2.0.x) the host's side may wedge as in the
+    host-to-lwIP case, checked the same way (echo_under_loss); then the
+    echo's results are not there to compare."""
     d = lwipd_factory("--fault", 'rx drop 5% "tcp"', "--fault", 'tx drop 5% "tcp"',
                       "--pcap-snaplen", "96")
-    conns = echo_or_xfail_on_old_lwip(netns, d, 150, 360, "tcp-echo-parallel", d.ip, 7,
-                                      10 * MIB, 8)
-    assert all(c["match"] for c in conns), conns
-    assert sum(c["received"] for c in conns) == 10 * MIB
+    conns = echo_under_loss(netns, d, 150, 360, "tcp-echo-parallel", d.ip, 7, 10 * MIB, 8)
+    if conns is not None:
+        assert all(c["match"] for c in conns), conns
+        assert sum(c["received"] for c in conns) == 10 * MIB
     st = d.stats()
     for rule in st["fault"]["rules"]:  # 5 % of what each rule saw
         assert 0.03 * rule["matched"] < rule["acted"] < 0.07 * rule["matched"], rule
@@ -235,16 +290,19 @@ def test_tcp_10mib_under_5pct_loss_both_ways(netns, lwipd_factory):
         rel = (seq - flow[0]) % (1 << 32)  # 1.25 MiB from the ISN: no wrap
         flow[2] += rel < flow[1]
         flow[1] = max(flow[1], rel + payload)
-    assert sorted(flows) == sorted(c["port"] for c in conns)
-    assert all(back > 0 for _, _, back in flows.values()), flows
+    if conns is not None:
+        assert sorted(flows) == sorted(c["port"] for c in conns)
+        assert all(back > 0 for _, _, back in flows.values()), flows
+    else:
+        assert len(flows) == 8 and any(back > 0 for _, _, back in flows.values()), flows
 
 
 def test_corruption_counted_data_intact(netns, lwipd_factory):
     """Damaged frames reach lwIP's checksum checks and stop there. One byte
     of TCP payload (offset 100: after the 20-byte IP header and even a
-    60-byte TCP header) in 5 % of the host's data segments: lwIP's tcp.chkerr counts each of them, and the
-    echo still returns every byte intact (the host resends what lwIP
-    threw away). One byte of the IP header (the TTL) in 20 % of the pings:
+    60-byte TCP header) in 5 % of the host's data segments: lwIP's tcp.chkerr
+    counts each of them, and the echo still returns every byte intact (the
+    host resends what lwIP threw away). One byte of the IP header (the TTL) in 20 % of the pings:
     ip.chkerr counts each, and exactly those pings go unanswered. A
     corrupt rule always changes the bytes it acts on, and a one-byte change
     always breaks the Internet checksum, so the counts are exact."""
@@ -352,6 +410,7 @@ def test_rate_limit_10mbit(netns, lwipd_factory, workdir):
     # Payload rate under a 10 Mbit/s Ethernet-frame budget: within 10 %.
     assert 9.0e6 <= bps <= 10.5e6, bps
     # Each frame the shaper held (or dropped) is an event on its frame.
+
     def logged():
         rule = d.stats()["fault"]["rules"][0]
         acts = [e for e in events(ev, "fault") if e["rule"] == rule["id"]]
@@ -371,13 +430,14 @@ def test_bad_rules_refused(netns, workdir, lwipd):
         r = lwipd.request({"cmd": "fault", "op": "add", "rule": bad})
         assert r["ok"] is False and why in r["error"], (bad, r)
     assert lwipd.request({"cmd": "fault", "op": "list"})["rules"] == []  # unchanged
-    d = harness.Lwipd(netns, os.path.join(workdir, "x"), extra_args=["--fault", "rx drop 5% 'tcp'x"])
+    bad = "rx drop 5% 'tcp'x"
+    d = harness.Lwipd(netns, os.path.join(workdir, "x"), extra_args=["--fault", bad])
     r = netns.run([harness.LWIPD] + d.args, check=False)
     assert r.returncode == 64 and "--fault" in r.stderr
     rules = os.path.join(workdir, "rules.txt")
     with open(rules, "w") as f:
         f.write("# comment\nrx drop 1%\n\ntx corrupt 2% bogus\n")
-    d.args = [a for a in d.args if a not in ("--fault", "rx drop 5% 'tcp'x")] + ["--fault-file", rules]
+    d.args = [a for a in d.args if a not in ("--fault", bad)] + ["--fault-file", rules]
     r = netns.run([harness.LWIPD] + d.args, check=False)
     assert r.returncode == 64 and "rules.txt:4:" in r.stderr and "bogus" in r.stderr
 
@@ -392,6 +452,7 @@ def test_irq_faults(netns, lwipd_factory, workdir):
     # The driver's counters match the rules' - in one snapshot taken between
     # a rule acting and the driver counting (a spurious IRQ every 2 ms keeps
     # both moving) they may differ by one: look again, bounded.
+
     def in_step():
         st = d.stats()
         acted = {x["rule"].split()[1]: x["acted"] for x in st["fault"]["rules"]}
@@ -524,6 +585,7 @@ def raw_pcap(path):
         off += 16 + incl
     return out
 
+
 def test_annotate_pcap_puts_events_on_their_frames(netns, lwipd_factory, workdir):
     """scripts/annotate-pcap: each rx fault becomes a comment on the very
     frame it acted on; tcpdump reads the pcapng."""
@@ -591,4 +653,3 @@ def test_tx_fault_events_on_their_frames(netns, lwipd_factory, workdir):
     for f, c in notes:
         assert harness.is_icmp_echo_reply(f)
         assert icmp_checksum_ok(f) == ('"action": "dup"' in c), c
-

@@ -71,13 +71,23 @@ def test_coalescing_by_time(netns, lwipd_factory):
 
 def test_single_core_pins_every_thread(netns, lwipd_factory):
     d = lwipd_factory("--single-core", pcap=False)
-    cpus = {}
-    for tid in os.listdir("/proc/%d/task" % d.pid):
-        with open("/proc/%d/task/%s/status" % (d.pid, tid)) as f:
-            allowed = [line.split()[1] for line in f if line.startswith("Cpus_allowed_list")]
-        with open("/proc/%d/task/%s/comm" % (d.pid, tid)) as f:
-            cpus[f.read().strip()] = allowed[0]
-    assert {"main", "tcpip", "tap-rx", "tap-dma", "watchdog"} <= set(cpus), cpus
+    want = {"main", "tcpip", "tap-rx", "tap-dma", "watchdog"}
+
+    def threads():
+        """{thread name: Cpus_allowed_list}; threads may still be starting
+        (and naming themselves) just after ready on a loaded machine."""
+        cpus = {}
+        for tid in os.listdir("/proc/%d/task" % d.pid):
+            try:
+                with open("/proc/%d/task/%s/status" % (d.pid, tid)) as f:
+                    allowed = [ln.split()[1] for ln in f if ln.startswith("Cpus_allowed_list")]
+                with open("/proc/%d/task/%s/comm" % (d.pid, tid)) as f:
+                    cpus[f.read().strip()] = allowed[0]
+            except FileNotFoundError:  # a thread that just ended
+                continue
+        return cpus if want <= set(cpus) else None
+
+    cpus = harness.wait_for(threads, 5, "lwipd's threads %s" % sorted(want))
     assert len(set(cpus.values())) == 1 and "-" not in next(iter(cpus.values())) and \
         "," not in next(iter(cpus.values())), cpus
     assert "--single-core: every thread on CPU %s" % next(iter(cpus.values())) in d.read_log()

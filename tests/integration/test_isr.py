@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: MIT
-"""Seed 000: a TX-complete interrupt that frees into a heap the interrupted
+"""ISR heap re-entry: a TX-complete interrupt that frees into a heap the interrupted
 code is using. TCP into lwiperf plus ARP traffic, the cable pulled every
 100-200 ms; each heap/ISR configuration either gets a report naming the
 re-entry or runs clean with everything back to baseline afterwards.
@@ -10,8 +10,7 @@ LWIPD_CLEAN_SECONDS sets how long the fixed configurations must run clean
 import glob
 import json
 import os
-import subprocess
-import time
+import re
 
 import pytest
 
@@ -35,6 +34,39 @@ FLAP, EMAC, Storm = harness.STORM_FLAP, harness.STORM_EMAC, harness.Storm
 # under valgrind the clean storms in this file still run the same ISR code.
 parallel_race = pytest.mark.skipif(
     harness.VALGRIND, reason="valgrind serialises threads: the ISR-in-heap race is unreachable")
+
+
+LWIPERF_DATA_ERROR = re.compile(r"\[lwiperf\] session from \S+: (\d+) bytes in \d+ ms, "
+                                r"\d+ kbit/s \(report type 3\)")  # ABORTED_LOCAL_DATAERROR
+
+
+def lwiperf_baseline(d, baseline):
+    """The pool baseline the end of a storm must return to, given what
+    lwiperf did.
+
+    lwIP 2.0.x's lwiperf compares the 24-byte iperf2 settings with the data
+    at every 128 KiB boundary that happens to start a received pbuf, also
+    in a plain (not dual) test, where iperf2 does not repeat them there:
+    it then reports a data error (report type 3) after exactly 24 + k *
+    128 KiB bytes and closes. That tcp_close(), with data the application
+    never took, answers with RST and keeps the PCB in TIME_WAIT for 2 x
+    TCP_MSL (2 min), so one TCP PCB and lwIP's TCP timer stay out longer
+    than the storm's wait (seen in 60 s storms on 2.0.3: 302907416 bytes =
+    24 + 2311 x 128 KiB). lwIP 2.1 compares only for a dual test
+    (LWIPERF_FLAGS_ANSWER_TEST; upstream a696b2b5, bug #52901): no data
+    error there. (2.0.x also returns ERR_VAL for the pbuf it has just
+    freed, which tcp_input keeps as refused data: upstream 2fd83c9d, "fix
+    double-free of pbufs on recv error"; the PCB is in TIME_WAIT by then,
+    where lwIP does not look at it.)"""
+    errors = [int(b) for b in LWIPERF_DATA_ERROR.findall(d.read_log())]
+    if d.lwip_version() >= (2, 1, 0):
+        assert errors == [], "lwiperf data error on lwIP >= 2.1: %s" % errors
+        return baseline
+    assert all((b - 24) % (128 * 1024) == 0 for b in errors), errors
+    if not errors:
+        return baseline
+    return dict(baseline, TCP_PCB=baseline["TCP_PCB"] + len(errors),
+                SYS_TIMEOUT=baseline["SYS_TIMEOUT"] + 1)  # the TCP timer, armed again
 
 
 def report(workdir):
@@ -219,8 +251,8 @@ def test_posix_policy_hang_reported_by_watchdog(netns, workdir):
 
 
 @pytest.mark.parametrize("variant,extra", [
-    ("default", ["--txc-free", "callback"]),   # scenario 3: seed 000's fix 2
-    ("allow", ["--txc-free", "isr"]),           # scenario 4: seed 000's fix 1
+    ("default", ["--txc-free", "callback"]),   # scenario 3: the free deferred to tcpip
+    ("allow", ["--txc-free", "isr"]),           # scenario 4: ALLOW_MEM_FREE_FROM_OTHER_CONTEXT
     ("default", ["--txc-free", "task"]),       # scenario 8
     ("pools", ["--txc-free", "isr"]),           # mem_malloc from pools: ISR-safe too
 ], ids=["callback", "allow-isr", "task", "pools-isr"])
@@ -243,5 +275,5 @@ def test_fixed_configurations_run_clean(netns, workdir, variant, extra):
         # Traffic really flowed (flaps slow TCP down, but it keeps going).
         assert st["lwip"]["tcp"]["recv"] > 1000, st["lwip"]["tcp"]
         harness.wait_for(lambda: s.d.stats()["driver"]["ring_used"] == 0, 5, "ring drained")
-        harness.wait_for_baseline(s.d, s.baseline, timeout=20)
+        harness.wait_for_baseline(s.d, lwiperf_baseline(s.d, s.baseline), timeout=20)
     assert not glob.glob(os.path.join(workdir, "lwipd-crash-*"))

@@ -2,7 +2,6 @@
 """Start, stop and refusing to start: exit codes, signals, the capture."""
 import os
 import signal
-import subprocess
 
 import harness
 

@@ -3,7 +3,6 @@
 control socket."""
 import json
 import os
-import socket
 
 import harness
 

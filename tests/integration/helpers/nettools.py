@@ -255,11 +255,14 @@ def inject(iface, dst_mac, src_ip, dst_ip, count, seed):
             # shortest lwIP can see is a bare Ethernet header.
             frame = dst + src + rnd.choice([b"\x08\x00", b"\x08\x06", b"\x81\x00"])
         elif kind == "ip-trunc":
-            frame = dst + src + b"\x08\x00" + ip_header(rnd.randint(0, 255), 1500)[:rnd.randint(0, 19)]
+            frame = (dst + src + b"\x08\x00" +
+                     ip_header(rnd.randint(0, 255), 1500)[:rnd.randint(0, 19)])
         elif kind == "ip-badlen":
-            frame = dst + src + b"\x08\x00" + ip_header(17, rnd.choice([0, 1, 19, 65535, 3000])) + rb(rnd.randint(0, 64))
+            frame = (dst + src + b"\x08\x00" +
+                     ip_header(17, rnd.choice([0, 1, 19, 65535, 3000])) + rb(rnd.randint(0, 64)))
         elif kind == "ip-badihl":
-            frame = dst + src + b"\x08\x00" + ip_header(6, 60, ihl=rnd.choice([0, 1, 4, 15])) + rb(40)
+            frame = (dst + src + b"\x08\x00" +
+                     ip_header(6, 60, ihl=rnd.choice([0, 1, 4, 15])) + rb(40))
         elif kind == "tcp-trunc":
             body = rb(rnd.randint(0, 19))
             frame = dst + src + b"\x08\x00" + ip_header(6, 20 + len(body)) + body
