@@ -136,19 +136,19 @@ static void log_parts(const char *const *parts, size_t n)
     log_write_safe(LOG_CRIT, "fatal", text);
 }
 
-static const char *const action_names[] = {
+const char *const fatal_action_names[FATAL_HOLD + 1] = {
     [FATAL_EXIT] = "exit", [FATAL_ABORT] = "abort", [FATAL_HOLD] = "hold"};
 
 const char *fatal_action_name(enum fatal_action a)
 {
-    return names_get(action_names, NAMES_COUNT(action_names), (unsigned)a);
+    return names_get(fatal_action_names, NAMES_COUNT(fatal_action_names), (unsigned)a);
 }
 
 /* Parse an action name. Returns 0 or -EINVAL (*OUT untouched). */
 int fatal_action_parse(const char *s, enum fatal_action *out)
 {
     unsigned v;
-    int err = names_find(action_names, NAMES_COUNT(action_names), s, &v);
+    int err = names_find(fatal_action_names, NAMES_COUNT(fatal_action_names), s, &v);
 
     if (err == 0)
         *out = (enum fatal_action)v;

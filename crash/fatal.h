@@ -66,6 +66,8 @@ void fatal_free(void *p);
 void fatal_configure(fatal_writer_cb writer, void *arg, enum fatal_action action,
                      pid_t keep_running);
 int fatal_action_parse(const char *s, enum fatal_action *out);
+/* The actions' names, indexed by value (base/names.h). */
+extern const char *const fatal_action_names[FATAL_HOLD + 1];
 const char *fatal_action_name(enum fatal_action a);
 bool fatal_happened(void);
 void fatal_write_str(const char *s);

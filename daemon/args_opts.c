@@ -476,13 +476,7 @@ const char *args_opts_value(const struct args *a, const struct opt_def *o, char 
 
 /* ---- the table ------------------------------------------------------- */
 
-static const char *const tx_mode_names[] = {[TX_MODE_SYNC] = "sync", [TX_MODE_RING] = "ring"};
-static const char *const txc_free_names[] = {
-    [TXC_FREE_ISR] = "isr", [TXC_FREE_CALLBACK] = "callback", [TXC_FREE_TASK] = "task"};
-static const char *const irq_policy_names[] = {
-    [IRQ_POLICY_DETECT] = "detect", [IRQ_POLICY_RTOS] = "rtos", [IRQ_POLICY_POSIX] = "posix"};
-static const char *const fatal_action_names[] = {
-    [FATAL_EXIT] = "exit", [FATAL_ABORT] = "abort", [FATAL_HOLD] = "hold"};
+/* The enum options' names come from the modules that own the enums. */
 
 #define FIELD(f)        offsetof(struct args, f)
 #define FSIZE(f)        sizeof(((struct args *)0)->f)

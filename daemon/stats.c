@@ -27,15 +27,10 @@
 #include "base/events.h"
 #include "fault_inject/fault.h"
 #include "daemon/daemon_priv.h"
+#include "diag/leaks.h"
 #include "netif_tap/netif_tap.h"
 #include "crash/fatal.h"
 #include "mcu/irq.h"
-
-/* Pool names in MEMP_* order, from lwIP's own list. */
-static const char *const memp_names[] = {
-#define LWIP_MEMPOOL(name, num, size, desc) #name,
-#include "lwip/priv/memp_std.h"
-};
 
 struct snapshot {
     struct stats_ s;
@@ -241,7 +236,7 @@ static cJSON *lwip_json(const struct snapshot *snap)
 
     add_groups(o, s, lwip_groups, STATS_NFIELDS(lwip_groups));
     for (int i = 0; i < MEMP_MAX; i++)
-        cJSON_AddItemToObject(memp, names_get(memp_names, NAMES_COUNT(memp_names), (unsigned)i),
+        cJSON_AddItemToObject(memp, leaks_pool_name((unsigned)i),
                               fields_json(&snap->memp[i], mem_fields, STATS_NFIELDS(mem_fields)));
     cJSON_AddItemToObject(o, "memp", memp);
     add_groups(sys, s, sys_groups, STATS_NFIELDS(sys_groups));

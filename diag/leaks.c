@@ -33,6 +33,7 @@
 #include "lwip/tcp.h"
 
 #include "base/base.h"
+#include "base/names.h"
 #include "diag/sockdiag.h"
 
 #if LWIPD_ALLOC_TRACK
@@ -41,10 +42,18 @@
 
 #define TCP_STATES 11 /* CLOSED .. TIME_WAIT */
 
+/* Pool names in MEMP_* order, from lwIP's own list. */
 static const char *const pool_names[] = {
 #define LWIP_MEMPOOL(name, num, size, desc) #name,
 #include "lwip/priv/memp_std.h"
 };
+
+/* The name of lwIP pool POOL (a memp_t) as lwIP's memp_std.h spells it;
+ * "?" out of range. */
+const char *leaks_pool_name(unsigned pool)
+{
+    return names_get(pool_names, NAMES_COUNT(pool_names), pool);
+}
 
 static const char *const state_names[TCP_STATES] = {
     "CLOSED",     "LISTEN",     "SYN_SENT", "SYN_RCVD", "ESTABLISHED", "FIN_WAIT_1",

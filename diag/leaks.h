@@ -16,3 +16,4 @@ void leaks_snap_free(struct leaks_snap *s);
 size_t leaks_snap_size(void);
 bool leaks_have_baseline(void);
 struct cJSON *leaks_report_json(const struct leaks_snap *now);
+const char *leaks_pool_name(unsigned pool);

@@ -82,7 +82,7 @@ static __thread _Atomic unsigned tls_pending;
 static __thread struct mutex *tls_skipped[8];
 static __thread unsigned tls_nskipped;
 
-static const char *const policy_names[] = {
+const char *const irq_policy_names[IRQ_POLICY_POSIX + 1] = {
     [IRQ_POLICY_DETECT] = "detect",
     [IRQ_POLICY_RTOS] = "rtos",
     [IRQ_POLICY_POSIX] = "posix",
@@ -90,14 +90,14 @@ static const char *const policy_names[] = {
 
 const char *irq_policy_name(enum irq_policy p)
 {
-    return names_get(policy_names, NAMES_COUNT(policy_names), (unsigned)p);
+    return names_get(irq_policy_names, NAMES_COUNT(irq_policy_names), (unsigned)p);
 }
 
 /* Parse a policy name. Returns 0 or -EINVAL (*OUT untouched). */
 int irq_policy_parse(const char *s, enum irq_policy *out)
 {
     unsigned v;
-    int err = names_find(policy_names, NAMES_COUNT(policy_names), s, &v);
+    int err = names_find(irq_policy_names, NAMES_COUNT(irq_policy_names), s, &v);
 
     if (err == 0)
         *out = (enum irq_policy)v;

@@ -41,6 +41,8 @@ struct irq_line_stats {
 
 int irq_init(enum irq_policy policy);
 enum irq_policy irq_policy(void);
+/* The policies' names, indexed by value (base/names.h). */
+extern const char *const irq_policy_names[IRQ_POLICY_POSIX + 1];
 const char *irq_policy_name(enum irq_policy p);
 int irq_policy_parse(const char *s, enum irq_policy *out);
 

@@ -32,8 +32,9 @@
 
 #define VLAN_EXTRA 4
 
-static const char *const tx_mode_names[] = {[TX_MODE_SYNC] = "sync", [TX_MODE_RING] = "ring"};
-static const char *const txc_free_names[] = {
+const char *const tx_mode_names[TX_MODE_RING + 1] = {
+    [TX_MODE_SYNC] = "sync", [TX_MODE_RING] = "ring"};
+const char *const txc_free_names[TXC_FREE_TASK + 1] = {
     [TXC_FREE_ISR] = "isr", [TXC_FREE_CALLBACK] = "callback", [TXC_FREE_TASK] = "task"};
 
 /* "sync" or "ring"; "?" for no mode. */

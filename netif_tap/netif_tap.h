@@ -70,6 +70,10 @@ typedef void (*netif_tap_link_cb)(void *arg, bool up);
  * true on a loss ends the RX thread instead of waiting for the TAP. */
 typedef bool (*netif_tap_loss_cb)(void *arg, bool lost);
 
+/* The names of the values, indexed by value (base/names.h): the option
+ * table reads them too. */
+extern const char *const tx_mode_names[TX_MODE_RING + 1];
+extern const char *const txc_free_names[TXC_FREE_TASK + 1];
 const char *tx_mode_name(enum tx_mode m);
 int tx_mode_parse(const char *s, enum tx_mode *out);
 const char *txc_free_name(enum txc_free f);
