@@ -6,6 +6,12 @@
  * picks what is kept; files rotate by size (FILE, FILE.1, ... FILE.N-1);
  * capturing can be stopped and started again at run time.
  *
+ * No frame is lost to a rotation (SIGHUP, size): the writer closes the old
+ * file and opens the new one under the lock, and a frame arriving meanwhile
+ * waits for the lock. The lock-free peek that lets frames pass cheaply
+ * while capturing is stopped reads `on`, which only start and stop change,
+ * never the dumper, which is NULL for the moment a rotation swaps files.
+ *
  * The file always ends at a record boundary on disk: the stdio buffer is
  * ours and big enough for any record, and it is flushed before a record
  * that would not fit, so stdio never writes half a record. A SIGKILL thus
@@ -35,6 +41,7 @@
 #include <unistd.h>
 
 #include "base/base.h"
+#include "base/log.h"
 
 #define CAPTURE_SNAPLEN 262144
 #define PCAP_FILE_HDR   24
@@ -45,7 +52,8 @@ struct capture {
     pthread_mutex_t lock;
     atomic_int holder; /* kernel thread id inside the writer, 0: none */
     pcap_t *dead;
-    pcap_dumper_t *dumper; /* NULL while stopped */
+    pcap_dumper_t *dumper; /* NULL while stopped, and inside a rotation */
+    atomic_bool on;        /* between start and stop (or a failed rotation) */
     char *iobuf;           /* the dumper's stdio buffer, CAPTURE_BUF bytes */
     size_t buffered;       /* bytes in it since the last flush */
     char *path;
@@ -193,6 +201,8 @@ int capture_start(struct capture *c, const char *path, char *errbuf, size_t errl
         return -EINVAL;
     }
     ret = open_locked(c, errbuf, errlen);
+    if (ret == 0)
+        atomic_store(&c->on, true);
     writer_unlock(c);
     return ret;
 }
@@ -201,6 +211,7 @@ int capture_start(struct capture *c, const char *path, char *errbuf, size_t errl
 void capture_stop(struct capture *c)
 {
     writer_lock(c);
+    atomic_store(&c->on, false);
     if (c->dumper) {
         pcap_dump_close(c->dumper);
         c->dumper = NULL;
@@ -227,7 +238,12 @@ static int rotate_locked(struct capture *c)
         rename(from, to); /* ENOENT for files not there yet is fine */
     }
     atomic_fetch_add(&c->rotations, 1);
-    return open_locked(c, err, sizeof(err));
+    int ret = open_locked(c, err, sizeof(err));
+    if (ret != 0) {
+        atomic_store(&c->on, false); /* stopped: capture_start() may try again */
+        log_err("capture", "rotation: %s", err);
+    }
+    return ret;
 }
 
 /* Start a new file now (with COUNT 1 the old one is replaced). */
@@ -252,7 +268,9 @@ void capture_frame(struct capture *c, const struct iovec *iov, int iovcnt, size_
     struct pcap_pkthdr hdr;
     const unsigned char *data;
 
-    if (!c->dumper) /* racy peek, rechecked under the lock */
+    /* Lock-free peek at `on`, not at the dumper (NULL inside a rotation,
+     * when this frame must wait for the lock, not be skipped). */
+    if (!atomic_load_explicit(&c->on, memory_order_relaxed))
         return;
     if (!ts_ns)
         ts_ns = base_realtime_ns();
@@ -385,7 +403,7 @@ uint64_t capture_rotations(const struct capture *c)
 
 bool capture_running(const struct capture *c)
 {
-    return c->dumper != NULL;
+    return atomic_load(&c->on);
 }
 
 const char *capture_path(const struct capture *c)
