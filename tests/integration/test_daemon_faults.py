@@ -1,7 +1,9 @@
 # SPDX-License-Identifier: MIT
 """The daemon's own faults: capture rotation under load keeps every frame
-the driver counted."""
+the driver counted, and a stopped process (debugger, cgroup freezer,
+paused VM) is not reported as a wedged stack."""
 import glob
+import os
 import signal
 import subprocess
 import time
@@ -50,3 +52,48 @@ def test_sighup_rotation_keeps_every_frame_the_driver_counted(netns, lwipd_facto
         "driver counted %d..%d frames, the %d files hold %d (%d missing)" % (
             before, after, len(files), in_files, before - in_files))
     assert in_files == d.stats()["capture"]["frames"]
+
+
+def proc_state(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        return f.read().rsplit(")", 1)[1].split()[0]
+
+
+def thread_names(pid):
+    names = []
+    for task in glob.glob("/proc/%d/task/*/comm" % pid):
+        try:
+            with open(task) as f:
+                names.append(f.read().strip())
+        except OSError:  # the thread ended
+            pass
+    return names
+
+
+def test_sigstop_longer_than_the_watchdog_is_not_a_stall(netns, lwipd_factory):
+    limit_ms = 500
+    d = lwipd_factory("--watchdog-ms", str(limit_ms))
+    # The watchdog names its thread once it has taken its first time stamp.
+    harness.wait_for(lambda: "watchdog" in thread_names(d.pid), 5, "the watchdog thread")
+    for trial in range(3):
+        d.signal(signal.SIGSTOP)
+        harness.wait_for(lambda: proc_state(d.pid) == "T", 5, "lwipd stopped")
+        # Stopped for four watchdog periods (it must stay stopped throughout).
+        until = time.monotonic() + 4 * limit_ms / 1000
+        while time.monotonic() < until:
+            assert proc_state(d.pid) == "T", trial
+            time.sleep(0.05)
+        d.signal(signal.SIGCONT)
+        harness.wait_for(lambda: proc_state(d.pid) != "T", 5, "lwipd running again")
+        # Three watchdog periods after the resume: still alive and answering.
+        until = time.monotonic() + 3 * limit_ms / 1000
+        while time.monotonic() < until:
+            assert d.alive(), "trial %d: lwipd exited %s\n%s" % (
+                trial, d.proc.poll(), d.read_log())
+            assert d.request({"cmd": "status"})["ok"], trial
+            time.sleep(0.05)
+    log = d.read_log()
+    assert "no progress" not in log and "FATAL" not in log, log
+    assert log.count("without running: not a stall") >= 3, log  # the watchdog saw each stop
+    assert not glob.glob(os.path.join(d.workdir, "*crash*")), os.listdir(d.workdir)
+    assert d.stop() == 0
