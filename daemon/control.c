@@ -343,14 +343,42 @@ static int socket_is_live(const char *path)
     return live;
 }
 
+/* What the file at PATH is, when it is there and not a socket (NULL: a
+ * socket, or nothing there). */
+static const char *not_a_socket(const char *path)
+{
+    struct stat st;
+
+    if (lstat(path, &st) != 0 || S_ISSOCK(st.st_mode))
+        return NULL;
+    switch (st.st_mode & S_IFMT) {
+    case S_IFREG:
+        return "a regular file";
+    case S_IFDIR:
+        return "a directory";
+    case S_IFLNK:
+        return "a symbolic link";
+    case S_IFIFO:
+        return "a FIFO";
+    case S_IFCHR:
+        return "a character device";
+    case S_IFBLK:
+        return "a block device";
+    default:
+        return "something else";
+    }
+}
+
 /* Listen on PATH with MODE. A stale socket file is replaced; a live one is
- * refused (EADDRINUSE). Returns the control socket, or NULL with errno set
+ * refused (EADDRINUSE), and so is anything else already at PATH (EEXIST:
+ * never delete a file that is not a socket). Returns the control socket, or NULL with errno set
  * and ERRBUF saying why (PATH and the reason); nothing is left behind. */
 struct control *control_new(struct event_base *base, const char *path, mode_t mode,
                             control_handler_cb handler, void *arg, char *errbuf, size_t errlen)
 {
     struct sockaddr_un sun = {.sun_family = AF_UNIX};
     struct control *c = NULL;
+    const char *what = NULL;
     int fd = -1, err;
 
     if (strlen(path) >= sizeof(sun.sun_path)) {
@@ -361,7 +389,12 @@ struct control *control_new(struct event_base *base, const char *path, mode_t mo
         err = EADDRINUSE;
         goto fail;
     }
-    unlink(path);
+    what = not_a_socket(path);
+    if (what) {
+        err = EEXIST;
+        goto fail;
+    }
+    unlink(path); /* a stale socket */
     memcpy(sun.sun_path, path, strlen(path));
     fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0) {
@@ -412,6 +445,9 @@ fail:
     }
     if (err == EADDRINUSE)
         snprintf(errbuf, errlen, "control socket %s is in use by a running lwipd", path);
+    else if (what)
+        snprintf(errbuf, errlen, "control socket %s: %s is there, not a socket; not replacing it",
+                 path, what);
     else
         snprintf(errbuf, errlen, "control socket %s: %s", path, strerror(err));
     errno = err;

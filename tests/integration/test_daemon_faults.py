@@ -1,10 +1,12 @@
 # SPDX-License-Identifier: MIT
 """The daemon's own faults: capture rotation under load keeps every frame
-the driver counted, and a stopped process (debugger, cgroup freezer,
-paused VM) is not reported as a wedged stack."""
+the driver counted, a stopped process (debugger, cgroup freezer, paused VM)
+is not reported as a wedged stack, and --control never deletes a file that
+is not a socket."""
 import glob
 import os
 import signal
+import socket
 import subprocess
 import time
 
@@ -97,3 +99,35 @@ def test_sigstop_longer_than_the_watchdog_is_not_a_stall(netns, lwipd_factory):
     assert log.count("without running: not a stall") >= 3, log  # the watchdog saw each stop
     assert not glob.glob(os.path.join(d.workdir, "*crash*")), os.listdir(d.workdir)
     assert d.stop() == 0
+
+
+def test_control_path_that_is_a_regular_file_is_refused(netns, workdir):
+    path = os.path.join(workdir, "not-a-socket")
+    with open(path, "w") as f:
+        f.write("precious\n")
+    p = netns.popen([harness.LWIPD, "--tap", netns.tap, "--ip", harness.LWIP_IP + "/24",
+                     "--control", path], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                    stderr=subprocess.PIPE, text=True)
+    try:
+        _, err = p.communicate(timeout=10 * harness.TIME_SCALE)
+    except subprocess.TimeoutExpired:
+        p.kill()  # ours (ip netns exec becomes lwipd)
+        p.communicate(timeout=10)
+        raise AssertionError("lwipd started on %s (a regular file) instead of refusing" % path)
+    assert p.returncode == 73, (p.returncode, err)  # EX_CANTCREAT
+    assert path in err and "not a socket" in err, err
+    with open(path) as f:
+        assert f.read() == "precious\n"
+
+
+def test_control_path_with_a_stale_socket_is_replaced(netns, workdir):
+    path = os.path.join(workdir, "stale.sock")
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.bind(path)
+    s.close()  # the file stays, nobody listens: what a killed lwipd leaves
+    d = harness.Lwipd(netns, workdir, pcap=False)
+    d.args[d.args.index("--control") + 1] = d.control = path
+    d.start()
+    assert d.request({"cmd": "status"})["ok"]
+    assert d.stop() == 0
+    assert not os.path.exists(path)  # removed at a clean exit
