@@ -315,8 +315,8 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
         client_refuse(cl, "permission denied");
         return;
     }
-    log_info("control", "client pid %d uid %u gid %u connected (%u clients)", (int)cl->pid,
-             (unsigned)cl->uid, (unsigned)cl->gid, c->nclients);
+    log_debug("control", "client pid %d uid %u gid %u connected (%u clients)", (int)cl->pid,
+              (unsigned)cl->uid, (unsigned)cl->gid, c->nclients);
     if (c->nclients > CONTROL_MAX_CLIENTS)
         reap_departed(c, cl);
     if (c->nclients > CONTROL_MAX_CLIENTS)
