@@ -147,8 +147,8 @@ static int read_slot(uint64_t seq, struct events_record *out)
 /* One JSON line (no newline) for R. Returns its length. */
 int events_format(const struct events_record *r, char *buf, size_t len)
 {
-    return snprintf(buf, len, "{\"seq\":%llu,\"ts_ns\":%llu,\"type\":\"%s\"%s%s}",
-                    (unsigned long long)r->seq, (unsigned long long)r->ts_ns, r->type,
+    return snprintf(buf, len, "{\"api\":%d,\"seq\":%llu,\"ts_ns\":%llu,\"type\":\"%s\"%s%s}",
+                    EVENTS_API, (unsigned long long)r->seq, (unsigned long long)r->ts_ns, r->type,
                     r->text[0] ? "," : "", r->text);
 }
 
@@ -180,8 +180,9 @@ static void flush_locked(void)
     }
     if (last - ev.written > EVENTS_RING) {
         uint64_t gap = last - ev.written - EVENTS_RING;
-        int n = snprintf(line, sizeof(line), "{\"type\":\"events-lost\",\"count\":%llu}\n",
-                         (unsigned long long)gap);
+        int n =
+            snprintf(line, sizeof(line), "{\"api\":%d,\"type\":\"events-lost\",\"count\":%llu}\n",
+                     EVENTS_API, (unsigned long long)gap);
         if (write(ev.fd, line, (size_t)n) < 0) {
             /* nothing better to do */
         }

@@ -10,6 +10,8 @@
 
 #define EVENTS_TYPE_LEN 16
 #define EVENTS_TEXT_LEN 200
+/* The schema version every event carries as "api" (as control responses). */
+#define EVENTS_API 1
 
 struct events_record {
     uint64_t seq;   /* 1, 2, ...; 0 while being written */

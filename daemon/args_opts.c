@@ -75,15 +75,15 @@ static int set_ip(struct args *a, const char *v, char *err, size_t errlen)
 {
     char buf[64];
     char *slash;
-    unsigned long len = 24;
+    unsigned long len;
 
     snprintf(buf, sizeof(buf), "%s", v);
     slash = strchr(buf, '/');
-    if (slash) {
-        *slash = '\0';
-        if (parse_uint(slash + 1, 1, 32, &len))
-            return ERR("--ip: bad prefix length in '%s' (1-32)", v);
-    }
+    if (!slash) /* no guessed netmask: a wrong one misroutes silently */
+        return ERR("--ip: '%s' has no /LEN prefix length (e.g. %s/24)", v, v);
+    *slash = '\0';
+    if (parse_uint(slash + 1, 1, 32, &len))
+        return ERR("--ip: bad prefix length in '%s' (1-32)", v);
     if (args_parse_ipv4(buf, &a->ip) || a->ip == 0)
         return ERR("--ip: '%s' is not ADDR/LEN (e.g. 198.18.0.2/24)", v);
     a->mask = htonl(len == 32 ? 0xffffffffu : ~(0xffffffffu >> len));

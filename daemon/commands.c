@@ -200,6 +200,7 @@ void commands_finish(struct commands_deferred *dd, cJSON *fields, const char *er
 
     if (resp) {
         cJSON_AddBoolToObject(resp, "ok", error == NULL);
+        cJSON_AddNumberToObject(resp, "api", CONTROL_API);
         if (dd->id) {
             cJSON_AddItemToObject(resp, "id", dd->id);
             dd->id = NULL;
@@ -239,6 +240,7 @@ char *commands_handle(void *arg, struct control_req *creq, const char *line, siz
     }
     ctx.id = req ? cJSON_GetObjectItemCaseSensitive(req, "id") : NULL;
     cJSON_AddBoolToObject(resp, "ok", 0);
+    cJSON_AddNumberToObject(resp, "api", CONTROL_API);
     if (ctx.id)
         cJSON_AddItemToObject(resp, "id", cJSON_Duplicate(ctx.id, 1));
     if (req) {

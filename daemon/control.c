@@ -124,7 +124,7 @@ static void client_refuse(struct client *cl, const char *msg)
 {
     char buf[256];
 
-    snprintf(buf, sizeof(buf), "{\"ok\":false,\"error\":\"%s\"}", msg);
+    snprintf(buf, sizeof(buf), "{\"ok\":false,\"api\":%d,\"error\":\"%s\"}", CONTROL_API, msg);
     client_reply(cl, buf);
     cl->closing = 1;
     bufferevent_disable(cl->bev, EV_READ);
@@ -152,7 +152,7 @@ static void client_read_cb(struct bufferevent *bev, void *arg)
             cl->pending = req.deferred; /* answered by control_reply_send() */
             return;
         }
-        client_reply(cl, resp ? resp : "{\"ok\":false,\"error\":\"out of memory\"}");
+        client_reply(cl, resp ? resp : "{\"ok\":false,\"api\":1,\"error\":\"out of memory\"}");
         free(resp);
     }
     if (!cl->closing && evbuffer_get_length(in) > CONTROL_MAX_LINE)
@@ -227,7 +227,8 @@ static void wake_cb(evutil_socket_t fd, short what, void *arg)
         pthread_mutex_unlock(&c->lock);
         if (cl) {
             cl->pending = NULL;
-            client_reply(cl, r->json ? r->json : "{\"ok\":false,\"error\":\"out of memory\"}");
+            client_reply(cl, r->json ? r->json
+                                     : "{\"ok\":false,\"api\":1,\"error\":\"out of memory\"}");
             client_read_cb(cl->bev, cl); /* requests that queued up meanwhile */
         }
         free(r->json);
@@ -314,8 +315,8 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
         client_refuse(cl, "permission denied");
         return;
     }
-    log_info("control", "client pid %d uid %u gid %u connected (%u clients)", (int)cl->pid,
-             (unsigned)cl->uid, (unsigned)cl->gid, c->nclients);
+    log_debug("control", "client pid %d uid %u gid %u connected (%u clients)", (int)cl->pid,
+              (unsigned)cl->uid, (unsigned)cl->gid, c->nclients);
     if (c->nclients > CONTROL_MAX_CLIENTS)
         reap_departed(c, cl);
     if (c->nclients > CONTROL_MAX_CLIENTS)

@@ -10,6 +10,9 @@ struct control;
 
 #define CONTROL_MAX_LINE    65536
 #define CONTROL_MAX_CLIENTS 128
+/* The schema version every response carries as "api": raised when a field
+ * changes meaning or goes away (new fields do not raise it). */
+#define CONTROL_API 1
 
 struct control_req;   /* the request being handled (valid during the handler only) */
 struct control_reply; /* an answer promised for later */

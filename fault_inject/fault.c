@@ -135,6 +135,16 @@ int fault_add(struct fault *f, const char *text, char *err, size_t errlen)
     pthread_rwlock_unlock(&ds->lock);
     events_emit("fault-rule", "\"op\":\"add\",\"id\":%u,\"dir\":\"%s\",\"action\":\"%s\"", r->id,
                 fault_dir_name(r->dir), fault_action_name(r->action));
+    if (r->both) { /* "both ...": the tx twin too, or neither */
+        char tx[sizeof(r->text)];
+        int id = (int)r->id, twin;
+
+        snprintf(tx, sizeof(tx), "tx%s", r->text + 2);
+        twin = fault_add(f, tx, err, errlen);
+        if (twin < 0)
+            fault_del(f, (unsigned)id);
+        return twin < 0 ? twin : id;
+    }
     return (int)r->id;
 }
 

@@ -121,6 +121,15 @@ static int is_percent(const char *w)
     return n > 1 && w[n - 1] == '%';
 }
 
+/* Is W a whole number such as "1" or "2.5" (a probability missing its %)? */
+static int is_number(const char *w)
+{
+    char *end;
+
+    (void)strtod(w, &end);
+    return end != w && *end == '\0';
+}
+
 /* "50ms", "200us", "2s", "1500ns" -> ns (a bare number is ms). */
 static int parse_time(const char *w, uint64_t *out)
 {
@@ -231,10 +240,19 @@ int fault_rule_parse(const char *text, struct fault_rule *out, char *err, size_t
         FAIL("a rule is DIRECTION ACTION [ARGUMENTS] [\"FILTER\"], e.g. tx drop 30%% \"arp\"");
 
     unsigned dir;
+    if (strcmp(w[0], "both") == 0) { /* an rx rule with a tx twin (fault_add) */
+        out->both = true;
+        w[0] = "rx";
+    }
     if (names_find(dir_names, NAMES_COUNT(dir_names), w[0], &dir))
-        FAIL("unknown direction '%s' (rx, tx or irq)", w[0]);
+        FAIL("unknown direction '%s' (rx, tx, both or irq)", w[0]);
     out->dir = (enum fault_dir)dir;
     i = 1;
+    /* netem's words for the same actions; listed as ours */
+    if (strcmp(w[i], "loss") == 0)
+        w[i] = "drop";
+    else if (strcmp(w[i], "duplicate") == 0)
+        w[i] = "dup";
     const char *act = w[i++];
     out->p = 1.0;
 
@@ -253,6 +271,8 @@ int fault_rule_parse(const char *text, struct fault_rule *out, char *err, size_t
     } while (0)
 #define PERCENT(dst)                                                                               \
     do {                                                                                           \
+        if (!is_percent(w[i]) && is_number(w[i]))                                                  \
+            FAIL("probability '%s' needs its %% sign: write %s%%", w[i], w[i]);                    \
         if (parse_percent(w[i], &(dst)))                                                           \
             FAIL("probability '%s' is not between 0%% and 100%%", w[i]);                           \
         i++;                                                                                       \
@@ -267,7 +287,7 @@ int fault_rule_parse(const char *text, struct fault_rule *out, char *err, size_t
             if (parse_time(w[i++], &out->t_ns) || out->t_ns == 0)
                 FAIL("'%s' is not a time like 200us", w[i - 1]);
             OPT_PERCENT();
-        } else if (strcmp(act, "lost") == 0 || strcmp(act, "dup") == 0) {
+        } else if (strcmp(act, "lost") == 0 || strcmp(act, "dup") == 0) { /* or "duplicate" */
             out->action = act[0] == 'l' ? FA_IRQ_LOST : FA_IRQ_DUP;
             NEED(1, "a probability, e.g. 10%");
             PERCENT(out->p);
@@ -363,7 +383,9 @@ int fault_rule_parse(const char *text, struct fault_rule *out, char *err, size_t
         }
         out->tokens = (double)out->burst_bytes;
     } else {
-        FAIL("unknown action '%s' (drop, dup, corrupt, truncate, delay, reorder, rate)", act);
+        FAIL("unknown action '%s' (drop or loss, dup or duplicate, corrupt, truncate, delay, "
+             "reorder, rate)",
+             act);
     }
     if (i != n)
         FAIL("unexpected '%s'%s", w[i], quoted ? "" : " (is it a filter? quote it)");

@@ -20,6 +20,9 @@
  *   irq dup P%                        raise it twice
  *   irq spurious T                    an extra IRQ every T, work or not
  *
+ * DIR "both" is an rx rule plus its tx twin (two rules, fault_add()); netem's
+ * "loss" and "duplicate" are read as "drop" and "dup".
+ *
  * The filter is a libpcap expression, compiled once (pcap_compile on a
  * dead Ethernet handle) and run with pcap_offline_filter().
  */
@@ -70,6 +73,7 @@ struct fault_rule {
     bool has_prog;
     struct bpf_program prog;
     char text[512]; /* canonical text, as listed */
+    bool both;      /* written "both": fault_add() adds this rx rule and a tx twin */
     /* state, touched only by the thread that runs this direction */
     bool ge_bad;
     uint64_t seen;

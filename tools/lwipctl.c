@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lwipctl_iperf3.h"
 #include "lwipctl_render.h"
 
 #define EXIT_FAILED      1  /* the daemon answered with an error */
@@ -30,7 +31,8 @@
 static void usage(FILE *out)
 {
     fprintf(out, "Usage: lwipctl [-s PATH | -i TAP] [--json] [--timeout SEC] COMMAND [ARG]...\n"
-                 "Talk to a running lwipd.\n\n"
+                 "Talk to a running lwipd. Options go before or after the command (iperf3:\n"
+                 "only their long forms after it, its -t and -i are iperf3's); -- ends them.\n\n"
                  "Options:\n"
                  "  -s, --socket PATH   control socket (default /run/lwipd/TAP.sock)\n"
                  "  -i, --tap TAP       lwipd instance by TAP name (default tap0)\n"
@@ -49,7 +51,9 @@ static void usage(FILE *out)
                  "  igmp join|leave GROUP|list\n"
                  "                      lwIP joins or leaves a multicast group; its groups\n"
                  "  ping HOST [N [MS]]  lwIP sends N echo requests to HOST, MS apart\n"
-                 "  sockets [probe]     lwIP's socket table; probe: find stuck slots (when idle)\n"
+                 "  sockets [probe] [--all]\n"
+                 "                      lwIP's socket table, the slots in use (--all: every\n"
+                 "                      slot); probe: find stuck slots (when idle)\n"
                  "  leaks [reset]       lwIP pools and heap vs the baseline taken at ready\n"
                  "  iperf3 --client ADDR [-p PORT] [-t SECS|-n BYTES|-k BLOCKS]\n"
                  "         [-R|--bidir] [-P N] [-u] [-b RATE] [-l LEN] [-O SECS] [-N]\n"
@@ -58,142 +62,10 @@ static void usage(FILE *out)
                  "                      prints iperf3 -J's end sums (k/m/g suffixes)\n"
                  "  version             lwipd and lwIP versions, heap, lwIP options\n"
                  "  shutdown            stop lwipd\n"
-                 "  help                the commands this lwipd knows\n"
+                 "  help                the commands this lwipd knows, one a line\n"
                  "  raw JSON            send one request object as it is\n\n"
                  "Exit status: 0 ok, 1 error response, 64 usage, 69 no daemon,\n"
                  "75 timeout, 76 malformed response.\n");
-}
-
-/* NUMBER[k|m|g]: BASE 1000 for rates, 1024 for sizes (as iperf3). 0 or
- * -EINVAL. */
-static int parse_scaled(const char *s, double base, double max, double *out)
-{
-    char *end;
-    double v = strtod(s, &end);
-
-    if (end == s || v < 0)
-        return -EINVAL;
-    switch (*end) {
-    case 'k':
-    case 'K':
-        v *= base, end++;
-        break;
-    case 'm':
-    case 'M':
-        v *= base * base, end++;
-        break;
-    case 'g':
-    case 'G':
-        v *= base * base * base, end++;
-        break;
-    default:
-        break;
-    }
-    if (*end || v > max)
-        return -EINVAL;
-    *out = v;
-    return 0;
-}
-
-/* iperf3's options into a request; *WAIT_S: how long the run may take. */
-static cJSON *iperf3_request(int argc, char **argv, double *wait_s)
-{
-    static const struct option lo[] = {
-        {"client", required_argument, NULL, 'c'},
-        {"port", required_argument, NULL, 'p'},
-        {"time", required_argument, NULL, 't'},
-        {"bytes", required_argument, NULL, 'n'},
-        {"blockcount", required_argument, NULL, 'k'},
-        {"reverse", no_argument, NULL, 'R'},
-        {"bidir", no_argument, NULL, 'B'},
-        {"parallel", required_argument, NULL, 'P'},
-        {"udp", no_argument, NULL, 'u'},
-        {"bitrate", required_argument, NULL, 'b'},
-        {"bandwidth", required_argument, NULL, 'b'},
-        {"length", required_argument, NULL, 'l'},
-        {"omit", required_argument, NULL, 'O'},
-        {"no-delay", no_argument, NULL, 'N'},
-        {"tos", required_argument, NULL, 'S'},
-        {"get-server-output", no_argument, NULL, 'G'},
-        {"udp-counters-64bit", no_argument, NULL, '6'},
-        {NULL, 0, NULL, 0},
-    };
-    static const struct {
-        int opt;
-        const char *key;
-        double base, max;
-    } nums[] = {
-        {'p', "port", 1, 65535},     {'t', "time", 1, 3600},    {'n', "bytes", 1024, 1e12},
-        {'k', "blocks", 1, 4e9},     {'P', "parallel", 1, 128}, {'b', "bandwidth", 1000, 1e12},
-        {'l', "len", 1024, 1 << 20}, {'O', "omit", 1, 600},     {'S', "tos", 1, 255},
-    };
-    cJSON *req = cJSON_CreateObject();
-    double t = 10, omit = 0;
-    bool host = false, ends = false;
-    int c;
-
-    cJSON_AddStringToObject(req, "cmd", "iperf3");
-    optind = 0;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "+c:p:t:n:k:RP:ub:l:O:NS:", lo, NULL)) != -1) {
-        bool done = false;
-        double v;
-
-        for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
-            if (nums[i].opt != c)
-                continue;
-            if (parse_scaled(optarg, nums[i].base, nums[i].max, &v) || v != (double)(long long)v) {
-                fprintf(stderr, "lwipctl: iperf3: bad value '%s' for %s\n", optarg, nums[i].key);
-                goto bad;
-            }
-            cJSON_AddNumberToObject(req, nums[i].key, v);
-            if (c == 't')
-                t = v;
-            if (c == 'O')
-                omit = v;
-            if (c == 'n' || c == 'k')
-                ends = true;
-            done = true;
-        }
-        if (done)
-            continue;
-        switch (c) {
-        case 'c':
-            cJSON_AddStringToObject(req, "host", optarg);
-            host = true;
-            break;
-        case 'R':
-            cJSON_AddTrueToObject(req, "reverse");
-            break;
-        case 'B':
-            cJSON_AddTrueToObject(req, "bidir");
-            break;
-        case 'u':
-            cJSON_AddTrueToObject(req, "udp");
-            break;
-        case 'N':
-            cJSON_AddTrueToObject(req, "nodelay");
-            break;
-        case 'G':
-            cJSON_AddTrueToObject(req, "get_server_output");
-            break;
-        case '6':
-            cJSON_AddTrueToObject(req, "udp_counters_64bit");
-            break;
-        default:
-            fprintf(stderr, "lwipctl: iperf3: bad option '%s'\n", argv[optind - 1]);
-            goto bad;
-        }
-    }
-    if (!host || optind < argc) {
-        fprintf(stderr, "lwipctl: usage: iperf3 --client ADDR [OPTION]... (see lwipctl --help)\n");
-        goto bad;
-    }
-    *wait_s = (ends ? 300 : t) + omit + 30;
-    return req;
-bad:
-    cJSON_Delete(req);
-    return NULL;
 }
 
 /* Build the request object for COMMAND and its arguments; *WAIT_S may be
@@ -217,7 +89,7 @@ static cJSON *build_request(int argc, char **argv, double *wait_s)
         return req;
     }
     if (strcmp(cmd, "iperf3") == 0)
-        return iperf3_request(argc, argv, wait_s);
+        return lwipctl_iperf3_request(argc, argv, wait_s);
     req = cJSON_CreateObject();
     cJSON_AddStringToObject(req, "cmd", cmd);
     if (strcmp(cmd, "link") == 0) {
@@ -412,6 +284,99 @@ err:
     return err;
 }
 
+struct globals {
+    const char *sock, *tap;
+    bool json, timeout_set, all;
+    double timeout;
+};
+
+/* --timeout's value into G. 0, or -EINVAL (printed). */
+static int set_timeout(struct globals *g, const char *v)
+{
+    char *end;
+
+    g->timeout = strtod(v, &end);
+    if (end == v || *end || g->timeout <= 0 || g->timeout > 3600) {
+        fprintf(stderr, "lwipctl: --timeout: '%s' is not 0-3600 seconds\n", v);
+        return -EINVAL;
+    }
+    g->timeout_set = true;
+    return 0;
+}
+
+/* If ARGV[*I], a word after the command, is a global option, take it (and
+ * its value) into G and move *I past it: 1. Not one: 0. A global option
+ * without its value or with a bad one: -EINVAL (printed). Short forms are
+ * taken only when SHORT_OK (iperf3's own -t, -i... are iperf3's). */
+static int take_global(int argc, char **argv, int *i, bool short_ok, struct globals *g)
+{
+    static const struct {
+        const char *lng;
+        const char *shrt;
+    } valued[] = {{"--socket", "-s"}, {"--tap", "-i"}, {"--timeout", "-t"}};
+    const char *a = argv[*i];
+
+    if (strcmp(a, "--json") == 0 || (short_ok && strcmp(a, "-j") == 0)) {
+        g->json = true;
+        return 1;
+    }
+    for (size_t k = 0; k < sizeof(valued) / sizeof(valued[0]); k++) {
+        size_t n = strlen(valued[k].lng);
+        const char *v = NULL;
+
+        if (strncmp(a, valued[k].lng, n) == 0 && a[n] == '=') {
+            v = a + n + 1;
+        } else if (strcmp(a, valued[k].lng) == 0 || (short_ok && strcmp(a, valued[k].shrt) == 0)) {
+            if (*i + 1 >= argc) {
+                fprintf(stderr, "lwipctl: %s needs a value\n", a);
+                return -EINVAL;
+            }
+            v = argv[++*i];
+        } else {
+            continue;
+        }
+        if (k == 0)
+            g->sock = v;
+        else if (k == 1)
+            g->tap = v;
+        else if (set_timeout(g, v))
+            return -EINVAL;
+        return 1;
+    }
+    return 0;
+}
+
+/* The command and its own arguments out of ARGV (the words from the command
+ * on), global options anywhere among them taken into G; "--" ends them.
+ * The count left in *ARGC, or -EINVAL (printed). */
+static int split_globals(int *argc, char **argv, struct globals *g)
+{
+    bool iperf3 = strcmp(argv[0], "iperf3") == 0;
+    bool sockets = strcmp(argv[0], "sockets") == 0;
+    int n = 1;
+
+    for (int i = 1; i < *argc; i++) {
+        int r;
+
+        if (strcmp(argv[i], "--") == 0) {
+            while (++i < *argc)
+                argv[n++] = argv[i];
+            break;
+        }
+        if (sockets && strcmp(argv[i], "--all") == 0) {
+            g->all = true;
+            continue;
+        }
+        r = take_global(*argc, argv, &i, !iperf3, g);
+        if (r < 0)
+            return r;
+        if (r == 0)
+            argv[n++] = argv[i];
+    }
+    *argc = n;
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     static const struct option lopts[] = {
@@ -423,33 +388,26 @@ int main(int argc, char **argv)
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
-    const char *sock = NULL, *tap = "tap0";
+    struct globals g = {.tap = "tap0", .timeout = 10};
     char pathbuf[108];
-    bool json = false, timeout_set = false;
-    double timeout = 10, wait_s = 0;
-    int c, fd;
+    double wait_s = 0;
+    int c, fd, cargc;
 
     while ((c = getopt_long(argc, argv, "+s:i:jt:hV", lopts, NULL)) != -1) {
         switch (c) {
         case 's':
-            sock = optarg;
+            g.sock = optarg;
             break;
         case 'i':
-            tap = optarg;
+            g.tap = optarg;
             break;
         case 'j':
-            json = true;
+            g.json = true;
             break;
-        case 't': {
-            char *end;
-            timeout = strtod(optarg, &end);
-            if (*end || timeout <= 0 || timeout > 3600) {
-                fprintf(stderr, "lwipctl: --timeout: '%s' is not 0-3600 seconds\n", optarg);
+        case 't':
+            if (set_timeout(&g, optarg))
                 return EXIT_USAGE;
-            }
-            timeout_set = true;
             break;
-        }
         case 'h':
             usage(stdout);
             return 0;
@@ -465,14 +423,19 @@ int main(int argc, char **argv)
         usage(stderr);
         return EXIT_USAGE;
     }
-    if (!sock) {
-        snprintf(pathbuf, sizeof(pathbuf), "/run/lwipd/%s.sock", tap);
-        sock = pathbuf;
+    cargc = argc - optind;
+    if (split_globals(&cargc, argv + optind, &g))
+        return EXIT_USAGE;
+    if (!g.sock) {
+        snprintf(pathbuf, sizeof(pathbuf), "/run/lwipd/%s.sock", g.tap);
+        g.sock = pathbuf;
     }
-    cJSON *req = build_request(argc - optind, argv + optind, &wait_s);
+    const char *sock = g.sock;
+    double timeout = g.timeout;
+    cJSON *req = build_request(cargc, argv + optind, &wait_s);
     if (!req)
         return EXIT_USAGE;
-    if (!timeout_set && wait_s > timeout)
+    if (!g.timeout_set && wait_s > timeout)
         timeout = wait_s;
     char *line = cJSON_PrintUnformatted(req);
     cJSON_Delete(req);
@@ -502,18 +465,22 @@ int main(int argc, char **argv)
         return rerr == -ETIMEDOUT ? EXIT_TEMPFAIL : EXIT_PROTOCOL;
     }
     cJSON *resp = cJSON_Parse(resp_line);
-    const cJSON *ok = cJSON_GetObjectItemCaseSensitive(resp, "ok");
+    cJSON *ok = cJSON_GetObjectItemCaseSensitive(resp, "ok");
     if (!cJSON_IsObject(resp) || !cJSON_IsBool(ok)) {
         fprintf(stderr, "lwipctl: malformed response: %.200s\n", resp_line);
         free(resp_line);
         cJSON_Delete(resp);
         return EXIT_PROTOCOL;
     }
-    if (json) {
+    if (g.json) {
         puts(resp_line);
     } else if (cJSON_IsTrue(ok) && cJSON_GetObjectItemCaseSensitive(resp, "end")) {
         lwipctl_render_iperf3(resp);
+    } else if (cJSON_IsTrue(ok) && strcmp(argv[optind], "help") == 0) {
+        lwipctl_render_help(resp);
     } else if (cJSON_IsTrue(ok)) {
+        if (strcmp(argv[optind], "sockets") == 0 && !g.all)
+            lwipctl_render_sockets_used(resp);
         lwipctl_render_human(resp);
     } else {
         const cJSON *e = cJSON_GetObjectItemCaseSensitive(resp, "error");

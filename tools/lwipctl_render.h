@@ -7,3 +7,5 @@
 
 void lwipctl_render_human(const cJSON *resp);
 void lwipctl_render_iperf3(const cJSON *resp);
+void lwipctl_render_help(const cJSON *resp);
+void lwipctl_render_sockets_used(cJSON *resp);

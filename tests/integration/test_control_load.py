@@ -181,7 +181,7 @@ def test_client_limit_and_a_reconnect_burst(netns, workdir):
             r = c.request({"cmd": "version", "id": i})
             assert r["ok"] is True and r["id"] == i, (i, r)
         with harness.ControlClient(d.control) as extra:
-            assert extra.read_line() == {"ok": False, "error": "too many clients"}
+            assert extra.read_line() == {"ok": False, "api": 1, "error": "too many clients"}
             try:
                 assert extra.sock.recv(1) == b""  # and closed
             except ConnectionResetError:

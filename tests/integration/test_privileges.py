@@ -183,7 +183,9 @@ def test_control_socket_owner_group_mode_and_peer_credentials(netns, workdir, lw
     r = request_as(d.control, {"cmd": "status"}, NOBODY, NOBODY, groups=[GROUP])
     assert r.get("ok") is False, r
     d.stop()
-    d = lwipd_factory("--control-mode", "0666", "--control-group", str(GROUP))
+    # (accepted connections are logged at debug, refusals at warn)
+    d = lwipd_factory("--control-mode", "0666", "--control-group", str(GROUP),
+                      "--log-level", "debug")
     # a member of the control group, by a supplementary group or its primary one
     r = request_as(d.control, {"cmd": "status"}, NOBODY, NOBODY, groups=[GROUP])
     assert r.get("ok") is True, r
@@ -191,6 +193,7 @@ def test_control_socket_owner_group_mode_and_peer_credentials(netns, workdir, lw
     assert r.get("ok") is True, r
     r = request_as(d.control, {"cmd": "status"}, NOBODY, NOBODY, groups=[GROUP + 1])
     assert r.get("ok") is False and r["error"] == "permission denied", r
+    assert d.request({"cmd": "status"})["ok"] is True  # root, logged by this debug daemon
     # Every connection is logged with its credentials.
     log = d.read_log()
     assert "uid %d gid %d connected" % (NOBODY, NOBODY) in log

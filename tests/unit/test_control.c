@@ -363,7 +363,7 @@ static void check_oversize(struct fixture *f, bool newline)
     conn_send_str(f, other, "before\n");
     expect_line(f, other, "{\"ok\":true,\"n\":0,\"len\":6}");
     conn_send(f, c, big, newline ? n + 1 : n);
-    expect_line(f, c, "{\"ok\":false,\"error\":\"request line too long\"}");
+    expect_line(f, c, "{\"ok\":false,\"api\":1,\"error\":\"request line too long\"}");
     expect_eof(f, c);
     assert_int_equal(f->calls, 1); /* only "before" */
     conn_send_str(f, other, "after\n");
@@ -400,7 +400,7 @@ static void test_client_limit(void **state)
         c[i] = conn_open(f);
     wait_clients(f, CONTROL_MAX_CLIENTS);
     extra = conn_open(f);
-    expect_line(f, extra, "{\"ok\":false,\"error\":\"too many clients\"}");
+    expect_line(f, extra, "{\"ok\":false,\"api\":1,\"error\":\"too many clients\"}");
     expect_eof(f, extra);
     wait_clients(f, CONTROL_MAX_CLIENTS);
     conn_close(extra);

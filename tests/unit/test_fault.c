@@ -93,6 +93,43 @@ static void refused(const char *text, const char *why)
         fail_msg("'%s': '%s' does not say '%s'", text, err, why);
 }
 
+/* netem's words: "loss" is drop, "duplicate" is dup; listed as ours. */
+static void test_netem_words(void **state)
+{
+    struct fault_rule r;
+
+    (void)state;
+    parse_ok("tx loss 5%", FAULT_TX, FA_DROP, &r);
+    assert_string_equal(r.text, "tx drop 5%");
+    parse_ok("rx loss gilbert 1% 20%", FAULT_RX, FA_DROP_GILBERT, &r);
+    parse_ok("rx duplicate 3% \"udp\"", FAULT_RX, FA_DUP, &r);
+    assert_string_equal(r.text, "rx dup 3% \"udp\"");
+    fault_rule_release(&r);
+    parse_ok("irq duplicate 1%", FAULT_IRQ, FA_IRQ_DUP, &r);
+    parse_ok("both delay 10ms", FAULT_RX, FA_DELAY, &r);
+    assert_true(r.both);
+    assert_string_equal(r.text, "rx delay 10ms");
+}
+
+/* "both": an rx rule and its tx twin, added and listed as two rules. */
+static void test_both_adds_two_rules(void **state)
+{
+    char err[256];
+    struct fault *f = fault_new(1);
+    struct fault_rule_info info[8];
+    int a;
+
+    (void)state;
+    a = fault_add(f, "both loss 10% \"icmp\"", err, sizeof(err));
+    assert_true(a > 0);
+    assert_int_equal(fault_list(f, info, 8), 2);
+    assert_string_equal(info[0].text, "rx drop 10% \"icmp\"");
+    assert_string_equal(info[1].text, "tx drop 10% \"icmp\"");
+    assert_int_equal(fault_del(f, (unsigned)a + 1), 0);
+    fault_clear(f);
+    fault_free(f);
+}
+
 static void test_rules_refused(void **state)
 {
     (void)state;
@@ -102,7 +139,13 @@ static void test_rules_refused(void **state)
     refused("tx dorp 5%", "unknown action 'dorp'");
     refused("tx drop 105%", "between 0% and 100%");
     refused("tx drop -1%", "between 0% and 100%");
-    refused("tx drop 5", "between 0% and 100%");
+    refused("tx drop 5", "probability '5' needs its % sign: write 5%");
+    refused("tx drop 1", "needs its % sign");
+    refused("rx dup 2.5", "write 2.5%");
+    refused("tx drop gilbert 1 20%", "probability '1' needs its % sign");
+    refused("tx drop five", "between 0% and 100%");
+    refused("irq both 5%", "unknown irq action");
+    refused("irq loss 5%", "unknown irq action");
     refused("tx drop every 0", "count of at least 1");
     refused("rx drop 5% \"tcp and\"", "bad filter");
     refused("rx drop 5% \"arp", "unterminated quote");
@@ -517,6 +560,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rules_accepted),
         cmocka_unit_test(test_rules_refused),
+        cmocka_unit_test(test_netem_words),
+        cmocka_unit_test(test_both_adds_two_rules),
         cmocka_unit_test(test_prng_streams),
         cmocka_unit_test(test_gilbert_elliott_loss_rate),
         cmocka_unit_test(test_drop_every_and_determinism),
