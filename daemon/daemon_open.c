@@ -59,9 +59,10 @@ int daemon_open_tap(struct daemon *d)
     int err;
 
     memcpy(tc.mac, a->mac, sizeof(tc.mac));
-    d->tap = netif_tap_new(&tc, &err);
+    d->tap = netif_tap_new(&tc);
     if (d->tap)
         return 0;
+    err = -errno;
     if (err == -ENODEV)
         log_err("daemon",
                 "TAP %s does not exist: create it (ip tuntap add dev %s mode tap) "

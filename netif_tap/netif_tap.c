@@ -270,15 +270,15 @@ static err_t tap_netif_init(struct netif *netif)
 }
 
 /* Open the TAP named in CFG and prepare the driver (no threads yet). On
- * failure returns NULL with *ERR = -errno (-ENODEV: no such TAP). */
-struct netif_tap *netif_tap_new(const struct netif_tap_config *cfg, int *err)
+ * failure returns NULL with errno set (ENODEV: no such TAP), nothing left
+ * open. */
+struct netif_tap *netif_tap_new(const struct netif_tap_config *cfg)
 {
     struct netif_tap *t = calloc(1, sizeof(*t));
-    int mtu;
+    int mtu, err;
 
-    *err = -ENOMEM;
     if (!t)
-        return NULL;
+        return NULL; /* errno: ENOMEM */
     t->fd = -1;
     t->rx_stop_fd = -1;
     t->cfg = *cfg;
@@ -292,7 +292,7 @@ struct netif_tap *netif_tap_new(const struct netif_tap_config *cfg, int *err)
 
     t->fd = tap_open(t->ifname, cfg->create);
     if (t->fd < 0) {
-        *err = t->fd;
+        err = t->fd;
         goto err;
     }
     mtu = cfg->mtu > 0 ? cfg->mtu : tap_get_mtu(t->ifname);
@@ -300,7 +300,7 @@ struct netif_tap *netif_tap_new(const struct netif_tap_config *cfg, int *err)
     t->rx_frame_max = (size_t)t->mtu + SIZEOF_ETH_HDR + VLAN_EXTRA;
     t->rx_stop_fd = eventfd(0, EFD_CLOEXEC);
     if (t->rx_stop_fd < 0) {
-        *err = -errno;
+        err = -errno;
         goto err;
     }
     if (t->cfg.tx_mode == TX_MODE_RING) {
@@ -316,16 +316,16 @@ struct netif_tap *netif_tap_new(const struct netif_tap_config *cfg, int *err)
         };
         if (t->cfg.txc_coalesce == 0)
             t->cfg.txc_coalesce = 1; /* as the ring reads it */
-        *err = tx_ring_init(&t->ring, &rc, &ring_ops, t);
-        if (*err)
+        err = tx_ring_init(&t->ring, &rc, &ring_ops, t);
+        if (err)
             goto err;
     }
     /* The host sees no carrier until lwIP's link comes up. */
     tap_set_carrier(t->fd, false);
-    *err = 0;
     return t;
 err:
     netif_tap_free(t);
+    errno = -err;
     return NULL;
 }
 

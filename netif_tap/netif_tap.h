@@ -80,7 +80,7 @@ const char *txc_free_name(enum txc_free f);
 int txc_free_parse(const char *s, enum txc_free *out);
 void netif_tap_default_mac(const char *ifname, uint8_t mac[6]);
 
-struct netif_tap *netif_tap_new(const struct netif_tap_config *cfg, int *err);
+struct netif_tap *netif_tap_new(const struct netif_tap_config *cfg);
 void netif_tap_free(struct netif_tap *t);
 void netif_tap_set_frame_cb(struct netif_tap *t, netif_tap_frame_cb cb, void *arg);
 void netif_tap_set_link_cb(struct netif_tap *t, netif_tap_link_cb cb, void *arg);
