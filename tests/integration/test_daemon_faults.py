@@ -8,7 +8,10 @@ import os
 import signal
 import socket
 import subprocess
+import tempfile
 import time
+
+import pytest
 
 import harness
 
@@ -101,8 +104,16 @@ def test_sigstop_longer_than_the_watchdog_is_not_a_stall(netns, lwipd_factory):
     assert d.stop() == 0
 
 
-def test_control_path_that_is_a_regular_file_is_refused(netns, workdir):
-    path = os.path.join(workdir, "not-a-socket")
+@pytest.fixture
+def short_dir():
+    """A directory for control socket paths: a socket's path has at most 107
+    characters, and the test artifacts' directory may be deeper than that."""
+    with tempfile.TemporaryDirectory(prefix="lwipd-ctl-", dir="/tmp") as d:
+        yield d
+
+
+def test_control_path_that_is_a_regular_file_is_refused(netns, short_dir):
+    path = os.path.join(short_dir, "not-a-socket")
     with open(path, "w") as f:
         f.write("precious\n")
     p = netns.popen([harness.LWIPD, "--tap", netns.tap, "--ip", harness.LWIP_IP + "/24",
@@ -120,8 +131,8 @@ def test_control_path_that_is_a_regular_file_is_refused(netns, workdir):
         assert f.read() == "precious\n"
 
 
-def test_control_path_with_a_stale_socket_is_replaced(netns, workdir):
-    path = os.path.join(workdir, "stale.sock")
+def test_control_path_with_a_stale_socket_is_replaced(netns, workdir, short_dir):
+    path = os.path.join(short_dir, "stale.sock")
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     s.bind(path)
     s.close()  # the file stays, nobody listens: what a killed lwipd leaves
