@@ -486,11 +486,14 @@ def read_pcap(path):
     return out
 
 
+TCP_SACK_PERM, TCP_SACK = 4, 5  # TCP option kinds (RFC 2018)
+
+
 def tcp_segments(frames, lwip_ip):
     """The TCP segments among FRAMES (read_pcap's list), as dicts: ts,
     from_lwip, host_port (the host's end of the connection), seq, ack,
-    flags, len (payload bytes, from the IP header: right with a short
-    snaplen too) and options (the option kinds, in order)."""
+    flags, win (unscaled), len (payload bytes, from the IP header: right
+    with a short snaplen too) and options (the option kinds, in order)."""
     lip = socket.inet_aton(lwip_ip)
     out = []
     for ts, f in frames:
@@ -515,6 +518,7 @@ def tcp_segments(frames, lwip_ip):
         from_lwip = f[26:30] == lip
         out.append({"ts": ts, "from_lwip": from_lwip, "host_port": dport if from_lwip else sport,
                     "seq": seq, "ack": ack, "flags": f[t + 13],
+                    "win": struct.unpack(">H", f[t + 14:t + 16])[0],
                     "len": struct.unpack(">H", f[16:18])[0] - ihl - off, "options": kinds})
     return out
 

@@ -154,9 +154,6 @@ sendp(ask, iface=iface)
     assert harness.ping(netns, lwipd.ip, count=5)["received"] == 5
 
 
-TCP_SACK_PERM, TCP_SACK = 4, 5  # option kinds (RFC 2018)
-
-
 def lwip_sends_sack(d):
     """lwIP answers Linux's SACK-permitted and sends SACK blocks only from
     2.1.0 on (b1a3c37c, "Partial SACK (RFC 2018) support"), and only with
@@ -201,10 +198,10 @@ def echo_under_loss(netns, d, nosack_timeout, timeout, *cmd):
     synacks = [s for s in from_lwip if s["flags"] & 0x12 == 0x12]
     assert synacks, "no SYN-ACK from lwIP in the capture"
     if sack:
-        assert all(TCP_SACK_PERM in s["options"] for s in synacks), synacks
-        assert any(TCP_SACK in s["options"] for s in from_lwip), "no SACK block from lwIP"
+        assert all(harness.TCP_SACK_PERM in s["options"] for s in synacks), synacks
+        assert any(harness.TCP_SACK in s["options"] for s in from_lwip), "no SACK block from lwIP"
         return r
-    assert not any({TCP_SACK_PERM, TCP_SACK} & set(s["options"]) for s in from_lwip)
+    assert not any({harness.TCP_SACK_PERM, harness.TCP_SACK} & set(s["options"]) for s in from_lwip)
     stalled = [(port, harness.host_data_stalls(segs, port))
                for port in sorted({s["host_port"] for s in segs})]
 

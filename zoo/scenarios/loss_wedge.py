@@ -21,12 +21,29 @@ import subprocess
 import time
 
 import harness
-from zoo.scenarios import _g_tcp
 
 NBYTES = 10 << 20
 BOUND = 60
 CHAIN = 3
 LOSS = ["--fault", 'rx drop 5% "tcp"', "--pcap-snaplen", "96"]
+
+
+def backoff_chain(stalls, factor=1.8):
+    """The longest run of consecutive stalls, each ended by a retransmission
+    of lwIP's ACK point and each at least FACTOR times the one before: the
+    retransmission timeout backing off. Returns the gaps (s)."""
+    best, run = [], []
+    for gap, seq, ack in stalls:
+        if seq != ack:
+            run = []
+            continue
+        if run and gap >= factor * run[-1]:
+            run.append(gap)
+        else:
+            run = [gap]
+        if len(run) > len(best):
+            best = list(run)
+    return best
 
 
 def run(env):
@@ -45,7 +62,7 @@ def run(env):
     rule = env.stats()["fault"]["rules"][0]
     if rule["acted"] <= 0.03 * rule["matched"]:
         raise harness.HarnessError("the loss did not happen: %r" % rule)
-    segs = _g_tcp.tcp_segments(harness.read_pcap(d.pcap), d.ip)
+    segs = harness.tcp_segments(harness.read_pcap(d.pcap), d.ip)
     from_lwip = [s for s in segs if s["from_lwip"]]
     synacks = [s for s in from_lwip if s["flags"] & 0x12 == 0x12]
     if not synacks:
@@ -53,17 +70,17 @@ def run(env):
     stalls = {}
     chain = []
     for port in sorted({s["host_port"] for s in segs}):
-        st = _g_tcp.host_data_stalls(segs, port)
+        st = harness.host_data_stalls(segs, port)
         stalls[port] = [round(g, 2) for g, _, _ in st]
-        c = _g_tcp.backoff_chain(st)
+        c = backoff_chain(st)
         if len(c) > len(chain):
             chain = c
     evidence = {
         "echo_done": r is not None,
         "seconds": round(secs, 1),
-        "sack_permitted": all(_g_tcp.TCP_SACK_PERM in s["options"]
+        "sack_permitted": all(harness.TCP_SACK_PERM in s["options"]
                               for s in synacks),
-        "segments_with_sack": sum(_g_tcp.TCP_SACK in s["options"]
+        "segments_with_sack": sum(harness.TCP_SACK in s["options"]
                                   for s in from_lwip),
         "host_data_stalls": stalls,
         "backoff_chain": [round(g, 2) for g in chain],

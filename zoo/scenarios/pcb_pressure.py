@@ -14,7 +14,6 @@ import json
 import os
 
 import harness
-from zoo.scenarios import _g_tcp
 
 HOLD = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_g_hold.py")
 ECHO_PORT = 7
@@ -40,7 +39,7 @@ def run(env):
     st = env.stats()["lwip"]
 
     def rst_ports():
-        segs = _g_tcp.tcp_segments(harness.read_pcap(d.pcap), d.ip)
+        segs = harness.tcp_segments(harness.read_pcap(d.pcap), d.ip)
         return sorted({s["host_port"] for s in segs
                        if s["from_lwip"] and s["flags"] & 0x04})
 

@@ -15,7 +15,6 @@ import json
 import os
 
 import harness
-from zoo.scenarios import _g_tcp
 
 SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)),
                       "_g_reuse.py")
@@ -38,7 +37,7 @@ def lwip_side(env):
     once the capture holds the second SYN and what followed it (flushed
     every 100 ms)."""
     def segments():
-        segs = [s for s in _g_tcp.tcp_segments(
+        segs = [s for s in harness.tcp_segments(
             harness.read_pcap(env.d.pcap), env.d.ip)
             if s["host_port"] == LOCAL_PORT]
         syns = [i for i, s in enumerate(segs)

@@ -18,7 +18,6 @@ import os
 import subprocess
 
 import harness
-from zoo.scenarios import _g_tcp
 
 SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)),
                       "_g_zwin.py")
@@ -35,7 +34,7 @@ def run(env):
                         stderr=subprocess.PIPE, text=True)
     try:
         def closed():
-            segs = [s for s in _g_tcp.tcp_segments(
+            segs = [s for s in harness.tcp_segments(
                 harness.read_pcap(d.pcap), d.ip)
                 if s["host_port"] != CHARGEN]
             return [s for s in segs if not s["from_lwip"] and
@@ -59,7 +58,7 @@ def run(env):
         raise harness.HarnessError("_g_zwin.py failed (%d): %s" % (
             host.returncode, err[-2000:]))
     res = json.loads(out)
-    segs = [s for s in _g_tcp.tcp_segments(harness.read_pcap(d.pcap), d.ip)
+    segs = [s for s in harness.tcp_segments(harness.read_pcap(d.pcap), d.ip)
             if s["host_port"] != CHARGEN]
     probes = [round(s["ts"] - t0, 1) for s in segs
               if s["from_lwip"] and s["ts"] > t0 and s["len"] <= 1
