@@ -43,6 +43,11 @@
 #include "base/base.h"
 #include "base/log.h"
 
+const char *const capture_format_names[CAPTURE_PCAPNG + 1] = {
+    [CAPTURE_PCAP] = "pcap",
+    [CAPTURE_PCAPNG] = "pcapng",
+};
+
 #define CAPTURE_SNAPLEN 262144
 #define PCAP_FILE_HDR   24
 #define PCAP_REC_HDR    16

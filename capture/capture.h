@@ -10,6 +10,10 @@
 
 struct capture;
 
+/* The file format: classic pcap (nanosecond stamps) or pcapng. */
+enum capture_format { CAPTURE_PCAP, CAPTURE_PCAPNG };
+extern const char *const capture_format_names[CAPTURE_PCAPNG + 1];
+
 /* Called around the writer lock (capture_set_guard()). */
 typedef void (*capture_guard_cb)(void *arg);
 

@@ -12,6 +12,7 @@
 #include "fault_inject/link.h"
 #include "apps/churn.h"
 #include "netif_tap/netif_tap.h"
+#include "capture/capture.h"
 #include "crash/fatal.h"
 #include "mcu/irq.h"
 
@@ -73,6 +74,9 @@ struct args {
     const char *pcap_filter;
     uint64_t pcap_rotate_bytes;
     unsigned pcap_rotate_count;
+    enum capture_format pcap_format;
+    unsigned stats_interval_ms; /* period of the --stats-log records */
+    const char *stats_log;
     bool echo;
     bool lwiperf;
     bool churn;

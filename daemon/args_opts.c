@@ -21,7 +21,8 @@
 #include "fault_inject/rule.h"
 #include "base/log.h"
 
-static int parse_uint(const char *v, unsigned long min, unsigned long max, unsigned long *out)
+/* Parse a decimal in [MIN, MAX] into OUT. 0 or -EINVAL. */
+int args_parse_uint(const char *v, unsigned long min, unsigned long max, unsigned long *out)
 {
     char *end;
     unsigned long x;
@@ -82,7 +83,7 @@ static int set_ip(struct args *a, const char *v, char *err, size_t errlen)
     if (!slash) /* no guessed netmask: a wrong one misroutes silently */
         return ERR("--ip: '%s' has no /LEN prefix length (e.g. %s/24)", v, v);
     *slash = '\0';
-    if (parse_uint(slash + 1, 1, 32, &len))
+    if (args_parse_uint(slash + 1, 1, 32, &len))
         return ERR("--ip: bad prefix length in '%s' (1-32)", v);
     if (args_parse_ipv4(buf, &a->ip) || a->ip == 0)
         return ERR("--ip: '%s' is not ADDR/LEN (e.g. 198.18.0.2/24)", v);
@@ -191,7 +192,7 @@ static int set_pcap_rotate(struct args *a, const char *v, char *err, size_t errl
     else if (*end == 'g' || *end == 'G')
         size *= 1e9, end++;
     /* NaN and sizes past any disk fail here, before the cast (found by tests/fuzz/fuzz_config) */
-    if (*end != ':' || parse_uint(end + 1, 1, 1000, &count) || !(size >= 1024 && size <= 1e15))
+    if (*end != ':' || args_parse_uint(end + 1, 1, 1000, &count) || !(size >= 1024 && size <= 1e15))
         return ERR("--pcap-rotate: '%s' is not SIZE:COUNT (size 1K-1000T, count 1-1000)", v);
     a->pcap_rotate_bytes = (uint64_t)size;
     a->pcap_rotate_count = (unsigned)count;
@@ -221,7 +222,7 @@ static int set_churn_close(struct args *a, const char *v, char *err, size_t errl
             ;
         if (k == 4)
             return ERR("--churn-close: unknown key '%s' (idle, requests, random, peer)", tok);
-        if (parse_uint(eq + 1, 0, max[k], &x))
+        if (args_parse_uint(eq + 1, 0, max[k], &x))
             return ERR("--churn-close: %s=%s is not between 0 and %lu", tok, eq + 1, max[k]);
         if (k == 0)
             a->churn_cfg.idle_ms = (unsigned)x;
@@ -241,7 +242,7 @@ static int lookup_user(const char *v, uid_t *uid, gid_t *gid)
     const struct passwd *pw = getpwnam(v);
     unsigned long x;
 
-    if (!pw && parse_uint(v, 0, 0x7fffffff, &x) == 0)
+    if (!pw && args_parse_uint(v, 0, 0x7fffffff, &x) == 0)
         pw = getpwuid((uid_t)x);
     if (pw) {
         *uid = pw->pw_uid;
@@ -261,7 +262,7 @@ static int lookup_group(const char *v, gid_t *gid)
         *gid = gr->gr_gid;
         return 0;
     }
-    if (parse_uint(v, 0, 0x7fffffff, &x) == 0) {
+    if (args_parse_uint(v, 0, 0x7fffffff, &x) == 0) {
         *gid = (gid_t)x;
         return 0;
     }
@@ -315,165 +316,6 @@ static int set_control_mode(struct args *a, const char *v, char *err, size_t err
     return 0;
 }
 
-/* ---- the generic setters -------------------------------------------- */
-
-static void store_uint(struct args *a, const struct opt_def *o, unsigned long x)
-{
-    char *p = (char *)a + o->field;
-
-    if (o->size == sizeof(uint16_t))
-        *(uint16_t *)p = (uint16_t)x;
-    else if (o->size == sizeof(uint64_t))
-        *(uint64_t *)p = (uint64_t)x;
-    else
-        *(unsigned *)p = (unsigned)x; /* unsigned, int and enum fields */
-}
-
-static int set_int(struct args *a, const struct opt_def *o, const char *v, char *err, size_t errlen)
-{
-    unsigned long x;
-
-    if (parse_uint(v, (o->flags & OPT_ZERO_OFF) ? 0 : o->min, o->max, &x) ||
-        (x != 0 && x < o->min)) {
-        if (o->what)
-            return ERR("--%s: '%s' is not %s", o->name, v, o->what);
-        return ERR("--%s: '%s' is not between %lu and %lu", o->name, v, o->min, o->max);
-    }
-    store_uint(a, o, x);
-    return 0;
-}
-
-static int set_string(struct args *a, const struct opt_def *o, const char *v, char *err,
-                      size_t errlen)
-{
-    if (!*v && !o->max)
-        return ERR("--%s: empty %s", o->name, o->what);
-    if (!*v || (o->max && strlen(v) > o->max))
-        return ERR("--%s: %s must be 1-%lu characters", o->name, o->what, o->max);
-    *(const char **)((char *)a + o->field) = v;
-    return 0;
-}
-
-static int set_enum(struct args *a, const struct opt_def *o, const char *v, char *err,
-                    size_t errlen)
-{
-    unsigned x;
-    char list[128] = "";
-    size_t n = 0;
-
-    if (names_find(o->names, o->nnames, v, &x) == 0) {
-        store_uint(a, o, x);
-        return 0;
-    }
-    /* "'v' is not a, b or c", the names in the table's order */
-    for (size_t i = 0, k = 0; i < o->nnames; i++) {
-        if (!o->names[i])
-            continue;
-        k++;
-        n += (size_t)snprintf(list + n, n < sizeof(list) ? sizeof(list) - n : 0, "%s%s",
-                              k == 1               ? ""
-                              : i + 1 == o->nnames ? " or "
-                                                   : ", ",
-                              o->names[i]);
-    }
-    return ERR("--%s: '%s' is not %s", o->name, v, list);
-}
-
-/* Parse, check and store V into O's field. */
-static int opt_store(struct args *a, const struct opt_def *o, const char *v, char *err,
-                     size_t errlen)
-{
-    switch (o->type) {
-    case OPT_INT:
-        return set_int(a, o, v, err, errlen);
-    case OPT_FLAG:
-        *(bool *)((char *)a + o->field) = o->flag_value;
-        return 0;
-    case OPT_STRING:
-        return set_string(a, o, v, err, errlen);
-    case OPT_ENUM:
-        return set_enum(a, o, v, err, errlen);
-    case OPT_CUSTOM:
-        return o->set(a, v, err, errlen);
-    }
-    return -EINVAL;
-}
-
-/* Set option O of A from its text V (the value given, or "true" for a flag):
- * parse, check and store it, and set the bool the row marks. 0, or -EINVAL
- * with ERR starting "--NAME: "; A is unchanged then. */
-int args_opts_set(struct args *a, const struct opt_def *o, const char *v, char *err, size_t errlen)
-{
-    int r = opt_store(a, o, v, err, errlen);
-
-    if (r == 0 && o->marks)
-        *(bool *)((char *)a + o->marks) = true;
-    return r;
-}
-
-/* Store every row's default in A (zeroed by the caller). */
-void args_opts_init(struct args *a)
-{
-    char err[160];
-
-    for (size_t i = 0; i < args_opts_n; i++) {
-        const struct opt_def *o = &args_opts[i];
-
-        if (o->type == OPT_FLAG)
-            *(bool *)((char *)a + o->field) = !o->flag_value;
-        else if (o->def && opt_store(a, o, o->def, err, sizeof(err)) != 0)
-            log_err("args", "option table: default of --%s: %s", o->name, err);
-    }
-}
-
-/* The default of O as --help and --check-config show it: a value, or words
- * when it is not one; "(none)" when there is none. */
-const char *args_opts_default(const struct opt_def *o)
-{
-    if (o->def_doc)
-        return o->def_doc;
-    if (o->type == OPT_FLAG)
-        return "false";
-    return o->def ? o->def : "(none)";
-}
-
-/* The value O has in A, as --check-config shows an option not given: the
- * value, words in parentheses when it is decided later (the TAP's MTU), or
- * "(none)". Written into BUF of LEN bytes; returns BUF. */
-const char *args_opts_value(const struct args *a, const struct opt_def *o, char *buf, size_t len)
-{
-    const char *p = (const char *)a + o->field;
-    const char *s = NULL;
-    long long x = 0;
-
-    switch (o->type) {
-    case OPT_INT:
-        x = o->size == sizeof(uint16_t)   ? *(const uint16_t *)p
-            : o->size == sizeof(uint64_t) ? (long long)*(const uint64_t *)p
-                                          : *(const int *)p;
-        if (x < 0 || (x == 0 && o->def_doc))
-            break;
-        snprintf(buf, len, "%lld", x);
-        return buf;
-    case OPT_FLAG:
-        return *(const bool *)p == o->flag_value ? "true" : "false";
-    case OPT_STRING:
-        s = *(const char *const *)p;
-        break;
-    case OPT_ENUM:
-        s = names_get(o->names, o->nnames, *(const unsigned *)p);
-        break;
-    case OPT_CUSTOM:
-        s = o->def_doc ? NULL : o->def;
-        break;
-    }
-    if (s)
-        snprintf(buf, len, "%s", s);
-    else
-        snprintf(buf, len, "(%s)", o->def_doc ? o->def_doc : "none");
-    return buf;
-}
-
 /* ---- the table ------------------------------------------------------- */
 
 /* The enum options' names come from the modules that own the enums. */
@@ -523,6 +365,8 @@ const struct opt_def args_opts[] = {
      STRING(pcap_filter, 0, "filter")},
     {"pcap-rotate", "SIZE:N", "start a new file past SIZE (e.g. 100M), keep N files",
      CUSTOM(set_pcap_rotate)},
+    {"pcap-format", "FMT", "capture file format: pcapng (events as frame comments) or pcap",
+     ENUM(pcap_format, capture_format_names), .def = "pcap"},
     {"log-level", "LEVEL", "err, warn, info or debug", CUSTOM(set_log_level), .def = "info"},
     {"log-file", "FILE", "log to FILE instead of stderr", STRING(log_file, 0, "path")},
     {"ready-fd", "FD", "write one READY line to FD when up, then close it",
@@ -558,6 +402,10 @@ const struct opt_def args_opts[] = {
      .def_doc = "$LOGS_DIRECTORY, the capture's directory, or /tmp"},
     {"events", "FILE", "events log: link edges, faults, violations (JSON lines)",
      STRING(events, 0, "path")},
+    {"stats-log", "FILE", "write a stats record every --stats-interval (JSON lines)",
+     STRING(stats_log, 0, "path")},
+    {"stats-interval", "MS", "period of the --stats-log records",
+     INT(stats_interval_ms, 10, 3600000), .def = "1000"},
     {"seed", "N", "seed of every fault decision", CUSTOM(set_seed), .def_doc = "random, logged",
      .marks = FIELD(seed_set)},
     {"link-flap", "SCHEDULE",

@@ -63,3 +63,4 @@ void args_opts_init(struct args *a);
 int args_opts_set(struct args *a, const struct opt_def *o, const char *v, char *err, size_t errlen);
 const char *args_opts_default(const struct opt_def *o);
 const char *args_opts_value(const struct args *a, const struct opt_def *o, char *buf, size_t len);
+int args_parse_uint(const char *v, unsigned long min, unsigned long max, unsigned long *out);
