@@ -222,6 +222,29 @@ void commands_finish(struct commands_deferred *dd, cJSON *fields, const char *er
     free(dd);
 }
 
+/* A line of progress of a deferred command, before its answer, from any
+ * thread: {"api", "id", FIELDS...} (FIELDS consumed). Returns -1 when the
+ * client has gone: stop producing and finish. */
+int commands_progress(struct commands_deferred *dd, cJSON *fields)
+{
+    cJSON *line = cJSON_CreateObject();
+    char *out = NULL;
+
+    if (line) {
+        cJSON_AddNumberToObject(line, "api", CONTROL_API);
+        if (dd->id)
+            cJSON_AddItemToObject(line, "id", cJSON_Duplicate(dd->id, 1));
+        while (fields && fields->child) {
+            cJSON *item = cJSON_DetachItemViaPointer(fields, fields->child);
+            cJSON_AddItemToObject(line, item->string, item);
+        }
+        out = cJSON_PrintUnformatted(line);
+        cJSON_Delete(line);
+    }
+    cJSON_Delete(fields);
+    return control_reply_progress(dd->reply, out);
+}
+
 /* The control handler: one request line in, one response line out (or none
  * yet, for a deferred command). */
 char *commands_handle(void *arg, struct control_req *creq, const char *line, size_t len)

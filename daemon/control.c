@@ -10,6 +10,9 @@
  * stay in request order, and control_reply_send() - callable from any
  * thread - queues the answer and wakes the event loop through an eventfd.
  * A client that leaves first orphans the reply; it is dropped on arrival.
+ * Before its answer, a deferred command may stream lines of progress
+ * (control_reply_progress(): events as they happen, iperf3 intervals); they
+ * reach the client in the order they were queued, and the answer last.
  *
  * Access: the socket file's mode and owner are the first gate; the peer's
  * credentials (SO_PEERCRED, and SO_PEERGROUPS for its supplementary groups)
@@ -55,6 +58,9 @@ struct control_reply {
     struct control *ctl;
     struct client *cl; /* NULL once the client has gone */
     char *json;
+    /* A line of progress for the reply `of` (which stays owed), or NULL:
+     * this is the answer. */
+    struct control_reply *of;
     struct control_reply *next;
 };
 
@@ -73,10 +79,10 @@ struct control {
     unsigned nclients;
     int wake_fd; /* eventfd: replies are ready */
     struct event *wake_ev;
-    pthread_mutex_t lock; /* guards ready, outstanding and every reply's cl */
-    struct control_reply *ready;
-    unsigned outstanding; /* deferred, not yet processed */
-    bool group_set;       /* members of group may connect */
+    pthread_mutex_t lock;                      /* guards ready, outstanding and every reply's cl */
+    struct control_reply *ready, **ready_tail; /* in the order queued */
+    unsigned outstanding;                      /* deferred, not yet processed */
+    bool group_set;                            /* members of group may connect */
     gid_t group;
     unsigned long refused; /* connections refused for their credentials */
 };
@@ -194,13 +200,37 @@ void control_reply_send(struct control_reply *r, char *json)
     uint64_t one = 1;
 
     r->json = json;
+    r->next = NULL;
     pthread_mutex_lock(&c->lock);
-    r->next = c->ready;
-    c->ready = r;
+    *c->ready_tail = r;
+    c->ready_tail = &r->next;
     pthread_mutex_unlock(&c->lock);
     if (write(c->wake_fd, &one, sizeof(one)) < 0) {
         /* eventfd counter saturated: a wake-up is pending anyway */
     }
+}
+
+/* Queue JSON (malloc'd; ownership passes here) as a line of progress of R,
+ * sent before R's answer; any thread, never after control_reply_send(R).
+ * Returns -1 when the client has gone (JSON freed): the producer may stop
+ * and send its answer, which is then dropped. */
+int control_reply_progress(struct control_reply *r, char *json)
+{
+    struct control *c = r->ctl;
+    struct control_reply *p;
+    bool gone;
+
+    pthread_mutex_lock(&c->lock);
+    gone = r->cl == NULL;
+    pthread_mutex_unlock(&c->lock);
+    if (gone || !json || !(p = calloc(1, sizeof(*p)))) {
+        free(json);
+        return gone ? -1 : 0;
+    }
+    p->ctl = c;
+    p->of = r;
+    control_reply_send(p, json);
+    return 0;
 }
 
 static void wake_cb(evutil_socket_t fd, short what, void *arg)
@@ -216,11 +246,23 @@ static void wake_cb(evutil_socket_t fd, short what, void *arg)
     pthread_mutex_lock(&c->lock);
     list = c->ready;
     c->ready = NULL;
+    c->ready_tail = &c->ready;
     pthread_mutex_unlock(&c->lock);
     while ((r = list) != NULL) {
         struct client *cl;
 
         list = r->next;
+        if (r->of) { /* progress: its reply is still owed, so still allocated */
+            pthread_mutex_lock(&c->lock);
+            cl = r->of->cl;
+            pthread_mutex_unlock(&c->lock);
+            /* a client that does not read loses progress, not memory */
+            if (cl && evbuffer_get_length(bufferevent_get_output(cl->bev)) < CONTROL_MAX_BACKLOG)
+                client_reply(cl, r->json);
+            free(r->json);
+            free(r);
+            continue;
+        }
         pthread_mutex_lock(&c->lock);
         cl = r->cl;
         c->outstanding--;
@@ -417,6 +459,7 @@ struct control *control_new(struct event_base *base, const char *path, mode_t mo
     if (!c)
         goto fail;
     pthread_mutex_init(&c->lock, NULL);
+    c->ready_tail = &c->ready;
     c->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     c->wake_ev =
         c->wake_fd >= 0 ? event_new(base, c->wake_fd, EV_READ | EV_PERSIST, wake_cb, c) : NULL;
@@ -485,6 +528,13 @@ void control_free(struct control *c)
     if (owed) {
         log_info("control", "%u deferred answer(s) left unsent at shutdown", owed);
         return;
+    }
+    while (c->ready) { /* progress of answers already sent: nobody left to read it */
+        struct control_reply *r = c->ready;
+
+        c->ready = r->next;
+        free(r->json);
+        free(r);
     }
     event_free(c->wake_ev);
     close(c->wake_fd);

@@ -10,6 +10,8 @@ struct control;
 
 #define CONTROL_MAX_LINE    65536
 #define CONTROL_MAX_CLIENTS 128
+/* Progress lines are dropped while this much is unread by the client. */
+#define CONTROL_MAX_BACKLOG (4u << 20)
 /* The schema version every response carries as "api": raised when a field
  * changes meaning or goes away (new fields do not raise it). */
 #define CONTROL_API 1
@@ -30,3 +32,4 @@ void control_set_group(struct control *c, gid_t gid);
 unsigned long control_refused(const struct control *c);
 struct control_reply *control_defer(struct control_req *req);
 void control_reply_send(struct control_reply *r, char *json);
+int control_reply_progress(struct control_reply *r, char *json);
