@@ -38,6 +38,8 @@ VALGRIND = os.environ.get("LWIPD_VALGRIND", "") not in ("", "0")
 VALGRIND_EXIT = 99
 VALGRIND_SUPP = os.path.join(TOP, "tests", "valgrind", "lwipd.supp")
 TIME_SCALE = float(os.environ.get("LWIPD_TIME_SCALE", "10" if VALGRIND else "1"))
+# The host's carrier change against lwIP's link event (Netns.carrier_watch).
+CARRIER_TOL = 0.05 * TIME_SCALE
 
 
 def valgrind_wrapper(log_path):
@@ -161,6 +163,27 @@ class Netns:
         """The host's view of the TAP's carrier: True, False."""
         r = self.run(["cat", "/sys/class/net/%s/carrier" % self.tap], check=False)
         return r.stdout.strip() == "1"
+
+    def carrier_watch(self, seconds):
+        """Start watching the host's carrier of the TAP for SECONDS (the
+        helper polls /sys every millisecond, which changes at once, unlike
+        rate-limited netlink notifications) and return the process once it
+        has taken its first sample: an edge after this cannot go unseen.
+        communicate() gives its JSON: {"changes": [{"carrier", "ts"}]},
+        CLOCK_REALTIME stamps (the events' clock).
+
+        The watch runs under SCHED_FIFO, below lwipd's DMA thread's priority
+        10: a normal process on a loaded machine wakes tens of milliseconds
+        late and stamps an edge late by that much (CARRIER_TOL)."""
+        watch = self.popen(["chrt", "-f", "5", PYTHON, os.path.join(HELPERS, "nettools.py"),
+                            "carrier-watch", self.tap, str(seconds)],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        wait_for(lambda: select.select([watch.stderr], [], [], 0)[0], 10 * TIME_SCALE,
+                 "the carrier watch's first sample")
+        line = watch.stderr.readline()
+        if line != "watching\n":
+            raise HarnessError("carrier watch: %r (exit %s)" % (line, watch.poll()))
+        return watch
 
     def link_show(self):
         return self.run(["ip", "link", "show", self.tap]).stdout

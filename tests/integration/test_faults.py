@@ -351,8 +351,7 @@ def test_link_flap_during_transfer_matches_host_view(netns, lwipd_factory, workd
     carrier (polled in /sys, which changes at once, unlike rate-limited
     netlink notifications) changed exactly at the events' edges."""
     ev = os.path.join(workdir, "events.jsonl")
-    watch = netns.popen([harness.PYTHON, os.path.join(harness.HELPERS, "nettools.py"),
-                         "carrier-watch", netns.tap, "6"], stdout=subprocess.PIPE, text=True)
+    watch = netns.carrier_watch(6)
     d = lwipd_factory("--link-flap", "500:100:8", "--events", ev, "--pcap-snaplen", "96")
     # 4 MiB in 64 KiB writes 30 ms apart: at least 1.9 s, from just after
     # ready; the first pull is 400 ms after it, then one every 500 ms.
@@ -371,10 +370,10 @@ def test_link_flap_during_transfer_matches_host_view(netns, lwipd_factory, workd
     assert during, ("no down edge between the first and the last data frame",
                     data[0], data[-1], edges)
     seen = [(c["carrier"], c["ts"]) for c in out["changes"]]
-    seen = [c for c in seen if c[1] >= edges[1][1] - 0.05]  # from the first pull on
+    seen = [c for c in seen if c[1] >= edges[1][1] - harness.CARRIER_TOL]  # from the 1st pull
     assert [c for c, _ in seen][:16] == [False, True] * 8, seen
     for (up, t), (carrier, ts) in zip(edges[1:], seen):
-        assert up == carrier and abs(ts - t) < 0.05, (up, t, carrier, ts)
+        assert up == carrier and abs(ts - t) < harness.CARRIER_TOL, (up, t, carrier, ts)
 
 
 def test_same_seed_same_decisions(netns, lwipd_factory, workdir):

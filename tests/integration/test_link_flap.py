@@ -5,8 +5,6 @@ same seed draws the same schedule, the edges ("link" events) follow it, the
 host's carrier changes at each of them, and the schedule stops after COUNT."""
 import json
 import os
-import select
-import subprocess
 import time
 
 import harness
@@ -14,24 +12,8 @@ from test_faults import events
 
 UP, DOWN, COUNT = (60, 160), (30, 90), 6
 SPEC = "random:%d-%d:%d-%d:%d" % (UP + DOWN + (COUNT,))
-CARRIER_TOL = 0.05  # the host's carrier against the event (as test_faults)
 TIMER_TOL = 0.03 * harness.TIME_SCALE  # an edge's interval against the time drawn for it
 WATCH_S = 5.0  # the carrier watch: lwipd's start, the schedule (<= 1.5 s), then quiet
-
-
-def start_carrier_watch(netns):
-    """The host's carrier watch, WATCH_S long, once it has taken its first
-    sample: lwipd started after this cannot change the carrier unseen (an
-    interpreter starting on a loaded machine takes longer than the first
-    up time)."""
-    watch = netns.popen([harness.PYTHON, os.path.join(harness.HELPERS, "nettools.py"),
-                         "carrier-watch", netns.tap, str(WATCH_S)],
-                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    harness.wait_for(lambda: select.select([watch.stderr], [], [], 0)[0],
-                     10 * harness.TIME_SCALE, "the carrier watch's first sample")
-    line = watch.stderr.readline()
-    assert line == "watching\n", (line, watch.poll())
-    return watch
 
 
 def flap_run(netns, lwipd_factory, workdir, k, seed):
@@ -40,7 +22,7 @@ def flap_run(netns, lwipd_factory, workdir, k, seed):
     intervals."""
     ev = os.path.join(workdir, "events-%d.jsonl" % k)
     t_watch = time.time()
-    watch = start_carrier_watch(netns)
+    watch = netns.carrier_watch(WATCH_S)
     d = lwipd_factory("--seed", str(seed), "--link-flap", SPEC, "--events", ev)
     harness.wait_for(lambda: any(e.get("end") for e in events(ev, "link-flap")),
                      10 * harness.TIME_SCALE, "the schedule's end in the events log")
@@ -81,10 +63,10 @@ def flap_run(netns, lwipd_factory, workdir, k, seed):
 
     # The host saw each edge as a carrier change, at the same moment, and no
     # other after the first pull.
-    seen = [(c["carrier"], c["ts"]) for c in seen if c["ts"] >= edges[0][1] - CARRIER_TOL]
+    seen = [(c["carrier"], c["ts"]) for c in seen if c["ts"] >= edges[0][1] - harness.CARRIER_TOL]
     assert [c for c, _ in seen] == [False, True] * COUNT, seen
     for (up, t), (carrier, ts) in zip(edges, seen):
-        assert up == carrier and abs(ts - t) < CARRIER_TOL, (up, t, carrier, ts)
+        assert up == carrier and abs(ts - t) < harness.CARRIER_TOL, (up, t, carrier, ts)
     return held, intervals
 
 
