@@ -8,6 +8,11 @@
  * sender instead of growing a queue. Connection state lives in lwIP's heap
  * (mem_malloc), as firmware would keep it, so it shows in the heap stats and
  * in the leak baseline.
+ *
+ * A connection that moves nothing either way for the idle timeout (1 s
+ * polls) is aborted, as firmware would: a peer that vanished, or whose
+ * FIN or RST was lost, would otherwise hold its pcb and heap for good
+ * (lwIP sends no keepalive unless asked, and its default is two hours).
  */
 #include "lwipd_config.h"
 #include "apps/echo.h"
@@ -31,6 +36,7 @@ static const char *const svc_names[] = {
 
 /* Written in the tcpip thread only; read racily by the control thread. */
 static struct echo_svc_stats svc_stats[ECHO_SVC_COUNT];
+static unsigned idle_limit_s; /* 0: no idle timeout */
 
 struct echo_conn {
     struct tcp_pcb *pcb;
@@ -38,6 +44,7 @@ struct echo_conn {
     struct pbuf *pending; /* echo: received, not yet accepted by tcp_write */
     u16_t pending_off;    /* bytes of pending's first pbuf already written */
     u8_t closing;         /* peer closed: close once pending is out */
+    u32_t idle_polls;     /* 1 s polls since data last moved either way */
     u32_t chargen_line;
 };
 
@@ -170,6 +177,7 @@ static err_t tcp_recv_cb(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t e
         return c->pending ? ERR_OK : conn_close(c);
     }
     svc_stats[c->svc].tcp_bytes_in += p->tot_len;
+    c->idle_polls = 0;
     if (c->svc == ECHO_SVC_ECHO) {
         if (c->pending)
             pbuf_cat(c->pending, p);
@@ -189,9 +197,10 @@ static err_t tcp_sent_cb(void *arg, struct tcp_pcb *pcb, u16_t len)
     struct echo_conn *c = arg;
 
     (void)pcb;
-    (void)len;
     if (!c)
         return ERR_OK;
+    if (len)
+        c->idle_polls = 0;
     if (c->svc == ECHO_SVC_ECHO) {
         echo_push(c);
         if (c->closing && !c->pending)
@@ -208,6 +217,14 @@ static err_t tcp_poll_cb(void *arg, struct tcp_pcb *pcb)
 
     if (!c) {
         tcp_abort(pcb);
+        return ERR_ABRT;
+    }
+    if (idle_limit_s && ++c->idle_polls >= idle_limit_s) {
+        svc_stats[c->svc].tcp_idle_closed++;
+        tcp_arg(pcb, NULL);
+        tcp_err(pcb, NULL);
+        conn_free(c);
+        tcp_abort(pcb); /* a RST: the peer is gone or mute */
         return ERR_ABRT;
     }
     return tcp_sent_cb(arg, pcb, 0);
@@ -245,7 +262,7 @@ static err_t tcp_accept_cb(void *arg, struct tcp_pcb *pcb, err_t err)
     tcp_recv(pcb, tcp_recv_cb);
     tcp_sent(pcb, tcp_sent_cb);
     tcp_err(pcb, tcp_err_cb);
-    tcp_poll(pcb, tcp_poll_cb, 2);
+    tcp_poll(pcb, tcp_poll_cb, 2); /* every 1 s (2 ticks of TCP's slow timer) */
     if (svc == ECHO_SVC_CHARGEN)
         chargen_push(c);
     return ERR_OK;
@@ -288,10 +305,12 @@ static void udp_recv_cb(void *arg, struct udp_pcb *pcb, struct pbuf *p, const ip
     pbuf_free(p);
 }
 
-/* Listen on TCP and UDP 7, 9 and 19 (tcpip thread). 0, -ENOMEM (no pcb)
- * or -EADDRINUSE; the services started before a failure keep running. */
-int echo_start(void)
+/* Listen on TCP and UDP 7, 9 and 19 (tcpip thread); TCP connections idle
+ * for IDLE_S seconds are aborted (0: never). 0, -ENOMEM (no pcb) or
+ * -EADDRINUSE; the services started before a failure keep running. */
+int echo_start(unsigned idle_s)
 {
+    idle_limit_s = idle_s;
     for (int s = 0; s < ECHO_SVC_COUNT; s++) {
         struct tcp_pcb *pcb = tcp_new();
         struct udp_pcb *u = udp_new();

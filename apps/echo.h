@@ -20,8 +20,9 @@ struct echo_svc_stats {
     uint64_t udp_datagrams_in;
     uint64_t udp_datagrams_out;
     uint64_t errors;
+    uint64_t tcp_idle_closed; /* connections closed by the idle timeout */
 };
 
 const char *echo_service_name(enum echo_service s);
-int echo_start(void);
+int echo_start(unsigned idle_s);
 void echo_get_stats(enum echo_service s, struct echo_svc_stats *out);

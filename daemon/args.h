@@ -78,6 +78,7 @@ struct args {
     unsigned stats_interval_ms; /* period of the --stats-log records */
     const char *stats_log;
     bool echo;
+    unsigned echo_idle_s;
     bool lwiperf;
     bool churn;
     struct churn_config churn_cfg;

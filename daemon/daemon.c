@@ -419,6 +419,7 @@ static int run_open(struct run *r)
         .gw = a->gw,
         .dhcp = a->dhcp,
         .echo = a->echo,
+        .echo_idle_s = a->echo_idle_s,
         .lwiperf = a->lwiperf,
         .churn = a->churn,
         .churn_cfg = a->churn_cfg,

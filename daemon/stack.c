@@ -135,7 +135,7 @@ static int setup_in_tcpip(void *arg)
         log_err("stack", "netif_add failed");
         return -EIO;
     }
-    if (stack.cfg.echo && echo_start() != 0) {
+    if (stack.cfg.echo && echo_start(stack.cfg.echo_idle_s) != 0) {
         log_err("stack", "echo/discard/chargen: cannot listen (pcb pools too small?)");
         return -ENOMEM;
     }

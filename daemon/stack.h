@@ -14,6 +14,7 @@ struct stack_config {
     uint32_t ip, mask, gw; /* network byte order */
     bool dhcp;
     bool echo;
+    unsigned echo_idle_s; /* echo/discard/chargen TCP idle timeout; 0: none */
     bool lwiperf;
     bool churn; /* start the churn server (sockets API) with churn_cfg */
     struct churn_config churn_cfg;

@@ -223,7 +223,7 @@ static const struct stats_field iperf3_fields[] = {
 #define S(f) STATS_FIELD(struct echo_svc_stats, f)
 static const struct stats_field echo_fields[] = {
     S(tcp_accepted),     S(tcp_active),        S(tcp_bytes_in), S(tcp_bytes_out),
-    S(udp_datagrams_in), S(udp_datagrams_out), S(errors),
+    S(udp_datagrams_in), S(udp_datagrams_out), S(errors),       S(tcp_idle_closed),
 };
 #undef S
 

@@ -1,7 +1,10 @@
 # SPDX-License-Identifier: MIT
 """The apps inside lwIP: echo, discard, chargen (TCP and UDP) and lwiperf."""
 import hashlib
+import json
+import os
 import random
+import struct
 
 import harness
 
@@ -65,3 +68,40 @@ def test_iperf2_against_lwiperf(netns, lwipd):
     # lwiperf counts what it received; iperf2 what it sent. They agree within
     # what was in flight when the client stopped.
     assert abs(lw["last_bytes"] - sent) <= max(sent * 0.05, 512 * 1024), (lw, sent)
+
+
+def test_echo_aborts_connections_whose_peer_vanished(netns, lwipd_factory):
+    """Peers that disappear without a FIN or RST (TCP_REPAIR, then close:
+    as when the peer's RST is lost) leave lwIP's echo connections
+    ESTABLISHED. The echo's idle timeout (--echo-idle-s) aborts them, not
+    before it (the capture: each connection's RST comes at least two 1 s
+    polls after its last frame), a RST each; their pcbs and heap come back
+    (the teardown checks the leak baseline)."""
+    d = lwipd_factory("--echo-idle-s", "3")
+    churn = os.path.join(harness.BUILD, "tools", "lwipd-churn")
+    r = netns.run([churn, "-c", "5", "-n", "5", "-p", "vanish", "-s", "100", d.ip, "7"],
+                  timeout=60, check=False)
+    res = json.loads(r.stdout)
+    assert r.returncode == 0 and res["ok"] == 5, res
+    echo = harness.wait_for(lambda: (lambda e: e if e["tcp_active"] == 0 else None)(
+        d.stats()["apps"]["echo"]), 15, "the idle connections aborted")
+    assert echo["tcp_accepted"] == 5 and echo["tcp_idle_closed"] == 5, echo
+    assert echo["errors"] == 0, echo
+    d.request({"cmd": "capture", "op": "stop"})  # flushed: every frame is in the file
+    src = harness.mac_bytes(d.mac)
+    last, rst = {}, {}  # host port: stamp of the connection's last frame before the RST, RST's
+    for ts, f in harness.read_pcap(d.pcap):
+        if f[12:14] != b"\x08\x00" or f[23] != 6:
+            continue
+        tcp = 14 + (f[14] & 0x0F) * 4
+        sport, dport = struct.unpack("!HH", f[tcp:tcp + 4])
+        port = dport if f[6:12] == src else sport
+        if (sport if f[6:12] == src else dport) != 7:
+            continue
+        if f[6:12] == src and f[tcp + 13] & 0x04:
+            rst[port] = ts
+        elif port not in rst:
+            last[port] = ts
+    assert len(rst) == 5, (rst, last)
+    for port, ts in rst.items():
+        assert ts - last[port] >= 2.0, (port, last[port], ts)
