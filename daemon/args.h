@@ -44,6 +44,7 @@ struct args {
     bool mac_set;
     int mtu;
     const char *control;
+    unsigned control_idle_s;
     const char *pcap;
     unsigned pcap_snaplen;
     int log_level;

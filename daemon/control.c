@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* Control socket transport on libevent: accepts clients, splits requests at
- * newlines, hands each line to the handler and writes its response line.
- * Every failure of a client (garbage, an over-long line, too many clients)
- * ends in an error response or a closed connection, never in the daemon
- * stopping.
+/* Control socket transport on libevent: the listener, who may connect, and
+ * the socket's start and end. Each client's requests and answers are in
+ * daemon/control_client.c. Every failure of a client (garbage, an
+ * over-long line, too many clients, idleness) ends in an error response or
+ * a closed connection, never in the daemon stopping.
  *
  * A handler may promise its answer for later (control_defer(), e.g. an
  * iperf3 run inside lwIP): that client's further requests wait, so answers
@@ -11,14 +11,14 @@
  * thread - queues the answer and wakes the event loop through an eventfd.
  * A client that leaves first orphans the reply; it is dropped on arrival.
  * Before its answer, a deferred command may stream lines of progress
- * (control_reply_progress(): events as they happen, iperf3 intervals); they
- * reach the client in the order they were queued, and the answer last.
+ * (control_reply_progress(): events as they happen, iperf3 intervals).
  *
  * Access: the socket file's mode and owner are the first gate; the peer's
  * credentials (SO_PEERCRED, and SO_PEERGROUPS for its supplementary groups)
  * the second. Root and the daemon's own user are served; anybody else only
- * as a member of the access group (control_set_group()). Every connection
- * is logged with its credentials. */
+ * as a member of the access group (control_set_group()). A connection
+ * refused (credentials, or CONTROL_MAX_CLIENTS connected) is answered and
+ * closed at once: a flood of them costs no descriptors. */
 #define _GNU_SOURCE
 #include "lwipd_config.h"
 #include "daemon/control.h"
@@ -36,247 +36,13 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <sys/eventfd.h>
 #include <pthread.h>
 #include <unistd.h>
 
 #include "base/log.h"
-
-struct client {
-    struct control *ctl;
-    struct bufferevent *bev;
-    struct client *next;
-    struct control_reply *pending; /* a deferred answer this client waits for */
-    int fd;
-    pid_t pid;
-    uid_t uid;
-    gid_t gid;
-    int closing;
-};
-
-struct control_reply {
-    struct control *ctl;
-    struct client *cl; /* NULL once the client has gone */
-    char *json;
-    /* A line of progress for the reply `of` (which stays owed), or NULL:
-     * this is the answer. */
-    struct control_reply *of;
-    struct control_reply *next;
-};
-
-struct control_req {
-    struct client *cl;
-    struct control_reply *deferred;
-};
-
-struct control {
-    struct event_base *base;
-    struct evconnlistener *listener;
-    control_handler_cb handler;
-    void *arg;
-    char path[108];
-    struct client *clients;
-    unsigned nclients;
-    int wake_fd; /* eventfd: replies are ready */
-    struct event *wake_ev;
-    pthread_mutex_t lock;                      /* guards ready, outstanding and every reply's cl */
-    struct control_reply *ready, **ready_tail; /* in the order queued */
-    unsigned outstanding;                      /* deferred, not yet processed */
-    bool group_set;                            /* members of group may connect */
-    gid_t group;
-    unsigned long refused; /* connections refused for their credentials */
-};
-
-static void client_free(struct client *cl)
-{
-    struct control *c = cl->ctl;
-
-    if (cl->pending) {
-        pthread_mutex_lock(&c->lock);
-        cl->pending->cl = NULL; /* orphaned: dropped when it arrives */
-        pthread_mutex_unlock(&c->lock);
-    }
-
-    for (struct client **pp = &c->clients; *pp; pp = &(*pp)->next) {
-        if (*pp == cl) {
-            *pp = cl->next;
-            break;
-        }
-    }
-    c->nclients--;
-    bufferevent_free(cl->bev);
-    free(cl);
-}
-
-static void client_reply(struct client *cl, const char *json)
-{
-    struct evbuffer *out = bufferevent_get_output(cl->bev);
-
-    evbuffer_add(out, json, strlen(json));
-    evbuffer_add(out, "\n", 1);
-}
-
-static void client_write_cb(struct bufferevent *bev, void *arg)
-{
-    struct client *cl = arg;
-
-    (void)bev;
-    if (cl->closing)
-        client_free(cl);
-}
-
-/* Reply with an error and close once it is written. */
-static void client_refuse(struct client *cl, const char *msg)
-{
-    char buf[256];
-
-    snprintf(buf, sizeof(buf), "{\"ok\":false,\"api\":%d,\"error\":\"%s\"}", CONTROL_API, msg);
-    client_reply(cl, buf);
-    cl->closing = 1;
-    bufferevent_disable(cl->bev, EV_READ);
-}
-
-static void client_read_cb(struct bufferevent *bev, void *arg)
-{
-    struct client *cl = arg;
-    struct evbuffer *in = bufferevent_get_input(bev);
-    char *line;
-    size_t len;
-
-    while (!cl->closing && !cl->pending &&
-           (line = evbuffer_readln(in, &len, EVBUFFER_EOL_LF)) != NULL) {
-        struct control_req req = {cl, NULL};
-
-        if (len > CONTROL_MAX_LINE) {
-            free(line);
-            client_refuse(cl, "request line too long");
-            return;
-        }
-        char *resp = cl->ctl->handler(cl->ctl->arg, &req, line, len);
-        free(line);
-        if (!resp && req.deferred) {
-            cl->pending = req.deferred; /* answered by control_reply_send() */
-            return;
-        }
-        client_reply(cl, resp ? resp : "{\"ok\":false,\"api\":1,\"error\":\"out of memory\"}");
-        free(resp);
-    }
-    if (!cl->closing && evbuffer_get_length(in) > CONTROL_MAX_LINE)
-        client_refuse(cl, "request line too long");
-}
-
-static void client_event_cb(struct bufferevent *bev, short events, void *arg)
-{
-    (void)bev;
-    if (events & (BEV_EVENT_EOF | BEV_EVENT_ERROR))
-        client_free(arg);
-}
-
-/* Promise an answer to REQ for later (from a handler, which then returns
- * NULL). The client's next requests wait until control_reply_send(). */
-struct control_reply *control_defer(struct control_req *req)
-{
-    struct control_reply *r;
-
-    if (!req || req->deferred)
-        return NULL;
-    r = calloc(1, sizeof(*r));
-    if (!r)
-        return NULL;
-    r->ctl = req->cl->ctl;
-    r->cl = req->cl;
-    req->deferred = r;
-    pthread_mutex_lock(&r->ctl->lock);
-    r->ctl->outstanding++;
-    pthread_mutex_unlock(&r->ctl->lock);
-    return r;
-}
-
-/* Deliver the promised answer JSON (malloc'd; ownership passes here). Any
- * thread. Each reply is sent exactly once. */
-void control_reply_send(struct control_reply *r, char *json)
-{
-    struct control *c = r->ctl;
-    uint64_t one = 1;
-
-    r->json = json;
-    r->next = NULL;
-    pthread_mutex_lock(&c->lock);
-    *c->ready_tail = r;
-    c->ready_tail = &r->next;
-    pthread_mutex_unlock(&c->lock);
-    if (write(c->wake_fd, &one, sizeof(one)) < 0) {
-        /* eventfd counter saturated: a wake-up is pending anyway */
-    }
-}
-
-/* Queue JSON (malloc'd; ownership passes here) as a line of progress of R,
- * sent before R's answer; any thread, never after control_reply_send(R).
- * Returns -1 when the client has gone (JSON freed): the producer may stop
- * and send its answer, which is then dropped. */
-int control_reply_progress(struct control_reply *r, char *json)
-{
-    struct control *c = r->ctl;
-    struct control_reply *p;
-    bool gone;
-
-    pthread_mutex_lock(&c->lock);
-    gone = r->cl == NULL;
-    pthread_mutex_unlock(&c->lock);
-    if (gone || !json || !(p = calloc(1, sizeof(*p)))) {
-        free(json);
-        return gone ? -1 : 0;
-    }
-    p->ctl = c;
-    p->of = r;
-    control_reply_send(p, json);
-    return 0;
-}
-
-static void wake_cb(evutil_socket_t fd, short what, void *arg)
-{
-    struct control *c = arg;
-    struct control_reply *list, *r;
-    uint64_t n;
-
-    (void)what;
-    if (read(fd, &n, sizeof(n)) < 0) {
-        /* EAGAIN: another wake-up took them */
-    }
-    pthread_mutex_lock(&c->lock);
-    list = c->ready;
-    c->ready = NULL;
-    c->ready_tail = &c->ready;
-    pthread_mutex_unlock(&c->lock);
-    while ((r = list) != NULL) {
-        struct client *cl;
-
-        list = r->next;
-        if (r->of) { /* progress: its reply is still owed, so still allocated */
-            pthread_mutex_lock(&c->lock);
-            cl = r->of->cl;
-            pthread_mutex_unlock(&c->lock);
-            /* a client that does not read loses progress, not memory */
-            if (cl && evbuffer_get_length(bufferevent_get_output(cl->bev)) < CONTROL_MAX_BACKLOG)
-                client_reply(cl, r->json);
-            free(r->json);
-            free(r);
-            continue;
-        }
-        pthread_mutex_lock(&c->lock);
-        cl = r->cl;
-        c->outstanding--;
-        pthread_mutex_unlock(&c->lock);
-        if (cl) {
-            cl->pending = NULL;
-            client_reply(cl, r->json ? r->json
-                                     : "{\"ok\":false,\"api\":1,\"error\":\"out of memory\"}");
-            client_read_cb(cl->bev, cl); /* requests that queued up meanwhile */
-        }
-        free(r->json);
-        free(r);
-    }
-}
+#include "daemon/control_priv.h"
 
 /* May the peer of FD, with credentials CRED, use the socket? */
 static bool peer_allowed(const struct control *c, int fd, const struct ucred *cred)
@@ -313,56 +79,63 @@ static void reap_departed(struct control *c, const struct client *except)
             continue;
         ssize_t n = recv(cl->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
         if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
-            client_free(cl); /* what client_event_cb() would do next */
+            control_client_free(cl); /* what the event callback would do next */
     }
+}
+
+/* Log refusals at most every 10 s, with how many went unlogged. */
+static void log_refusal(struct control *c, const struct ucred *cred, bool known, const char *why)
+{
+    static time_t last;
+    static unsigned long unlogged;
+    time_t now = time(NULL);
+
+    if (now - last < 10) {
+        unlogged++;
+        return;
+    }
+    last = now;
+    log_warn("control",
+             "client pid %d uid %u gid %u refused: %s%s (%lu more since the last "
+             "such line)",
+             known ? (int)cred->pid : -1, known ? (unsigned)cred->uid : 0u,
+             known ? (unsigned)cred->gid : 0u, why,
+             c->group_set && strcmp(why, "too many clients") ? " and not in the control group" : "",
+             unlogged);
+    unlogged = 0;
 }
 
 static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
                       int socklen, void *arg)
 {
     struct control *c = arg;
-    struct client *cl = calloc(1, sizeof(*cl));
-    struct ucred cred;
+    struct ucred cred = {0};
     socklen_t clen = sizeof(cred);
+    char why[64];
 
     (void)l, (void)sa, (void)socklen;
-    if (!cl) {
-        close(fd);
-        return;
-    }
-    cl->ctl = c;
-    cl->fd = fd;
-    cl->bev = bufferevent_socket_new(c->base, fd, BEV_OPT_CLOSE_ON_FREE);
-    if (!cl->bev) {
-        close(fd);
-        free(cl);
-        return;
-    }
     bool known = getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) == 0;
-    if (known) {
-        cl->pid = cred.pid;
-        cl->uid = cred.uid;
-        cl->gid = cred.gid;
-    }
-    cl->next = c->clients;
-    c->clients = cl;
-    c->nclients++;
-    bufferevent_setcb(cl->bev, client_read_cb, client_write_cb, client_event_cb, cl);
-    bufferevent_enable(cl->bev, EV_READ | EV_WRITE);
     if (!known || !peer_allowed(c, fd, &cred)) {
         c->refused++;
-        log_warn("control", "client pid %d uid %u gid %u refused: not root, not uid %u%s",
-                 (int)cl->pid, (unsigned)cl->uid, (unsigned)cl->gid, (unsigned)geteuid(),
-                 c->group_set ? " and not in the control group" : "");
-        client_refuse(cl, "permission denied");
+        snprintf(why, sizeof(why), "not root, not uid %u", (unsigned)geteuid());
+        log_refusal(c, &cred, known, why);
+        control_refuse_fd(fd, "permission denied");
         return;
     }
-    log_debug("control", "client pid %d uid %u gid %u connected (%u clients)", (int)cl->pid,
-              (unsigned)cl->uid, (unsigned)cl->gid, c->nclients);
-    if (c->nclients > CONTROL_MAX_CLIENTS)
-        reap_departed(c, cl);
-    if (c->nclients > CONTROL_MAX_CLIENTS)
-        client_refuse(cl, "too many clients");
+    if (c->nclients >= CONTROL_MAX_CLIENTS)
+        reap_departed(c, NULL);
+    if (c->nclients >= CONTROL_MAX_CLIENTS) {
+        c->refused_busy++;
+        log_refusal(c, &cred, known, "too many clients");
+        control_refuse_fd(fd, "too many clients");
+        return;
+    }
+    if (!control_client_new(c, fd, &cred)) {
+        close(fd);
+        return;
+    }
+    log_debug("control", "client pid %d uid %u gid %u connected (%u clients)", (int)cred.pid,
+              (unsigned)cred.uid, (unsigned)cred.gid, c->nclients);
 }
 
 static void accept_error_cb(struct evconnlistener *l, void *arg)
@@ -460,9 +233,11 @@ struct control *control_new(struct event_base *base, const char *path, mode_t mo
         goto fail;
     pthread_mutex_init(&c->lock, NULL);
     c->ready_tail = &c->ready;
+    c->idle_s = CONTROL_IDLE_S;
     c->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    c->wake_ev =
-        c->wake_fd >= 0 ? event_new(base, c->wake_fd, EV_READ | EV_PERSIST, wake_cb, c) : NULL;
+    c->wake_ev = c->wake_fd >= 0
+                     ? event_new(base, c->wake_fd, EV_READ | EV_PERSIST, control_wake_cb, c)
+                     : NULL;
     if (!c->wake_ev || event_add(c->wake_ev, NULL) != 0)
         goto fail;
     c->base = base;
@@ -498,27 +273,14 @@ fail:
     return NULL;
 }
 
-/* Stop listening, push out what is still queued for clients (best effort),
- * close them and remove the socket file. */
+/* Stop listening, push out what is still queued for clients (for at most
+ * CONTROL_FLUSH_MS in all), close them and remove the socket file. */
 void control_free(struct control *c)
 {
     if (!c)
         return;
     evconnlistener_free(c->listener);
-    while (c->clients) {
-        struct client *cl = c->clients;
-        struct evbuffer *out = bufferevent_get_output(cl->bev);
-        int fl = fcntl(cl->fd, F_GETFL);
-        struct timeval tmo = {0, 200000}; /* a client that does not read won't hold us */
-
-        setsockopt(cl->fd, SOL_SOCKET, SO_SNDTIMEO, &tmo, sizeof(tmo));
-        evbuffer_unfreeze(out, 1); /* bufferevents keep the front frozen */
-        if (fl >= 0 && fcntl(cl->fd, F_SETFL, fl & ~O_NONBLOCK) == 0) {
-            while (evbuffer_get_length(out) > 0 && evbuffer_write(out, cl->fd) > 0)
-                ;
-        }
-        client_free(cl);
-    }
+    control_flush_all(c, CONTROL_FLUSH_MS);
     /* Replies still owed may be sent from other threads after this: keep
      * what they touch (the process is about to exit anyway). */
     pthread_mutex_lock(&c->lock);
@@ -544,6 +306,13 @@ void control_free(struct control *c)
 unsigned control_clients(const struct control *c)
 {
     return c->nclients;
+}
+
+/* Close clients idle for SECONDS (CONTROL_IDLE_S until this is called); the
+ * clients connected already keep theirs. */
+void control_set_idle(struct control *c, unsigned seconds)
+{
+    c->idle_s = seconds ? seconds : CONTROL_IDLE_S;
 }
 
 /* Let members of GID (primary or supplementary) use the socket too. */

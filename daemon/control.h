@@ -12,6 +12,14 @@ struct control;
 #define CONTROL_MAX_CLIENTS 128
 /* Progress lines are dropped while this much is unread by the client. */
 #define CONTROL_MAX_BACKLOG (4u << 20)
+/* A client's requests are not read while this much of its answers is
+ * unread. */
+#define CONTROL_MAX_OUTPUT (1u << 20)
+/* A client that sends nothing (and waits for no answer), or reads nothing
+ * of its answers, for this long is closed (control_set_idle()). */
+#define CONTROL_IDLE_S 60
+/* What shutdown waits, in all, for clients to read what is queued. */
+#define CONTROL_FLUSH_MS 500
 /* The schema version every response carries as "api": raised when a field
  * changes meaning or goes away (new fields do not raise it). */
 #define CONTROL_API 1
@@ -29,6 +37,7 @@ struct control *control_new(struct event_base *base, const char *path, mode_t mo
 void control_free(struct control *c);
 unsigned control_clients(const struct control *c);
 void control_set_group(struct control *c, gid_t gid);
+void control_set_idle(struct control *c, unsigned seconds);
 unsigned long control_refused(const struct control *c);
 struct control_reply *control_defer(struct control_req *req);
 void control_reply_send(struct control_reply *r, char *json);

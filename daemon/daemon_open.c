@@ -114,6 +114,7 @@ int daemon_open_control(struct daemon *d)
         }
         if (a->control_group)
             control_set_group(d->control, a->control_gid);
+        control_set_idle(d->control, a->control_idle_s);
         return 0;
     }
     log_err("daemon", "%s", err);

@@ -5,7 +5,9 @@ and memory do not grow."""
 import json
 import os
 import selectors
+import signal
 import socket
+import threading
 import time
 
 import harness
@@ -199,3 +201,167 @@ def test_client_limit_and_a_reconnect_burst(netns, workdir):
         assert d.request({"cmd": "status"})["ok"] is True
     finally:
         assert d.stop() == 0
+
+
+def read_lines(sock, n, timeout):
+    """N response lines from SOCK (blocking, TIMEOUT per read), parsed."""
+    sock.settimeout(timeout)
+    buf, out = b"", []
+    while len(out) < n:
+        chunk = sock.recv(1 << 20)
+        assert chunk, "closed after %d of %d answers" % (len(out), n)
+        buf += chunk
+        *lines, buf = buf.split(b"\n")
+        out += [json.loads(x) for x in lines]
+    return out
+
+
+def test_unread_answers_stop_the_reading_not_grow_memory(netns, workdir):
+    """A client pipelines 20,000 `stats` requests without reading (about
+    10 KB an answer: 200 MB if they were all made). lwipd stops reading its
+    requests once 1 MiB of answers is unread, so the client's writes block
+    long before the last request, lwipd's memory stays within a few MB,
+    and once the client reads, every request is answered, in order."""
+    d = harness.Lwipd(netns, workdir, pcap=False)
+    d.start()
+    try:
+        rss0 = proc_usage(d.pid)[1]
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.connect(d.control)
+        sock.setblocking(False)
+        reqs = b"".join(b'{"cmd":"stats","id":%d}\n' % i for i in range(20000))
+        sent = 0
+
+        def stalled():
+            nonlocal sent
+            try:
+                while sent < len(reqs):
+                    sent += sock.send(reqs[sent:sent + 65536])
+            except BlockingIOError:
+                return sent  # lwipd stopped reading, the kernel's buffers are full
+            return None
+
+        harness.wait_for(stalled, 10, "the client's writes to block")
+        # lwipd's side settles: what it read is answered, into its 1 MiB.
+        last = [None]
+
+        def settled():
+            n, last[0] = last[0], proc_usage(d.pid)[1]
+            return n == last[0]
+
+        harness.wait_for(settled, 10, "lwipd's RSS steady", interval=0.3)
+        assert sent < len(reqs) // 2, sent  # stopped well before the end
+        grown = proc_usage(d.pid)[1] - rss0
+        assert grown < 16 * 1024, "RSS grew %d kB with answers unread" % grown
+        sock.setblocking(True)
+        sender = threading.Thread(target=lambda: sock.sendall(reqs[sent:]))
+        sender.start()
+        answers = read_lines(sock, 20000, 30 * harness.TIME_SCALE)
+        sender.join(timeout=30)
+        assert [a["id"] for a in answers] == list(range(20000))
+        assert all(a["ok"] for a in answers)
+        sock.close()
+    finally:
+        assert d.stop() == 0
+
+
+def test_half_closed_client_gets_every_answer(netns, workdir):
+    """A client sends 200 requests and shuts down its writing side at once:
+    it still reads 200 answers, in order, then the end of the stream."""
+    d = harness.Lwipd(netns, workdir, pcap=False)
+    d.start()
+    try:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.connect(d.control)
+        sock.sendall(b"".join(b'{"cmd":"%s","id":%d}\n' % (
+            b"stats" if i % 2 else b"status", i) for i in range(200)))
+        sock.shutdown(socket.SHUT_WR)
+        answers = read_lines(sock, 200, 10 * harness.TIME_SCALE)
+        assert [a["id"] for a in answers] == list(range(200))
+        assert all(a["ok"] for a in answers)
+        assert sock.recv(1) == b""
+        sock.close()
+    finally:
+        assert d.stop() == 0
+
+
+def test_idle_clients_are_closed_and_free_their_places(netns, workdir):
+    """128 clients connect and say nothing: with --control-idle-s 2 they
+    are told and closed, and a new client is served, where it would have
+    been refused as the 129th. A client that waits for a long answer
+    (lwIP's ping of 3 s) is not idle."""
+    d = harness.Lwipd(netns, workdir, pcap=False, extra_args=("--control-idle-s", "2"))
+    d.start()
+    try:
+        idle = [harness.ControlClient(d.control, timeout=20) for _ in range(CONTROL_MAX_CLIENTS)]
+        with harness.ControlClient(d.control, timeout=20) as waiting:
+            # (the 129th: refused while the 128 are connected)
+            assert waiting.read_line()["error"] == "too many clients"
+        for c in idle:
+            assert c.read_line() == {"ok": False, "api": 1, "error": "idle too long: closed"}
+            assert c.sock.recv(1) == b""
+            c.close()
+        with harness.ControlClient(d.control, timeout=20) as c:
+            r = c.request({"cmd": "ping", "host": harness.HOST_IP, "count": 3,
+                           "interval_ms": 1500, "id": 7})
+            assert r["ok"] is True and r["id"] == 7 and r["received"] == 3, r
+        assert d.request({"cmd": "status"})["control_clients"] == 1
+    finally:
+        assert d.stop() == 0
+
+
+def test_refused_flood_costs_no_descriptors(netns, workdir):
+    """With all 128 places taken, 2,000 more connections come and go: each
+    is refused and closed at once, so lwipd's descriptors never grow past
+    the 128 clients' (before, refused clients were kept until their refusal
+    was written, thousands at a time)."""
+    d = harness.Lwipd(netns, workdir, pcap=False)
+    d.start()
+    try:
+        clients = [harness.ControlClient(d.control) for _ in range(CONTROL_MAX_CLIENTS)]
+        for i, c in enumerate(clients):
+            assert c.request({"cmd": "version", "id": i})["id"] == i
+        fds = proc_usage(d.pid)[0]
+        most = fds
+        for i in range(2000):
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.connect(d.control)
+            s.close()
+            if i % 50 == 0:
+                most = max(most, proc_usage(d.pid)[0])
+        with harness.ControlClient(d.control) as extra:
+            assert extra.read_line()["error"] == "too many clients"
+        most = max(most, proc_usage(d.pid)[0])
+        assert most <= fds + 1, (fds, most)
+        assert clients[0].request({"cmd": "status"})["ok"] is True
+        for c in clients:
+            c.close()
+    finally:
+        assert d.stop() == 0
+
+
+def test_shutdown_with_unread_answers_is_bounded(netns, workdir):
+    """30 clients each leave a pile of answers unread; SIGTERM still ends
+    lwipd at once (what is queued is written for at most 0.5 s in all), with
+    exit 0."""
+    d = harness.Lwipd(netns, workdir, pcap=False)
+    d.start()
+    socks = []
+    try:
+        for _ in range(30):
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.connect(d.control)
+            s.setblocking(False)
+            try:
+                for _ in range(200):
+                    s.send(b'{"cmd":"stats"}\n' * 50)
+            except BlockingIOError:
+                pass
+            socks.append(s)
+        assert d.request({"cmd": "status"})["ok"] is True  # served meanwhile
+        d.signal(signal.SIGTERM)
+        assert d.wait(timeout=5) == 0
+    finally:
+        for s in socks:
+            s.close()
+        d.stop()
