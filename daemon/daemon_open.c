@@ -7,11 +7,14 @@
 #include "daemon/daemon_open.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdbool.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "daemon/args.h"
@@ -34,6 +37,38 @@ static int exit_code_for_tap_error(int err)
     default:
         return LWIPD_EXIT_OSERR;
     }
+}
+
+/* Why /dev/net/tun itself cannot be used, when that is why the TAP would
+ * not open: 0 (the device is fine), or the exit code after logging why. */
+static int check_tun_device(void)
+{
+    int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+    int err = errno;
+    struct stat st;
+
+    if (fd >= 0) {
+        bool tun = fstat(fd, &st) == 0 && S_ISCHR(st.st_mode) && major(st.st_rdev) == 10 &&
+                   minor(st.st_rdev) == 200;
+        close(fd);
+        if (tun)
+            return 0;
+        log_err("daemon", "/dev/net/tun is not the tun device (character 10,200): lwipd "
+                          "cannot make a TAP through it");
+        return LWIPD_EXIT_UNAVAILABLE;
+    }
+    if (err == EACCES || err == EPERM) {
+        log_err("daemon",
+                "/dev/net/tun: %s (lwipd needs to open it read-write: root, or a "
+                "device mode that allows this user)",
+                strerror(err));
+        return LWIPD_EXIT_NOPERM;
+    }
+    log_err("daemon",
+            "/dev/net/tun: %s: lwipd needs the tun driver (modprobe tun) and its "
+            "device node (in a container: pass /dev/net/tun through)",
+            strerror(err));
+    return LWIPD_EXIT_UNAVAILABLE;
 }
 
 /* Open the TAP as the options say (d->tap). 0, or the exit code after
@@ -63,6 +98,12 @@ int daemon_open_tap(struct daemon *d)
     if (d->tap)
         return 0;
     err = -errno;
+    if (err != -ENODEV || a->create_tap) { /* a missing TAP is found before the device opens */
+        int code = check_tun_device();
+
+        if (code)
+            return code;
+    }
     if (err == -ENODEV)
         log_err("daemon",
                 "TAP %s does not exist: create it (ip tuntap add dev %s mode tap) "

@@ -2,7 +2,7 @@
 """The daemon's own faults: capture rotation under load keeps every frame
 the driver counted, a stopped process (debugger, cgroup freezer, paused VM)
 is not reported as a wedged stack, and --control never deletes a file that
-is not a socket."""
+is not a socket; an unusable /dev/net/tun is a clear error."""
 import glob
 import os
 import signal
@@ -142,3 +142,21 @@ def test_control_path_with_a_stale_socket_is_replaced(netns, workdir, short_dir)
     assert d.request({"cmd": "status"})["ok"]
     assert d.stop() == 0
     assert not os.path.exists(path)  # removed at a clean exit
+
+
+@pytest.mark.parametrize("setup,words", [
+    ("mount -t tmpfs none /dev/net", "needs the tun driver"),  # no device node
+    ("mount --bind /dev/null /dev/net/tun", "not the tun device"),  # a node, not tun's
+], ids=["missing", "not-tun"])
+def test_tun_device_unusable_is_a_clear_error(netns, short_dir, setup, words):
+    """/dev/net/tun missing (a container without it) or another device in its
+    place: lwipd says what is wrong with the device, not only that the TAP
+    failed, and exits 69 (EX_UNAVAILABLE). In a private mount namespace:
+    the host's /dev is not touched."""
+    r = netns.run(["unshare", "--mount", "--propagation", "private", "sh", "-c",
+                   setup + ' && exec "$@"', "sh", harness.LWIPD, "--tap", netns.tap,
+                   "--ip", harness.LWIP_IP + "/24",
+                   "--control", os.path.join(short_dir, "c.sock")],
+                  check=False, timeout=20 * harness.TIME_SCALE)
+    assert r.returncode == 69, (r.returncode, r.stderr)
+    assert "/dev/net/tun" in r.stderr and words in r.stderr, r.stderr
