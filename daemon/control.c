@@ -41,6 +41,7 @@
 #include <pthread.h>
 #include <unistd.h>
 
+#include "base/events.h"
 #include "base/log.h"
 #include "daemon/control_priv.h"
 
@@ -185,19 +186,130 @@ static const char *not_a_socket(const char *path)
     }
 }
 
+/* Bind a listening socket to PATH (nothing there now) with MODE: the
+ * non-blocking fd, or -errno (nothing left behind). */
+static int listen_at(const char *path, mode_t mode)
+{
+    struct sockaddr_un sun = {.sun_family = AF_UNIX};
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    int err;
+
+    if (fd < 0)
+        return -errno;
+    memcpy(sun.sun_path, path, strlen(path));
+    /* Create with the final mode: no window where others could connect. */
+    mode_t old = umask((mode_t)~mode & 0777);
+    int r = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
+    umask(old);
+    /* A backlog above the client limit: a burst of connections (scripts
+     * starting together) queues instead of failing with EAGAIN. */
+    if (r == 0 && listen(fd, SOMAXCONN) == 0)
+        return fd;
+    err = errno;
+    if (r == 0)
+        unlink(path);
+    close(fd);
+    return -err;
+}
+
+/* Serve the listening FD (bound to c->path): replaces the listener there
+ * was. 0 or -errno (FD closed). */
+static int serve(struct control *c, int fd)
+{
+    struct stat st;
+    /* backlog 0: listen() was called already (-1 would redo it with 128). */
+    struct evconnlistener *l =
+        evconnlistener_new(c->base, accept_cb, c, LEV_OPT_CLOSE_ON_FREE, 0, fd);
+
+    if (!l) {
+        close(fd);
+        return -ENOMEM;
+    }
+    evconnlistener_set_error_cb(l, accept_error_cb);
+    if (c->listener)
+        evconnlistener_free(c->listener);
+    c->listener = l;
+    if (stat(c->path, &st) == 0) {
+        c->dev = st.st_dev;
+        c->ino = st.st_ino;
+    }
+    return 0;
+}
+
+/* Is the socket file still ours? If it was removed (or its directory),
+ * make it again, with its mode and owners, and say so in the log and the
+ * events; leave anything else found there alone. WHEN says who noticed. */
+static void check_socket(struct control *c, const char *when)
+{
+    struct stat st;
+    const char *what;
+    char dir[sizeof(c->path)];
+    int fd;
+
+    if (lstat(c->path, &st) == 0 && st.st_dev == c->dev && st.st_ino == c->ino)
+        return;
+    what = not_a_socket(c->path);
+    if (!what && socket_is_live(c->path))
+        what = "another listening socket";
+    if (what) {
+        if (!c->watch_logged)
+            log_err("control",
+                    "control socket %s: %s is there now; not replacing it (remove "
+                    "it and lwipd makes the socket again)",
+                    c->path, what);
+        c->watch_logged = true;
+        return;
+    }
+    unlink(c->path); /* a stale socket */
+    snprintf(dir, sizeof(dir), "%s", c->path);
+    char *slash = strrchr(dir, '/');
+    if (slash && slash != dir) {
+        *slash = '\0';
+        if (mkdir(dir, 0755) == 0)
+            log_info("control", "made the control socket's directory %s again", dir);
+    }
+    fd = listen_at(c->path, c->mode);
+    if (fd < 0 || serve(c, fd) != 0) {
+        if (!c->watch_logged)
+            log_err("control", "control socket %s was removed and cannot be made again: %s",
+                    c->path, strerror(fd < 0 ? -fd : ENOMEM));
+        c->watch_logged = true;
+        return;
+    }
+    if (c->owner_set && chown(c->path, c->owner, c->owner_group) != 0)
+        log_warn("control", "control socket %s: chown: %s", c->path, strerror(errno));
+    c->watch_logged = false;
+    log_warn("control", "control socket %s was removed: made again (noticed %s)", c->path, when);
+    events_emit("control", "\"socket\":\"remade\",\"noticed\":\"%s\"", when);
+}
+
+static void watch_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd, (void)what;
+    check_socket(arg, "by the 1 s check");
+}
+
+/* Check the socket file now (on SIGHUP): made again if it was removed. */
+void control_check_socket(struct control *c)
+{
+    check_socket(c, "on SIGHUP");
+}
+
 /* Listen on PATH with MODE. A stale socket file is replaced; a live one is
  * refused (EADDRINUSE), and so is anything else already at PATH (EEXIST:
- * never delete a file that is not a socket). Returns the control socket, or NULL with errno set
- * and ERRBUF saying why (PATH and the reason); nothing is left behind. */
+ * never delete a file that is not a socket). The file is watched: removed
+ * (or its directory), it is made again within a second. Returns the
+ * control socket, or NULL with errno set and ERRBUF saying why (PATH and
+ * the reason); nothing is left behind. */
 struct control *control_new(struct event_base *base, const char *path, mode_t mode,
                             control_handler_cb handler, void *arg, char *errbuf, size_t errlen)
 {
-    struct sockaddr_un sun = {.sun_family = AF_UNIX};
     struct control *c = NULL;
     const char *what = NULL;
     int fd = -1, err;
+    struct timeval second = {1, 0};
 
-    if (strlen(path) >= sizeof(sun.sun_path)) {
+    if (strlen(path) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
         err = ENAMETOOLONG;
         goto fail;
     }
@@ -211,20 +323,9 @@ struct control *control_new(struct event_base *base, const char *path, mode_t mo
         goto fail;
     }
     unlink(path); /* a stale socket */
-    memcpy(sun.sun_path, path, strlen(path));
-    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    fd = listen_at(path, mode);
     if (fd < 0) {
-        err = errno;
-        goto fail;
-    }
-    /* Create with the final mode: no window where others could connect. */
-    mode_t old = umask((mode_t)~mode & 0777);
-    int r = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
-    umask(old);
-    /* A backlog above the client limit: a burst of connections (scripts
-     * starting together) queues instead of failing with EAGAIN. */
-    if (r != 0 || listen(fd, SOMAXCONN) != 0) {
-        err = errno;
+        err = -fd;
         goto fail;
     }
     err = ENOMEM;
@@ -234,24 +335,30 @@ struct control *control_new(struct event_base *base, const char *path, mode_t mo
     pthread_mutex_init(&c->lock, NULL);
     c->ready_tail = &c->ready;
     c->idle_s = CONTROL_IDLE_S;
+    c->mode = mode;
+    c->base = base;
+    c->handler = handler;
+    c->arg = arg;
+    snprintf(c->path, sizeof(c->path), "%s", path);
     c->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     c->wake_ev = c->wake_fd >= 0
                      ? event_new(base, c->wake_fd, EV_READ | EV_PERSIST, control_wake_cb, c)
                      : NULL;
     if (!c->wake_ev || event_add(c->wake_ev, NULL) != 0)
         goto fail;
-    c->base = base;
-    c->handler = handler;
-    c->arg = arg;
-    snprintf(c->path, sizeof(c->path), "%s", path);
-    /* backlog 0: listen() was called above (-1 would redo it with 128). */
-    c->listener = evconnlistener_new(base, accept_cb, c, LEV_OPT_CLOSE_ON_FREE, 0, fd);
-    if (!c->listener)
+    c->watch_ev = event_new(base, -1, EV_PERSIST, watch_cb, c);
+    if (!c->watch_ev || event_add(c->watch_ev, &second) != 0)
         goto fail;
-    evconnlistener_set_error_cb(c->listener, accept_error_cb);
+    if (serve(c, fd) != 0) {
+        fd = -1; /* closed by serve() */
+        unlink(path);
+        goto fail;
+    }
     return c;
 fail:
     if (c) {
+        if (c->watch_ev)
+            event_free(c->watch_ev);
         if (c->wake_ev)
             event_free(c->wake_ev);
         if (c->wake_fd >= 0)
@@ -280,6 +387,7 @@ void control_free(struct control *c)
     if (!c)
         return;
     evconnlistener_free(c->listener);
+    event_free(c->watch_ev);
     control_flush_all(c, CONTROL_FLUSH_MS);
     /* Replies still owed may be sent from other threads after this: keep
      * what they touch (the process is about to exit anyway). */
@@ -313,6 +421,15 @@ unsigned control_clients(const struct control *c)
 void control_set_idle(struct control *c, unsigned seconds)
 {
     c->idle_s = seconds ? seconds : CONTROL_IDLE_S;
+}
+
+/* The owners to give the socket file when it is made again (after the
+ * caller's own chown of the first one). */
+void control_set_owner(struct control *c, uid_t uid, gid_t gid)
+{
+    c->owner = uid;
+    c->owner_group = gid;
+    c->owner_set = true;
 }
 
 /* Let members of GID (primary or supplementary) use the socket too. */

@@ -38,6 +38,8 @@ void control_free(struct control *c);
 unsigned control_clients(const struct control *c);
 void control_set_group(struct control *c, gid_t gid);
 void control_set_idle(struct control *c, unsigned seconds);
+void control_set_owner(struct control *c, uid_t uid, gid_t gid);
+void control_check_socket(struct control *c);
 unsigned long control_refused(const struct control *c);
 struct control_reply *control_defer(struct control_req *req);
 void control_reply_send(struct control_reply *r, char *json);

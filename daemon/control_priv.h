@@ -58,7 +58,16 @@ struct control {
     unsigned outstanding;                      /* deferred, not yet processed */
     bool group_set;                            /* members of group may connect */
     gid_t group;
-    unsigned idle_s;            /* CONTROL_IDLE_S, or control_set_idle()'s */
+    unsigned idle_s; /* CONTROL_IDLE_S, or control_set_idle()'s */
+    /* The socket file as made: watched, and made again when removed. */
+    mode_t mode;
+    dev_t dev;
+    ino_t ino;
+    struct event *watch_ev;
+    bool watch_logged; /* the failure to make it again is logged */
+    bool owner_set;
+    uid_t owner;
+    gid_t owner_group;
     unsigned long refused;      /* connections refused for their credentials */
     unsigned long refused_busy; /* ... because CONTROL_MAX_CLIENTS were connected */
 };

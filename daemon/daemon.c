@@ -118,7 +118,8 @@ static int flap_set_link(void *arg, bool up)
 
 /* SIGHUP: reopen the log, rotate the capture (the writer switches files
  * under its lock: no frame is lost), re-read the fault file (a bad file
- * leaves the rules as they were). */
+ * leaves the rules as they were), make the control socket again if it was
+ * removed. */
 static void reload(struct daemon *d)
 {
     const struct args *a = d->args;
@@ -126,6 +127,8 @@ static void reload(struct daemon *d)
     log_info("daemon", "SIGHUP: reopening log and capture, re-reading the fault file");
     if (a->log_file && log_open_file(a->log_file) != 0)
         log_err("daemon", "cannot reopen %s", a->log_file);
+    if (d->control)
+        control_check_socket(d->control);
     if (d->capture && capture_running(d->capture)) {
         if (capture_rotate(d->capture) != 0)
             log_err("daemon", "capture rotation failed");

@@ -153,6 +153,9 @@ int daemon_open_control(struct daemon *d)
             log_err("daemon", "control socket %s: chown: %s", d->control_path, strerror(errno));
             return errno == EPERM ? LWIPD_EXIT_NOPERM : LWIPD_EXIT_CANTCREAT;
         }
+        if (a->control_owner || a->control_group)
+            control_set_owner(d->control, a->control_owner ? a->control_uid : (uid_t)-1,
+                              a->control_group ? a->control_gid : (gid_t)-1);
         if (a->control_group)
             control_set_group(d->control, a->control_gid);
         control_set_idle(d->control, a->control_idle_s);

@@ -2,11 +2,15 @@
 """The daemon's own faults: capture rotation under load keeps every frame
 the driver counted, a stopped process (debugger, cgroup freezer, paused VM)
 is not reported as a wedged stack, and --control never deletes a file that
-is not a socket; an unusable /dev/net/tun is a clear error."""
+is not a socket, and makes it again when it is removed; an unusable
+/dev/net/tun is a clear error."""
 import glob
+import json
 import os
+import shutil
 import signal
 import socket
+import stat
 import subprocess
 import tempfile
 import time
@@ -160,3 +164,53 @@ def test_tun_device_unusable_is_a_clear_error(netns, short_dir, setup, words):
                   check=False, timeout=20 * harness.TIME_SCALE)
     assert r.returncode == 69, (r.returncode, r.stderr)
     assert "/dev/net/tun" in r.stderr and words in r.stderr, r.stderr
+
+
+def test_control_socket_removed_is_made_again(netns, workdir):
+    """The control socket's file removed (a tmp cleaner, an operator's rm),
+    then its whole directory: lwipd notices within a second, makes the
+    directory and the socket again with their mode, logs it and records an
+    event; the client already connected keeps working. Something else put
+    at the path is left alone and logged, and once it is gone the socket
+    comes back."""
+    top = tempfile.mkdtemp(prefix="lwipd-ctl-", dir="/tmp")
+    try:
+        path = os.path.join(top, "run", "c.sock")
+        os.mkdir(os.path.dirname(path))
+        ev = os.path.join(workdir, "events.jsonl")
+        d = harness.Lwipd(netns, workdir, pcap=False, extra_args=("--events", ev))
+        d.args[d.args.index("--control") + 1] = d.control = path
+        d.start()
+        ino = os.stat(path).st_ino
+        with harness.ControlClient(path) as old:
+            os.unlink(path)
+            harness.wait_for(lambda: os.path.exists(path), 5 * harness.TIME_SCALE,
+                             "the socket made again")
+            assert os.stat(path).st_ino != ino
+            assert d.request({"cmd": "status"})["ok"] is True  # through the new file
+            assert old.request({"cmd": "version"})["ok"] is True  # the old connection
+        shutil.rmtree(os.path.dirname(path))
+        harness.wait_for(lambda: os.path.exists(path), 5 * harness.TIME_SCALE,
+                         "the directory and the socket made again")
+        st = os.stat(path)
+        assert stat.S_ISSOCK(st.st_mode) and stat.S_IMODE(st.st_mode) == 0o600, oct(st.st_mode)
+        assert d.request({"cmd": "status"})["ok"] is True
+        # Something else at the path: left alone, said once.
+        os.unlink(path)
+        with open(path, "w") as f:
+            f.write("precious\n")
+        harness.wait_for(lambda: "not replacing it" in d.read_log(), 5 * harness.TIME_SCALE,
+                         "the refusal to replace a regular file logged")
+        with open(path) as f:
+            assert f.read() == "precious\n"
+        os.unlink(path)
+        harness.wait_for(lambda: os.path.exists(path), 5 * harness.TIME_SCALE,
+                         "the socket made again once the file is gone")
+        assert d.request({"cmd": "status"})["ok"] is True
+        assert d.read_log().count("was removed: made again") == 3
+        assert d.stop() == 0
+        with open(ev) as f:
+            remade = [json.loads(x) for x in f if '"control"' in x]
+        assert [e["socket"] for e in remade] == ["remade"] * 3, remade
+    finally:
+        shutil.rmtree(top, ignore_errors=True)
