@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Crash reports: one JSON file per incident (kind, message, explanation,
- * stacks, recent events, and the sections the program added: see
+ * stacks with file:line, recent events, and the sections the program added: see
  * crash_report.h). Runs in crash/fatal.c's reporter thread while the other
  * threads are frozen, so it takes no lock another thread might hold. */
 #define _GNU_SOURCE
@@ -45,6 +45,10 @@ static cJSON *stack_json(const struct fatal_stack *st)
         if (f->fn[0]) {
             cJSON_AddStringToObject(fr, "fn", f->fn);
             cJSON_AddNumberToObject(fr, "off", (double)f->off);
+            if (f->file[0]) {
+                cJSON_AddStringToObject(fr, "file", f->file);
+                cJSON_AddNumberToObject(fr, "line", f->line);
+            }
         } else {
             cJSON_AddNullToObject(fr, "fn");
         }
