@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* Crash reports: one JSON file per incident (kind, message, explanation,
- * stacks, recent events, and the sections the program added: see
- * crash_report.h). Runs in crash/fatal.c's reporter thread while the other
- * threads are frozen, so it takes no lock another thread might hold. */
+ * stacks with file:line, recent events, and the sections the program
+ * added: see crash_report.h), and its text form beside it (crash_text.c,
+ * rendered from the same document). Runs in crash/fatal.c's reporter
+ * thread while the other threads are frozen, so it takes no lock another
+ * thread might hold. */
 #define _GNU_SOURCE
 #include "lwipd_config.h"
 #include "crash/crash_report.h"
@@ -18,6 +20,7 @@
 
 #include "base/events.h"
 #include "base/log.h"
+#include "crash/crash_text.h"
 #include "mcu/irq.h"
 
 #define CRASH_EVENTS 64
@@ -45,6 +48,10 @@ static cJSON *stack_json(const struct fatal_stack *st)
         if (f->fn[0]) {
             cJSON_AddStringToObject(fr, "fn", f->fn);
             cJSON_AddNumberToObject(fr, "off", (double)f->off);
+            if (f->file[0]) {
+                cJSON_AddStringToObject(fr, "file", f->file);
+                cJSON_AddNumberToObject(fr, "line", f->line);
+            }
         } else {
             cJSON_AddNullToObject(fr, "fn");
         }
@@ -142,6 +149,25 @@ static int write_file(const char *path, const char *data)
     return 0;
 }
 
+/* The text form of report O beside its JSON file JSON_PATH
+ * (lwipd-crash-*.txt). A failure is said on stderr: the JSON is there. */
+static void write_text(const cJSON *o, const char *json_path)
+{
+    char path[sizeof(cr.path)];
+    char *text = crash_text_render(o);
+    int err = text ? 0 : -ENOMEM;
+
+    if (!err)
+        err = crash_text_path(json_path, path, sizeof(path)) == 0 ? write_file(path, text)
+                                                                  : -ENAMETOOLONG;
+    cJSON_free(text);
+    if (err) {
+        fatal_write_str("lwipd: cannot write the crash report's text form: ");
+        fatal_write_str(strerror(-err));
+        fatal_write_str("\n");
+    }
+}
+
 /* The fatal writer (reporter thread): fatal_configure()'s ARG is cr.cfg. */
 static void crash_report_write(void *arg, const struct fatal_incident *inc, char *path,
                                size_t pathlen)
@@ -203,16 +229,18 @@ static void crash_report_write(void *arg, const struct fatal_incident *inc, char
              tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
     snprintf(path, pathlen, "%s/lwipd-crash-%s-%d.json", cfg->dir, stamp, (int)getpid());
     text = cJSON_Print(o);
-    cJSON_Delete(o);
     err = text ? write_file(path, text) : -ENOMEM;
     cJSON_free(text);
     if (err) {
+        cJSON_Delete(o);
         fatal_write_str("lwipd: cannot write the crash report: ");
         fatal_write_str(strerror(-err));
         fatal_write_str("\n");
         path[0] = '\0';
         return;
     }
+    write_text(o, path);
+    cJSON_Delete(o);
     snprintf(cr.path, sizeof(cr.path), "%s", path);
     atomic_store(&cr.written, 1);
 }

@@ -29,7 +29,7 @@ struct crash_report_section {
 };
 
 struct crash_report_config {
-    const char *dir; /* reports go to DIR/lwipd-crash-<UTC stamp>-<pid>.json */
+    const char *dir; /* reports go to DIR/lwipd-crash-<UTC stamp>-<pid>.json and .txt */
     const struct crash_report_section *sections; /* lives as long as the process */
     size_t nsections;
     void *arg; /* every section's first argument */

@@ -16,7 +16,8 @@
  * 2. The reporter thread (made at start-up) freezes every other registered
  *    thread with a signal whose handler records that thread's stack and
  *    then sleeps with all signals blocked, names every frame
- *    (symbols.c: the executable's .symtab, so static functions too),
+ *    (symbols.c, libdwfl: function, file and line; static functions too,
+ *    from tables loaded at fatal_init()),
  *    prints the stacks, calls the writer (crash_report.c's JSON report) and
  *    carries out the action: exit, abort, or hold (lwIP stays frozen, the
  *    control socket keeps answering). The first incident wins; a thread that
@@ -64,6 +65,7 @@
 #include "base/log.h"
 #include "base/names.h"
 #include "base/thread.h"
+#include "crash/symbols.h"
 #include "mcu/irq.h"
 
 #define REPORT_TIMEOUT_MS 15000
@@ -234,6 +236,8 @@ int fatal_init(void)
     unw_init_local(&cursor, &ctx);
     unw_step(&cursor);
 
+    /* Symbols and line tables loaded now, not while threads are frozen. */
+    symbols_init();
     if (pipe2(fs.wake, O_CLOEXEC) != 0 || pipe2(fs.report, O_CLOEXEC) != 0)
         return -errno;
     fs.arena = mmap(NULL, ARENA_SIZE, PROT_READ | PROT_WRITE,

@@ -25,8 +25,10 @@ enum fatal_action {
 struct fatal_frame {
     uintptr_t ip;
     uintptr_t off;
-    char fn[FATAL_NAME_LEN]; /* "" when unknown */
-    int signal_frame;        /* the signal trampoline: the frames below were interrupted */
+    char fn[FATAL_NAME_LEN];   /* "" when unknown */
+    char file[FATAL_NAME_LEN]; /* source file ("core/mem.c"), "" when unknown */
+    int line;                  /* its line, 0 when unknown */
+    int signal_frame;          /* the signal trampoline: the frames below were interrupted */
 };
 
 struct fatal_stack {

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Inside crash/: what fatal.c, fatal_freeze.c and fatal_stack.c share.
  * The order is a line: fatal.c uses fatal_freeze.c and fatal_stack.c,
- * fatal_freeze.c uses fatal_stack.c, which uses symbols.c. */
+ * fatal_freeze.c uses fatal_stack.c, which uses symbols.c (fatal.c loads
+ * its tables at start-up). */
 #pragma once
 
 #include <sys/types.h>

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Stacks for crash reports: recorded in the thread that hit the incident
  * (or from a signal's ucontext) with libunwind, without locks or
- * allocation; named later, in the reporter thread (symbols.c); printed on
+ * allocation; named (function, file:line) later, in the reporter thread
+ * (symbols.c); printed on
  * stderr with write() only. */
 #define _GNU_SOURCE
 #define UNW_LOCAL_ONLY
@@ -79,6 +80,8 @@ static void walk(unw_cursor_t *cursor, struct fatal_stack *st, int stop_at_signa
         f->ip = (uintptr_t)ip;
         f->off = 0;
         f->fn[0] = '\0';
+        f->file[0] = '\0';
+        f->line = 0;
         f->signal_frame = 0;
     } while (st->nframes < FATAL_MAX_FRAMES && unw_step(cursor) > 0);
     st->valid = 1;
@@ -98,9 +101,13 @@ void fatal_stack_symbolize(struct fatal_stack *st)
         if (f->signal_frame) {
             fatal_copy_str(f->fn, "<signal>", sizeof(f->fn));
         } else {
-            /* a return address points after the call: look up ip - 1 */
-            symbols_lookup(f->ip - (i > 0 ? 1 : 0), f->fn, sizeof(f->fn), &off);
-            f->off = off + (i > 0 ? 1 : 0);
+            /* A return address points after the call: look up ip - 1. The
+             * top frame and one a signal interrupted hold the exact ip. */
+            uintptr_t back = i > 0 && !st->frames[i - 1].signal_frame ? 1 : 0;
+
+            symbols_lookup(f->ip - back, f->fn, sizeof(f->fn), &off);
+            f->off = off + back;
+            symbols_source(f->ip - back, f->file, sizeof(f->file), &f->line);
         }
         if (first < 0 && strncmp(f->fn, "fatal_", 6) != 0 && strcmp(f->fn, "walk") != 0 &&
             strcmp(f->fn, "incident_begin") != 0 && strcmp(f->fn, "freeze_handler") != 0 &&
@@ -166,6 +173,12 @@ void fatal_stack_print(const char *title, const struct fatal_stack *st)
         if (f->fn[0] && !f->signal_frame && f->off) {
             fatal_write_str("+0x");
             write_num(f->off, 16);
+        }
+        if (f->file[0]) {
+            fatal_write_str(" ");
+            fatal_write_str(f->file);
+            fatal_write_str(":");
+            write_num((uintptr_t)f->line, 10);
         }
         if (f->signal_frame)
             fatal_write_str("  (an interrupt: the code below was running)");

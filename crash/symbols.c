@@ -1,139 +1,106 @@
 /* SPDX-License-Identifier: MIT */
-/* Address -> function name, for crash reports, outside any signal handler.
+/* Address -> function, file and line, for crash reports, outside any
+ * signal handler.
  *
- * The executable's own .symtab (read once from /proc/self/exe) names static
- * functions too - lwIP has many - which dladdr() cannot, since it only sees
- * exported symbols. Addresses in shared libraries fall back to dladdr().
- * Allocates: call it only from normal context (the crash reporter thread).
+ * elfutils' libdwfl reads the process's modules from /proc/self/maps, so
+ * addresses in a PIE and in shared libraries map to the right file with
+ * its load bias applied; the executable's .symtab names static functions
+ * too (lwIP has many, dladdr() sees only exported symbols), and its DWARF
+ * line tables give file:line (lwIP and lwipd are built with -g).
+ *
+ * Looking up allocates (libdw builds its tables lazily), and the reporter
+ * looks up while other threads are frozen, perhaps inside the allocator.
+ * So symbols_init() does the allocating part early, in normal context: it
+ * reports the modules, loads every symbol table and the executable's line
+ * tables, and primes the address -> compile-unit index with one lookup.
+ * A later lookup in the executable then only reads those tables. A module
+ * mapped after symbols_init() (dlopen) is found through dladdr(), by name
+ * only.
  */
 #define _GNU_SOURCE
+#include "lwipd_config.h"
 #include "crash/symbols.h"
 
 #include <dlfcn.h>
+#include <elfutils/libdwfl.h>
 #include <errno.h>
-#include <elf.h>
-#include <fcntl.h>
-#include <link.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-struct sym {
-    uintptr_t start;
-    uintptr_t size;
-    const char *name;
+static const Dwfl_Callbacks callbacks = {
+    .find_elf = dwfl_linux_proc_find_elf,
+    .find_debuginfo = dwfl_standard_find_debuginfo,
 };
 
 static struct {
-    int loaded;
-    char *strtab;
-    struct sym *syms;
-    size_t nsyms;
-    uintptr_t exe_base;
-} tab;
+    int tried;
+    Dwfl *dwfl;
+    Dwfl_Module *exe; /* the module holding this code */
+} sy;
 
-static int cmp_sym(const void *a, const void *b)
+/* dwfl_getmodules() callback: load MOD's symbol table (every module) and
+ * line tables (the executable's only: a libc with its debug info
+ * installed would cost far more than it tells). */
+static int warm_module(Dwfl_Module *mod, void **userdata, const char *name, Dwarf_Addr start,
+                       void *arg)
 {
-    const struct sym *x = a, *y = b;
+    Dwarf_Addr bias;
+    Dwarf_Die *cu = NULL;
+    size_t nlines;
 
-    return x->start < y->start ? -1 : x->start > y->start;
+    (void)userdata, (void)name, (void)arg;
+    dwfl_module_getsymtab(mod);
+    if (mod != sy.exe || !dwfl_module_getdwarf(mod, &bias))
+        return DWARF_CB_OK;
+    while ((cu = dwfl_module_nextcu(mod, cu, &bias)) != NULL)
+        dwfl_getsrclines(cu, &nlines);
+    dwfl_module_getsrc(mod, start); /* builds the address -> CU index */
+    return DWARF_CB_OK;
 }
 
-static int find_exe_base(struct dl_phdr_info *info, size_t size, void *arg)
+/* Report this process's modules and load what lookups need (see the note
+ * at the top). Normal context, once, early (fatal_init()). Returns 0, or
+ * -ENOENT when there is no module information (lookups then use dladdr()). */
+int symbols_init(void)
 {
-    (void)size;
-    if (info->dlpi_name == NULL || info->dlpi_name[0] == '\0') {
-        *(uintptr_t *)arg = (uintptr_t)info->dlpi_addr;
-        return 1;
+    if (sy.tried)
+        return sy.dwfl ? 0 : -ENOENT;
+    sy.tried = 1;
+    sy.dwfl = dwfl_begin(&callbacks);
+    if (!sy.dwfl)
+        return -ENOENT;
+    if (dwfl_linux_proc_report(sy.dwfl, getpid()) != 0 ||
+        dwfl_report_end(sy.dwfl, NULL, NULL) != 0) {
+        dwfl_end(sy.dwfl);
+        sy.dwfl = NULL;
+        return -ENOENT;
     }
+    sy.exe = dwfl_addrmodule(sy.dwfl, (Dwarf_Addr)(uintptr_t)symbols_init);
+    dwfl_getmodules(sy.dwfl, warm_module, NULL, 0);
     return 0;
-}
-
-/* LEN bytes at OFF: 0, or -EIO (a short read counts as an error). */
-static int read_at(int fd, void *buf, size_t len, off_t off)
-{
-    return pread(fd, buf, len, off) == (ssize_t)len ? 0 : -EIO;
-}
-
-/* Load the executable's STT_FUNC symbols. Errors leave the table empty. */
-static void load(void)
-{
-    Elf64_Ehdr eh;
-    Elf64_Shdr *sh = NULL;
-    Elf64_Sym *syms = NULL;
-    int fd;
-
-    tab.loaded = 1;
-    dl_iterate_phdr(find_exe_base, &tab.exe_base);
-    fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return;
-    if (read_at(fd, &eh, sizeof(eh), 0) || memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 ||
-        eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_shentsize != sizeof(Elf64_Shdr))
-        goto out;
-    sh = calloc(eh.e_shnum, sizeof(*sh));
-    if (!sh || read_at(fd, sh, eh.e_shnum * sizeof(*sh), (off_t)eh.e_shoff))
-        goto out;
-    for (unsigned i = 0; i < eh.e_shnum; i++) {
-        if (sh[i].sh_type != SHT_SYMTAB || sh[i].sh_link >= eh.e_shnum)
-            continue;
-        const Elf64_Shdr *str = &sh[sh[i].sh_link];
-        size_t n = sh[i].sh_size / sizeof(Elf64_Sym);
-
-        syms = malloc(sh[i].sh_size);
-        tab.strtab = malloc(str->sh_size + 1);
-        tab.syms = calloc(n, sizeof(*tab.syms));
-        if (!syms || !tab.strtab || !tab.syms ||
-            read_at(fd, syms, sh[i].sh_size, (off_t)sh[i].sh_offset) ||
-            read_at(fd, tab.strtab, str->sh_size, (off_t)str->sh_offset))
-            goto out;
-        tab.strtab[str->sh_size] = '\0';
-        for (size_t k = 0; k < n; k++) {
-            if (ELF64_ST_TYPE(syms[k].st_info) != STT_FUNC || syms[k].st_value == 0 ||
-                syms[k].st_name >= str->sh_size)
-                continue;
-            tab.syms[tab.nsyms++] =
-                (struct sym){syms[k].st_value, syms[k].st_size, tab.strtab + syms[k].st_name};
-        }
-        qsort(tab.syms, tab.nsyms, sizeof(*tab.syms), cmp_sym);
-        break;
-    }
-out:
-    free(syms);
-    free(sh);
-    close(fd);
 }
 
 /* Name the function containing IP into NAME (LEN bytes) and its offset into
  * *OFF. Returns 0, or -ENOENT when unknown (NAME is then ""). */
 int symbols_lookup(uintptr_t ip, char *name, size_t len, uintptr_t *off)
 {
+    Dwfl_Module *mod;
+    const char *s = NULL;
+    GElf_Off o = 0;
+    GElf_Sym sym;
     Dl_info di;
 
-    if (!tab.loaded)
-        load();
+    symbols_init();
     name[0] = '\0';
     *off = 0;
-    if (tab.nsyms && ip >= tab.exe_base) {
-        uintptr_t a = ip - tab.exe_base;
-        size_t lo = 0, hi = tab.nsyms;
-
-        while (lo < hi) {
-            size_t mid = (lo + hi) / 2;
-            if (tab.syms[mid].start <= a)
-                lo = mid + 1;
-            else
-                hi = mid;
-        }
-        if (lo > 0) {
-            const struct sym *s = &tab.syms[lo - 1];
-            if (a < s->start + (s->size ? s->size : 1)) {
-                snprintf(name, len, "%s", s->name);
-                *off = a - s->start;
-                return 0;
-            }
-        }
+    mod = sy.dwfl ? dwfl_addrmodule(sy.dwfl, ip) : NULL;
+    if (mod)
+        s = dwfl_module_addrinfo(mod, ip, &o, &sym, NULL, NULL, NULL);
+    if (s) {
+        snprintf(name, len, "%s", s);
+        *off = (uintptr_t)o;
+        return 0;
     }
     if (dladdr((void *)ip, &di) && di.dli_sname) {
         snprintf(name, len, "%s", di.dli_sname);
@@ -141,4 +108,50 @@ int symbols_lookup(uintptr_t ip, char *name, size_t len, uintptr_t *off)
         return 0;
     }
     return -ENOENT;
+}
+
+/* PATH as a reader finds it in a source tree: under lwIP's tree
+ * "lwip/src/core/mem.c", otherwise the last two elements ("crash/fatal.c"). */
+static const char *short_path(const char *path)
+{
+    size_t n = strlen(LWIPD_LWIP_SRC);
+    const char *p;
+    int slashes = 0;
+
+    if (strncmp(path, LWIPD_LWIP_SRC "/", n + 1) == 0)
+        return NULL; /* the caller prefixes "lwip/" */
+    for (p = path + strlen(path); p > path; p--)
+        if (p[-1] == '/' && ++slashes == 2)
+            break;
+    return p;
+}
+
+/* The source line of IP into FILE (LEN bytes, a short path: see
+ * short_path()) and *LINE. Returns 0, or -ENOENT when there is no line
+ * information (FILE "" and *LINE 0 then). */
+int symbols_source(uintptr_t ip, char *file, size_t len, int *line)
+{
+    Dwfl_Module *mod;
+    Dwfl_Line *l = NULL;
+    const char *src = NULL;
+    const char *s;
+
+    symbols_init();
+    file[0] = '\0';
+    *line = 0;
+    mod = sy.dwfl ? dwfl_addrmodule(sy.dwfl, ip) : NULL;
+    if (mod)
+        l = dwfl_module_getsrc(mod, ip);
+    if (l)
+        src = dwfl_lineinfo(l, NULL, line, NULL, NULL, NULL);
+    if (!src || *line <= 0) {
+        *line = 0;
+        return -ENOENT;
+    }
+    s = short_path(src);
+    if (s)
+        snprintf(file, len, "%s", s);
+    else
+        snprintf(file, len, "lwip/%s", src + strlen(LWIPD_LWIP_SRC) + 1);
+    return 0;
 }

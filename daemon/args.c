@@ -305,6 +305,8 @@ enum args_result args_parse(struct args *a, int argc, char **argv)
     bool cli_fault = false;
     enum args_result res = ARGS_USAGE;
 
+    a->argc = argc;
+    a->argv = argv;
     if (!which || !vals) {
         fprintf(stderr, "lwipd: out of memory\n");
         goto out;

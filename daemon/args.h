@@ -108,6 +108,8 @@ struct args {
     int src[ARGS_MAX_OPTS];
     const char *given[ARGS_MAX_OPTS];
     struct args_str *owned; /* strings copied from the config file */
+    int argc;               /* the command line as main() got it (a crash */
+    char **argv;            /* report's replay line), set by args_parse() */
 };
 
 enum args_result {

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The daemon's part of crash reports (crash/crash_report.c writes them):
- * the seed, the configuration, the build, lwIP's and the daemon's
- * statistics, and the capture, flushed beside the report.
+ * the seed, the command line that replays the run, the configuration, the build, lwIP's and the
+ * daemon's statistics, and the capture, flushed beside the report.
  *
  * The capture beside the report ("capture_flush" in it says which case):
  * - "flushed": the file holds every frame the writer took before the
@@ -25,6 +25,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "capture/capture.h"
 #include "daemon/buildinfo.h"
@@ -155,6 +156,86 @@ static cJSON *seed_json(void *arg, const struct fatal_incident *inc)
     return cJSON_CreateString(seed);
 }
 
+/* Append S to BUF (LEN bytes, *POS of them used, always terminated),
+ * quoted for a POSIX shell when it holds anything but plain characters. */
+static void shell_append(char *buf, size_t len, size_t *pos, const char *s)
+{
+    static const char plain[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                "0123456789_@%+=:,./-";
+    bool quote = *s == '\0' || strspn(s, plain) != strlen(s);
+    char tmp[8];
+
+    if (*pos > 0)
+        snprintf(tmp, sizeof(tmp), " %s", quote ? "'" : "");
+    else
+        snprintf(tmp, sizeof(tmp), "%s", quote ? "'" : "");
+    for (const char *c = tmp; *c && *pos + 1 < len; c++)
+        buf[(*pos)++] = *c;
+    for (; *s && *pos + 5 < len; s++) {
+        if (*s == '\'' && quote) { /* close, an escaped quote, reopen */
+            memcpy(buf + *pos, "'\\''", 4);
+            *pos += 4;
+        } else {
+            buf[(*pos)++] = *s;
+        }
+    }
+    if (quote && *pos + 1 < len)
+        buf[(*pos)++] = '\'';
+    buf[*pos] = '\0';
+}
+
+/* How many words from ARG on the replay line leaves out: --seed and its
+ * value (the run's seed is added at the end), and --ready-fd (a
+ * descriptor the starting program held open; a shell has none). */
+static int replay_drops(const char *arg)
+{
+    static const char *const dropped[] = {"--seed", "--ready-fd"};
+
+    for (size_t k = 0; k < sizeof(dropped) / sizeof(dropped[0]); k++) {
+        size_t n = strlen(dropped[k]);
+
+        if (strncmp(arg, dropped[k], n) == 0 && arg[n] == '=')
+            return 1;
+        if (strcmp(arg, dropped[k]) == 0)
+            return 2;
+    }
+    return 0;
+}
+
+/* "command_line": lwipd's argv, its working directory, and "replay": the
+ * same command line with --seed set to this run's seed (replacing any
+ * --seed given; see replay_drops()), ready for a shell. */
+static cJSON *command_line_json(void *arg, const struct fatal_incident *inc)
+{
+    struct daemon *d = arg;
+    const struct args *a = d->args;
+    cJSON *o = cJSON_CreateObject();
+    cJSON *argv = cJSON_CreateArray();
+    char replay[4096] = "", seed[24], cwd[512];
+    size_t pos = 0;
+
+    (void)inc;
+    for (int i = 0; i < a->argc; i++) {
+        int drop = i > 0 ? replay_drops(a->argv[i]) : 0;
+
+        for (int k = 0; k < (drop ? drop : 1) && i + k < a->argc; k++)
+            cJSON_AddItemToArray(argv, cJSON_CreateString(a->argv[i + k]));
+        if (drop) {
+            i += drop - 1;
+            continue;
+        }
+        shell_append(replay, sizeof(replay), &pos, a->argv[i]);
+    }
+    snprintf(seed, sizeof(seed), "%llu", (unsigned long long)d->seed);
+    shell_append(replay, sizeof(replay), &pos, "--seed");
+    shell_append(replay, sizeof(replay), &pos, seed);
+    cJSON_AddItemToObject(o, "argv", argv);
+    if (getcwd(cwd, sizeof(cwd)))
+        cJSON_AddStringToObject(o, "cwd", cwd);
+    cJSON_AddStringToObject(o, "replay", replay);
+    return o;
+}
+
 static cJSON *build_json(void *arg, const struct fatal_incident *inc)
 {
     (void)arg, (void)inc;
@@ -177,6 +258,7 @@ static cJSON *capture_path_json(void *arg, const struct fatal_incident *inc)
 
 static const struct crash_report_section sections[] = {
     {"seed", seed_json, false},
+    {"command_line", command_line_json, false},
     {"config", config_json, false},
     {"build", build_json, false},
     {"stats", stats_section, false},

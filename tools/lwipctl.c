@@ -19,6 +19,7 @@
 
 #include "lwipctl_iperf3.h"
 #include "lwipctl_render.h"
+#include "lwipctl_report.h"
 
 #define EXIT_FAILED      1  /* the daemon answered with an error */
 #define EXIT_USAGE       64 /* EX_USAGE */
@@ -61,11 +62,13 @@ static void usage(FILE *out)
                  "                      lwIP's iperf3 client against a host iperf3 server;\n"
                  "                      prints iperf3 -J's end sums (k/m/g suffixes)\n"
                  "  version             lwipd and lwIP versions, heap, lwIP options\n"
+                 "  report [PATH]       the last crash report as text (PATH: a report file\n"
+                 "                      or a directory; default: lwipd's report directory)\n"
                  "  shutdown            stop lwipd\n"
                  "  help                the commands this lwipd knows, one a line\n"
                  "  raw JSON            send one request object as it is\n\n"
-                 "Exit status: 0 ok, 1 error response, 64 usage, 69 no daemon,\n"
-                 "75 timeout, 76 malformed response.\n");
+                 "Exit status: 0 ok, 1 error response, 64 usage, 66 no crash report,\n"
+                 "69 no daemon, 75 timeout, 76 malformed response.\n");
 }
 
 /* Build the request object for COMMAND and its arguments; *WAIT_S may be
@@ -284,6 +287,24 @@ err:
     return err;
 }
 
+/* One request line REQ to SOCK: the parsed response, or NULL (see
+ * lwipctl_report.h: `report` asks for the report directory with it). */
+cJSON *lwipctl_ask(const char *sock, const char *req, double timeout)
+{
+    char *resp_line = NULL;
+    cJSON *resp = NULL;
+    int fd = connect_socket(sock);
+
+    if (fd < 0)
+        return NULL;
+    if (write_all(fd, req, strlen(req)) == 0 && write_all(fd, "\n", 1) == 0 &&
+        read_line(fd, (int)(timeout * 1000), &resp_line) == 0)
+        resp = cJSON_Parse(resp_line);
+    free(resp_line);
+    close(fd);
+    return resp;
+}
+
 struct globals {
     const char *sock, *tap;
     bool json, timeout_set, all;
@@ -432,6 +453,8 @@ int main(int argc, char **argv)
     }
     const char *sock = g.sock;
     double timeout = g.timeout;
+    if (strcmp(argv[optind], "report") == 0) /* read on this side: lwipctl_report.c */
+        return lwipctl_report(cargc, argv + optind, sock, timeout, lwipctl_ask);
     cJSON *req = build_request(cargc, argv + optind, &wait_s);
     if (!req)
         return EXIT_USAGE;

@@ -72,6 +72,7 @@ int cmd_info_status(struct commands_ctx *ctx, const cJSON *req, cJSON *resp, cha
         cJSON_AddStringToObject(resp, "crash_report", crash_report_path());
     else
         cJSON_AddNullToObject(resp, "crash_report");
+    cJSON_AddStringToObject(resp, "report_dir", ctx->d->report_dir); /* lwipctl report */
     cJSON_AddStringToObject(resp, "tap", tc->ifname);
     cJSON_AddStringToObject(resp, "ip", ip);
     cJSON_AddStringToObject(resp, "netmask", mask);

@@ -84,6 +84,11 @@ def test_status_names_the_report_under_hold(netns, workdir):
             rep = json.load(f)  # complete: written before its path is published
         assert rep["kind"] == "irq-violation" and rep["pid"] == s.d.pid
         assert rep["config"]["fatal_action"] == "hold"
+        # lwipctl report asks the daemon where its reports go.
+        assert st["report_dir"] == workdir
+        r = s.d.lwipctl("report", timeout=30)
+        with open(files[0][:-len(".json")] + ".txt") as f:
+            assert r.returncode == 0 and r.stdout == f.read(), (r.returncode, r.stderr)
         # The control thread keeps running; every lwIP thread is frozen.
         frozen = {t["thread"] for t in rep["threads"]}
         assert "main" not in frozen
@@ -114,3 +119,95 @@ def test_capture_beside_the_report_reaches_the_incident(netns, workdir):
     incident = rep["ts_ns"] / 1e9
     last = frames[-1][0]
     assert abs(last - incident) < 1.0, "last frame %.3f s from the incident" % (last - incident)
+
+
+def located_frames(stack):
+    """The frames of STACK that name a source file and line."""
+    return [f for f in stack["frames"] if f.get("file") and f.get("line", 0) > 0]
+
+
+def source_exists(name):
+    """True if NAME (as a report gives it: "lwip/src/core/mem.c" or
+    "netif_tap/tx_ring.c") is a file of lwIP's tree or of ours."""
+    if name.startswith("lwip/"):
+        lwip = os.path.join(harness.TOP, "subprojects", "lwip")
+        return os.path.isfile(os.path.join(lwip, name[len("lwip/"):]))
+    return os.path.isfile(os.path.join(harness.TOP, name))
+
+
+def test_frames_have_file_and_line_and_a_text_form(netns, workdir):
+    """Every frame is resolved after the fact to function and file:line
+    (libdw), in lwIP's code and in ours; the text form beside the JSON has
+    the rule, both stacks with file:line, the lock, the last events and the
+    command line that replays the run; `lwipctl report` prints it."""
+    with harness.Storm(netns, workdir, harness.LWIPD, ["--txc-free", "isr"],
+                       DETECT_WITHIN) as s:
+        path = detected(s)
+    with open(path) as f:
+        rep = json.load(f)
+    isr, under = rep["isr_stack"], rep["interrupted_stack"]
+    for st in (isr, under):  # the C library's frames may have lines too
+        assert [fr for fr in located_frames(st) if source_exists(fr["file"])], st
+    # The interrupted code was inside lwIP's heap (mem.c); the ISR in ours.
+    assert any(fr["file"] == "lwip/src/core/mem.c" for fr in located_frames(under)), under
+    assert any(fr["file"].split("/")[0] in ("mcu", "port", "netif_tap")
+               for fr in located_frames(isr)), isr
+    assert rep["command_line"]["argv"][0] == harness.LWIPD
+    replay = rep["command_line"]["replay"]
+    assert replay.startswith(harness.LWIPD + " ") and replay.count("--seed ") == 1, replay
+    assert replay.endswith("--seed %s" % rep["seed"]), replay
+
+    txt_path = path[:-len(".json")] + ".txt"
+    with open(txt_path) as f:
+        text = f.read()
+    lines = text.splitlines()
+    headline = "==%d==ERROR: lwipd: irq-violation: %s" % (rep["pid"], rep["message"])
+    assert lines[0] == headline, lines[:3]
+    assert "rule broken: %s" % rep["violation"]["rule"] in text
+    assert "lock:        %s" % rep["violation"]["object"] in text
+    assert "ISR stack (thread %s" % isr["thread"] in text
+    assert "Interrupted code (under the ISR) (thread %s" % under["thread"] in text
+    fr = located_frames(under)[0]
+    frame_line = "#%d %s in %s %s:%d" % (under["frames"].index(fr), fr["ip"], fr["fn"],
+                                         fr["file"], fr["line"])
+    assert frame_line in text, (frame_line, text[:3000])
+    assert any(line.lstrip().startswith("#0 0x") for line in lines)
+    events = lines.index("Last events (oldest first; time from the incident):")
+    assert len(rep["events"]) > 0 and lines[events + 1].split()[2] == rep["events"][0]["type"]
+    assert "  " + replay in lines, text[-1500:]
+    assert "--ready-fd" not in replay  # the harness's descriptor: not for a shell
+    # The summary points at the call that broke the rule: the primitive's caller.
+    fns = [f["fn"] for f in isr["frames"]]
+    caller = isr["frames"][fns.index(rep["violation"]["primitive"]) + 1]
+    assert lines[-1] == "SUMMARY: lwipd: irq-violation (%s on %s) in %s %s:%d" % (
+        rep["violation"]["primitive"], rep["violation"]["object"], caller["fn"], caller["file"],
+        caller["line"]), lines[-1]
+
+    # lwipctl report: the newest report of a directory, or a file, as text.
+    r = harness.run([harness.LWIPCTL, "report", workdir], check=False)
+    assert r.returncode == 0 and r.stdout == text, (r.returncode, r.stderr)
+    r = harness.run([harness.LWIPCTL, "report", path], check=False)
+    assert r.returncode == 0 and r.stdout == text, (r.returncode, r.stderr)
+    # A .json without its .txt: rendered from the JSON by the same code.
+    os.unlink(txt_path)
+    r = harness.run([harness.LWIPCTL, "report", path], check=False)
+    assert r.returncode == 0, r.stderr
+    same = [line for line in lines if not line.startswith(("  +", "  -"))]  # event times
+    assert [line for line in r.stdout.splitlines()
+            if not line.startswith(("  +", "  -"))] == same
+
+
+def test_lwipctl_report_without_a_report(workdir):
+    """No report where lwipctl looks: exit 66 (EX_NOINPUT) and say where it
+    looked; with no daemon answering, $LOGS_DIRECTORY is the default."""
+    empty = os.path.join(workdir, "empty")
+    os.mkdir(empty)
+    r = harness.run([harness.LWIPCTL, "report", empty], check=False)
+    assert r.returncode == 66, (r.returncode, r.stdout, r.stderr)
+    assert "no crash report (lwipd-crash-*.json) in %s" % empty in r.stderr, r.stderr
+    r = harness.run([harness.LWIPCTL, "-s", os.path.join(workdir, "none.sock"), "report"],
+                    check=False, env=dict(os.environ, LOGS_DIRECTORY=empty))
+    assert r.returncode == 66 and "in %s ($LOGS_DIRECTORY" % empty in r.stderr, r.stderr
+    r = harness.run([harness.LWIPCTL, "report", os.path.join(empty, "missing.json")],
+                    check=False)
+    assert r.returncode == 66 and "missing.json" in r.stderr, r.stderr
