@@ -74,7 +74,6 @@ static struct {
     struct churn_stats st;
 } churn = {
     .m = PTHREAD_MUTEX_INITIALIZER,
-    .cv = PTHREAD_COND_INITIALIZER,
     .listen_fd = -1,
 };
 
@@ -97,14 +96,14 @@ static int slot_of(int fd)
     return i >= 0 && i < CHURN_SLOTS ? i : -1;
 }
 
+/* Wait on the condition for at most MS, on the monotonic clock (churn.cv
+ * is made for it in churn_start()): a wall clock set back must not make
+ * the wait last until it catches up. */
 static void cv_wait_ms(unsigned ms)
 {
     struct timespec ts;
 
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_nsec += (long)ms * 1000000L;
-    ts.tv_sec += ts.tv_nsec / 1000000000L;
-    ts.tv_nsec %= 1000000000L;
+    base_deadline_after_ms(&ts, CLOCK_MONOTONIC, ms);
     pthread_cond_timedwait(&churn.cv, &churn.m, &ts);
 }
 
@@ -369,6 +368,12 @@ int churn_start(const struct churn_config *cfg)
 {
     int fd;
 
+    pthread_condattr_t ca;
+
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&churn.cv, &ca);
+    pthread_condattr_destroy(&ca);
     churn.cfg = *cfg;
     if (churn.cfg.select_ms == 0)
         churn.cfg.select_ms = 1;

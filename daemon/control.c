@@ -41,6 +41,7 @@
 #include <pthread.h>
 #include <unistd.h>
 
+#include "base/base.h"
 #include "base/events.h"
 #include "base/log.h"
 #include "daemon/control_priv.h"
@@ -87,11 +88,11 @@ static void reap_departed(struct control *c, const struct client *except)
 /* Log refusals at most every 10 s, with how many went unlogged. */
 static void log_refusal(struct control *c, const struct ucred *cred, bool known, const char *why)
 {
-    static time_t last;
+    static uint64_t last;
     static unsigned long unlogged;
-    time_t now = time(NULL);
+    uint64_t now = base_now_ns(); /* monotonic: a clock set back must not mute it */
 
-    if (now - last < 10) {
+    if (last && now - last < 10 * 1000000000ull) {
         unlogged++;
         return;
     }
