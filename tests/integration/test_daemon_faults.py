@@ -18,6 +18,7 @@ import time
 import pytest
 
 import harness
+from test_faults import events
 
 SIGHUPS = 10
 SIGHUP_EVERY = 0.2
@@ -214,3 +215,54 @@ def test_control_socket_removed_is_made_again(netns, workdir):
         assert [e["socket"] for e in remade] == ["remade"] * 3, remade
     finally:
         shutil.rmtree(top, ignore_errors=True)
+
+
+FAKETIME = "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1"
+
+
+def test_wall_clock_set_back_and_forth_changes_only_the_stamps(netns, lwipd_factory, workdir):
+    """The system time set back an hour, then forward two (libfaketime under
+    lwipd alone: the machine's clock is not touched; the monotonic clock
+    runs on). Timers and waits use monotonic time, so nothing fires early
+    (no watchdog report, with a 1 s watchdog) and nothing waits for the wall
+    clock to catch up: pings, a TCP echo and socket churn work after each
+    jump. Only the stamps of events and frames (the capture's clock, the
+    wall clock by design) jump."""
+    offset = os.path.join(workdir, "faketime")
+    with open(offset, "w") as f:
+        f.write("+0\n")
+    env = {"LD_PRELOAD": FAKETIME, "FAKETIME_TIMESTAMP_FILE": offset,
+           "FAKETIME_CACHE_DURATION": "1", "DONT_FAKE_MONOTONIC": "1"}
+    if os.environ.get("ASAN_OPTIONS"):  # the sanitizer's runtime is then not first
+        env["ASAN_OPTIONS"] = os.environ["ASAN_OPTIONS"] + ":verify_asan_link_order=0"
+    ev = os.path.join(workdir, "events.jsonl")
+    d = lwipd_factory("--watchdog-ms", "1000", "--churn", "--events", ev, env=env)
+    churn = os.path.join(harness.BUILD, "tools", "lwipd-churn")
+    sent = {}  # mark text: our wall clock when it was asked for
+
+    def clock_offset(want):
+        """Ask for a mark; True once a mark's stamp is WANT s off ours."""
+        text = "clock-%d" % len(sent)
+        sent[text] = time.time()
+        d.request({"cmd": "capture", "op": "mark", "text": text})
+        return any(abs(e["ts_ns"] / 1e9 - sent[e["text"]] - want) < 60
+                   for e in events(ev, "mark") if e["text"] in sent)
+
+    def works():
+        assert harness.ping(netns, d.ip, count=10, interval=0.05)["received"] == 10
+        r = netns.helper("nettools.py", "tcp-echo", d.ip, 7, 256 * 1024)
+        assert r["match"] is True, r
+        c = netns.run([churn, "-c", "4", "-n", "100", "-s", "16", d.ip, "7777"],
+                      timeout=120, check=False)
+        assert c.returncode == 0 and json.loads(c.stdout)["ok"] == 100, c.stdout + c.stderr
+
+    works()
+    for spec, want in (("-1h", -3600), ("+1h", 3600)):
+        with open(offset, "w") as f:
+            f.write(spec + "\n")
+        harness.wait_for(lambda: clock_offset(want), 10 * harness.TIME_SCALE,
+                         "lwipd's wall clock at %s" % spec, interval=0.3)
+        works()
+    assert d.alive()
+    assert d.stop() == 0  # flushes the events log
+    assert not [e for e in events(ev) if e["type"] in ("watchdog", "fatal")]
