@@ -449,9 +449,12 @@ static int run_open(struct run *r)
      * unprivileged process may not; setuid() then applies to every thread. */
     rc = stack_start(d->tap, &sc);
     if (rc != 0) {
-        /* -ESRCH: --irq-target names no lwIP thread (known only now) */
+        /* -ESRCH: --irq-target names no lwIP thread (known only now);
+         * -EAGAIN, -ENOMEM: a thread or memory limit (ulimit, cgroup) */
         log_err("daemon", "lwIP did not come up");
-        return rc == -ESRCH ? LWIPD_EXIT_USAGE : LWIPD_EXIT_SOFTWARE;
+        if (rc == -ESRCH)
+            return LWIPD_EXIT_USAGE;
+        return rc == -EAGAIN || rc == -ENOMEM ? LWIPD_EXIT_OSERR : LWIPD_EXIT_SOFTWARE;
     }
     return daemon_open_drop_privileges(d);
 }

@@ -88,6 +88,20 @@ static void *thread_trampoline(void *arg)
     return NULL;
 }
 
+/* lwIP's sys_thread_new() cannot fail, and lwIP goes on as if the thread
+ * ran: without it lwIP would wait for it for ever. A thread that cannot be
+ * made (an address-space, thread or memory limit) is a clear failure
+ * instead: logged, and exit 71 (EX_OSERR, as lwipd(8) says). lwIP's threads
+ * are made at start, before READY. */
+static void thread_create_failed(const char *name, int err)
+{
+    log_err("port",
+            "cannot create lwIP's thread %s: %s (limited by ulimit -v or -u, or a "
+            "cgroup's memory or pids?)",
+            name ? name : "lwip", strerror(err));
+    _exit(71);
+}
+
 sys_thread_t sys_thread_new(const char *name, lwip_thread_fn thread, void *arg, int stacksize,
                             int prio)
 {
@@ -97,15 +111,16 @@ sys_thread_t sys_thread_new(const char *name, lwip_thread_fn thread, void *arg, 
 
     (void)stacksize; /* MCU stack sizes mean nothing here; Linux defaults fit */
     (void)prio;
-    LWIP_ASSERT("sys_thread_new: out of memory", t != NULL);
+    if (!t)
+        thread_create_failed(name, ENOMEM);
     snprintf(t->name, sizeof(t->name), "%s", name ? name : "lwip");
     if (strcmp(t->name, TCPIP_THREAD_NAME) == 0)
         snprintf(t->name, sizeof(t->name), "tcpip");
     t->fn = thread;
     t->arg = arg;
     err = pthread_create(&tid, NULL, thread_trampoline, t);
-    LWIP_ASSERT("sys_thread_new: pthread_create failed", err == 0);
-    (void)err;
+    if (err)
+        thread_create_failed(t->name, err);
     return t;
 }
 

@@ -266,3 +266,69 @@ def test_wall_clock_set_back_and_forth_changes_only_the_stamps(netns, lwipd_fact
     assert d.alive()
     assert d.stop() == 0  # flushes the events log
     assert not [e for e in events(ev) if e["type"] in ("watchdog", "fatal")]
+
+
+def address_space_limits_apply():
+    """RLIMIT_AS means something for this build: not under ASan (which
+    reserves terabytes of address space for its shadow at start) nor under
+    valgrind (its own address space), where the limit would only show that
+    the tool cannot start."""
+    return harness.build_options().get("b_sanitize", "none") == "none" and not harness.VALGRIND
+
+
+@pytest.mark.skipif(not address_space_limits_apply(),
+                    reason="RLIMIT_AS: the sanitizer or valgrind needs the address space")
+def test_address_space_limit_at_start_is_a_clear_failure(netns, short_dir):
+    """ulimit -v too small for lwIP's threads: where a thread cannot be made
+    (lwIP's tcpip thread, the driver's, the delay line's), lwipd says so and
+    exits 71 (EX_OSERR) before READY; never a hang, never an lwIP assert."""
+    codes = {}
+    for mib in (48, 64, 80, 96, 104, 112):
+        r = netns.run(["prlimit", "--as=%d" % (mib << 20), harness.LWIPD, "--tap", netns.tap,
+                       "--ip", harness.LWIP_IP + "/24", "--control",
+                       os.path.join(short_dir, "c.sock")],
+                      check=False, timeout=20)  # a hang would end here: fails the test
+        codes[mib] = r.returncode
+        assert r.returncode == 71, (mib, r.returncode, r.stderr[-2000:])
+        assert "Resource temporarily unavailable" in r.stderr or "out of memory" in r.stderr
+        assert "lwip-assert" not in r.stderr and "READY" not in r.stderr
+    assert set(codes.values()) == {71}, codes
+
+
+@pytest.mark.skipif(not address_space_limits_apply(),
+                    reason="RLIMIT_AS: the sanitizer or valgrind needs the address space")
+def test_address_space_limit_under_load_fails_requests_not_lwipd(netns, lwipd_factory):
+    """lwipd runs, then its address space is capped at what it uses now
+    (prlimit on the running process): under control requests, pings and a
+    TCP echo it answers, refuses ("out of memory") or closes a connection it
+    has no memory for, never hangs or dies;
+    with the limit lifted everything works and lwIP is back to its leak
+    baseline (the teardown checks)."""
+    d = lwipd_factory("--pcap-snaplen", "96")
+    with open("/proc/%d/status" % d.pid) as f:
+        vm = [int(x.split()[1]) for x in f if x.startswith("VmSize:")][0] * 1024
+    harness.run(["prlimit", "--pid", str(d.pid), "--as=%d:" % vm])
+    answered = refused = dropped = 0
+    try:
+        for i in range(200):
+            try:
+                r = d.request({"cmd": "stats" if i % 2 else "status", "id": i}, timeout=10)
+            except (EOFError, ConnectionResetError):  # no memory for the client at all
+                dropped += 1
+                continue
+            if r.get("ok"):
+                answered += 1
+            else:
+                assert "memory" in r.get("error", ""), r
+                refused += 1
+        p = harness.ping(netns, d.ip, count=20, interval=0.02)
+        e = netns.helper("nettools.py", "tcp-echo", d.ip, 7, 256 * 1024, check=False)
+        assert d.alive()
+    finally:
+        harness.run(["prlimit", "--pid", str(d.pid), "--as=unlimited:"])
+    print("capped: %d answered, %d refused, %d dropped; ping %d/20; echo %s" % (
+        answered, refused, dropped, p["received"], e.get("match")))
+    assert answered + refused + dropped == 200
+    assert harness.ping(netns, d.ip, count=5)["received"] == 5
+    e = netns.helper("nettools.py", "tcp-echo", d.ip, 7, 256 * 1024)
+    assert e["match"] is True, e
