@@ -22,6 +22,7 @@
 #include "base/events.h"
 #include "daemon/buildinfo.h"
 #include "daemon/control.h"
+#include "daemon/commands.h"
 #include "daemon/crash.h"
 #include "daemon/daemon_open.h"
 #include "daemon/notify.h"
@@ -501,6 +502,13 @@ static int run_loop(struct run *r)
     notify_ready(r->d.args->ready_fd, line);
     event_base_dispatch(r->d.base);
     notify_stopping();
+    if (!fatal_happened()) {
+        /* Streaming commands (events --follow) get their answer; one more
+         * turn of the loop hands it to the control socket, which then
+         * pushes it out to the clients as it closes. */
+        if (commands_stop() > 0)
+            event_base_loop(r->d.base, EVLOOP_NONBLOCK);
+    }
     return r->d.exit_code;
 }
 
