@@ -27,6 +27,7 @@
 #include "daemon/daemon_open.h"
 #include "daemon/notify.h"
 #include "daemon/stack.h"
+#include "daemon/stats_log.h"
 #include "daemon/watchdog.h"
 #include "fault_inject/fault.h"
 #include "fault_inject/link.h"
@@ -133,6 +134,7 @@ static void reload(struct daemon *d)
         else
             events_emit("capture", "\"op\":\"rotate\",\"by\":\"SIGHUP\"");
     }
+    stats_log_reopen(d->stats_log);
     if (a->fault_file) {
         struct fault *check = fault_new(d->seed);
         char err[512];
@@ -441,6 +443,8 @@ static int run_open(struct run *r)
         (rc = open_capture(d)) != 0 || (rc = hook_driver(r)) != 0 ||
         (rc = daemon_open_control(d)) != 0)
         return rc;
+    if (a->stats_log && !(d->stats_log = stats_log_new(d, a->stats_log, a->stats_interval_ms)))
+        return errno == ENOMEM ? LWIPD_EXIT_OSERR : LWIPD_EXIT_CANTCREAT;
     /* lwIP's threads start before the drop: the driver's DMA thread takes
      * its real-time priority (--driver-priority) as it starts, which an
      * unprivileged process may not; setuid() then applies to every thread. */
@@ -503,6 +507,7 @@ static int run_loop(struct run *r)
     event_base_dispatch(r->d.base);
     notify_stopping();
     if (!fatal_happened()) {
+        stats_log_write(r->d.stats_log); /* the final record */
         /* Streaming commands (events --follow) get their answer; one more
          * turn of the loop hands it to the control socket, which then
          * pushes it out to the clients as it closes. */
@@ -529,6 +534,8 @@ static void run_close(struct run *r)
         d->capture = NULL;
     }
     link_flapper_free(d->flapper);
+    stats_log_free(d->stats_log);
+    d->stats_log = NULL;
     events_close();
     control_free(d->control);
     for (int i = 0; i < 3; i++)
