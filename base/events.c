@@ -229,3 +229,17 @@ uint64_t events_count(void)
 {
     return atomic_load(&ev.next);
 }
+
+/* Copy the event SEQ into *OUT if the ring still holds it. Lock-free. 0, or
+ * -EAGAIN when it is being written (try again later) or was overwritten
+ * (events_count() - SEQ >= the ring's size: it is lost). */
+int events_get(uint64_t seq, struct events_record *out)
+{
+    return read_slot(seq, out);
+}
+
+/* How many events the ring holds: an older one is overwritten. */
+size_t events_ring_size(void)
+{
+    return EVENTS_RING;
+}

@@ -33,6 +33,10 @@ static int commands_help(struct commands_ctx *ctx, const cJSON *req, cJSON *resp
 
 static const struct command commands[] = {
     {"capture", "\"op\": start [\"path\"], stop, rotate, mark \"text\"", cmd_capture, false},
+    {"events",
+     "the recent events (\"count\", 100); \"follow\":true streams new ones (\"since\": SEQ, "
+     "\"count\": N to stop after N)",
+     cmd_events, false},
     {"fault", "\"op\": add \"rule\", list, del \"rule_id\", clear", cmd_fault, false},
     {"help", "list the commands", commands_help, false},
     {"igmp", "\"op\": join \"group\", leave \"group\", list (lwIP's multicast groups)", cmd_igmp,
@@ -243,6 +247,21 @@ int commands_progress(struct commands_deferred *dd, cJSON *fields)
     }
     cJSON_Delete(fields);
     return control_reply_progress(dd->reply, out);
+}
+
+/* True when the client of a deferred command has gone (a streaming
+ * command polls this while it has nothing to send): finish it then. */
+bool commands_client_gone(struct commands_deferred *dd)
+{
+    return control_reply_progress(dd->reply, NULL) < 0;
+}
+
+/* At shutdown, once the event loop has stopped: answer every streaming
+ * command still running. Returns how many were answered (their answers wait
+ * for one more turn of the loop to reach the control socket). */
+int commands_stop(void)
+{
+    return cmd_events_stop_all();
 }
 
 /* The control handler: one request line in, one response line out (or none

@@ -13,3 +13,4 @@ struct commands_deferred;
  * echoed in the response. */
 struct cJSON *commands_parse(const char *line, size_t len, char *err, size_t errlen);
 char *commands_handle(void *daemon, struct control_req *creq, const char *line, size_t len);
+int commands_stop(void);

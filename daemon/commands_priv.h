@@ -38,3 +38,4 @@ int commands_bool_field(const struct cJSON *req, const char *name, bool *out, ch
 struct commands_deferred *commands_defer(struct commands_ctx *ctx);
 void commands_finish(struct commands_deferred *dd, struct cJSON *fields, const char *error);
 int commands_progress(struct commands_deferred *dd, struct cJSON *fields);
+bool commands_client_gone(struct commands_deferred *dd);

@@ -22,10 +22,12 @@
 #include "base/events.h"
 #include "daemon/buildinfo.h"
 #include "daemon/control.h"
+#include "daemon/commands.h"
 #include "daemon/crash.h"
 #include "daemon/daemon_open.h"
 #include "daemon/notify.h"
 #include "daemon/stack.h"
+#include "daemon/stats_log.h"
 #include "daemon/watchdog.h"
 #include "fault_inject/fault.h"
 #include "fault_inject/link.h"
@@ -135,6 +137,7 @@ static void reload(struct daemon *d)
         else
             events_emit("capture", "\"op\":\"rotate\",\"by\":\"SIGHUP\"");
     }
+    stats_log_reopen(d->stats_log);
     if (a->fault_file) {
         struct fault *check = fault_new(d->seed);
         char err[512];
@@ -444,6 +447,8 @@ static int run_open(struct run *r)
         (rc = open_capture(d)) != 0 || (rc = hook_driver(r)) != 0 ||
         (rc = daemon_open_control(d)) != 0)
         return rc;
+    if (a->stats_log && !(d->stats_log = stats_log_new(d, a->stats_log, a->stats_interval_ms)))
+        return errno == ENOMEM ? LWIPD_EXIT_OSERR : LWIPD_EXIT_CANTCREAT;
     /* lwIP's threads start before the drop: the driver's DMA thread takes
      * its real-time priority (--driver-priority) as it starts, which an
      * unprivileged process may not; setuid() then applies to every thread. */
@@ -508,6 +513,14 @@ static int run_loop(struct run *r)
     notify_ready(r->d.args->ready_fd, line);
     event_base_dispatch(r->d.base);
     notify_stopping();
+    if (!fatal_happened()) {
+        stats_log_write(r->d.stats_log); /* the final record */
+        /* Streaming commands (events --follow) get their answer; one more
+         * turn of the loop hands it to the control socket, which then
+         * pushes it out to the clients as it closes. */
+        if (commands_stop() > 0)
+            event_base_loop(r->d.base, EVLOOP_NONBLOCK);
+    }
     return r->d.exit_code;
 }
 
@@ -528,6 +541,8 @@ static void run_close(struct run *r)
         d->capture = NULL;
     }
     link_flapper_free(d->flapper);
+    stats_log_free(d->stats_log);
+    d->stats_log = NULL;
     events_close();
     control_free(d->control);
     for (int i = 0; i < 3; i++)

@@ -15,6 +15,7 @@ struct capture;
 struct control;
 struct link_flapper;
 struct fault;
+struct stats_log;
 
 struct daemon {
     const struct args *args;
@@ -28,6 +29,7 @@ struct daemon {
     uint64_t seed;
     struct link_flapper *flapper;
     struct fault *fault;
+    struct stats_log *stats_log; /* --stats-log, or NULL */
     int exit_code;
     int tap_loss_fd; /* eventfd: the TAP went away (--exit-on-tap-loss) */
 };

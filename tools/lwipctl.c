@@ -20,6 +20,7 @@
 #include "lwipctl_iperf3.h"
 #include "lwipctl_render.h"
 #include "lwipctl_report.h"
+#include "lwipctl_watch.h"
 
 #define EXIT_FAILED      1  /* the daemon answered with an error */
 #define EXIT_USAGE       64 /* EX_USAGE */
@@ -44,6 +45,10 @@ static void usage(FILE *out)
                  "Commands:\n"
                  "  status              addresses, link, modes, uptime, build\n"
                  "  stats               every counter (lwIP, driver, IRQs, apps, capture)\n"
+                 "  stats --interval S [--count N]\n"
+                 "                      rates per second every S seconds, like vmstat\n"
+                 "  events [--follow] [--count N]\n"
+                 "                      the recent events; --follow: then each new one\n"
                  "  link [up|down]      show the link, or plug/pull the cable\n"
                  "  link down --tx-busy pull it while frames are in the TX ring\n"
                  "  fault add RULE      add a fault rule, e.g. fault add 'tx drop 30%% \"arp\"'\n"
@@ -451,6 +456,9 @@ int main(int argc, char **argv)
         snprintf(pathbuf, sizeof(pathbuf), "/run/lwipd/%s.sock", g.tap);
         g.sock = pathbuf;
     }
+    int wrc = lwipctl_watch(cargc, argv + optind, g.sock, g.json, g.timeout);
+    if (wrc >= 0)
+        return wrc;
     const char *sock = g.sock;
     double timeout = g.timeout;
     if (strcmp(argv[optind], "report") == 0) /* read on this side: lwipctl_report.c */

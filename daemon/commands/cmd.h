@@ -24,6 +24,9 @@ CMD_HANDLER(cmd_link);
 CMD_HANDLER(cmd_ping);
 /* cmd_igmp.c */
 CMD_HANDLER(cmd_igmp);
+/* cmd_events.c */
+CMD_HANDLER(cmd_events);
+int cmd_events_stop_all(void);
 /* cmd_fault.c */
 CMD_HANDLER(cmd_fault);
 /* cmd_capture.c */
