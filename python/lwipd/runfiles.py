@@ -7,6 +7,7 @@ import glob
 import json
 import os
 import re
+import struct
 
 from . import capture
 
@@ -135,7 +136,8 @@ def load(inputs):
 
 def frames(run, lwip_mac=None):
     """Every frame of the run's captures (each rotated set oldest file
-    first), with a direction: the file's own (pcapng), else from LWIP_MAC
+    first; a file that is not a capture is noted in run.ignored), with a
+    direction: the file's own (pcapng), else from LWIP_MAC
     or the MAC in lwipd's READY line. Returns (frames, how the direction
     was found or None)."""
     out = []
@@ -143,7 +145,11 @@ def frames(run, lwip_mac=None):
         files = capture.rotated_files(base) or [base]
         run.capture_files += files
         for f in files:
-            out += capture.read_frames(f)
+            try:
+                out += capture.read_frames(f)
+            except (capture.CaptureError, struct.error) as e:
+                # one damaged file must not cost the report of the rest
+                run.ignored.append((f, str(e).split(": ", 1)[-1]))
     if all(f.direction for f in out):
         return out, "pcapng direction flags" if out else None
     mac, how = lwip_mac, "lwIP's MAC %s (given)"

@@ -198,12 +198,14 @@ def test_run_files_told_apart(tmp_path):
     (d / "lwipd.log").write_text("x lwipd[1] info  [daemon] READY pid=1 mac=%s lwip=2.1.3\n"
                                  % LWIP_MAC)
     (d / "notes.json").write_text("[1, 2]")
+    (d / "capture.pcap.2").write_bytes(b"damaged, not a capture at all")
     run = runfiles.load([str(d)])
     assert len(run.events) == 2 and len(run.stats_log) == 3
     assert len(run.snapshots) == 1 and len(run.leaks) == 1
     assert run.captures == [str(d / "capture.pcap")] and run.ready()["lwip"] == "2.1.3"
     assert [os.path.basename(p) for p, _ in run.ignored] == ["notes.json"]
     frames, how = runfiles.frames(run, None)
+    assert [os.path.basename(p) for p, _ in run.ignored] == ["notes.json", "capture.pcap.2"]
     assert [f.direction for f in frames] == [capture.TX, capture.RX] and "READY" in how
     tl = report.Timeline([T0 - 10**9, T0])
     assert report.link_intervals(run.events, tl) == [(0.5, 0.9)]
