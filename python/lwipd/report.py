@@ -7,6 +7,7 @@ import io
 import json
 import os
 import re
+import shlex
 import time
 
 import matplotlib
@@ -406,6 +407,9 @@ def run_table(run, info, command, verdict, how_dir):
         m = re.search(r"\[daemon\] seed (\d+)", run.log_text())
         seed = m.group(1) if m else None
     tl = info["timeline"]
+    cl = crash.get("command_line") if isinstance(crash.get("command_line"), dict) else {}
+    if not command and cl.get("argv"):
+        command = " ".join(shlex.quote(a) for a in cl["argv"])
     rows = [("lwipd", _e(_first(build.get("lwipd"), "unknown (no version.json, no crash report)"))),
             ("lwIP", _e(_first(build.get("lwip"), ready.get("lwip"), "unknown"))),
             ("command line", "<code>%s</code>" % _e(command) if command else
@@ -422,6 +426,8 @@ def run_table(run, info, command, verdict, how_dir):
             ("fault rules", "<br>".join("%d: <code>%s</code>" % (k, _e(v))
                                         for k, v in sorted(info["rules"].items())) or "none"),
             ("events / stats records", _e("%d / %d" % (len(run.events), len(run.stats_log))))]
+    if cl.get("replay"):
+        rows.insert(3, ("replay (crash report)", "<code>%s</code>" % _e(cl["replay"])))
     if crash.get("config"):
         rows.append(("configuration (crash report)", "<code>%s</code>" % _e(
             " ".join("%s=%s" % kv for kv in crash["config"].items()))))
@@ -443,7 +449,7 @@ def crash_section(run, tl):
                 ("pid", _e(rep.get("pid")))]
         if rep.get("explanation"):
             rows.append(("explanation", _e(rep["explanation"])))
-        for key in ("isr_stack", "interrupted_stack"):
+        for key in ("isr_stack", "stack", "interrupted_stack", "faulting_stack"):
             st = rep.get(key)
             if isinstance(st, dict) and st.get("frames"):
                 rows.append((key.replace("_", " "), "<pre>%s</pre>" % _e("\n".join(

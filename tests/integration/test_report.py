@@ -235,5 +235,7 @@ def test_report_of_a_crash(netns, workdir, tmp_path):
     dom.feed(dom_text)
     words = " ".join(dom.text)
     assert "crashed: irq-violation" in words and "Crash report" in words
+    assert "--txc-free isr" in words and "replay (crash report)" in words  # its command line
+    assert re.search(r"\w+\+\d+  \S+\.c:\d+", words)  # a stack frame with file:line
     assert "crash-throughput" in dom.ids  # the crash's line on the plots
     assert dom.points.get("series-throughput-tx", 0) >= 3
