@@ -1,13 +1,15 @@
 # SPDX-License-Identifier: MIT
 """Fixtures: a fresh namespace + TAP per test, lwipd started through its
 ready line and stopped at teardown. When a test or a teardown check fails,
-its artifacts (log, capture, a stats snapshot) are kept and their paths
-printed; this holds for the lwipd a test starts itself too (harness.Lwipd,
-harness.Storm), which the netns fixture checks and stops."""
+its artifacts (log, capture, a stats snapshot, and report.html drawn from
+them by lwipd-report) are kept and their paths printed; this holds for the
+lwipd a test starts itself too (harness.Lwipd, harness.Storm), which the
+netns fixture checks and stops."""
 import json
 import os
 import re
 import shutil
+import subprocess
 import sys
 
 import pytest
@@ -177,7 +179,33 @@ def _keep_and_report(request, daemons, errors):
         print("\nlwipd (pid %s, exit %s): %s" % (d.pid, d.returncode, ", ".join(
             "%s %s" % kv for kv in sorted(d.artifacts().items()))))
     for w in sorted(dirs):
+        _write_report(request, w, [d for d in daemons if d.workdir == w])
         print("artifacts kept in %s: %s" % (w, ", ".join(sorted(os.listdir(w)))))
+
+
+REPORT_TIMEOUT = 120  # s: a report of a run with a big capture takes seconds
+
+
+def _write_report(request, workdir, daemons):
+    """report.html beside a failed test's artifacts (lwipd-report). Never
+    raises: a report that cannot be made is a line in the output, not a
+    failure hiding the test's own."""
+    done = request.node.__dict__.setdefault("reports_written", set())
+    if workdir in done:  # the netns and lwipd_factory fixtures both keep
+        return
+    done.add(workdir)
+    out = os.path.join(workdir, "report.html")
+    command = " ".join(["lwipd"] + list(daemons[0].args)) if daemons else None
+    cmd = [harness.PYTHON, harness.REPORT, workdir, "-o", out,
+           "--title", request.node.nodeid, "--verdict", "failed"]
+    if command:
+        cmd += ["--command", command]
+    try:
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=REPORT_TIMEOUT)
+        if r.returncode != 0:
+            print("report: lwipd-report exited %d: %s" % (r.returncode, r.stderr.strip()[-500:]))
+    except (OSError, subprocess.SubprocessError) as e:
+        print("report: lwipd-report failed: %s" % e)
 
 
 @pytest.fixture

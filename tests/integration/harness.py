@@ -13,15 +13,18 @@ import select
 import signal
 import socket
 import stat
-import struct
 import subprocess
+import sys
 import time
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(TOP, "python"))
+from lwipd import capture  # noqa: E402
 BUILD = os.path.abspath(os.environ.get("LWIPD_BUILD", os.path.join(TOP, "build")))
 LWIPD = os.path.join(BUILD, "daemon", "lwipd")
 LWIPCTL = os.path.join(BUILD, "tools", "lwipctl")
 HELPERS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "helpers")
+REPORT = os.path.join(TOP, "tools", "lwipd-report")
 PYTHON = "/usr/bin/python3"
 
 HOST_IP = "198.18.0.1"
@@ -499,69 +502,20 @@ class ControlClient:
 
 
 # ---- pcap --------------------------------------------------------------------
+# The reader and the TCP dissector are the lwipd Python module's
+# (python/lwipd/capture.py), shared with lwipd-report.
 
 def read_pcap(path):
-    """[(ts_seconds_float, bytes)] from a classic pcap file (us or ns)."""
-    with open(path, "rb") as f:
-        data = f.read()
-    if len(data) < 24:
-        return []
-    magic = struct.unpack("<I", data[:4])[0]
-    if magic == 0xA1B2C3D4:
-        scale = 1e-6
-    elif magic == 0xA1B23C4D:
-        scale = 1e-9
-    else:
-        raise HarnessError("%s: not a little-endian pcap (magic %#x)" % (path, magic))
-    linktype = struct.unpack("<I", data[20:24])[0]
-    if linktype != 1:
-        raise HarnessError("%s: link type %d, expected Ethernet" % (path, linktype))
-    out, off = [], 24
-    while off + 16 <= len(data):
-        sec, frac, incl, orig = struct.unpack("<IIII", data[off:off + 16])
-        off += 16
-        if off + incl > len(data):
-            break  # a record cut by a crash: stop at the last whole one
-        out.append((sec + frac * scale, data[off:off + incl]))
-        off += incl
-    return out
+    """[(ts_seconds_float, bytes)] from one capture file: classic pcap (us
+    or ns) or pcapng."""
+    try:
+        return [(f.ts, f.data) for f in capture.read_frames(path)]
+    except capture.CaptureError as e:
+        raise HarnessError(str(e))
 
 
-TCP_SACK_PERM, TCP_SACK = 4, 5  # TCP option kinds (RFC 2018)
-
-
-def tcp_segments(frames, lwip_ip):
-    """The TCP segments among FRAMES (read_pcap's list), as dicts: ts,
-    from_lwip, host_port (the host's end of the connection), seq, ack,
-    flags, win (unscaled), len (payload bytes, from the IP header: right
-    with a short snaplen too) and options (the option kinds, in order)."""
-    lip = socket.inet_aton(lwip_ip)
-    out = []
-    for ts, f in frames:
-        if len(f) < 54 or f[12:14] != b"\x08\x00" or f[23] != 6:
-            continue
-        ihl = (f[14] & 0x0F) * 4
-        t = 14 + ihl
-        sport, dport, seq, ack = struct.unpack(">HHII", f[t:t + 12])
-        off = (f[t + 12] >> 4) * 4
-        kinds, i = [], t + 20
-        while i < min(t + off, len(f)):
-            k = f[i]
-            if k == 0:
-                break
-            if k == 1:
-                i += 1
-                continue
-            kinds.append(k)
-            if i + 1 >= len(f) or f[i + 1] < 2:
-                break
-            i += f[i + 1]
-        from_lwip = f[26:30] == lip
-        out.append({"ts": ts, "from_lwip": from_lwip, "host_port": dport if from_lwip else sport,
-                    "seq": seq, "ack": ack, "flags": f[t + 13],
-                    "win": struct.unpack(">H", f[t + 14:t + 16])[0],
-                    "len": struct.unpack(">H", f[16:18])[0] - ihl - off, "options": kinds})
-    return out
+TCP_SACK_PERM, TCP_SACK = capture.TCP_SACK_PERM, capture.TCP_SACK
+tcp_segments = capture.tcp_segments
 
 
 def host_data_stalls(segs, host_port, min_gap=0.5):

@@ -90,8 +90,16 @@ def test_lwipctl_options_match_help():
     assert sorted(man) == sorted(helped), (man, helped)
 
 
+def test_lwipd_report_options_match_help():
+    man = entries(section(os.path.join(DOC, "lwipd-report.1.scd"), "OPTIONS"),
+                  r"\*--([a-z0-9-]+)\*")
+    helped = re.findall(r"^\s+(?:-\w(?: \S+)?, )?--([a-z0-9-]+)",
+                        harness.run([harness.PYTHON, harness.REPORT, "--help"]).stdout, re.M)
+    assert sorted(man) == sorted(helped) and len(man) >= 5, (man, helped)
+
+
 def test_man_pages_are_built_and_render():
-    for page in ("lwipd.8", "lwipctl.1"):
+    for page in ("lwipd.8", "lwipctl.1", "lwipd-report.1"):
         path = os.path.join(harness.BUILD, "doc", page)
         assert os.path.exists(path), "%s not built (scdoc missing? scripts/bootstrap)" % path
         r = subprocess.run(["man", "-l", path], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
