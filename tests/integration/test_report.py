@@ -13,7 +13,6 @@ import shutil
 import struct
 import subprocess
 import tempfile
-import threading
 import time
 
 import harness
@@ -23,37 +22,13 @@ WINDOW = (1400, 2400)
 IPERF3_SECONDS = 3
 
 
-class StatsLog(threading.Thread):
-    """Polls `stats` every PERIOD s into PATH in --stats-log's format
-    ({"api":1,"ts_ns","seq","stats"}, CLOCK_REALTIME like the capture),
-    until stop(); bounded by MAX_RECORDS."""
-
-    MAX_RECORDS = 600
-
-    def __init__(self, d, path, period=0.1):
-        super().__init__(daemon=True)
-        self.d, self.path, self.period = d, path, period
-        self.done = threading.Event()
-        self.records = []
-
-    def run(self):
-        with open(self.path, "w") as f:
-            for seq in range(1, self.MAX_RECORDS + 1):
-                if self.done.is_set():
-                    break
-                try:
-                    st = self.d.stats()
-                except (OSError, EOFError, ValueError, harness.HarnessError):
-                    break
-                rec = {"api": 1, "ts_ns": time.time_ns(), "seq": seq, "stats": st}
-                self.records.append(rec)
-                f.write(json.dumps(rec) + "\n")
-                f.flush()
-                self.done.wait(self.period)
-
-    def stop(self):
-        self.done.set()
-        self.join(timeout=15)
+def records(path):
+    """How many records lwipd's --stats-log has written to PATH so far."""
+    try:
+        with open(path) as f:
+            return sum(1 for line in f if line.endswith("\n"))
+    except FileNotFoundError:
+        return 0
 
 
 class Dom(html.parser.HTMLParser):
@@ -143,27 +118,23 @@ def test_report_of_iperf3_link_pull_and_loss(netns, lwipd_factory, workdir, tmp_
     with data, the link band and the rule's marks, and loads in Chromium
     without a console message."""
     events = os.path.join(workdir, "events.jsonl")
+    stats = os.path.join(workdir, "stats-log.jsonl")
     d = lwipd_factory("--events", events, "--seed", "7", "--fault", 'rx drop 2% "tcp"',
-                      "--pcap-rotate", "16M:8")
-    stats = StatsLog(d, os.path.join(workdir, "stats-log.jsonl"))
-    stats.start()
+                      "--pcap-rotate", "16M:8", "--stats-log", stats, "--stats-interval", "100")
     iperf3_out = os.path.join(workdir, "iperf3.json")
+    with open(iperf3_out, "w") as out:
+        client = netns.popen(["timeout", "30", "iperf3", "-c", d.ip, "-J",
+                              "-t", str(IPERF3_SECONDS), "-b", "300M"], stdout=out)
     try:
-        with open(iperf3_out, "w") as out:
-            client = netns.popen(["timeout", "30", "iperf3", "-c", d.ip, "-J",
-                                  "-t", str(IPERF3_SECONDS), "-b", "300M"], stdout=out)
-        try:
-            harness.wait_for(lambda: d.stats()["driver"]["rx_bytes"] > 16 << 20,
-                             15, "iperf3 data flowing")
-            assert "link: down" in d.lwipctl("link", "down").stdout
-            n = len(stats.records)
-            harness.wait_for(lambda: len(stats.records) >= n + 3, 10,
-                             "three stats records with the link down")
-            assert "link: up" in d.lwipctl("link", "up").stdout
-        finally:
-            client.wait(timeout=60)
+        harness.wait_for(lambda: d.stats()["driver"]["rx_bytes"] > 16 << 20,
+                         15, "iperf3 data flowing")
+        assert "link: down" in d.lwipctl("link", "down").stdout
+        n = records(stats)
+        harness.wait_for(lambda: records(stats) >= n + 3, 10,
+                         "three stats records with the link down")
+        assert "link: up" in d.lwipctl("link", "up").stdout
     finally:
-        stats.stop()
+        client.wait(timeout=60)
     with open(iperf3_out) as f:
         assert "error" not in json.load(f)
     with open(os.path.join(workdir, "version.json"), "w") as f:
