@@ -1,15 +1,28 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: MIT
-"""lwipd demo: a namespace, a TAP, lwipd on it, real host tools against it,
-the cable pulled and plugged, and a report. Run through scripts/demo.
+"""lwipd demo: the three things lwipd is for, in about a minute.
 
-Everything happens in a network namespace this script creates, on
-198.18.0.0/15, and the namespace and lwipd are removed at exit, also on
-Ctrl-C. The capture, log, stats and report stay in the output directory.
+1. lwipd as a daemon in its network namespace, lwIP answering ping and arping;
+2. stock iperf3 against lwIP both ways, and lwIP's own iperf3 client driven
+   through lwipctl against the host's iperf3 server;
+3. the hardware and the network misbehaving on purpose: the cable pulled in
+   the middle of an iperf3 run, then a seeded loss rule with the
+   retransmissions it causes; a look into the capture, where every event
+   is a comment on its frame; optionally (--crash) seed 000's TX-complete
+   ISR freeing into the heap under the stack's feet, caught in a second.
+
+At the end: report.html (lwipd-report: throughput, link, faults, pools on
+one time axis), the capture, the events and stats logs. Everything happens
+in a network namespace this script creates, on 198.18.0.0/15; the
+namespace and every process are removed at exit, also on Ctrl-C. Run
+through scripts/demo.
 """
+import argparse
+import glob
 import json
 import os
 import signal
+import subprocess
 import sys
 import time
 
@@ -17,139 +30,291 @@ TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(TOP, "tests", "integration"))
 import harness  # noqa: E402
 
-MIB = 1024 * 1024
+SEED = 42
+LOSS_RULE = 'rx drop 2% "tcp"'
+
+
+def mbit(bps):
+    return "%.0f Mbit/s" % (bps / 1e6) if bps < 1e9 else "%.2f Gbit/s" % (bps / 1e9)
+
+
+class Demo:
+    def __init__(self, out):
+        self.out = out
+        self.report = {"output_dir": out, "seed": SEED, "steps": {}}
+        self.ns = harness.Netns()
+        self.d = None
+        self.procs = []
+
+    def step(self, name, text, data, more=()):
+        self.report["steps"][name] = data
+        print("  %-9s %s" % (name, text), flush=True)
+        for line in more:
+            print("  %-9s   %s" % ("", line), flush=True)
+
+    def popen(self, cmd, **kw):
+        p = self.ns.popen(cmd, **kw)
+        self.procs.append(p)
+        return p
+
+    def lwipctl(self, *args, timeout=60):
+        return harness.run([harness.LWIPCTL, "-s", self.d.control] + list(args),
+                           timeout=timeout, check=False)
+
+    def iperf3(self, *args, seconds=3):
+        """Stock iperf3 from the host against lwIP's server: its -J."""
+        r = self.ns.run(["iperf3", "-c", self.d.ip, "-J", "-t", str(seconds)] + list(args),
+                        timeout=seconds + 60, check=False)
+        try:
+            j = json.loads(r.stdout)
+        except ValueError:
+            j = {"error": r.stderr.strip() or r.stdout.strip()}
+        if "error" in j:
+            raise RuntimeError("iperf3 %s: %s" % (" ".join(args), j["error"]))
+        return j
+
+    # ---- the steps -----------------------------------------------------------
+
+    def start(self):
+        self.ns.create()
+        ev = os.path.join(self.out, "events.jsonl")
+        self.d = harness.Lwipd(self.ns, self.out, pcap=False, extra_args=[
+            "--pcap", os.path.join(self.out, "capture.pcapng"), "--pcap-format", "pcapng",
+            "--pcap-snaplen", "128", "--seed", str(SEED), "--events", ev,
+            "--stats-log", os.path.join(self.out, "stats-log.jsonl"), "--stats-interval", "200",
+            "--report-dir", self.out])
+        self.d.pcap = os.path.join(self.out, "capture.pcapng")
+        self.d.start()
+        st = self.d.request({"cmd": "status"})
+        self.report["lwipd"] = {"status": st}
+        self.report["namespace"] = self.ns.name
+        print("lwipd demo: lwIP %s in lwipd on %s, namespace %s (host %s, lwIP %s, MAC %s)"
+              % (st["build"]["lwip"], self.ns.tap, self.ns.name, harness.HOST_IP, self.d.ip,
+                 self.d.mac), flush=True)
+        with open(os.path.join(self.out, "version.json"), "w") as f:
+            json.dump(self.d.request({"cmd": "version"}), f)
+
+    def hello(self):
+        p = harness.ping(self.ns, self.d.ip, count=20, interval=0.01)
+        r = self.ns.run(["arping", "-c", "2", "-w", "5", "-I", self.ns.tap, self.d.ip],
+                        check=False)
+        seen = self.d.mac.lower() in r.stdout.lower()
+        self.step("ping", "%d/%d replies, %.3f ms average; arping: %s" % (
+            p["received"], p["transmitted"], p["avg_ms"] or 0,
+            "lwIP answered as " + self.d.mac if seen else "no answer"),
+            {"ping": {k: v for k, v in p.items() if k != "output"}, "arping_seen": seen})
+        return p["loss"] == 0 and seen
+
+    def iperf3_both_ways(self):
+        up = self.iperf3()
+        down = self.iperf3("-R")
+        ok_up = up["end"]["sum_received"]["bits_per_second"]
+        ok_down = down["end"]["sum_received"]["bits_per_second"]
+        self.step("iperf3", "host -> lwIP %s, lwIP -> host (-R) %s (stock iperf3 -c, 3 s "
+                  "each, against lwIP's iperf3 server)" % (mbit(ok_up), mbit(ok_down)),
+                  {"host_to_lwip_bps": ok_up, "lwip_to_host_bps": ok_down})
+        return ok_up > 0 and ok_down > 0
+
+    def lwip_client(self):
+        """lwIP's iperf3 client, through lwipctl, against the host's server:
+        lwipctl prints what iperf3 would."""
+        figures = {}
+        for reverse in (False, True):
+            srv = self.popen(["iperf3", "-s", "-1", "-B", harness.HOST_IP],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            harness.wait_for(lambda: ":5201" in self.ns.run(
+                ["ss", "-Hltn", "sport", "=", ":5201"], check=False).stdout, 10,
+                "the host's iperf3 server")
+            args = ["iperf3", "--client", harness.HOST_IP, "-t", "2"]
+            args += ["-R"] if reverse else []
+            r = self.lwipctl(*args, timeout=60)
+            lines = [x for x in r.stdout.splitlines() if x.strip()]
+            print("  %-9s $ lwipctl %s" % ("lwipctl", " ".join(args)), flush=True)
+            for line in lines[-4:]:
+                print("  %-9s   %s" % ("", line), flush=True)
+            j = json.loads(self.lwipctl("--json", "status").stdout)
+            srv.wait(timeout=30)
+            figures["reverse" if reverse else "forward"] = {
+                "exit": r.returncode, "output": lines, "status_ok": j.get("ok")}
+            if r.returncode != 0:
+                self.report["steps"]["lwipctl-iperf3"] = figures
+                return False
+        self.report["steps"]["lwipctl-iperf3"] = figures
+        return True
+
+    def cable_pull(self):
+        """The cable pulled for a second in the middle of a 6 s iperf3 run:
+        the intervals show the gap, the host sees NO-CARRIER meanwhile."""
+        out = os.path.join(self.out, "iperf3-cable.json")
+        with open(out, "w") as f:
+            client = self.popen(["iperf3", "-c", self.d.ip, "-J", "-t", "6", "-i", "1"],
+                                stdout=f, stderr=subprocess.DEVNULL)
+        rx0 = self.d.stats()["driver"]["rx_bytes"]
+        harness.wait_for(lambda: self.d.stats()["driver"]["rx_bytes"] > rx0 + (64 << 20), 15,
+                         "iperf3 data flowing")
+        t_flow = time.monotonic()
+        harness.wait_for(lambda: time.monotonic() - t_flow > 1.5, 5, "1.5 s of iperf3")
+        self.lwipctl("capture", "mark", "demo: pulling the cable")
+        self.lwipctl("link", "down")
+        harness.wait_for(lambda: not self.ns.carrier(), 5, "the host's carrier off")
+        no_carrier = "NO-CARRIER" in self.ns.link_show()
+        t_down = time.monotonic()
+        harness.wait_for(lambda: time.monotonic() - t_down > 1.0, 5, "1 s without a cable")
+        self.lwipctl("link", "up")
+        harness.wait_for(self.ns.carrier, 5, "the host's carrier on")
+        client.wait(timeout=60)
+        with open(out) as f:
+            j = json.load(f)
+        if "error" in j:
+            raise RuntimeError("iperf3 during the cable pull: %s" % j["error"])
+        iv = [i["sum"]["bits_per_second"] / 1e6 for i in j["intervals"]]
+        self.step("cable", "pulled for 1 s during iperf3 (host: %s); Mbit/s per second: %s" % (
+            "NO-CARRIER" if no_carrier else "still had carrier",
+            " ".join("%.0f" % x for x in iv)),
+            {"no_carrier": no_carrier, "interval_mbit": iv})
+        return no_carrier and min(iv) < 0.5 * max(iv) and iv[-1] > 0
+
+    def loss(self):
+        """A seeded loss rule: the same frames are lost in every run with
+        --seed 42; the host's TCP retransmits them."""
+        add = self.d.request({"cmd": "fault", "op": "add", "rule": LOSS_RULE})
+        j = self.iperf3()
+        rule = [r for r in self.d.stats()["fault"]["rules"] if r["id"] == add["rule_id"]][0]
+        self.d.request({"cmd": "fault", "op": "clear"})
+        sent = j["end"]["sum_sent"]
+        bps = j["end"]["sum_received"]["bits_per_second"]
+        self.step("loss", "'%s' (seed %d): dropped %d of %d TCP frames; iperf3 %s, the host "
+                  "retransmitted %d segments" % (LOSS_RULE, SEED, rule["acted"],
+                                                 rule["matched"], mbit(bps),
+                                                 sent.get("retransmits", 0)),
+                  {"rule": rule, "retransmits": sent.get("retransmits"), "bits_per_second": bps})
+        return rule["acted"] > 0 and sent.get("retransmits", 0) > 0
+
+    def capture_look(self):
+        """The capture's comments: every event sits on the frame it
+        concerns (pcapng), as Wireshark shows it."""
+        self.d.request({"cmd": "capture", "op": "stop"})  # closed: all of it on disk
+        cap = self.d.pcap
+        r = harness.run(["tshark", "-r", cap, "-Y", "frame.comment", "-T", "fields",
+                         "-e", "frame.number", "-e", "frame.time_relative",
+                         "-e", "frame.comment"], timeout=60, check=False)
+        comments = [x for x in r.stdout.splitlines() if x.strip()]
+        kinds = {}
+        for line in comments:
+            for kind in ("link", "fault", "mark"):
+                if '"type":"%s"' % kind in line:
+                    kinds.setdefault(kind, line)
+        lines = [v[:110] for v in kinds.values()]
+        self.step("capture", "%d frames carry event comments (tshark -Y frame.comment):"
+                  % len(comments), {"commented_frames": len(comments)}, lines)
+        return len(kinds) == 3
+
+    def crash(self):
+        """Seed 000: the TX-complete ISR frees PBUF_RAM into lwIP's heap while
+        the interrupted code is inside it; lwipd's checker stops it there."""
+        work = os.path.join(self.out, "crash")
+        t0 = time.monotonic()
+        with harness.Storm(self.ns, work, harness.LWIPD, ["--txc-free", "isr"], 10) as s:
+            code, _ = s.wait_exit(20)
+        reports = sorted(glob.glob(os.path.join(work, "lwipd-crash-*.txt")))
+        if code != 3 or not reports:
+            self.step("crash", "no report (exit %s)" % code, {"exit": code})
+            return False
+        with open(reports[0]) as f:
+            text = [x.rstrip() for x in f if x.strip()]
+        summary = [t for t in text if t.startswith("SUMMARY")][:1]
+        self.step("crash", "--txc-free isr: stopped after %.1f s, exit 3, report %s" % (
+            time.monotonic() - t0, os.path.basename(reports[0])),
+            {"exit": code, "report": reports[0]}, text[:3] + summary)
+        return True
+
+    def finish(self):
+        stats = self.d.stats()
+        with open(os.path.join(self.out, "stats.json"), "w") as f:
+            json.dump(stats, f, indent=1)
+        code = self.d.stop()
+        drv = stats["driver"]
+        self.step("lwipd", "exit %d on SIGTERM; rx %d / tx %d frames, %d TX-complete IRQs, "
+                  "lwIP retransmitted %d TCP segments" % (
+                      code, drv["rx_frames"], drv["tx_frames"], drv["txc_isr_runs"],
+                      stats["lwip"]["mib2"]["tcpretranssegs"]), {"exit_code": code})
+        html = os.path.join(self.out, "report.html")
+        r = harness.run([harness.PYTHON, harness.REPORT, self.out, "-o", html, "--title",
+                         "lwipd demo: iperf3, a pulled cable, 2 % loss",
+                         "--command", " ".join(["lwipd"] + self.d.args)],
+                        timeout=300, check=False)
+        self.report["report_html"] = html if r.returncode == 0 else None
+        if r.returncode != 0:
+            print("  lwipd-report failed: %s" % r.stderr.strip()[-500:], flush=True)
+        return code == 0 and r.returncode == 0
+
+    def cleanup(self):
+        for p in self.procs:
+            if p.poll() is None:
+                p.kill()  # ours, started in the namespace
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                pass
+        if self.d is not None:
+            self.d.stop()
+        self.ns.delete()
 
 
 def main():
-    out = os.path.abspath(os.environ.get("LWIPD_DEMO_OUT") or
+    ap = argparse.ArgumentParser(description="lwipd in a namespace against iperf3, a pulled "
+                                 "cable and a loss rule, with a report (scripts/demo).")
+    ap.add_argument("--crash", action="store_true",
+                    help="also run seed 000's ISR heap re-entry and show its crash report")
+    ap.add_argument("--out", help="output directory (default: $LWIPD_DEMO_OUT or "
+                    "/tmp/lwipd-demo-TIME)")
+    args = ap.parse_args()
+    out = os.path.abspath(args.out or os.environ.get("LWIPD_DEMO_OUT") or
                           "/tmp/lwipd-demo-" + time.strftime("%Y%m%d-%H%M%S"))
     os.makedirs(out, exist_ok=True)
-    report = {"output_dir": out, "steps": {}}
-    lines = []
-    ns = harness.Netns()
-    d = None
-
-    def step(name, text, data):
-        report["steps"][name] = data
-        lines.append("  %-10s %s" % (name, text))
-        print("  %-10s %s" % (name, text), flush=True)
-
-    # SIGTERM from outside ends the demo the same way Ctrl-C does.
+    demo = Demo(out)
+    # SIGTERM from outside ends the demo the way Ctrl-C does.
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    t0 = time.monotonic()
+    checks = {}
     try:
-        ns.create()
-        d = harness.Lwipd(ns, out, extra_args=["--pcap-snaplen", "128"]).start()
-        status = d.request({"cmd": "status"})
-        head = ("lwipd demo: lwIP %s on %s in namespace %s (host %s, lwIP %s, MAC %s)" %
-                (status["build"]["lwip"], ns.tap, ns.name, harness.HOST_IP, d.ip, d.mac))
-        print(head, flush=True)
-        report["lwipd"] = {"status": status}
-
-        p = harness.ping(ns, d.ip, count=100, interval=0.01)
-        step("ping", "%d/%d replies, avg RTT %.3f ms"
-             % (p["received"], p["transmitted"], p["avg_ms"] or 0),
-             {k: v for k, v in p.items() if k != "output"})
-
-        r = ns.run(["arping", "-c", "3", "-w", "5", "-I", ns.tap, d.ip], check=False)
-        seen = d.mac.lower() in r.stdout.lower()
-        step("arping", "lwIP answered as %s" % d.mac if seen else "no answer",
-             {"mac_seen": seen})
-
-        e = ns.helper("nettools.py", "tcp-echo", d.ip, 7, MIB)
-        step("tcp echo", "%.1f MiB %s in %.3f s" % (
-            e["received"] / MIB, "echoed byte for byte" if e["match"] else "MISMATCH",
-            e["seconds"]), e)
-
-        u = ns.helper("nettools.py", "udp-echo", d.ip, 7, 100, 1000)
-        step("udp echo", "%d/%d datagrams of 1000 bytes echoed" % (u["echoed"], u["sent"]), u)
-
-        r = ns.run(["iperf", "-c", d.ip, "-t", "3", "-y", "C"], timeout=60, check=False)
-        rows = [x.split(",") for x in r.stdout.strip().splitlines() if x.count(",") >= 8]
-        if rows:
-            sent, bps = int(rows[-1][7]), int(rows[-1][8])
-            lw = harness.wait_for(lambda: (lambda s: s if s["sessions"] else None)(
-                d.stats()["apps"]["lwiperf"]), 10, "lwiperf report")
-            step("iperf2", "3 s into lwIP's lwiperf: %.2f Gbit/s (%.0f MB sent, lwiperf "
-                 "counted %.0f MB)" % (bps / 1e9, sent / 1e6, lw["last_bytes"] / 1e6),
-                 {"bytes": sent, "bits_per_second": bps, "lwiperf": lw})
-        else:
-            step("iperf2", "FAILED: %s" % (r.stderr.strip() or r.stdout.strip()),
-                 {"error": r.stderr})
-
-        t0 = time.time()
-        d.request({"cmd": "link", "state": "down"})
-        harness.wait_for(lambda: not ns.carrier(), 5, "carrier off")
-        no_carrier = "NO-CARRIER" in ns.link_show()
-        lost = harness.ping(ns, d.ip, count=3, interval=0.2)["received"]
-        t_up = time.time()
-        d.request({"cmd": "link", "state": "up"})
-        harness.wait_for(ns.carrier, 5, "carrier on")
-        carrier_s = time.time() - t_up
-
-        src = harness.mac_bytes(d.mac)
-
-        def after_up(pred):
-            return [ts for ts, f in harness.read_pcap(d.pcap)
-                    if ts >= t_up - 0.001 and f[6:12] == src and pred(f)]
-
-        harness.wait_for(lambda: harness.ping(ns, d.ip, count=1)["received"] == 1, 10,
-                         "ping through the plugged link")
-        harness.wait_for(lambda: after_up(harness.is_icmp_echo_reply), 5, "capture flush")
-        garps = after_up(lambda f: harness.is_gratuitous_arp(f, d.ip))
-        want_garp = harness.expects_garp_on_link_up(status)
-        if garps:
-            garp_text = "gratuitous ARP after %.3f s" % (garps[0] - t_up)
-        elif want_garp:
-            garp_text = "NO gratuitous ARP"
-        else:
-            garp_text = "no gratuitous ARP (lwIP %s with LWIP_ACD: none for static addresses)" % (
-                status["build"]["lwip"])
-        back = harness.ping(ns, d.ip, count=5)["received"]
-        step("link", "down: host %s, ping %d/3; up: carrier in %.3f s, %s, ping %d/5" % (
-            "NO-CARRIER" if no_carrier else "still has carrier", lost, carrier_s, garp_text, back),
-             {"no_carrier": no_carrier, "ping_while_down": lost, "carrier_back_s": carrier_s,
-              "garp_after_s": garps[0] - t_up if garps else None, "garp_expected": want_garp,
-              "ping_after_up": back, "down_at": t0})
-
-        stats = d.stats()
-        with open(os.path.join(out, "stats.json"), "w") as f:
-            json.dump(stats, f, indent=1)
-        code = d.stop()
-        frames = harness.read_pcap(d.pcap)
-        drv = stats["driver"]
-        step("lwipd", "exit %d on SIGTERM; %d frames captured; rx %d / tx %d frames, "
-             "%d TX-complete IRQs, TCP retransmissions %d" % (
-                 code, len(frames), drv["rx_frames"], drv["tx_frames"], drv["txc_isr_runs"],
-                 stats["lwip"]["mib2"]["tcpretranssegs"]),
-             {"exit_code": code, "frames_captured": len(frames), "driver": drv})
-        ok = (p["loss"] == 0 and seen and e["match"] and u["echoed"] == u["sent"] and rows and
-              no_carrier and lost == 0 and back == 5 and code == 0 and
-              bool(garps) == want_garp)
-        report["ok"] = bool(ok)
+        demo.start()
+        checks["ping"] = demo.hello()
+        checks["iperf3"] = demo.iperf3_both_ways()
+        checks["lwipctl-iperf3"] = demo.lwip_client()
+        checks["cable"] = demo.cable_pull()
+        checks["loss"] = demo.loss()
+        checks["capture"] = demo.capture_look()
+        checks["lwipd"] = demo.finish()
+        if args.crash:
+            checks["crash"] = demo.crash()
     except KeyboardInterrupt:
         print("\ninterrupted: cleaning up", flush=True)
-        report["ok"] = False
-        report["interrupted"] = True
+        demo.report["interrupted"] = True
+        checks["completed"] = False
     except Exception as e:  # report it, and still clean up
         print("\ndemo failed: %s: %s" % (type(e).__name__, e), flush=True)
-        report["ok"] = False
-        report["error"] = "%s: %s" % (type(e).__name__, e)
+        demo.report["error"] = "%s: %s" % (type(e).__name__, e)
+        checks["completed"] = False
     finally:
-        if d is not None:
-            d.stop()
-        ns.delete()
-
-    with open(os.path.join(out, "report.json"), "w") as f:
-        json.dump(report, f, indent=1)
-    print("\nfiles in %s:" % out)
-    for name, what in (("capture.pcap",
-                        "every frame that crossed the TAP, first 128 bytes (tcpdump -r)"),
-                       ("lwipd.log", "lwipd's log"), ("stats.json", "lwipctl stats at the end"),
-                       ("report.json", "this report as JSON")):
+        demo.cleanup()
+    demo.report["checks"] = checks
+    demo.report["ok"] = bool(checks) and all(checks.values())
+    demo.report["seconds"] = round(time.monotonic() - t0, 1)
+    with open(os.path.join(out, "demo.json"), "w") as f:
+        json.dump(demo.report, f, indent=1)
+    print("\nin %s (%.0f s):" % (out, demo.report["seconds"]))
+    for name, what in (("report.html", "the run on one time axis: open it in a browser"),
+                       ("capture.pcapng", "every frame, events as frame comments (wireshark)"),
+                       ("events.jsonl", "link edges, fault actions, marks"),
+                       ("stats-log.jsonl", "every counter every 200 ms"),
+                       ("lwipd.log", "lwipd's log"),
+                       ("demo.json", "this demo's figures and checks")):
         if os.path.exists(os.path.join(out, name)):
-            print("  %-13s %s" % (name, what))
-    print("result: %s" % ("OK" if report.get("ok") else "FAILED"))
-    return 0 if report.get("ok") else 1
+            print("  %-16s %s" % (name, what))
+    failed = [k for k, v in checks.items() if not v]
+    print("result: %s" % ("OK" if demo.report["ok"] else "FAILED: " + ", ".join(failed)))
+    return 0 if demo.report["ok"] else 1
 
 
 if __name__ == "__main__":
