@@ -9,7 +9,9 @@
  * where iperf3 prints its socket numbers. lwIP keeps no per-connection
  * retransmission count, so a TCP sender's interval lines have the Cwnd
  * column and no Retr (iperf3's layout where it has no TCP_INFO); the
- * summary has Retr when the server reported it (it sends, with -R). */
+ * summary has Retr when the server reported it (it sends, with -R).
+ * With --bidir, as iperf3, each line has its role ([TX-C]: lwIP sends,
+ * [RX-C]: lwIP receives) and each role its own [SUM]. */
 #include "lwipctl_iperf3.h"
 
 #include <stdbool.h>
@@ -21,6 +23,7 @@
 static struct {
     bool header_done;
     unsigned intervals;
+    bool bidir; /* lines carry iperf3's role tag, [TX-C] or [RX-C] */
 } show;
 
 static double num(const cJSON *o, const char *key)
@@ -54,8 +57,14 @@ static void unit(char *buf, size_t len, double v, bool bits)
              v, bits ? bits_u[u] : bytes_u[u]);
 }
 
-/* "[ID] START-END sec TRANSFER BITRATE" of O, no newline; ID < 0: SUM. */
-static void print_span(int id, const cJSON *o)
+static const char *role_tag(bool sender)
+{
+    return !show.bidir ? "" : sender ? "[TX-C]" : "[RX-C]";
+}
+
+/* "[ID][ROLE] START-END sec TRANSFER BITRATE" of O, no newline; ID < 0:
+ * SUM. */
+static void print_span(int id, bool sender, const cJSON *o)
 {
     char xfer[32], rate[32];
 
@@ -65,7 +74,8 @@ static void print_span(int id, const cJSON *o)
         printf("[SUM]");
     else
         printf("[%3d]", id);
-    printf(" %6.2f-%-6.2f sec  %s  %s", num(o, "start"), num(o, "end"), xfer, rate);
+    printf("%s %6.2f-%-6.2f sec  %s  %s", role_tag(sender), num(o, "start"), num(o, "end"), xfer,
+           rate);
 }
 
 /* "  JITTER ms  LOST/TOTAL (PCT%)" of a UDP receiver's O. */
@@ -80,7 +90,7 @@ static void interval_line(int id, const cJSON *o)
 {
     char cwnd[32];
 
-    print_span(id, o);
+    print_span(id, cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "sender")), o);
     if (has(o, "jitter_ms")) {
         print_udp_rx(o);
     } else if (has(o, "packets")) {
@@ -94,14 +104,38 @@ static void interval_line(int id, const cJSON *o)
     putchar('\n');
 }
 
+/* "[ ID] Interval           Transfer     Bitrate" and COLUMNS. */
+static void header(const char *columns)
+{
+    printf("[ ID]%s Interval           Transfer     Bitrate%s\n", show.bidir ? "[Role]" : "",
+           columns);
+}
+
 /* The column header for intervals like stream O's. */
 static void interval_header(const cJSON *o)
 {
-    printf("[ ID] Interval           Transfer     Bitrate%s\n",
-           has(o, "jitter_ms")  ? "         Jitter    Lost/Total Datagrams"
+    header(has(o, "jitter_ms")  ? "         Jitter    Lost/Total Datagrams"
            : has(o, "packets")  ? "         Total Datagrams"
            : has(o, "snd_cwnd") ? "         Cwnd"
                                 : "");
+}
+
+/* INTERVAL's lines for the streams whose "sender" is SENDER (all of
+ * them, when not bidir), then their sum SUM_KEY if there are several. */
+static void interval_group(const cJSON *iv, bool sender, const char *sum_key)
+{
+    const cJSON *streams = cJSON_GetObjectItemCaseSensitive(iv, "streams"), *s;
+    int n = 0;
+
+    cJSON_ArrayForEach(s, streams)
+    {
+        if (show.bidir && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(s, "sender")) != sender)
+            continue;
+        interval_line((int)num(s, "socket"), s);
+        n++;
+    }
+    if (n > 1)
+        interval_line(-1, cJSON_GetObjectItemCaseSensitive(iv, sum_key));
 }
 
 /* A progress line LINE of the daemon's iperf3 command: print the interval
@@ -110,31 +144,28 @@ void lwipctl_iperf3_progress(const cJSON *line)
 {
     const cJSON *iv = cJSON_GetObjectItemCaseSensitive(line, "interval");
     const cJSON *streams = cJSON_GetObjectItemCaseSensitive(iv, "streams");
-    const cJSON *s;
     int n = cJSON_GetArraySize(streams);
 
     if (!cJSON_IsObject(iv) || n == 0)
         return;
     if (!show.header_done) {
+        show.bidir = cJSON_GetObjectItemCaseSensitive(iv, "sum_bidir_reverse") != NULL;
         interval_header(streams->child);
         show.header_done = true;
     } else if (n > 1) {
         fputs(SEPARATOR, stdout);
     }
-    cJSON_ArrayForEach(s, streams) interval_line((int)num(s, "socket"), s);
-    if (n > 1) {
-        interval_line(-1, cJSON_GetObjectItemCaseSensitive(iv, "sum"));
-        if (cJSON_GetObjectItemCaseSensitive(iv, "sum_bidir_reverse"))
-            interval_line(-1, cJSON_GetObjectItemCaseSensitive(iv, "sum_bidir_reverse"));
-    }
+    interval_group(iv, true, "sum");
+    if (show.bidir)
+        interval_group(iv, false, "sum_bidir_reverse");
     show.intervals++;
     fflush(stdout); /* as it comes, also into a pipe */
 }
 
 /* A summary line of O, labelled ROLE; RETR: print O's retransmits. */
-static void summary_line(int id, const cJSON *o, bool udp, bool retr, const char *role)
+static void summary_line(int id, bool sender, const cJSON *o, bool udp, bool retr, const char *role)
 {
-    print_span(id, o);
+    print_span(id, sender, o);
     if (udp)
         print_udp_rx(o);
     else if (retr && has(o, "retransmits"))
@@ -144,52 +175,45 @@ static void summary_line(int id, const cJSON *o, bool udp, bool retr, const char
     printf("%s%s\n", udp ? "  " : "", role);
 }
 
-/* The summary of TCP streams: each stream's sender and receiver lines,
- * and the sums' when there are several. */
-static void summary_tcp(const cJSON *end, bool retr)
+/* The sender and receiver lines of the sums SND and RCV. */
+static void summary_pair(int id, bool sender, const cJSON *snd, const cJSON *rcv, bool udp,
+                         bool retr)
 {
-    static const char *const sums[][2] = {{"sum_sent", "sum_received"},
-                                          {"sum_sent_bidir_reverse", "sum_received_bidir_reverse"}};
-    const cJSON *streams = cJSON_GetObjectItemCaseSensitive(end, "streams"), *s;
-
-    cJSON_ArrayForEach(s, streams)
-    {
-        int id = (int)num(s, "id");
-
-        summary_line(id, cJSON_GetObjectItemCaseSensitive(s, "sender"), false, retr, "sender");
-        summary_line(id, cJSON_GetObjectItemCaseSensitive(s, "receiver"), false, retr, "receiver");
-    }
-    if (cJSON_GetArraySize(streams) < 2)
-        return;
-    for (size_t k = 0; k < 2; k++) {
-        const cJSON *snd = cJSON_GetObjectItemCaseSensitive(end, sums[k][0]);
-
-        if (!snd)
-            continue;
-        summary_line(-1, snd, false, retr, "sender");
-        summary_line(-1, cJSON_GetObjectItemCaseSensitive(end, sums[k][1]), false, retr,
-                     "receiver");
-    }
+    summary_line(id, sender, snd, udp, retr, "sender");
+    summary_line(id, sender, rcv, udp, retr, "receiver");
 }
 
-/* The summary of UDP streams, from the sums (the daemon's report has one
- * combined object per UDP stream). */
-static void summary_udp(const cJSON *end)
+/* The summary of one direction (SENDER: lwIP sends; all streams when not
+ * bidir) of END: TCP, each stream's sender and receiver lines, and the
+ * sums' when there are several; UDP, the sums (the daemon's report has
+ * one combined object per UDP stream), under the stream's id if alone. */
+static void summary_group(const cJSON *end, bool sender, bool udp, bool retr)
 {
-    static const char *const sums[][2] = {{"sum_sent", "sum_received"},
-                                          {"sum_sent_bidir_reverse", "sum_received_bidir_reverse"}};
-    const cJSON *streams = cJSON_GetObjectItemCaseSensitive(end, "streams");
-    int id = cJSON_GetArraySize(streams) == 1 ? (int)num(streams->child, "id") : -1;
+    const char *const *sums =
+        show.bidir && !sender
+            ? (const char *const[]){"sum_sent_bidir_reverse", "sum_received_bidir_reverse"}
+            : (const char *const[]){"sum_sent", "sum_received"};
+    const cJSON *streams = cJSON_GetObjectItemCaseSensitive(end, "streams"), *s;
+    const cJSON *snd = cJSON_GetObjectItemCaseSensitive(end, sums[0]);
+    int n = 0, id = -1;
 
-    for (size_t k = 0; k < 2; k++) {
-        const cJSON *snd = cJSON_GetObjectItemCaseSensitive(end, sums[k][0]);
+    if (!snd)
+        return;
+    cJSON_ArrayForEach(s, streams)
+    {
+        const cJSON *side = cJSON_GetObjectItemCaseSensitive(s, udp ? "udp" : "sender");
 
-        if (!snd)
+        if (show.bidir && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(side, "sender")) != sender)
             continue;
-        summary_line(id, snd, true, false, "sender");
-        summary_line(id, cJSON_GetObjectItemCaseSensitive(end, sums[k][1]), true, false,
-                     "receiver");
+        n++;
+        id = (int)num(s, "id");
+        if (!udp)
+            summary_pair(id, sender, side, cJSON_GetObjectItemCaseSensitive(s, "receiver"), false,
+                         retr);
     }
+    if (udp || n > 1)
+        summary_pair(n == 1 ? id : -1, sender, snd, cJSON_GetObjectItemCaseSensitive(end, sums[1]),
+                     udp, retr);
 }
 
 /* The daemon's final answer RESP to iperf3, as iperf3 ends its output. */
@@ -200,17 +224,13 @@ void lwipctl_iperf3_render(const cJSON *resp)
     bool udp = cJSON_GetObjectItemCaseSensitive(end, "sum") != NULL;
     bool retr = has(cJSON_GetObjectItemCaseSensitive(end, "sum_sent"), "retransmits");
 
+    show.bidir = cJSON_GetObjectItemCaseSensitive(end, "sum_sent_bidir_reverse") != NULL;
     if (show.intervals)
         fputs(SEPARATOR, stdout);
-    if (udp)
-        printf("[ ID] Interval           Transfer     Bitrate         Jitter    Lost/Total "
-               "Datagrams\n");
-    else
-        printf("[ ID] Interval           Transfer     Bitrate%s\n", retr ? "         Retr" : "");
-    if (udp)
-        summary_udp(end);
-    else
-        summary_tcp(end, retr);
+    header(udp ? "         Jitter    Lost/Total Datagrams" : retr ? "         Retr" : "");
+    summary_group(end, true, udp, retr);
+    if (show.bidir)
+        summary_group(end, false, udp, retr);
     if (cJSON_IsString(text))
         printf("\nServer output:\n%s", text->valuestring);
     printf("\niperf Done.\n");
