@@ -17,7 +17,7 @@ import pytest
 import harness
 from test_iperf3 import HostServer, app
 
-LINE = re.compile(r"^\[\s*(\d+|SUM)\]\s+(\d+\.\d\d)-(\d+\.\d\d)\s+sec\s+([\d.]+) "
+LINE = re.compile(r"^\[\s*(\d+|SUM)\](?:\[[TR]X-C\])?\s+(\d+\.\d\d)-(\d+\.\d\d)\s+sec\s+([\d.]+) "
                   r"(Bytes|KBytes|MBytes|GBytes)\s+([\d.]+) (bits|Kbits|Mbits|Gbits)/sec(.*)$")
 BYTE_UNITS = {"Bytes": 1, "KBytes": 1024, "MBytes": 1024 ** 2, "GBytes": 1024 ** 3}
 BIT_UNITS = {"bits": 1, "Kbits": 1e3, "Mbits": 1e6, "Gbits": 1e9}
@@ -144,11 +144,14 @@ def check_units(m):
     assert secs > 0 and abs(nbytes * 8 / secs - rate) <= 0.015 * rate, m.group(0)
 
 
-@pytest.mark.parametrize("args,extra", [
-    ([], r"^\s+[\d.]+ (Bytes|KBytes|MBytes)$"),                  # Cwnd
-    (["-u", "-b", "5M", "-R"], r"^\s+[\d.]+ ms\s+\d+/\d+ \([\d.e+-]+%\)$"),  # Jitter Lost/Total
+@pytest.mark.parametrize("args,extra,per_interval,summary_lines", [
+    ([], r"^\s+[\d.]+ (Bytes|KBytes|MBytes)$", 1, 2),                  # Cwnd
+    # Jitter Lost/Total Datagrams
+    (["-u", "-b", "5M", "-R"], r"^\s+[\d.]+ ms\s+\d+/\d+ \([\d.e+-]+%\)$", 1, 2),
+    # [TX-C]: streams 1, 3 and their [SUM]; [RX-C]: 4, 5 and theirs (Cwnd for TX streams)
+    (["--bidir", "-P", "2"], r"^(\s+[\d.]+ (Bytes|KBytes|MBytes))?$", 6, 12),
 ])
-def test_human_lines_as_they_come(lwipd, host_server, args, extra):
+def test_human_lines_as_they_come(lwipd, host_server, args, extra, per_interval, summary_lines):
     srv = host_server()
     cmd = [harness.LWIPCTL, "-s", lwipd.control, "iperf3", "--client", harness.HOST_IP,
            "-t", "4", "-i", "1"] + args
@@ -173,18 +176,23 @@ def test_human_lines_as_they_come(lwipd, host_server, args, extra):
     srv.result()
     lines += out.decode().splitlines()
     assert lines[0] == "Connecting to host %s, port 5201" % harness.HOST_IP, lines
-    assert any(ln.startswith("[ ID] Interval           Transfer     Bitrate") for ln in lines)
+    header = r"^\[ ID\](\[Role\])? Interval           Transfer     Bitrate"
+    assert any(re.match(header, ln) for ln in lines), lines
     parsed = [(ln, LINE.match(ln)) for ln in lines]
     roles = ("sender", "receiver")
     intervals = [m for ln, m in parsed if m and not m.group(8).strip().endswith(roles)]
     summary = [m for ln, m in parsed if m and m.group(8).strip().endswith(roles)]
-    assert len(intervals) == 4, lines
+    assert len(intervals) == 4 * per_interval, lines
     for m in intervals:
         assert re.match(extra, m.group(8)), m.group(0)
         check_units(m)
-    assert [m.group(8).split()[-1] for m in summary] == ["sender", "receiver"], lines
+    roles = [m.group(8).split()[-1] for m in summary]
+    assert roles == ["sender", "receiver"] * (summary_lines // 2), lines
     for m in summary:
         check_units(m)
+    if "--bidir" in args:
+        tags = [re.match(r"^\[[ \dSUM]+\](\[..-C\])", m.group(0)).group(1) for m in intervals]
+        assert tags[:per_interval] == ["[TX-C]"] * 3 + ["[RX-C]"] * 3, lines
     assert lines[-1] == "iperf Done.", lines
 
 
