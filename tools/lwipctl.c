@@ -63,9 +63,10 @@ static void usage(FILE *out)
                  "  leaks [reset]       lwIP pools and heap vs the baseline taken at ready\n"
                  "  iperf3 --client ADDR [-p PORT] [-t SECS|-n BYTES|-k BLOCKS]\n"
                  "         [-R|--bidir] [-P N] [-u] [-b RATE] [-l LEN] [-O SECS] [-N]\n"
-                 "         [-S TOS] [--get-server-output] [--udp-counters-64bit]\n"
+                 "         [-S TOS] [-i SECS] [--get-server-output] [--udp-counters-64bit]\n"
                  "                      lwIP's iperf3 client against a host iperf3 server;\n"
-                 "                      prints iperf3 -J's end sums (k/m/g suffixes)\n"
+                 "                      prints each interval and the sums as iperf3 does\n"
+                 "                      (--json: iperf3 -J's JSON; k/m/g suffixes)\n"
                  "  version             lwipd and lwIP versions, heap, lwIP options\n"
                  "  report [PATH]       the last crash report as text (PATH: a report file\n"
                  "                      or a directory; default: lwipd's report directory)\n"
@@ -239,22 +240,48 @@ static int write_all(int fd, const char *buf, size_t len)
     return 0;
 }
 
+/* What came after the last line read: the next lines (a command's
+ * progress lines come before its answer). */
+static struct {
+    char *buf;
+    size_t len;
+} carry;
+
 /* Read up to the first newline within TIMEOUT_MS into *OUT (a malloc'd
  * string, the newline cut). 0, or -ETIMEDOUT, -EPROTO (EOF or an oversize
  * line) or -ENOMEM, with *OUT untouched. */
 static int read_line(int fd, int timeout_ms, char **out)
 {
-    size_t cap = 4096, len = 0;
+    size_t cap = 4096 + carry.len, len = carry.len, scanned = 0;
     char *buf = malloc(cap);
     struct timespec start, now;
     int err = -ENOMEM;
 
+    if (buf && carry.len)
+        memcpy(buf, carry.buf, carry.len);
+    free(carry.buf);
+    carry.buf = NULL;
+    carry.len = 0;
+
     clock_gettime(CLOCK_MONOTONIC, &start);
     while (buf) {
         struct pollfd pfd = {.fd = fd, .events = POLLIN};
+        char *nl = len > scanned ? memchr(buf + scanned, '\n', len - scanned) : NULL;
         long left;
         ssize_t r;
 
+        scanned = len;
+        if (nl) {
+            carry.len = len - (size_t)(nl + 1 - buf);
+            carry.buf = carry.len ? malloc(carry.len) : NULL;
+            if (carry.buf)
+                memcpy(carry.buf, nl + 1, carry.len);
+            else
+                carry.len = 0;
+            *nl = '\0';
+            *out = buf;
+            return 0;
+        }
         clock_gettime(CLOCK_MONOTONIC, &now);
         left = timeout_ms -
                ((now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000);
@@ -280,12 +307,6 @@ static int read_line(int fd, int timeout_ms, char **out)
         }
         len += (size_t)r;
         buf[len] = '\0';
-        char *nl = memchr(buf, '\n', len);
-        if (nl) {
-            *nl = '\0';
-            *out = buf;
-            return 0;
-        }
     }
 err:
     free(buf);
@@ -307,6 +328,9 @@ cJSON *lwipctl_ask(const char *sock, const char *req, double timeout)
         resp = cJSON_Parse(resp_line);
     free(resp_line);
     close(fd);
+    free(carry.buf); /* what followed was this connection's */
+    carry.buf = NULL;
+    carry.len = 0;
     return resp;
 }
 
@@ -463,11 +487,15 @@ int main(int argc, char **argv)
     double timeout = g.timeout;
     if (strcmp(argv[optind], "report") == 0) /* read on this side: lwipctl_report.c */
         return lwipctl_report(cargc, argv + optind, sock, timeout, lwipctl_ask);
+    /* before build_request(), which moves optind */
+    bool iperf3_human = !g.json && strcmp(argv[optind], "iperf3") == 0;
     cJSON *req = build_request(cargc, argv + optind, &wait_s);
     if (!req)
         return EXIT_USAGE;
     if (!g.timeout_set && wait_s > timeout)
         timeout = wait_s;
+    if (iperf3_human)
+        lwipctl_iperf3_human(req); /* intervals as they come */
     char *line = cJSON_PrintUnformatted(req);
     cJSON_Delete(req);
 
@@ -488,14 +516,24 @@ int main(int argc, char **argv)
     }
     free(line);
     char *resp_line = NULL;
-    int rerr = read_line(fd, (int)(timeout * 1000), &resp_line);
+    cJSON *resp = NULL;
+    int rerr;
+    while ((rerr = read_line(fd, (int)(timeout * 1000), &resp_line)) == 0) {
+        resp = cJSON_Parse(resp_line);
+        if (!cJSON_IsObject(resp) || cJSON_GetObjectItemCaseSensitive(resp, "ok"))
+            break;
+        if (!g.json) /* a line of progress before the answer */
+            lwipctl_iperf3_progress(resp);
+        cJSON_Delete(resp);
+        free(resp_line);
+        resp = NULL;
+    }
     close(fd);
     if (rerr) {
         fprintf(stderr, "lwipctl: %s\n",
                 rerr == -ETIMEDOUT ? "no answer in time" : "connection closed without an answer");
         return rerr == -ETIMEDOUT ? EXIT_TEMPFAIL : EXIT_PROTOCOL;
     }
-    cJSON *resp = cJSON_Parse(resp_line);
     cJSON *ok = cJSON_GetObjectItemCaseSensitive(resp, "ok");
     if (!cJSON_IsObject(resp) || !cJSON_IsBool(ok)) {
         fprintf(stderr, "lwipctl: malformed response: %.200s\n", resp_line);
@@ -506,7 +544,7 @@ int main(int argc, char **argv)
     if (g.json) {
         puts(resp_line);
     } else if (cJSON_IsTrue(ok) && cJSON_GetObjectItemCaseSensitive(resp, "end")) {
-        lwipctl_render_iperf3(resp);
+        lwipctl_iperf3_render(resp);
     } else if (cJSON_IsTrue(ok) && strcmp(argv[optind], "help") == 0) {
         lwipctl_render_help(resp);
     } else if (cJSON_IsTrue(ok)) {

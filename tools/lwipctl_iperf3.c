@@ -61,6 +61,7 @@ cJSON *lwipctl_iperf3_request(int argc, char **argv, double *wait_s)
         {"tos", required_argument, NULL, 'S'},
         {"get-server-output", no_argument, NULL, 'G'},
         {"udp-counters-64bit", no_argument, NULL, '6'},
+        {"interval", required_argument, NULL, 'i'},
         {NULL, 0, NULL, 0},
     };
     static const struct {
@@ -80,7 +81,7 @@ cJSON *lwipctl_iperf3_request(int argc, char **argv, double *wait_s)
     cJSON_AddStringToObject(req, "cmd", "iperf3");
     optind = 0;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "+c:p:t:n:k:RP:ub:l:O:NS:", lo, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "+c:p:t:n:k:RP:ub:l:O:NS:i:", lo, NULL)) != -1) {
         bool done = false;
         double v;
 
@@ -125,6 +126,14 @@ cJSON *lwipctl_iperf3_request(int argc, char **argv, double *wait_s)
         case '6':
             cJSON_AddTrueToObject(req, "udp_counters_64bit");
             break;
+        case 'i': /* seconds, fractions too, as iperf3's -i */
+            if (parse_scaled(optarg, 1, 60, &v) || (v != 0 && v < 0.1)) {
+                fprintf(stderr, "lwipctl: iperf3: bad value '%s' for interval (0, 0.1-60)\n",
+                        optarg);
+                goto bad;
+            }
+            cJSON_AddNumberToObject(req, "interval", v);
+            break;
         default:
             fprintf(stderr, "lwipctl: iperf3: bad option '%s'\n", argv[optind - 1]);
             goto bad;
@@ -139,4 +148,20 @@ cJSON *lwipctl_iperf3_request(int argc, char **argv, double *wait_s)
 bad:
     cJSON_Delete(req);
     return NULL;
+}
+
+/* For a person (no --json): ask the daemon to stream the intervals of the
+ * request REQ as they come, and say where it goes, as iperf3 does. */
+void lwipctl_iperf3_human(cJSON *req)
+{
+    const cJSON *host = cJSON_GetObjectItemCaseSensitive(req, "host");
+    const cJSON *port = cJSON_GetObjectItemCaseSensitive(req, "port");
+
+    cJSON_AddTrueToObject(req, "intervals");
+    printf("Connecting to host %s, port %d\n", cJSON_IsString(host) ? host->valuestring : "?",
+           cJSON_IsNumber(port) ? port->valueint : 5201);
+    if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(req, "reverse")))
+        printf("Reverse mode, remote host %s is sending\n",
+               cJSON_IsString(host) ? host->valuestring : "?");
+    fflush(stdout);
 }

@@ -6,6 +6,5 @@
 #include <cjson/cJSON.h>
 
 void lwipctl_render_human(const cJSON *resp);
-void lwipctl_render_iperf3(const cJSON *resp);
 void lwipctl_render_help(const cJSON *resp);
 void lwipctl_render_sockets_used(cJSON *resp);

@@ -1,8 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* iperf3 client inside lwIP, against a stock iperf3 server: one run at a
  * time, raw API under lwIP's core lock (see iperf3_stream.c for why and
- * in which threads). The control connection's reading and writing is
- * iperf3_ctrl.c's; this file is the client's state machine over it.
+ * in which threads), its state machine over iperf3_ctrl.c's connection.
  *
  * It behaves like a 3.12 client on the wire: a base32 cookie, the
  * parameter JSON with 3.12's keys and types, data connections made one
@@ -11,8 +10,7 @@
  * condition (time, -n bytes, -k blocks) decided here, results sent before
  * the server's are read, and in reverse mode the data connections are
  * still read after TEST_END until the server closes them. The report has
- * the shape of iperf3 -J's "start.test_start" and "end" sums.
- */
+ * the shape of iperf3 -J's "start.test_start", "intervals" and "end". */
 #define _GNU_SOURCE
 #include "lwipd_config.h"
 #include "apps/iperf3/iperf3_client.h"
@@ -31,6 +29,7 @@
 
 #include "apps/iperf3/iperf3_stats.h"
 #include "apps/iperf3/iperf3_ctrl.h"
+#include "apps/iperf3/iperf3_interval.h"
 #include "apps/iperf3/iperf3_priv.h"
 #include "apps/iperf3/iperf3_report.h"
 #include "apps/iperf3/iperf3_stream.h"
@@ -88,6 +87,7 @@ static struct {
     uint64_t last_activity_ns, last_bytes;
     struct iperf3_report_cpu cpu0, cpu1;
     struct iperf3_results remote;
+    struct iperf3_intervals iv; /* -i */
     bool tick_armed;
     bool running; /* read by the control thread */
     uint64_t runs, errors;
@@ -129,6 +129,7 @@ static void teardown(void)
     }
     iperf3_ctrl_release(&cl.ctrl);
     iperf3_results_free(&cl.remote);
+    iperf3_interval_release(&cl.iv);
     cl.awaiting = NULL;
     if (cl.tick_armed) {
         sys_untimeout(cl_tick, NULL);
@@ -170,6 +171,7 @@ static bool client_sends(unsigned index)
 static void end_test(void)
 {
     iperf3_stream_stop(&cl.streams);
+    iperf3_interval_finish(&cl.iv, &cl.streams);
     iperf3_report_cpu_mark(&cl.cpu1);
     iperf3_ctrl_send_msg(&cl.ctrl, IPERF3_TEST_END);
     set_state(CL_ENDING);
@@ -339,6 +341,10 @@ static void test_started(void)
                         ? cl.streams.start_ns +
                               ((uint64_t)cl.streams.prm.time + cl.streams.prm.omit) * 1000 * MS
                         : UINT64_MAX;
+    if (iperf3_interval_start(&cl.iv, &cl.streams, cl.o.interval_ms, cl.o.interval_cb, cl.arg)) {
+        fail(true, "out of memory");
+        return;
+    }
     cl.last_activity_ns = iperf3_priv_now_ns();
     cl.last_bytes = 0;
     cl.drain_until_ns = 0;
@@ -363,7 +369,8 @@ static void finish(void)
 {
     iperf3_client_done_cb done = cl.done;
     void *arg = cl.arg;
-    cJSON *res = iperf3_report_json(&cl.streams, &cl.remote, &cl.cpu0, &cl.cpu1);
+    cJSON *res = iperf3_report_json(&cl.streams, &cl.remote, &cl.cpu0, &cl.cpu1,
+                                    iperf3_interval_take(&cl.iv));
 
     iperf3_ctrl_send_msg(&cl.ctrl, IPERF3_IPERF_DONE);
     log_info("iperf3", "client: test with the server done");
@@ -447,10 +454,7 @@ static void ctrl_json_cb(void *arg, const char *json, size_t len)
         return;
     }
     for (unsigned i = 0; i < cl.remote.nstreams; i++) {
-        bool known = false;
-        for (unsigned k = 0; k < cl.streams.n; k++)
-            known |= cl.streams.s[k].id == cl.remote.streams[i].id;
-        if (!known) {
+        if (!iperf3_stream_has_id(&cl.streams, cl.remote.streams[i].id)) {
             fail(true, "the server's results name stream %u, which does not exist",
                  cl.remote.streams[i].id);
             return;
@@ -519,8 +523,11 @@ static void cl_tick(void *arg)
     cl.tick_armed = false;
     if (cl.state == CL_RUNNING) {
         uint64_t rx, tx;
+        unsigned iv_next;
 
-        next = iperf3_stream_tick(&cl.streams);
+        next = iperf3_stream_tick(&cl.streams); /* first: it ends the omit period */
+        iv_next = iperf3_interval_tick(&cl.iv, &cl.streams);
+        next = LWIP_MIN(next, iv_next); /* (a macro: no calls in it) */
         if (now >= cl.end_due_ns || (cl.drain_until_ns && (iperf3_stream_drained(&cl.streams) ||
                                                            now >= cl.drain_until_ns))) {
             end_test();

@@ -5,6 +5,7 @@
 
 #include <stdint.h>
 
+#include "apps/iperf3/iperf3_interval.h"
 #include "apps/iperf3/iperf3_params.h"
 
 struct cJSON;
@@ -12,11 +13,15 @@ struct iperf3_stats;
 
 /* What the lwIP client runs. PRM as a stock client would send it; when
  * PRM.len is 0 the client picks iperf3's default (TCP 128 KiB, UDP the
- * control connection's MSS). */
+ * control connection's MSS). An interval report every INTERVAL_MS (0:
+ * none), each passed to INTERVAL_CB (may be NULL) with the done
+ * callback's ARG as it completes. */
 struct iperf3_client_opts {
     uint32_t addr; /* network byte order */
     uint16_t port;
     struct iperf3_params prm;
+    uint32_t interval_ms;
+    iperf3_interval_cb interval_cb;
 };
 
 /* Called once, under lwIP's core lock (the tcpip thread, or the driver's

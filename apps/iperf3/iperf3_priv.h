@@ -9,7 +9,8 @@
  * iperf3_results (the two JSON messages), iperf3_ctrl (the control
  * connection, and how any iperf3 connection ends), iperf3_cookie (new
  * connections until their cookie is in), iperf3_stream (data streams),
- * iperf3_report (results, CPU use, the client's report), then
+ * iperf3_interval (the client's -i reports), iperf3_report (results, CPU
+ * use, the client's report), then
  * iperf3_server and iperf3_client; iperf3.h is what other folders include. */
 #pragma once
 

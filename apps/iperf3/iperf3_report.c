@@ -135,12 +135,13 @@ static void side_add(struct side *sum, const struct side *sd, unsigned *njit)
 
 /* The client's report for a finished test: D's local counters and the
  * server's results PEER, CPU use between C0 and C1, in the shape of
- * iperf3 -J's "start.test_start" and "end" (streams, sum_sent,
- * sum_received, sum for UDP, *_bidir_reverse, cpu_utilization_percent),
- * plus server_output_text when the server sent one. Returns a new object
- * (the caller owns it). */
+ * iperf3 -J's "start.test_start", "intervals" (INTERVALS, taken over; may
+ * be NULL) and "end" (streams, sum_sent, sum_received, sum for UDP,
+ * *_bidir_reverse, cpu_utilization_percent), plus server_output_text when
+ * the server sent one. Returns a new object (the caller owns it). */
 cJSON *iperf3_report_json(const struct iperf3_streams *d, const struct iperf3_results *peer,
-                          const struct iperf3_report_cpu *c0, const struct iperf3_report_cpu *c1)
+                          const struct iperf3_report_cpu *c0, const struct iperf3_report_cpu *c1,
+                          cJSON *intervals)
 {
     const struct iperf3_params *p = &d->prm;
     cJSON *top = cJSON_CreateObject(), *start = cJSON_CreateObject();
@@ -170,6 +171,8 @@ cJSON *iperf3_report_json(const struct iperf3_streams *d, const struct iperf3_re
     cJSON_AddNumberToObject(ts, "target_bitrate", (double)p->bandwidth);
     cJSON_AddItemToObject(start, "test_start", ts);
     cJSON_AddItemToObject(top, "start", start);
+    if (intervals)
+        cJSON_AddItemToObject(top, "intervals", intervals);
 
     for (unsigned i = 0; i < d->n; i++) {
         const struct iperf3_stream *s = &d->s[i];

@@ -24,4 +24,4 @@ char *iperf3_report_results(const struct iperf3_streams *d, const struct iperf3_
                             const struct iperf3_report_cpu *c1, char *server_output);
 struct cJSON *iperf3_report_json(const struct iperf3_streams *d, const struct iperf3_results *peer,
                                  const struct iperf3_report_cpu *c0,
-                                 const struct iperf3_report_cpu *c1);
+                                 const struct iperf3_report_cpu *c1, struct cJSON *intervals);

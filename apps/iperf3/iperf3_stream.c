@@ -543,3 +543,12 @@ void iperf3_stream_totals(const struct iperf3_streams *d, uint64_t *rx, uint64_t
             *rx += d->s[i].bytes;
     }
 }
+
+/* Is there a stream with iperf3 id ID (as the peer's results name it)? */
+bool iperf3_stream_has_id(const struct iperf3_streams *d, uint32_t id)
+{
+    for (unsigned i = 0; i < d->n; i++)
+        if (d->s[i].id == id)
+            return true;
+    return false;
+}

@@ -82,5 +82,6 @@ void iperf3_stream_stop(struct iperf3_streams *d);
 void iperf3_stream_release(struct iperf3_streams *d);
 void iperf3_stream_result(const struct iperf3_streams *d, unsigned i,
                           struct iperf3_results_stream *out);
+bool iperf3_stream_has_id(const struct iperf3_streams *d, uint32_t id);
 void iperf3_stream_totals(const struct iperf3_streams *d, uint64_t *rx, uint64_t *tx);
 double iperf3_stream_seconds(const struct iperf3_streams *d);

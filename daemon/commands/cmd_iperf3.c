@@ -1,6 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* Control command "iperf3": lwIP's iperf3 client against a host iperf3 server;
- * answered when the run ends. */
+ * answered when the run ends, with every interval in the answer's
+ * "intervals" and, when the request asks ("intervals": true), also sent as
+ * a progress line {"interval": {...}} as it completes. Progress is asked
+ * for rather than always sent so that a script reading one answer line per
+ * request keeps working. */
 #define _GNU_SOURCE
 #include "lwipd_config.h"
 #include "daemon/commands/cmd.h"
@@ -21,6 +25,37 @@ struct iperf3_call {
     struct iperf3_client_opts o;
     struct commands_deferred *dd;
 };
+
+/* Under lwIP's core lock, as each interval completes: a progress line.
+ * -1 (the client has gone) stops the calls; the run goes on to its end. */
+static int iperf3_interval(void *arg, const cJSON *interval)
+{
+    cJSON *f = cJSON_CreateObject();
+
+    if (!f)
+        return 0;
+    cJSON_AddItemToObject(f, "interval", cJSON_Duplicate(interval, 1));
+    return commands_progress(arg, f);
+}
+
+/* "interval": seconds between reports, 0 (none) or iperf3's -i range;
+ * default 1, as iperf3's. Into *MS; 0 or -EINVAL with ERR. */
+static int interval_field(const cJSON *req, uint32_t *ms, char *err, size_t errlen)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(req, "interval");
+    double s = IPERF3_INTERVAL_DEFAULT_S;
+
+    if (v) {
+        s = cJSON_IsNumber(v) ? v->valuedouble : -1;
+        if (s != 0 && !(s >= IPERF3_INTERVAL_MIN_S && s <= IPERF3_INTERVAL_MAX_S)) {
+            snprintf(err, errlen, "iperf3: \"interval\" must be 0 or from %g to %g seconds",
+                     IPERF3_INTERVAL_MIN_S, IPERF3_INTERVAL_MAX_S);
+            return -EINVAL;
+        }
+    }
+    *ms = (uint32_t)(s * 1000 + 0.5);
+    return 0;
+}
 
 /* tcpip thread, at the end of the run. */
 static void iperf3_done(void *arg, cJSON *result, const char *error)
@@ -47,6 +82,7 @@ int cmd_iperf3(struct commands_ctx *ctx, const cJSON *req, cJSON *resp, char *er
     long port, time, parallel, len, omit, bytes, blocks, bw, tos;
     bool has_time = cJSON_GetObjectItemCaseSensitive(req, "time") != NULL;
     bool has_bw = cJSON_GetObjectItemCaseSensitive(req, "bandwidth") != NULL;
+    bool progress = false;
     int r;
 
     (void)resp;
@@ -70,7 +106,9 @@ int cmd_iperf3(struct commands_ctx *ctx, const cJSON *req, cJSON *resp, char *er
         commands_bool_field(req, "udp", &p->udp, err, errlen) ||
         commands_bool_field(req, "nodelay", &p->nodelay, err, errlen) ||
         commands_bool_field(req, "get_server_output", &p->get_server_output, err, errlen) ||
-        commands_bool_field(req, "udp_counters_64bit", &p->udp_counters_64bit, err, errlen))
+        commands_bool_field(req, "udp_counters_64bit", &p->udp_counters_64bit, err, errlen) ||
+        commands_bool_field(req, "intervals", &progress, err, errlen) ||
+        interval_field(req, &ic.o.interval_ms, err, errlen))
         return -EINVAL;
     if ((has_time ? 1 : 0) + (bytes ? 1 : 0) + (blocks ? 1 : 0) > 1) {
         snprintf(err, errlen, "iperf3: give one end condition: \"time\", \"bytes\" or \"blocks\"");
@@ -95,6 +133,7 @@ int cmd_iperf3(struct commands_ctx *ctx, const cJSON *req, cJSON *resp, char *er
     /* iperf3's defaults: UDP 1 Mbit/s, TCP unlimited; 0 means unlimited */
     p->bandwidth = has_bw ? (uint64_t)bw : p->udp ? 1048576 : 0;
     p->tos = (uint32_t)tos;
+    ic.o.interval_cb = progress ? iperf3_interval : NULL;
     ic.dd = commands_defer(ctx);
     if (!ic.dd) {
         snprintf(err, errlen, "iperf3: cannot answer later on this connection");

@@ -7,6 +7,7 @@ server's counters from `stats`; runs are 1-2 s."""
 import contextlib
 import json
 import os
+import re
 import signal
 import socket
 import struct
@@ -781,7 +782,11 @@ def check_lwip_client_run(resp, sj, params):
             assert se["sum_received"]["bytes"] == e["sum_received"]["bytes"] > 0, (se, e)
             assert se["sum_received"]["lost_packets"] == e["sum"]["lost_packets"]
             rcv = se["sum_received"]
-        assert 0 < rcv["packets"] <= e["sum_sent"]["packets"], (rcv, e["sum_sent"])
+        # With -O the stock server ends its omit period on its own timer,
+        # started when it sent TEST_START, ours when it arrived: it may
+        # count a datagram or two that we still sent within ours.
+        slack = 2 if params["omit"] else 0
+        assert 0 < rcv["packets"] <= e["sum_sent"]["packets"] + slack, (rcv, e["sum_sent"])
         assert rcv["bytes"] == (rcv["packets"] - rcv["lost_packets"]) * length, rcv
     elif rev:
         # the stock sender's per-stream counts, passed on in stream order
@@ -933,7 +938,10 @@ def test_lwipctl_iperf3(lwipd, host_server):
     r = lwipd.lwipctl("iperf3", "--client", harness.HOST_IP, "-t", "1", "-R", "-P", "2",
                       timeout=60)
     assert r.returncode == 0, r.stdout + r.stderr
-    assert "sum_received:" in r.stdout and "bits_per_second=" in r.stdout, r.stdout
+    # iperf3's own text: the summary's [SUM] receiver line (details in
+    # test_iperf3_intervals.py)
+    assert re.search(r"^\[SUM\] .* sec .*bits/sec .*receiver$", r.stdout, re.M), r.stdout
+    assert "Reverse mode" in r.stdout and r.stdout.endswith("iperf Done.\n"), r.stdout
     sj = srv.result()
     assert sj["start"]["test_start"]["num_streams"] == 2 and sj["start"]["test_start"]["reverse"]
     r = lwipd.lwipctl("iperf3", "--client", harness.HOST_IP, "-t", "1")  # nobody listens now
