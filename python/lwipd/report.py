@@ -298,7 +298,9 @@ def iperf3_series(run, segs, tl):
         start = j.get("start", {})
         reverse = start.get("test_start", {}).get("reverse", 0)
         d = capture.TX if reverse else capture.RX
-        ports = {c.get("local_port") for c in start.get("connected", [])}
+        conns = start.get("connected")  # iperf3: a list; lwipctl iperf3 --json: a count
+        ports = {c.get("local_port") for c in conns if isinstance(c, dict)} \
+            if isinstance(conns, list) else set()
         data = [s["ts_ns"] for s in segs if s["len"] > 0 and (
             s["sport"] in ports or s["dport"] in ports) and s["from_lwip"] == bool(reverse)]
         t0 = tl.s(min(data)) if data else tl.s(start.get("timestamp", {}).get("timesecs", 0) * 1e9)

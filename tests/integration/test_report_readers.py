@@ -222,3 +222,18 @@ def test_fault_marks_from_stats_counters(tmp_path):
     assert 'id="fault-marks-rule-3"' in text and "rule 3: tx drop 5% (5)" in text
     marks = text.split('id="fault-marks-rule-3"')[1].split("</g>")[0]
     assert marks.count("<use ") == 2  # the records where the counter grew
+
+
+def test_lwipctl_iperf3_json_is_drawn(tmp_path):
+    """`lwipctl iperf3 --json` output (start.connected a count, where
+    iperf3 -J has a list) is drawn like iperf3's own -J."""
+    frames = [(T0, tcp_frame(False, 1, 1)), (T0 + 10**9, tcp_frame(False, 2, 1))]
+    pcap_file(str(tmp_path / "capture.pcap"), frames)
+    ivs = [{"sum": {"start": i, "end": i + 1, "seconds": 1, "bytes": 125000,
+                    "bits_per_second": 1e6}} for i in range(3)]
+    (tmp_path / "lwip-client.json").write_text(json.dumps({
+        "start": {"connected": 1, "test_start": {"protocol": "TCP", "reverse": 0},
+                  "timestamp": {"timesecs": T0 // 10**9}},
+        "intervals": ivs, "end": {"sum_sent": {"bytes": 375000}}}))
+    text = report.render([str(tmp_path)])
+    assert 'id="series-iperf3-0"' in text
