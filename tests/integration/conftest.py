@@ -51,19 +51,37 @@ VERSION_MATRIX = (
 )
 
 
+# What the sanitizer pass (scripts/test's ASan+UBSan build) leaves out: tests
+# whose lwipd does nothing the rest of the suite does not already run under
+# the sanitizers, and which cost minutes there. The one place that says so;
+# pytest --sanitizer-subset applies it.
+SANITIZER_SKIP = (
+    "test_demo.py",           # scripts/demo: ping, iperf3, a cable pull, a loss rule, report
+    "test_report.py",         # lwipd-report and Chromium; lwipd as in test_iperf3/test_faults
+    "test_report_readers.py",  # Python only
+    "test_docs.py",           # man pages and --help: no daemon at work
+)
+
+
 def pytest_addoption(parser):
     parser.addoption("--version-matrix", action="store_true",
                      help="only the tests of the lwIP version matrix (VERSION_MATRIX in "
                      "tests/integration/conftest.py)")
+    parser.addoption("--sanitizer-subset", action="store_true",
+                     help="leave out the tests in SANITIZER_SKIP (tests/integration/conftest.py)")
 
 
 def pytest_collection_modifyitems(config, items):
-    if not config.getoption("--version-matrix"):
+    matrix = config.getoption("--version-matrix")
+    subset = config.getoption("--sanitizer-subset")
+    if not matrix and not subset:
         return
     keep, drop = [], []
     for item in items:
         nodeid = item.nodeid.split("tests/integration/", 1)[-1]
-        (keep if nodeid.startswith(VERSION_MATRIX) else drop).append(item)
+        ok = (not matrix or nodeid.startswith(VERSION_MATRIX)) and \
+            not (subset and nodeid.startswith(SANITIZER_SKIP))
+        (keep if ok else drop).append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)
     items[:] = keep
