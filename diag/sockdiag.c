@@ -280,7 +280,10 @@ static struct {
  * fd_used, hands it out to a select() that still waits on the old one).
  * lwIP >= 2.1: read from the table, nothing disturbed. 2.0.x: the probe
  * (it takes every free slot for a moment, so only one runs at a time: a
- * probe already running makes this check "busy", not healthy). */
+ * probe already running makes this check "busy", not healthy).
+ * fd_free_pending alone is not stuck: lwIP 2.1's done_socket() completes a
+ * deferred free (conn gone, fd_used back to 0) without clearing it, and
+ * alloc_socket() hands such a slot out (and clears it then). */
 cJSON *sockdiag_health_json(bool *healthy)
 {
     cJSON *o = cJSON_CreateObject();
@@ -297,8 +300,7 @@ cJSON *sockdiag_health_json(bool *healthy)
     if (n < 0)
         *healthy = false;
     for (int i = 0; i < n; i++) {
-        if (t[i].conn ||
-            (t[i].select_waiting <= 0 && t[i].fd_used <= 0 && t[i].fd_free_pending <= 0))
+        if (t[i].conn || (t[i].select_waiting <= 0 && t[i].fd_used <= 0))
             continue;
         cJSON_AddItemToArray(stuck, cJSON_CreateNumber(t[i].fd));
         cJSON_AddItemToArray(slots, slot_json(&t[i]));
