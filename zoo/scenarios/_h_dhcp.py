@@ -3,10 +3,12 @@
 TAP's host side (198.18.0.1):
 
   python3 _h_dhcp.py IFACE SECONDS [--first-offer-without-server-id]
+                                  [--first-offer-bad-lease-length]
 
 answers every DISCOVER with an OFFER of 198.18.0.50 and every REQUEST for
-it with an ACK (server id 198.18.0.1, mask /24, lease 1 h); with the flag,
-its first OFFER lacks option 54 (server identifier). Prints "ready" once
+it with an ACK (server id 198.18.0.1, mask /24, lease 1 h); with the first
+flag, its first OFFER lacks option 54 (server identifier); with the second,
+its first OFFER's lease time (option 51) is 2 bytes long instead of 4. Prints "ready" once
 listening, then one JSON line per message it saw and what it answered;
 exits after SECONDS.
 """
@@ -15,7 +17,7 @@ import socket
 import sys
 import time
 
-from scapy.all import BOOTP, DHCP, IP, UDP, Ether, raw  # python3-scapy
+from scapy.all import BOOTP, DHCP, IP, UDP, Ether, Raw, raw  # python3-scapy
 
 SERVER = "198.18.0.1"
 OFFERED = "198.18.0.50"
@@ -43,9 +45,23 @@ def _reply(req, mac, kind, server_id=True):
             DHCP(options=opts))
 
 
+def _offer_bad_lease_length(req, mac):
+    """An OFFER whose options are written by hand: option 51 (lease time)
+    with length 2, which RFC 2132 fixes at 4."""
+    opts = bytes([53, 1, 2, 54, 4]) + socket.inet_aton(SERVER) + \
+        bytes([1, 4, 255, 255, 255, 0, 51, 2, 0x0e, 0x10, 255])
+    return (Ether(src=mac, dst="ff:ff:ff:ff:ff:ff") /
+            IP(src=SERVER, dst="255.255.255.255") /
+            UDP(sport=67, dport=68) /
+            BOOTP(op=2, xid=req[BOOTP].xid, yiaddr=OFFERED, siaddr=SERVER,
+                  chaddr=req[BOOTP].chaddr, flags=req[BOOTP].flags) /
+            Raw(load=b"\x63\x82\x53\x63" + opts))  # the magic cookie, then the options
+
+
 def main(argv):
     iface, seconds = argv[0], float(argv[1])
     no_sid_first = "--first-offer-without-server-id" in argv[2:]
+    bad_lease_first = "--first-offer-bad-lease-length" in argv[2:]
     with open("/sys/class/net/%s/address" % iface) as f:
         mac = f.read().strip()
     s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0800))
@@ -68,8 +84,12 @@ def main(argv):
         if kind == "discover":
             offers += 1
             sid = not (no_sid_first and offers == 1)
-            s.send(raw(_reply(pkt, mac, "offer", server_id=sid)))
-            ev["answer"] = "offer" if sid else "offer-without-server-id"
+            if bad_lease_first and offers == 1:
+                s.send(raw(_offer_bad_lease_length(pkt, mac)))
+                ev["answer"] = "offer-lease-time-2-bytes"
+            else:
+                s.send(raw(_reply(pkt, mac, "offer", server_id=sid)))
+                ev["answer"] = "offer" if sid else "offer-without-server-id"
         elif kind == "request":
             s.send(raw(_reply(pkt, mac, "ack")))
             ev["answer"] = "ack"
