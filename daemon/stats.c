@@ -25,6 +25,8 @@
 #include "base/names.h"
 #include "capture/capture.h"
 #include "base/events.h"
+#include "fault_inject/alloc.h"
+#include "fault_inject/alloc_pools.h"
 #include "fault_inject/fault.h"
 #include "daemon/daemon_priv.h"
 #include "diag/leaks.h"
@@ -360,6 +362,25 @@ static cJSON *apps_json(void)
 }
 
 /* F's rules with their counters, as an array (lwipctl fault list, stats). */
+/* Allocation failures the alloc rules injected, per pool and the heap:
+ * {"injected": {"TCP_PCB": 3, ..., "heap": 0}, "total": 3}. */
+static cJSON *alloc_json(void)
+{
+    cJSON *o = cJSON_CreateObject(), *inj = cJSON_CreateObject();
+    uint64_t total = 0;
+
+    for (int p = 0; p < alloc_pool_count(); p++) {
+        uint64_t n = alloc_injected(p);
+        cJSON_AddNumberToObject(inj, alloc_pool_name(p), (double)n);
+        total += n;
+    }
+    total += alloc_injected(ALLOC_POOL_HEAP);
+    cJSON_AddNumberToObject(inj, "heap", (double)alloc_injected(ALLOC_POOL_HEAP));
+    cJSON_AddItemToObject(o, "injected", inj);
+    cJSON_AddNumberToObject(o, "total", (double)total);
+    return o;
+}
+
 cJSON *stats_fault_rules_json(struct fault *f)
 {
     struct fault_rule_info *info = calloc(FAULT_MAX_RULES, sizeof(*info));
@@ -413,6 +434,7 @@ cJSON *stats_json_ex(struct daemon *d, int unlocked)
         cJSON_AddNumberToObject(f, "delayed_now", (double)fs.delayed_now);
         cJSON_AddNumberToObject(f, "delay_overflow", (double)fs.delay_overflow);
         cJSON_AddNumberToObject(f, "released", (double)fs.released);
+        cJSON_AddItemToObject(f, "alloc", alloc_json());
         cJSON_AddItemToObject(o, "fault", f);
     }
     cJSON_AddNumberToObject(o, "events", (double)events_count());
