@@ -160,3 +160,24 @@ def test_bad_alloc_rules_refused(lwipd):
                       ("alloc fail every 0 heap", "count of at least 1")]:
         resp = lwipd.request({"cmd": "fault", "op": "add", "rule": text})
         assert resp["ok"] is False and why in resp["error"], (text, resp)
+
+
+def test_isr_free_callback_failures(netns, lwipd_factory):
+    """An unfiltered rule acts in the TX-complete ISR too: with --txc-free
+    callback the ISR's pbuf_free_callback() needs a TCPIP_MSG_API message;
+    half of them fail under a ping flood. The driver counts each failed
+    free and frees the pbuf later: every ping answered, nothing leaks."""
+    d = lwipd_factory("--txc-free", "callback", "--seed", "3")
+    base = d.stats()["driver"]["free_callback_fail"]
+    rid = d.request({"cmd": "fault", "op": "add",
+                     "rule": "alloc fail 50% pool=TCPIP_MSG_API"})["rule_id"]
+    res = harness.ping(netns, d.ip, count=500, interval=0.002)
+    r = rule(d, rid)
+    d.request({"cmd": "fault", "op": "clear"})
+    assert res["received"] == 500
+    st = d.stats()
+    assert r["acted"] >= 1 and st["fault"]["alloc"]["injected"]["TCPIP_MSG_API"] == r["acted"]
+    assert st["driver"]["free_callback"] >= 1  # the ISR did free through messages
+    assert st["driver"]["free_callback_fail"] - base >= 1
+    clean, report = d.wait_leaks_clean(timeout=20)
+    assert clean, report
