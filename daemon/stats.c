@@ -362,20 +362,20 @@ static cJSON *apps_json(void)
 }
 
 /* F's rules with their counters, as an array (lwipctl fault list, stats). */
-/* Allocation failures the alloc rules injected, per pool and the heap:
- * {"injected": {"TCP_PCB": 3, ..., "heap": 0}, "total": 3}. */
+/* Allocation failures the alloc rules injected, for the pools (and the
+ * heap) that had any: {"injected": {"TCP_PCB": 3}, "total": 3}. Only those:
+ * the stats answer stays as small as it was for a daemon without them. */
 static cJSON *alloc_json(void)
 {
     cJSON *o = cJSON_CreateObject(), *inj = cJSON_CreateObject();
     uint64_t total = 0;
 
-    for (int p = 0; p < alloc_pool_count(); p++) {
+    for (int p = ALLOC_POOL_HEAP; p < alloc_pool_count(); p++) {
         uint64_t n = alloc_injected(p);
-        cJSON_AddNumberToObject(inj, alloc_pool_name(p), (double)n);
+        if (n)
+            cJSON_AddNumberToObject(inj, alloc_pool_name(p), (double)n);
         total += n;
     }
-    total += alloc_injected(ALLOC_POOL_HEAP);
-    cJSON_AddNumberToObject(inj, "heap", (double)alloc_injected(ALLOC_POOL_HEAP));
     cJSON_AddItemToObject(o, "injected", inj);
     cJSON_AddNumberToObject(o, "total", (double)total);
     return o;
