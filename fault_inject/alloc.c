@@ -55,13 +55,13 @@ struct alloc_set {
     pthread_mutex_t lock; /* the control side: add, del, clear, list */
     _Atomic(struct fault_rule *) slot[ALLOC_MAX_RULES];
     atomic_int nrules;
-    atomic_int nfiltered;
 };
 
 static struct {
     _Atomic(struct alloc_set *) armed;
     atomic_uint epoch;
     atomic_int readers[2];
+    atomic_int rules, filtered; /* in all sets: the fast path's "nothing to do" */
     pthread_mutex_t grace_lock;
     atomic_uint_fast64_t injected[MEMP_MAX + 1]; /* [0]: the heap, [1 + memp_t]: pools */
 } the_alloc = {.grace_lock = PTHREAD_MUTEX_INITIALIZER};
@@ -159,8 +159,9 @@ int alloc_set_add(struct alloc_set *s, struct fault_rule *r, char *err, size_t e
         if (atomic_load(&s->slot[i]))
             continue;
         if (r->has_prog)
-            atomic_fetch_add(&s->nfiltered, 1);
+            atomic_fetch_add(&the_alloc.filtered, 1);
         atomic_fetch_add(&s->nrules, 1);
+        atomic_fetch_add(&the_alloc.rules, 1);
         atomic_store(&s->slot[i], r);
         ret = 0;
         break;
@@ -182,8 +183,9 @@ static struct fault_rule *unlink_slot(struct alloc_set *s, int i)
 
     if (r) {
         atomic_fetch_sub(&s->nrules, 1);
+        atomic_fetch_sub(&the_alloc.rules, 1);
         if (r->has_prog)
-            atomic_fetch_sub(&s->nfiltered, 1);
+            atomic_fetch_sub(&the_alloc.filtered, 1);
     }
     return r;
 }
@@ -293,7 +295,9 @@ bool alloc_decide(int pool)
     unsigned ev_id = 0, e;
     uint64_t ev_n = 0, ev_match = 0;
 
-    if (!atomic_load_explicit(&the_alloc.armed, memory_order_relaxed))
+    /* no rule anywhere (the common case): not even the reader count */
+    if (!atomic_load_explicit(&the_alloc.rules, memory_order_relaxed) ||
+        !atomic_load_explicit(&the_alloc.armed, memory_order_relaxed))
         return false;
     e = reader_enter();
     s = atomic_load(&the_alloc.armed);
@@ -326,12 +330,12 @@ bool alloc_decide(int pool)
     return true;
 }
 
-/* Has the armed set a filtered rule (is a frame worth looking at)? */
+/* May the armed set have a filtered rule (is a frame worth looking at)?
+ * Counts every set's (a set is only read inside a decision's grace). */
 bool alloc_frame_filters(void)
 {
-    struct alloc_set *s = atomic_load_explicit(&the_alloc.armed, memory_order_relaxed);
-
-    return s && atomic_load_explicit(&s->nfiltered, memory_order_relaxed) > 0;
+    return atomic_load_explicit(&the_alloc.filtered, memory_order_relaxed) > 0 &&
+           atomic_load_explicit(&the_alloc.armed, memory_order_relaxed) != NULL;
 }
 
 /* lwIP's input begins processing a frame of LEN bytes, the first CAPLEN in
