@@ -488,6 +488,8 @@ static int run_arm(struct run *r)
         return LWIPD_EXIT_OSERR;
     }
     take_leak_baseline(d);
+    /* alloc rules act from here on: lwIP came up and its apps listen */
+    fault_arm_alloc(d->fault);
     if (a->link_flap_set) {
         d->flapper = link_flapper_start(d->base, &a->link_flap, d->seed, flap_set_link, NULL);
         if (!d->flapper) {

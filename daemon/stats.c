@@ -25,6 +25,8 @@
 #include "base/names.h"
 #include "capture/capture.h"
 #include "base/events.h"
+#include "fault_inject/alloc.h"
+#include "fault_inject/alloc_pools.h"
 #include "fault_inject/fault.h"
 #include "daemon/daemon_priv.h"
 #include "diag/leaks.h"
@@ -360,6 +362,25 @@ static cJSON *apps_json(void)
 }
 
 /* F's rules with their counters, as an array (lwipctl fault list, stats). */
+/* Allocation failures the alloc rules injected, for the pools (and the
+ * heap) that had any: {"injected": {"TCP_PCB": 3}, "total": 3}. Only those:
+ * the stats answer stays as small as it was for a daemon without them. */
+static cJSON *alloc_json(void)
+{
+    cJSON *o = cJSON_CreateObject(), *inj = cJSON_CreateObject();
+    uint64_t total = 0;
+
+    for (int p = ALLOC_POOL_HEAP; p < alloc_pool_count(); p++) {
+        uint64_t n = alloc_injected(p);
+        if (n)
+            cJSON_AddNumberToObject(inj, alloc_pool_name(p), (double)n);
+        total += n;
+    }
+    cJSON_AddItemToObject(o, "injected", inj);
+    cJSON_AddNumberToObject(o, "total", (double)total);
+    return o;
+}
+
 cJSON *stats_fault_rules_json(struct fault *f)
 {
     struct fault_rule_info *info = calloc(FAULT_MAX_RULES, sizeof(*info));
@@ -413,6 +434,7 @@ cJSON *stats_json_ex(struct daemon *d, int unlocked)
         cJSON_AddNumberToObject(f, "delayed_now", (double)fs.delayed_now);
         cJSON_AddNumberToObject(f, "delay_overflow", (double)fs.delay_overflow);
         cJSON_AddNumberToObject(f, "released", (double)fs.released);
+        cJSON_AddItemToObject(f, "alloc", alloc_json());
         cJSON_AddItemToObject(o, "fault", f);
     }
     cJSON_AddNumberToObject(o, "events", (double)events_count());

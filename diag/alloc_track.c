@@ -43,6 +43,8 @@
 #include "lwip/pbuf.h"
 #include "lwip/sys.h"
 
+#include "fault_inject/alloc_wrap.h"
+
 #define SLOTS (1u << 17)
 #define MASK  (SLOTS - 1)
 
@@ -149,10 +151,12 @@ void *__wrap_mem_calloc(mem_size_t count, mem_size_t size);
 void __wrap_mem_free(void *mem);
 struct pbuf *__wrap_pbuf_alloc(pbuf_layer layer, u16_t length, pbuf_type type);
 
+/* Each allocator wrapper first asks the allocation-failure rules
+ * (fault_inject/alloc_wrap.c); an injected failure is not tracked. */
 void *__wrap_memp_malloc(memp_t type)
 {
     void *caller = who(__builtin_return_address(0));
-    void *p = __real_memp_malloc(type);
+    void *p = alloc_wrap_memp(type) ? NULL : __real_memp_malloc(type);
 
     if (p)
         track_add(p, (int)type, 0, caller);
@@ -162,7 +166,7 @@ void *__wrap_memp_malloc(memp_t type)
 void *__wrap_memp_malloc_fn(memp_t type, const char *file, const int line)
 {
     void *caller = who(__builtin_return_address(0));
-    void *p = __real_memp_malloc_fn(type, file, line);
+    void *p = alloc_wrap_memp(type) ? NULL : __real_memp_malloc_fn(type, file, line);
 
     if (p)
         track_add(p, (int)type, 0, caller);
@@ -178,7 +182,7 @@ void __wrap_memp_free(memp_t type, void *mem)
 void *__wrap_mem_malloc(mem_size_t size)
 {
     void *caller = who(__builtin_return_address(0));
-    void *p = __real_mem_malloc(size);
+    void *p = alloc_wrap_heap() ? NULL : __real_mem_malloc(size);
 
     if (p)
         track_add(p, ALLOC_TRACK_HEAP, size, caller);
@@ -188,7 +192,7 @@ void *__wrap_mem_malloc(mem_size_t size)
 void *__wrap_mem_calloc(mem_size_t count, mem_size_t size)
 {
     void *caller = who(__builtin_return_address(0));
-    void *p = __real_mem_calloc(count, size);
+    void *p = alloc_wrap_heap() ? NULL : __real_mem_calloc(count, size);
 
     if (p)
         track_add(p, ALLOC_TRACK_HEAP, (size_t)count * size, caller);

@@ -33,6 +33,7 @@
 #include <string.h>
 
 #include "base/events.h"
+#include "fault_inject/alloc.h"
 #include "fault_inject/delay.h"
 #include "fault_inject/fault_priv.h"
 #include "fault_inject/prng.h"
@@ -69,7 +70,10 @@ struct fault *fault_new(uint64_t seed)
         return NULL;
     }
     f->delay = delay_new(release, f);
-    if (!f->delay) {
+    f->alloc = alloc_set_new(seed);
+    if (!f->delay || !f->alloc) {
+        delay_free(f->delay);
+        alloc_set_free(f->alloc);
         free(f);
         return NULL;
     }
@@ -97,6 +101,7 @@ void fault_free(struct fault *f)
         return;
     delay_free(f->delay);
     fault_clear(f);
+    alloc_set_free(f->alloc);
     free(f);
 }
 
@@ -117,6 +122,8 @@ int fault_add(struct fault *f, const char *text, char *err, size_t errlen)
         free(r);
         return ret;
     }
+    if (r->dir == FAULT_ALLOC) /* not a frame direction: fault_alloc.c */
+        return fault_add_alloc(f, r, err, errlen);
     ds = &f->dir[r->dir];
     pthread_rwlock_wrlock(&ds->lock);
     if (ds->nrules == FAULT_RULES_PER_DIR) {
@@ -151,6 +158,8 @@ int fault_add(struct fault *f, const char *text, char *err, size_t errlen)
 /* Remove rule ID. 0 or -ENOENT. */
 int fault_del(struct fault *f, unsigned id)
 {
+    if (alloc_set_del(f->alloc, id) == 0)
+        return 0;
     for (int d = 0; d < 3; d++) {
         struct dirstate *ds = &f->dir[d];
 
@@ -189,9 +198,10 @@ void fault_clear(struct fault *f)
         atomic_store(&ds->active, 0);
         pthread_rwlock_unlock(&ds->lock);
     }
+    alloc_set_clear(f->alloc);
 }
 
-/* Copy up to MAX rules (rx, tx, irq order) into OUT. Returns how many. */
+/* Copy up to MAX rules (rx, tx, irq, alloc order) into OUT. Returns how many. */
 size_t fault_list(struct fault *f, struct fault_rule_info *out, size_t max)
 {
     size_t n = 0;
@@ -208,7 +218,7 @@ size_t fault_list(struct fault *f, struct fault_rule_info *out, size_t max)
         }
         pthread_rwlock_unlock(&ds->lock);
     }
-    return n;
+    return n + fault_list_alloc(f, out + n, max - n);
 }
 
 void fault_get_stats(struct fault *f, struct fault_stats *out)

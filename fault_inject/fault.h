@@ -37,9 +37,9 @@ enum fault_verdict {
     FAULT_TAKEN, /* the injector took it (delayed, or sent its own copy) */
 };
 
-/* Rules per direction (rx, tx, irq), and in all. */
+/* Rules per direction (rx, tx, irq, alloc), and in all. */
 #define FAULT_RULES_PER_DIR 64
-#define FAULT_MAX_RULES     ((FAULT_IRQ + 1) * FAULT_RULES_PER_DIR)
+#define FAULT_MAX_RULES     ((FAULT_ALLOC + 1) * FAULT_RULES_PER_DIR)
 
 /* One rule as listed: what it is and what it did. */
 struct fault_rule_info {
@@ -70,6 +70,7 @@ int fault_load_file(struct fault *f, const char *path, char *err, size_t errlen)
 void fault_clear(struct fault *f);
 size_t fault_list(struct fault *f, struct fault_rule_info *out, size_t max);
 void fault_get_stats(struct fault *f, struct fault_stats *out);
+void fault_arm_alloc(struct fault *f);
 enum fault_verdict fault_rx(struct fault *f, struct iovec *iov, int iovcnt, size_t *len,
                             uint64_t frame_no, uint64_t frame_ts);
 enum fault_verdict fault_tx(struct fault *f, const struct iovec *iov, int iovcnt, size_t len,

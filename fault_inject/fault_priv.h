@@ -14,6 +14,7 @@
 #include "fault_inject/fault.h"
 #include "fault_inject/prng.h"
 
+struct alloc_set;
 struct delay_line;
 
 #define FRAME_MAX 65536 /* longer frames pass untouched */
@@ -35,6 +36,7 @@ struct fault {
     unsigned next_id;
     pthread_mutex_t id_lock;
     struct delay_line *delay;
+    struct alloc_set *alloc; /* the "alloc" rules (alloc.c) */
 };
 
 /* The frame being decided on: its number in its direction and its stamp
@@ -87,3 +89,7 @@ struct fault_frame {
 void fault_copy_add(struct fault_frame *fm);
 void fault_copy_keep(struct fault_frame *fm);
 void fault_copy_send(struct fault_frame *fm);
+
+/* The "alloc" rules' side of the injector (fault_alloc.c). */
+int fault_add_alloc(struct fault *f, struct fault_rule *r, char *err, size_t errlen);
+size_t fault_list_alloc(struct fault *f, struct fault_rule_info *out, size_t max);

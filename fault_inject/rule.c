@@ -13,6 +13,7 @@
 #include <strings.h>
 
 #include "base/names.h"
+#include "fault_inject/alloc_pools.h"
 
 #define MAX_WORDS 12
 
@@ -31,9 +32,12 @@ static const char *const action_names[] = {
     [FA_IRQ_LOST] = "lost",
     [FA_IRQ_DUP] = "dup",
     [FA_IRQ_SPURIOUS] = "spurious",
+    [FA_ALLOC_FAIL] = "fail",
+    [FA_ALLOC_FAIL_EVERY] = "fail every",
 };
 
-static const char *const dir_names[] = {[FAULT_RX] = "rx", [FAULT_TX] = "tx", [FAULT_IRQ] = "irq"};
+static const char *const dir_names[] = {
+    [FAULT_RX] = "rx", [FAULT_TX] = "tx", [FAULT_IRQ] = "irq", [FAULT_ALLOC] = "alloc"};
 
 /* The action's name as rules write it ("drop every"); "?" if none. */
 const char *fault_action_name(enum fault_action a)
@@ -41,7 +45,7 @@ const char *fault_action_name(enum fault_action a)
     return names_get(action_names, NAMES_COUNT(action_names), a);
 }
 
-/* "rx", "tx" or "irq"; "?" if none. */
+/* "rx", "tx", "irq" or "alloc"; "?" if none. */
 const char *fault_dir_name(enum fault_dir d)
 {
     return names_get(dir_names, NAMES_COUNT(dir_names), d);
@@ -213,6 +217,48 @@ static int compile_filter(struct fault_rule *r, char *err, size_t errlen)
     return ret;
 }
 
+/* alloc fail (P% | every N) (pool=NAME | heap): the words from W[*I] on
+ * (the action is W[1]), N words in all. 0, or -EINVAL with ERR set. */
+static int parse_alloc(struct fault_rule *out, char **w, int n, int *i, char *err, size_t errlen)
+{
+    const char *target;
+
+    if (strcmp(w[1], "fail") != 0)
+        FAIL("unknown alloc action '%s' (fail)", w[1]);
+    if (*i < n && strcmp(w[*i], "every") == 0) {
+        out->action = FA_ALLOC_FAIL_EVERY;
+        if (++*i >= n || parse_uint(w[*i], 1, 1000000000u, &out->n))
+            FAIL("'fail every' needs a count of at least 1, e.g. fail every 10 pool=PBUF_POOL");
+    } else {
+        out->action = FA_ALLOC_FAIL;
+        if (*i >= n)
+            FAIL("'fail' needs a probability or 'every N', e.g. fail 5%% pool=TCP_SEG");
+        if (!is_percent(w[*i]) && is_number(w[*i]))
+            FAIL("probability '%s' needs its %% sign: write %s%%", w[*i], w[*i]);
+        if (parse_percent(w[*i], &out->p))
+            FAIL("probability '%s' is not between 0%% and 100%%", w[*i]);
+    }
+    if (++*i >= n)
+        FAIL("'fail' needs what fails: pool=NAME or heap");
+    target = w[(*i)++];
+    if (strcmp(target, "heap") == 0) {
+        out->pool = ALLOC_POOL_HEAP;
+    } else if (strncmp(target, "pool=", 5) == 0) {
+        if (alloc_pool_find(target + 5, &out->pool)) {
+            char names[384];
+
+            alloc_pool_names(names, sizeof(names));
+            FAIL("no pool '%s' in this lwIP (%s)", target + 5, names);
+        }
+        w[*i - 1] = (char *)alloc_pool_word(out->pool); /* listed as lwIP spells it */
+    } else {
+        FAIL("'%s' is not pool=NAME or heap", target);
+    }
+    return 0;
+fail:
+    return -EINVAL;
+}
+
 /* Parse one rule. On error returns -EINVAL with a message naming the problem
  * in ERR, and OUT holds nothing to release. */
 int fault_rule_parse(const char *text, struct fault_rule *out, char *err, size_t errlen)
@@ -245,7 +291,7 @@ int fault_rule_parse(const char *text, struct fault_rule *out, char *err, size_t
         w[0] = "rx";
     }
     if (names_find(dir_names, NAMES_COUNT(dir_names), w[0], &dir))
-        FAIL("unknown direction '%s' (rx, tx, both or irq)", w[0]);
+        FAIL("unknown direction '%s' (rx, tx, both, irq or alloc)", w[0]);
     out->dir = (enum fault_dir)dir;
     i = 1;
     /* netem's words for the same actions; listed as ours */
@@ -278,7 +324,10 @@ int fault_rule_parse(const char *text, struct fault_rule *out, char *err, size_t
         i++;                                                                                       \
     } while (0)
 
-    if (out->dir == FAULT_IRQ) {
+    if (out->dir == FAULT_ALLOC) {
+        if (parse_alloc(out, w, n, &i, err, errlen))
+            goto fail;
+    } else if (out->dir == FAULT_IRQ) {
         if (filter[0])
             FAIL("irq rules take no filter");
         if (strcmp(act, "late") == 0) {

@@ -19,6 +19,12 @@
  *   irq lost P%                       lose it (the ring waits for the next)
  *   irq dup P%                        raise it twice
  *   irq spurious T                    an extra IRQ every T, work or not
+ *   alloc fail P% TARGET              make lwIP allocations fail (alloc.c):
+ *   alloc fail every N TARGET         with probability P, or every Nth one;
+ *                                     TARGET is pool=NAME (a memp pool as
+ *                                     memp_std.h names it) or heap. The
+ *                                     filter selects the frame lwIP's input
+ *                                     is processing at the time.
  *
  * DIR "both" is an rx rule plus its tx twin (two rules, fault_add()); netem's
  * "loss" and "duplicate" are read as "drop" and "dup".
@@ -38,6 +44,7 @@ enum fault_dir {
     FAULT_RX,
     FAULT_TX,
     FAULT_IRQ,
+    FAULT_ALLOC, /* not a frame direction: lwIP's allocators (alloc.c) */
 };
 
 enum fault_action {
@@ -55,6 +62,8 @@ enum fault_action {
     FA_IRQ_LOST,
     FA_IRQ_DUP,
     FA_IRQ_SPURIOUS,
+    FA_ALLOC_FAIL,
+    FA_ALLOC_FAIL_EVERY,
 };
 
 struct fault_rule {
@@ -69,6 +78,7 @@ struct fault_rule {
     uint64_t jitter_ns;
     uint64_t rate_bps;
     uint64_t burst_bytes;
+    int pool; /* alloc rules: the memp_t, or ALLOC_POOL_HEAP (alloc_pools.h) */
     char filter[256];
     bool has_prog;
     struct bpf_program prog;

@@ -4,11 +4,15 @@ TAP's host side (198.18.0.1):
 
   python3 _h_dhcp.py IFACE SECONDS [--first-offer-without-server-id]
                                   [--first-offer-bad-lease-length]
+                                  [--overload-file]
 
 answers every DISCOVER with an OFFER of 198.18.0.50 and every REQUEST for
-it with an ACK (server id 198.18.0.1, mask /24, lease 1 h); with the first
-flag, its first OFFER lacks option 54 (server identifier); with the second,
-its first OFFER's lease time (option 51) is 2 bytes long instead of 4. Prints "ready" once
+it with an ACK (server id 198.18.0.1, mask /24, lease 1 h); with
+--first-offer-without-server-id its first OFFER lacks option 54 (server
+identifier); with --first-offer-bad-lease-length its first OFFER's lease
+time (option 51) is 2 bytes long instead of 4; with --overload-file every
+reply carries option 52 (overload: 1, the file field holds options) and a
+file field that holds only the end option. Prints "ready" once
 listening, then one JSON line per message it saw and what it answered;
 exits after SECONDS.
 """
@@ -32,16 +36,20 @@ def _msg_type(pkt):
     return None
 
 
-def _reply(req, mac, kind, server_id=True):
+def _reply(req, mac, kind, server_id=True, overload=False):
     opts = [("message-type", kind)]
     if server_id:
         opts.append(("server_id", SERVER))
-    opts += [("subnet_mask", "255.255.255.0"), ("lease_time", 3600), "end"]
+    opts += [("subnet_mask", "255.255.255.0"), ("lease_time", 3600)]
+    if overload:
+        opts.append(("dhcp-option-overload", 1))
+    opts.append("end")
+    extra = {"file": b"\xff" + bytes(127)} if overload else {}
     return (Ether(src=mac, dst="ff:ff:ff:ff:ff:ff") /
             IP(src=SERVER, dst="255.255.255.255") /
             UDP(sport=67, dport=68) /
             BOOTP(op=2, xid=req[BOOTP].xid, yiaddr=OFFERED, siaddr=SERVER,
-                  chaddr=req[BOOTP].chaddr, flags=req[BOOTP].flags) /
+                  chaddr=req[BOOTP].chaddr, flags=req[BOOTP].flags, **extra) /
             DHCP(options=opts))
 
 
@@ -62,6 +70,7 @@ def main(argv):
     iface, seconds = argv[0], float(argv[1])
     no_sid_first = "--first-offer-without-server-id" in argv[2:]
     bad_lease_first = "--first-offer-bad-lease-length" in argv[2:]
+    overload = "--overload-file" in argv[2:]
     with open("/sys/class/net/%s/address" % iface) as f:
         mac = f.read().strip()
     s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0800))
@@ -88,10 +97,10 @@ def main(argv):
                 s.send(raw(_offer_bad_lease_length(pkt, mac)))
                 ev["answer"] = "offer-lease-time-2-bytes"
             else:
-                s.send(raw(_reply(pkt, mac, "offer", server_id=sid)))
+                s.send(raw(_reply(pkt, mac, "offer", server_id=sid, overload=overload)))
                 ev["answer"] = "offer" if sid else "offer-without-server-id"
         elif kind == "request":
-            s.send(raw(_reply(pkt, mac, "ack")))
+            s.send(raw(_reply(pkt, mac, "ack", overload=overload)))
             ev["answer"] = "ack"
         print(json.dumps(ev), flush=True)
     return 0
