@@ -97,17 +97,29 @@ static struct {
     size_t arena_used;
 } fs = {.wake = {-1, -1}, .report = {-1, -1}};
 
-static __thread int tls_reporting; /* this thread is writing a report */
+static __thread int tls_reporting;              /* this thread is writing a report */
+static __thread unsigned long tls_alloc_failed; /* fatal_alloc() returned NULL */
 
 /* malloc(), except in the reporter while it reports: then bump-allocated
  * from the reserved arena (NULL when that is spent: a report with holes
  * beats a reporter that hangs). */
+/* How many of the calling thread's fatal_alloc() calls (cJSON's) have
+ * failed: a document built between two readings that differ lacks parts. */
+unsigned long fatal_alloc_failures(void)
+{
+    return tls_alloc_failed;
+}
+
 void *fatal_alloc(size_t size)
 {
     size_t start = (fs.arena_used + 15) & ~(size_t)15;
 
-    if (!tls_reporting)
-        return malloc(size);
+    if (!tls_reporting) {
+        void *p = malloc(size);
+
+        tls_alloc_failed += p == NULL;
+        return p;
+    }
     if (!fs.arena || size > ARENA_SIZE - start)
         return NULL;
     fs.arena_used = start + size;

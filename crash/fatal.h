@@ -64,6 +64,7 @@ bool fatal_reporter_thread(pthread_t *out);
 /* Memory for what a report is built from: malloc()/free() everywhere but in
  * the reporter thread, where it comes from memory of its own. */
 void *fatal_alloc(size_t size);
+unsigned long fatal_alloc_failures(void);
 void fatal_free(void *p);
 void fatal_configure(fatal_writer_cb writer, void *arg, enum fatal_action action,
                      pid_t keep_running);

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "crash/fatal.h"
 #include "daemon/args.h"
 #include "daemon/commands/cmd.h"
 #include "daemon/commands_priv.h"
@@ -199,6 +200,7 @@ struct commands_deferred *commands_defer(struct commands_ctx *ctx)
  * NULL) go into the response; ERROR non-NULL makes it a failure. */
 void commands_finish(struct commands_deferred *dd, cJSON *fields, const char *error)
 {
+    unsigned long failed = fatal_alloc_failures();
     cJSON *resp = cJSON_CreateObject();
     char *out = NULL;
 
@@ -222,6 +224,10 @@ void commands_finish(struct commands_deferred *dd, cJSON *fields, const char *er
     }
     cJSON_Delete(fields);
     cJSON_Delete(dd->id);
+    if (fatal_alloc_failures() != failed) { /* NULL: the transport says out of memory */
+        free(out);
+        out = NULL;
+    }
     control_reply_send(dd->reply, out);
     free(dd);
 }
@@ -231,6 +237,7 @@ void commands_finish(struct commands_deferred *dd, cJSON *fields, const char *er
  * client has gone: stop producing and finish. */
 int commands_progress(struct commands_deferred *dd, cJSON *fields)
 {
+    unsigned long failed = fatal_alloc_failures();
     cJSON *line = cJSON_CreateObject();
     char *out = NULL;
 
@@ -246,6 +253,10 @@ int commands_progress(struct commands_deferred *dd, cJSON *fields)
         cJSON_Delete(line);
     }
     cJSON_Delete(fields);
+    if (fatal_alloc_failures() != failed) { /* a part is missing: the line is dropped */
+        free(out);
+        out = NULL;
+    }
     return control_reply_progress(dd->reply, out);
 }
 
@@ -270,6 +281,7 @@ char *commands_handle(void *arg, struct control_req *creq, const char *line, siz
 {
     struct commands_ctx ctx = {.d = arg, .creq = creq};
     char err[256] = "";
+    unsigned long failed = fatal_alloc_failures();
     cJSON *req = commands_parse(line, len, err, sizeof(err));
     cJSON *resp = cJSON_CreateObject();
     const struct command *c;
@@ -310,5 +322,9 @@ char *commands_handle(void *arg, struct control_req *creq, const char *line, siz
     out = cJSON_PrintUnformatted(resp);
     cJSON_Delete(resp);
     cJSON_Delete(req);
+    if (fatal_alloc_failures() != failed) { /* a part is missing: no half answers */
+        free(out);
+        return NULL; /* the transport answers "out of memory" */
+    }
     return out;
 }

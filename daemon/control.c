@@ -133,7 +133,7 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
         return;
     }
     if (!control_client_new(c, fd, &cred)) {
-        close(fd);
+        control_refuse_fd(fd, "out of memory"); /* that needs no memory */
         return;
     }
     log_debug("control", "client pid %d uid %u gid %u connected (%u clients)", (int)cred.pid,
