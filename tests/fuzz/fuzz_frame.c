@@ -34,12 +34,13 @@
  *                 e.g. a core function called without the lock): abort(),
  *                 so that libFuzzer records a crash.
  * After each input the harness puts lwIP back where it started: aborts every
- * TCP connection, stops DHCP, lets 20 s of timers run (reassembly, IGMP and
- * echo idle state expire), empties the ARP table, restores the address and
- * restarts DHCP. lwIP's own counters (ip_id, tcp_ticks) carry over, which
- * no frame's handling depends on. Then every memp pool must be back at its
- * baseline: a pool element still in use is a leak LeakSanitizer cannot see
- * (lwIP's pools and heap are static arrays), so it aborts. */
+ * TCP connection, stops DHCP, lets 20-80 s of timers run (reassembly, IGMP
+ * and echo idle state expire; the clock ends on a whole minute, so every
+ * input meets the timers at the same phase), empties the ARP table,
+ * restores the address and restarts DHCP. lwIP's own counters (ip_id,
+ * tcp_ticks) carry over, which no frame's handling depends on. Then every memp pool must be back at
+ * its baseline: a pool element still in use is a leak LeakSanitizer cannot see (lwIP's pools and
+ * heap are static arrays), so it aborts. */
 #include "lwipd_config.h"
 
 #include <fcntl.h>
@@ -80,7 +81,8 @@
 #define FIXED_ISN  0x00010000u
 #define RESET_SECS 20 /* > IP_REASS_MAXAGE, IGMP's and the echo idle limit */
 #define ECHO_IDLE  10
-#define STEP_MS    250 /* the most the clock moves between timer checks */
+#define STEP_MS    250   /* the most the clock moves between timer checks */
+#define PHASE_MS   60000 /* every cyclic timer's interval divides it */
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -301,7 +303,11 @@ static void reset_stack(void)
         tcp_abort(tcp_tw_pcbs);
     dhcp_stop(nif);
     UNLOCK_TCPIP_CORE();
+    /* At least RESET_SECS, up to a whole minute of the clock: every input
+     * then starts at the same phase of each cyclic timer (their intervals
+     * divide a minute), whatever time the one before took. */
     advance(RESET_SECS * 1000);
+    advance(PHASE_MS - fake_now % PHASE_MS);
     LOCK_TCPIP_CORE();
     while (tcp_active_pcbs) /* opened by chargen's or echo's timers? none */
         tcp_abort(tcp_active_pcbs);
