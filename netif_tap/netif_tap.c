@@ -269,16 +269,19 @@ static err_t tap_netif_init(struct netif *netif)
     return ERR_OK;
 }
 
-/* Open the TAP named in CFG and prepare the driver (no threads yet). On
- * failure returns NULL with errno set (ENODEV: no such TAP), nothing left
- * open. */
-struct netif_tap *netif_tap_new(const struct netif_tap_config *cfg)
+/* Prepare the driver on FD (no threads yet), or on the TAP named in CFG,
+ * opened here, when FD is negative. FD is the driver's from now on, also on
+ * failure. NULL with errno set on failure (ENODEV: no such TAP). */
+static struct netif_tap *driver_new(const struct netif_tap_config *cfg, int fd)
 {
     struct netif_tap *t = calloc(1, sizeof(*t));
     int mtu, err;
 
-    if (!t)
+    if (!t) {
+        if (fd >= 0)
+            close(fd);
         return NULL; /* errno: ENOMEM */
+    }
     t->fd = -1;
     t->rx_stop_fd = -1;
     t->cfg = *cfg;
@@ -290,7 +293,7 @@ struct netif_tap *netif_tap_new(const struct netif_tap_config *cfg)
     if (!cfg->mac_set)
         netif_tap_default_mac(t->ifname, t->cfg.mac);
 
-    t->fd = tap_open(t->ifname, cfg->create);
+    t->fd = fd >= 0 ? fd : tap_open(t->ifname, cfg->create);
     if (t->fd < 0) {
         err = t->fd;
         goto err;
@@ -327,6 +330,23 @@ err:
     netif_tap_free(t);
     errno = -err;
     return NULL;
+}
+
+/* Open the TAP named in CFG and prepare the driver (no threads yet). On
+ * failure returns NULL with errno set (ENODEV: no such TAP), nothing left
+ * open. */
+struct netif_tap *netif_tap_new(const struct netif_tap_config *cfg)
+{
+    return driver_new(cfg, -1);
+}
+
+/* The driver on an already open descriptor FD instead of a TAP it opens:
+ * for harnesses that feed frames with netif_tap_rx_inject() and let the
+ * TX path write to, say, /dev/null (set cfg->mtu: FD has no MTU to ask).
+ * FD belongs to the driver from now on, also on failure. */
+struct netif_tap *netif_tap_new_fd(const struct netif_tap_config *cfg, int fd)
+{
+    return driver_new(cfg, fd);
 }
 
 void netif_tap_free(struct netif_tap *t)

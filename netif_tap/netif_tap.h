@@ -81,6 +81,14 @@ int txc_free_parse(const char *s, enum txc_free *out);
 void netif_tap_default_mac(const char *ifname, uint8_t mac[6]);
 
 struct netif_tap *netif_tap_new(const struct netif_tap_config *cfg);
+struct netif_tap *netif_tap_new_fd(const struct netif_tap_config *cfg, int fd);
+/* The RX path without the RX thread (harnesses: tests/fuzz/fuzz_frame.c):
+ * the LEN-byte frame DATA goes through what follows the TAP read - counters,
+ * frame observer, fault injector - into lwIP, which has seen it (and any
+ * copies the injector made) when this returns, with
+ * LWIP_TCPIP_CORE_LOCKING_INPUT. Call without the core lock, never while
+ * the RX thread runs. 0, or -ENOMEM when the pool is empty (counted). */
+int netif_tap_rx_inject(struct netif_tap *t, const uint8_t *data, size_t len);
 void netif_tap_free(struct netif_tap *t);
 void netif_tap_set_frame_cb(struct netif_tap *t, netif_tap_frame_cb cb, void *arg);
 void netif_tap_set_link_cb(struct netif_tap *t, netif_tap_link_cb cb, void *arg);

@@ -33,6 +33,7 @@
 
 static struct rx_batch *rx_batch_get(struct netif_tap *t);
 static void rx_batch_post(struct netif_tap *t, struct rx_batch *b);
+static void rx_frame(struct netif_tap *t, struct rx_fill *fl, struct pbuf *p, size_t r);
 
 /* The RX thread's batch in the making, where its frames go in the order it
  * reads them (and the fault injector's in-line frames in theirs). Only the
@@ -128,7 +129,6 @@ static int rx_one(struct netif_tap *t, struct rx_fill *fl)
     struct pbuf *p;
     ssize_t r;
     int n;
-    uint64_t rx_ts;
 
     p = pbuf_alloc(PBUF_RAW, (u16_t)(t->rx_frame_max + ETH_PAD_SIZE), PBUF_POOL);
     if (!p) {
@@ -166,6 +166,19 @@ static int rx_one(struct netif_tap *t, struct rx_fill *fl)
     if ((size_t)r == t->rx_frame_max)
         ctr_add(&t->ctr.rx_oversize, 1); /* may have been cut: let lwIP judge */
     pbuf_realloc(p, (u16_t)r);
+    rx_frame(t, fl, p, (size_t)r);
+    return 1;
+}
+
+/* A frame just read: P holds it (R bytes, ETH_PAD_SIZE hidden). Count it,
+ * show it to the frame observer and the fault injector, and hand it to lwIP
+ * through FL (rx_put), or drop it. P is consumed either way. */
+static void rx_frame(struct netif_tap *t, struct rx_fill *fl, struct pbuf *p, size_t r)
+{
+    struct iovec iov[NETIF_TAP_MAX_IOV];
+    int n;
+    uint64_t rx_ts;
+
     rx_ts = base_realtime_ns();
     ctr_add(&t->ctr.rx_frames, 1);
     ctr_add(&t->ctr.rx_bytes, (uint64_t)r);
@@ -176,24 +189,24 @@ static int rx_one(struct netif_tap *t, struct rx_fill *fl)
     if (!atomic_load_explicit(&t->link_up, memory_order_relaxed)) {
         ctr_add(&t->ctr.rx_link_down, 1);
         pbuf_free(p);
-        return 1;
+        return;
     }
     if (t->fault) {
-        size_t len = (size_t)r;
+        size_t len = r;
 
         n = pbuf_to_iov(p, iov, NETIF_TAP_MAX_IOV);
         switch (fault_rx(t->fault, iov, n, &len, ctr_get(&t->ctr.rx_frames), rx_ts)) {
         case FAULT_PASS:
-            if (len < (size_t)r)
+            if (len < r)
                 pbuf_realloc(p, (u16_t)len);
             break;
         case FAULT_DROP:
             ctr_add(&t->ctr.rx_fault_drop, 1);
             pbuf_free(p);
-            return 1;
+            return;
         case FAULT_TAKEN:
             pbuf_free(p);
-            return 1;
+            return;
         }
     }
 #if ETH_PAD_SIZE
@@ -201,7 +214,35 @@ static int rx_one(struct netif_tap *t, struct rx_fill *fl)
 #endif
     LINK_STATS_INC(link.recv);
     rx_put(t, fl, p);
-    return 1;
+}
+
+/* See netif_tap.h. The frame takes the RX thread's way from the read on
+ * (rx_frame), in a batch of its own fed at once (rx_batch_post). */
+int netif_tap_rx_inject(struct netif_tap *t, const uint8_t *data, size_t len)
+{
+    struct rx_fill fill = {.b = NULL, .local = {.t = t, .n = 0, .msg = NULL}};
+    struct pbuf *p;
+
+    if (len >= t->rx_frame_max) {
+        len = t->rx_frame_max; /* what a read of the TAP would have given */
+        ctr_add(&t->ctr.rx_oversize, 1);
+    }
+    p = pbuf_alloc(PBUF_RAW, (u16_t)(len + ETH_PAD_SIZE), PBUF_POOL);
+    if (!p) {
+        ctr_add(&t->ctr.rx_nomem, 1);
+        return -ENOMEM;
+    }
+#if ETH_PAD_SIZE
+    pbuf_header(p, -ETH_PAD_SIZE);
+#endif
+    pbuf_take(p, data, (u16_t)len);
+    fill.b = LWIP_TCPIP_CORE_LOCKING_INPUT ? &fill.local : NULL;
+    t->rx_fill = &fill;
+    rx_frame(t, &fill, p, len);
+    t->rx_fill = NULL;
+    if (fill.b)
+        rx_batch_post(t, fill.b);
+    return 0;
 }
 
 /* Inside the stack (tcpip thread, or holding the core lock): feed a batch
