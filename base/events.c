@@ -144,6 +144,13 @@ static int read_slot(uint64_t seq, struct events_record *out)
     return atomic_load_explicit(&s->seq, memory_order_relaxed) == seq ? 0 : -EAGAIN;
 }
 
+/* Read event SEQ into OUT if the ring holds it whole: 0, or -EAGAIN (not
+ * yet published, being written, or overwritten by a later one). */
+int events_read(uint64_t seq, struct events_record *out)
+{
+    return read_slot(seq, out);
+}
+
 /* One JSON line (no newline) for R. Returns its length. */
 int events_format(const struct events_record *r, char *buf, size_t len)
 {

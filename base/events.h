@@ -29,4 +29,5 @@ void events_flush(void);
 void events_flush_try(void);
 size_t events_recent(struct events_record *out, size_t max);
 uint64_t events_count(void);
+int events_read(uint64_t seq, struct events_record *out);
 int events_format(const struct events_record *r, char *buf, size_t len);

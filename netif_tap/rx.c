@@ -128,7 +128,7 @@ static int rx_one(struct netif_tap *t, struct rx_fill *fl)
     struct pbuf *p;
     ssize_t r;
     int n;
-    uint64_t rx_ts;
+    bool link_up, noted;
 
     p = pbuf_alloc(PBUF_RAW, (u16_t)(t->rx_frame_max + ETH_PAD_SIZE), PBUF_POOL);
     if (!p) {
@@ -166,23 +166,34 @@ static int rx_one(struct netif_tap *t, struct rx_fill *fl)
     if ((size_t)r == t->rx_frame_max)
         ctr_add(&t->ctr.rx_oversize, 1); /* may have been cut: let lwIP judge */
     pbuf_realloc(p, (u16_t)r);
-    rx_ts = base_realtime_ns();
     ctr_add(&t->ctr.rx_frames, 1);
     ctr_add(&t->ctr.rx_bytes, (uint64_t)r);
-    if (t->frame_cb) {
-        n = pbuf_to_iov(p, iov, NETIF_TAP_MAX_IOV);
-        t->frame_cb(t->frame_arg, TAP_DIR_RX, iov, n, (size_t)r, rx_ts);
-    }
-    if (!atomic_load_explicit(&t->link_up, memory_order_relaxed)) {
+    link_up = atomic_load_explicit(&t->link_up, memory_order_relaxed);
+    /* While rx rules may act on it, the frame is captured after them, as
+     * read (a copy: they change it in place), with what they did. */
+    noted =
+        t->fault && link_up && fault_active(t->fault, FAULT_RX) && (size_t)r <= sizeof(t->rx_copy);
+    n = pbuf_to_iov(p, iov, NETIF_TAP_MAX_IOV);
+    if (!noted)
+        netif_tap_report(t, TAP_DIR_RX, iov, n, (size_t)r, 0, NULL);
+    if (!link_up) {
         ctr_add(&t->ctr.rx_link_down, 1);
         pbuf_free(p);
         return 1;
     }
     if (t->fault) {
+        struct capture_note note = {.nacts = 0};
         size_t len = (size_t)r;
+        enum fault_verdict v;
 
-        n = pbuf_to_iov(p, iov, NETIF_TAP_MAX_IOV);
-        switch (fault_rx(t->fault, iov, n, &len, ctr_get(&t->ctr.rx_frames), rx_ts)) {
+        if (noted)
+            pbuf_copy_partial(p, t->rx_copy, (u16_t)r, 0);
+        v = fault_rx(t->fault, iov, n, &len, noted ? &note : NULL);
+        if (noted) {
+            struct iovec copy = {t->rx_copy, (size_t)r};
+            netif_tap_report(t, TAP_DIR_RX, &copy, 1, (size_t)r, 0, &note);
+        }
+        switch (v) {
         case FAULT_PASS:
             if (len < (size_t)r)
                 pbuf_realloc(p, (u16_t)len);
