@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* pcap capture writer: pcap_open_dead() + pcap_dump(), nanosecond
- * timestamps, Ethernet link type. Frames come from the RX and DMA threads, so
+/* Capture writer: classic pcap through libpcap (pcap_open_dead() +
+ * pcap_dump()), or pcapng written here (capture_pcapng.c: events and fault
+ * notes as frame comments, capture_note.c); nanosecond timestamps, Ethernet
+ * link type. Frames come from the RX, DMA and delay-line threads, so
  * one mutex serialises them; frames that span several pbufs are gathered
  * into a scratch buffer first (pcap_dump() wants one block). A BPF filter
  * picks what is kept; files rotate by size (FILE, FILE.1, ... FILE.N-1);
@@ -10,7 +12,7 @@
  * file and opens the new one under the lock, and a frame arriving meanwhile
  * waits for the lock. The lock-free peek that lets frames pass cheaply
  * while capturing is stopped reads `on`, which only start and stop change,
- * never the dumper, which is NULL for the moment a rotation swaps files.
+ * never the file, which is NULL for the moment a rotation swaps files.
  *
  * The file always ends at a record boundary on disk: the stdio buffer is
  * ours and big enough for any record, and it is flushed before a record
@@ -25,9 +27,18 @@
  * the crash reporter's fatal_defer_begin/end, which postpone a freeze to the
  * leave). The lock records its holder, so when it is held all the same (by
  * the thread that hit the incident, or by one frozen inside an ISR that
- * interrupted the writer) the reporter knows by whom and need not wait. */
+ * interrupted the writer) the reporter knows by whom and need not wait.
+ *
+ * Frames are in time order: a frame is stamped here, under the lock, as it
+ * is written (an rx frame once read, a tx frame just before the driver
+ * writes it to the TAP), so the order of the file is the order of the
+ * stamps and a reply never precedes its request. The one stamp given from
+ * outside, a duplicate's (its original's), is never earlier than the last
+ * one written; a stamp that would be (the realtime clock stepped back) is
+ * raised to it. */
 #define _GNU_SOURCE
 #include "capture/capture.h"
+#include "capture/capture_priv.h"
 
 #include <errno.h>
 #include <pcap/pcap.h>
@@ -41,6 +52,7 @@
 #include <unistd.h>
 
 #include "base/base.h"
+#include "base/events.h"
 #include "base/log.h"
 
 const char *const capture_format_names[CAPTURE_PCAPNG + 1] = {
@@ -52,12 +64,16 @@ const char *const capture_format_names[CAPTURE_PCAPNG + 1] = {
 #define PCAP_FILE_HDR   24
 #define PCAP_REC_HDR    16
 #define CAPTURE_BUF     (2 * CAPTURE_SNAPLEN) /* the stdio buffer: any record fits */
+#define HEAD_MAX        128                   /* SHB + IDB */
+#define TAIL_MAX        (3 + PCAPNG_COMMENTS * (4 + PCAPNG_COMMENT_LEN) + 32)
 
 struct capture {
     pthread_mutex_t lock;
     atomic_int holder; /* kernel thread id inside the writer, 0: none */
     pcap_t *dead;
-    pcap_dumper_t *dumper; /* NULL while stopped, and inside a rotation */
+    enum capture_format format;
+    FILE *file;            /* NULL while stopped, and inside a rotation */
+    pcap_dumper_t *dumper; /* classic pcap: the libpcap writer on `file` */
     atomic_bool on;        /* between start and stop (or a failed rotation) */
     char *iobuf;           /* the dumper's stdio buffer, CAPTURE_BUF bytes */
     size_t buffered;       /* bytes in it since the last flush */
@@ -69,6 +85,10 @@ struct capture {
     unsigned rotate_count;
     uint64_t file_bytes;
     uint64_t file_frames; /* records in the current file (written or buffered) */
+    uint64_t last_ts;     /* the stamp of the last frame written */
+    uint64_t ev_next;     /* pcapng: the first event not yet on a frame */
+    struct capture_comments comments;
+    uint8_t tail[TAIL_MAX];
     atomic_uint_fast64_t frames;
     atomic_uint_fast64_t rotations;
     unsigned char scratch[CAPTURE_SNAPLEN];
@@ -150,8 +170,12 @@ void capture_set_rotation(struct capture *c, uint64_t bytes, unsigned count)
     writer_unlock(c);
 }
 
+/* Open c->path and write the file header (pcap's, or pcapng's section
+ * header and interface description). 0 or -errno with ERRBUF set. */
 static int open_locked(struct capture *c, char *errbuf, size_t errlen)
 {
+    uint8_t head[HEAD_MAX];
+    size_t n;
     FILE *f;
     int err;
 
@@ -166,16 +190,44 @@ static int open_locked(struct capture *c, char *errbuf, size_t errlen)
         return err;
     }
     setvbuf(f, c->iobuf, _IOFBF, CAPTURE_BUF);
-    c->dumper = pcap_dump_fopen(c->dead, f);
-    if (!c->dumper) {
-        snprintf(errbuf, errlen, "%s", pcap_geterr(c->dead));
-        fclose(f);
-        return -EIO;
+    if (c->format == CAPTURE_PCAP) {
+        c->dumper = pcap_dump_fopen(c->dead, f);
+        if (!c->dumper) {
+            snprintf(errbuf, errlen, "%s", pcap_geterr(c->dead));
+            fclose(f);
+            return -EIO;
+        }
+        n = PCAP_FILE_HDR;
+    } else {
+        n = pcapng_shb(head, sizeof(head));
+        n += pcapng_idb(head + n, sizeof(head) - n, c->snaplen);
+        fwrite(head, 1, n, f); /* into the buffer: cannot fail short */
     }
-    c->file_bytes = PCAP_FILE_HDR;
+    c->file = f;
+    c->file_bytes = n;
     c->file_frames = 0;
-    c->buffered = PCAP_FILE_HDR;
+    c->buffered = n;
     return 0;
+}
+
+/* Close the current file (flushed), if any. */
+static void close_locked(struct capture *c)
+{
+    if (c->dumper)
+        pcap_dump_close(c->dumper); /* closes c->file too */
+    else if (c->file)
+        fclose(c->file);
+    c->dumper = NULL;
+    c->file = NULL;
+}
+
+/* Write the file's format: classic pcap (the default) or pcapng. Takes
+ * effect with the next file (start or rotation). */
+void capture_set_format(struct capture *c, enum capture_format fmt)
+{
+    writer_lock(c);
+    c->format = fmt;
+    writer_unlock(c);
 }
 
 /* Start writing to PATH (created or truncated; NULL: the previous path).
@@ -185,7 +237,7 @@ int capture_start(struct capture *c, const char *path, char *errbuf, size_t errl
     int ret;
 
     writer_lock(c);
-    if (c->dumper) {
+    if (c->file) {
         writer_unlock(c);
         snprintf(errbuf, errlen, "already capturing to %s", c->path);
         return -EALREADY;
@@ -217,10 +269,7 @@ void capture_stop(struct capture *c)
 {
     writer_lock(c);
     atomic_store(&c->on, false);
-    if (c->dumper) {
-        pcap_dump_close(c->dumper);
-        c->dumper = NULL;
-    }
+    close_locked(c);
     writer_unlock(c);
 }
 
@@ -230,10 +279,9 @@ static int rotate_locked(struct capture *c)
     char from[4200], to[4200];
     char err[256];
 
-    if (!c->dumper)
+    if (!c->file)
         return 0;
-    pcap_dump_close(c->dumper);
-    c->dumper = NULL;
+    close_locked(c);
     for (unsigned i = c->rotate_count - 1; i >= 1; i--) {
         if (i == 1)
             snprintf(from, sizeof(from), "%s", c->path);
@@ -264,65 +312,126 @@ int capture_rotate(struct capture *c)
     return ret;
 }
 
-/* Append one frame of LEN bytes, given as IOV[IOVCNT], stamped TS_NS
- * (base_realtime_ns() clock; 0: now). The same stamp in an event lets a
- * reader find the frame. */
-void capture_frame(struct capture *c, const struct iovec *iov, int iovcnt, size_t len,
-                   uint64_t ts_ns)
+/* The frame's bytes, contiguous: IOV's first block, or a copy of the first
+ * CAPLEN bytes in the scratch buffer. */
+static const unsigned char *gather(struct capture *c, const struct iovec *iov, int iovcnt,
+                                   size_t caplen)
+{
+    size_t off = 0;
+
+    if (iovcnt == 1 || iov[0].iov_len >= caplen)
+        return iov[0].iov_base;
+    for (int i = 0; i < iovcnt && off < caplen; i++) {
+        size_t n = iov[i].iov_len;
+        if (n > caplen - off)
+            n = caplen - off;
+        memcpy(c->scratch + off, iov[i].iov_base, n);
+        off += n;
+    }
+    return c->scratch;
+}
+
+/* Append one record (HDR, DATA) in the file's format, with the comments in
+ * c->comments (pcapng), to the open file; flushes first when the record
+ * would not fit in the buffer, so that only whole records reach the file. */
+static void write_record(struct capture *c, const struct pcap_pkthdr *hdr,
+                         const unsigned char *data, uint64_t ts_ns, enum capture_dir dir)
+{
+    size_t size = c->format == CAPTURE_PCAP ? PCAP_REC_HDR + hdr->caplen
+                                            : pcapng_epb_size(hdr->caplen, &c->comments);
+    uint8_t head[28];
+    size_t n;
+
+    if (c->buffered + size > CAPTURE_BUF) {
+        fflush(c->file); /* whole records only reach the file */
+        c->buffered = 0;
+    }
+    if (c->format == CAPTURE_PCAP) {
+        pcap_dump((unsigned char *)c->dumper, hdr, data);
+    } else {
+        pcapng_epb_head(head, size, ts_ns, hdr->caplen, hdr->len);
+        n = pcapng_epb_tail(c->tail, sizeof(c->tail), size, hdr->caplen, dir, &c->comments);
+        fwrite(head, 1, sizeof(head), c->file);
+        fwrite(data, 1, hdr->caplen, c->file);
+        fwrite(c->tail, 1, n, c->file);
+    }
+    c->buffered += size;
+    c->file_bytes += size;
+}
+
+/* Append one frame of LEN bytes that went in direction DIR, given as
+ * IOV[IOVCNT], stamped now (TS_NS 0) or TS_NS (base_realtime_ns() clock; a
+ * duplicate's stamp: its original's), never earlier than the last frame.
+ * NOTE (may be NULL) carries what fault rules did to it: their events are
+ * recorded here, with the frame's number and stamp, and in pcapng they are
+ * comments on it, as are the events recorded since the last frame. On
+ * return NOTE->frame is the frame's number in the current file (0: not
+ * written: not capturing, filtered out, or an unsent frame in classic
+ * pcap) and NOTE->ts_ns its stamp. C may be NULL (no capture at all). */
+void capture_frame(struct capture *c, enum capture_dir dir, const struct iovec *iov, int iovcnt,
+                   size_t len, uint64_t ts_ns, struct capture_note *note)
 {
     struct pcap_pkthdr hdr;
     const unsigned char *data;
+    bool ng;
 
-    /* Lock-free peek at `on`, not at the dumper (NULL inside a rotation,
+    if (note)
+        note->frame = 0;
+    /* Lock-free peek at `on`, not at the file (NULL inside a rotation,
      * when this frame must wait for the lock, not be skipped). */
-    if (!atomic_load_explicit(&c->on, memory_order_relaxed))
-        return;
-    if (!ts_ns)
-        ts_ns = base_realtime_ns();
-    hdr.ts.tv_sec = (time_t)(ts_ns / 1000000000u);
-    hdr.ts.tv_usec = (suseconds_t)(ts_ns % 1000000000u); /* a nanosecond file: ns here */
+    if (!c || !atomic_load_explicit(&c->on, memory_order_relaxed))
+        goto unwritten;
     hdr.len = (bpf_u_int32)len;
     hdr.caplen = (bpf_u_int32)(len < c->snaplen ? len : c->snaplen);
     writer_lock(c);
-    if (!c->dumper)
-        goto out;
-    if (iovcnt == 1 || iov[0].iov_len >= hdr.caplen) {
-        data = iov[0].iov_base;
-    } else {
-        size_t off = 0;
-        for (int i = 0; i < iovcnt && off < hdr.caplen; i++) {
-            size_t n = iov[i].iov_len;
-            if (n > hdr.caplen - off)
-                n = hdr.caplen - off;
-            memcpy(c->scratch + off, iov[i].iov_base, n);
-            off += n;
-        }
-        data = c->scratch;
-    }
+    ng = c->format == CAPTURE_PCAPNG;
+    if (!c->file || (note && note->unsent && !ng))
+        goto unlock;
+    data = gather(c, iov, iovcnt, hdr.caplen);
     if (c->has_filter && !pcap_offline_filter(&c->filter, &hdr, data))
-        goto out;
-    if (c->rotate_bytes && c->file_bytes + PCAP_REC_HDR + hdr.caplen > c->rotate_bytes &&
-        c->file_bytes > PCAP_FILE_HDR)
+        goto unlock;
+    if (!ts_ns)
+        ts_ns = base_realtime_ns();
+    if (ts_ns < c->last_ts)
+        ts_ns = c->last_ts;
+    hdr.ts.tv_sec = (time_t)(ts_ns / 1000000000u);
+    hdr.ts.tv_usec = (suseconds_t)(ts_ns % 1000000000u); /* a nanosecond file: ns here */
+    /* rotate on the size without comments: they may take the file a little
+     * past the limit */
+    if (c->rotate_bytes && c->file_frames > 0 &&
+        c->file_bytes + (ng ? pcapng_epb_size(hdr.caplen, NULL) : PCAP_REC_HDR + hdr.caplen) >
+            c->rotate_bytes)
         rotate_locked(c);
-    if (!c->dumper)
-        goto out;
-    if (c->buffered + PCAP_REC_HDR + hdr.caplen > CAPTURE_BUF) {
-        pcap_dump_flush(c->dumper); /* whole records only reach the file */
-        c->buffered = 0;
+    if (!c->file)
+        goto unlock;
+    c->comments.n = 0;
+    if (ng)
+        c->ev_next = capture_events_attach(&c->comments, c->ev_next);
+    if (note) {
+        note->frame = c->file_frames + 1;
+        note->ts_ns = ts_ns;
+        capture_note_events(note, dir, ng ? &c->comments : NULL);
     }
-    pcap_dump((unsigned char *)c->dumper, &hdr, data);
-    c->buffered += PCAP_REC_HDR + hdr.caplen;
-    c->file_bytes += PCAP_REC_HDR + hdr.caplen;
+    write_record(c, &hdr, data, ts_ns, dir);
+    c->last_ts = ts_ns;
     c->file_frames++;
-    atomic_fetch_add_explicit(&c->frames, 1, memory_order_relaxed);
-out:
+    if (!note || !note->unsent)
+        atomic_fetch_add_explicit(&c->frames, 1, memory_order_relaxed);
     writer_unlock(c);
+    return;
+unlock:
+    writer_unlock(c);
+unwritten:
+    if (note) {
+        note->ts_ns = ts_ns ? ts_ns : base_realtime_ns();
+        capture_note_emit(note, dir);
+    }
 }
 
 void capture_flush(struct capture *c)
 {
     writer_lock(c);
-    if (c->dumper && pcap_dump_flush(c->dumper) == 0)
+    if (c->file && fflush(c->file) == 0)
         c->buffered = 0;
     writer_unlock(c);
 }
@@ -355,9 +464,9 @@ int capture_flush_wait(struct capture *c, unsigned wait_ms, pid_t *holder, uint6
             *holder = capture_holder(c);
         return -ret;
     }
-    if (!c->dumper) {
+    if (!c->file) {
         ret = -ENOTCONN;
-    } else if (pcap_dump_flush(c->dumper) != 0) {
+    } else if (fflush(c->file) != 0) {
         ret = -EIO;
     } else {
         c->buffered = 0;
@@ -372,8 +481,7 @@ void capture_close(struct capture *c)
 {
     if (!c)
         return;
-    if (c->dumper)
-        pcap_dump_close(c->dumper);
+    close_locked(c);
     if (c->has_filter)
         pcap_freecode(&c->filter);
     if (c->dead)

@@ -45,10 +45,9 @@
 #define STATUS_EVERY_S   5
 
 static void on_frame(void *arg, enum tap_dir dir, const struct iovec *iov, int iovcnt, size_t len,
-                     uint64_t ts_ns)
+                     uint64_t ts_ns, struct capture_note *note)
 {
-    (void)dir;
-    capture_frame(arg, iov, iovcnt, len, ts_ns);
+    capture_frame(arg, dir == TAP_DIR_RX ? CAPTURE_IN : CAPTURE_OUT, iov, iovcnt, len, ts_ns, note);
 }
 
 /* An ISR rule break, from inside the ISR: under --irq-policy detect an
@@ -385,6 +384,7 @@ static int open_capture(struct daemon *d)
         return LWIPD_EXIT_USAGE;
     }
     capture_set_rotation(d->capture, a->pcap_rotate_bytes, a->pcap_rotate_count);
+    capture_set_format(d->capture, a->pcap_format);
     if (a->pcap && capture_start(d->capture, a->pcap, err, sizeof(err)) != 0) {
         log_err("daemon", "--pcap %s: %s", a->pcap, err);
         return LWIPD_EXIT_CANTCREAT;

@@ -44,7 +44,7 @@
 #define REORDER_MAX_NS 100000000ull /* a held frame goes out after 100 ms anyway */
 
 /* The delay line's thread: a held frame is due. A TX frame is stamped as it
- * leaves (ts 0). */
+ * leaves (ts 0), its capture comment saying where it was. */
 static void release(void *arg, enum fault_dir dir, const uint8_t *data, size_t len)
 {
     struct fault *f = arg;
@@ -53,7 +53,11 @@ static void release(void *arg, enum fault_dir dir, const uint8_t *data, size_t l
         if (f->io.rx_deliver)
             f->io.rx_deliver(f->io.arg, data, len);
     } else if (f->io.tx_write) {
-        f->io.tx_write(f->io.arg, data, len, 0);
+        struct capture_note note = {.nacts = 0};
+
+        snprintf(note.comment, sizeof(note.comment),
+                 "held by a fault rule (delay, reorder or rate): out now");
+        f->io.tx_write(f->io.arg, data, len, 0, &note);
     }
 }
 
@@ -233,26 +237,27 @@ void fault_get_stats(struct fault *f, struct fault_stats *out)
 
 /* ---- per frame ------------------------------------------------------------ */
 
-/* Count that rule R acted (WHAT: "drop", "late", ...) and record the
- * "fault" event; FR names the frame, NULL for an IRQ decision. */
+/* Count that rule R acted (WHAT: "drop", "late", ...). With NOTE (the
+ * frame's), the act is noted there and its "fault" event recorded when the
+ * capture writes the frame (capture_note_events()), with the frame's
+ * number and stamp; without (an IRQ decision), the event is recorded now. */
 void fault_acted(struct fault_rule *r, enum fault_dir dir, const char *what,
-                 const struct frame_ref *fr)
+                 struct capture_note *note)
 {
     uint64_t n = atomic_fetch_add_explicit(&r->acted, 1, memory_order_relaxed) + 1;
-
-    if (!fr) {
-        events_emit("fault", "\"dir\":\"%s\",\"rule\":%u,\"action\":\"%s\",\"n\":%llu",
-                    fault_dir_name(dir), r->id, what, (unsigned long long)n);
-        return;
-    }
     /* match: the how-manyeth frame this rule matched: equal in two runs with
      * the same seed and input, whatever else crossed the link */
-    events_emit("fault",
-                "\"dir\":\"%s\",\"rule\":%u,\"action\":\"%s\",\"match\":%llu,"
-                "\"frame\":%llu,\"frame_ts\":%llu",
-                fault_dir_name(dir), r->id, what,
-                (unsigned long long)atomic_load_explicit(&r->matched, memory_order_relaxed),
-                (unsigned long long)fr->no, (unsigned long long)fr->ts);
+    uint64_t match = atomic_load_explicit(&r->matched, memory_order_relaxed);
+
+    if (note) {
+        capture_note_add(note, r->id, what, match, r->text);
+    } else if (dir == FAULT_IRQ) {
+        events_emit("fault", "\"dir\":\"%s\",\"rule\":%u,\"action\":\"%s\",\"n\":%llu",
+                    fault_dir_name(dir), r->id, what, (unsigned long long)n);
+    } else {
+        events_emit("fault", "\"dir\":\"%s\",\"rule\":%u,\"action\":\"%s\",\"match\":%llu",
+                    fault_dir_name(dir), r->id, what, (unsigned long long)match);
+    }
 }
 
 /* Rate: a virtual-clock shaper. Returns 0 to pass now, a due time to hold
@@ -314,7 +319,7 @@ static enum fault_verdict rule_drop(struct fault_frame *fm, struct fault_rule *r
     }
     if (!drop)
         return FAULT_PASS;
-    fault_acted(r, fm->dir, what, fm->fr);
+    fault_acted(r, fm->dir, what, fm->note);
     return FAULT_DROP;
 }
 
@@ -324,8 +329,8 @@ static void rule_dup(struct fault_frame *fm, struct fault_rule *r)
 {
     if (!fault_coin(fm->ds, r->p))
         return;
-    fault_acted(r, fm->dir, "dup", fm->fr);
-    fault_copy_add(fm);
+    fault_acted(r, fm->dir, "dup", fm->note);
+    fault_copy_add(fm, r->id);
 }
 
 /* corrupt bits, corrupt bytes, truncate: change the frame in place. */
@@ -365,7 +370,7 @@ static void rule_rewrite(struct fault_frame *fm, struct fault_rule *r)
         break;
     }
     fm->modified = 1;
-    fault_acted(r, fm->dir, what, fm->fr);
+    fault_acted(r, fm->dir, what, fm->note);
 }
 
 /* delay, reorder, rate: hold the frame, pass it, or (rate) drop it. */
@@ -381,22 +386,22 @@ static enum fault_verdict rule_hold(struct fault_frame *fm, struct fault_rule *r
         d = r->t_ns;
         if (r->jitter_ns)
             d = d - r->jitter_ns + (uint64_t)(prng_unit(&ds->rng) * 2.0 * (double)r->jitter_ns);
-        fault_acted(r, fm->dir, "delay", fm->fr);
+        fault_acted(r, fm->dir, "delay", fm->note);
         return frame_hold(fm, frame_now(fm) + d, 0);
     case FA_REORDER:
         if (!fault_coin(ds, r->p))
             return FAULT_PASS;
-        fault_acted(r, fm->dir, "reorder", fm->fr);
+        fault_acted(r, fm->dir, "reorder", fm->note);
         return frame_hold(fm, frame_now(fm) + REORDER_MAX_NS, r->n);
     default: /* FA_RATE */
         due = shape(r, *fm->len, frame_now(fm));
         if (due == UINT64_MAX) {
-            fault_acted(r, fm->dir, "rate-drop", fm->fr);
+            fault_acted(r, fm->dir, "rate-drop", fm->note);
             return FAULT_DROP;
         }
         if (!due)
             return FAULT_PASS;
-        fault_acted(r, fm->dir, "rate-queue", fm->fr);
+        fault_acted(r, fm->dir, "rate-queue", fm->note);
         return frame_hold(fm, due, 0);
     }
 }
@@ -455,15 +460,22 @@ static size_t gather(const struct iovec *iov, int iovcnt, uint8_t *buf, size_t l
     return off;
 }
 
-/* Host -> lwIP: FRAME_NO-th frame read from the TAP, LEN bytes in IOV (the
- * driver's own buffers: may be modified in place, *LEN may shrink). A frame
+/* True when DIR has rules: a frame may be acted on. */
+bool fault_active(struct fault *f, enum fault_dir dir)
+{
+    return atomic_load_explicit(&f->dir[dir].active, memory_order_relaxed) != 0;
+}
+
+/* Host -> lwIP: a frame read from the TAP, LEN bytes in IOV (the driver's
+ * own buffers: may be modified in place, *LEN may shrink). What the rules
+ * did is noted in NOTE (NULL: their events are recorded at once): the
+ * driver captures the frame with it. A frame
  * that must be followed by copies is handed to fault_io.rx_inline here,
  * then its copies (FAULT_TAKEN): the driver must keep the frames it passes
  * and those rx_inline gets in one line, in the order it gets them. */
 enum fault_verdict fault_rx(struct fault *f, struct iovec *iov, int iovcnt, size_t *len,
-                            uint64_t frame_no, uint64_t frame_ts)
+                            struct capture_note *note)
 {
-    struct frame_ref fr = {frame_no, frame_ts};
     struct dirstate *ds = &f->dir[FAULT_RX];
     enum fault_verdict v;
     uint8_t *data;
@@ -477,7 +489,7 @@ enum fault_verdict fault_rx(struct fault *f, struct iovec *iov, int iovcnt, size
         gather(iov, iovcnt, data, *len);
     }
     struct fault_frame fm = {
-        .f = f, .dir = FAULT_RX, .ds = ds, .data = data, .len = len, .fr = &fr};
+        .f = f, .dir = FAULT_RX, .ds = ds, .data = data, .len = len, .note = note};
     v = run(&fm);
     if (v == FAULT_PASS && fm.ncopies && f->io.rx_inline) {
         f->io.rx_inline(f->io.arg, data, *len); /* the frame, then its copies */
@@ -498,11 +510,14 @@ enum fault_verdict fault_rx(struct fault *f, struct iovec *iov, int iovcnt, size
 
 /* lwIP -> host: LEN bytes in IOV belong to lwIP and stay untouched; a
  * modified frame, or one that copies must follow, is written as a copy
- * through fault_io.tx_write, then its copies (FAULT_TAKEN). */
+ * through fault_io.tx_write with NOTE, then its copies (FAULT_TAKEN). What
+ * the rules did is noted in NOTE (NULL: their events are recorded at once;
+ * NOTE->ts_ns: the stamp to give the frame, 0: now). With FAULT_PASS or
+ * FAULT_DROP the driver captures the frame with NOTE (a dropped one as
+ * unsent); a held frame's acts are recorded here, without a frame. */
 enum fault_verdict fault_tx(struct fault *f, const struct iovec *iov, int iovcnt, size_t len,
-                            uint64_t frame_no, uint64_t frame_ts)
+                            struct capture_note *note)
 {
-    struct frame_ref fr = {frame_no, frame_ts};
     struct dirstate *ds = &f->dir[FAULT_TX];
     enum fault_verdict v;
 
@@ -510,12 +525,15 @@ enum fault_verdict fault_tx(struct fault *f, const struct iovec *iov, int iovcnt
         return FAULT_PASS;
     gather(iov, iovcnt, ds->scratch, len);
     struct fault_frame fm = {
-        .f = f, .dir = FAULT_TX, .ds = ds, .data = ds->scratch, .len = &len, .fr = &fr};
+        .f = f, .dir = FAULT_TX, .ds = ds, .data = ds->scratch, .len = &len, .note = note};
     v = run(&fm);
     if (v == FAULT_PASS && (fm.modified || (fm.ncopies && f->io.tx_write))) {
         if (f->io.tx_write)
-            f->io.tx_write(f->io.arg, ds->scratch, len, frame_ts);
+            f->io.tx_write(f->io.arg, ds->scratch, len, note ? note->ts_ns : 0, note);
         v = FAULT_TAKEN;
+    } else if (v == FAULT_TAKEN && note) {
+        capture_note_emit(note, CAPTURE_OUT); /* held: not on the TAP now */
+        note->nacts = 0;
     }
     fault_copy_send(&fm);
     if (!fm.held)

@@ -2,10 +2,12 @@
 /* The fault injector: packet rules per direction, IRQ rules, a delay line. */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/uio.h>
 
+#include "capture/capture.h"
 #include "fault_inject/rule.h"
 
 struct fault;
@@ -14,12 +16,12 @@ struct fault;
  * rewritten ones), a duplicate always right behind its original. Called
  * from inside fault_rx or fault_tx, in line with the frames they pass, or
  * from the delay line's thread for a held frame. tx_write's TS_NS is the
- * stamp the frame must carry in the capture: the frame_ts of the decision's
- * event (a duplicate, a rewritten copy, a frame its copies follow), or 0 for
- * "now" (a held frame leaving the delay line). */
+ * stamp the frame must carry in the capture (a duplicate: its original's),
+ * or 0 for "now"; its NOTE (may be NULL) is for the capture: what the rules
+ * did to the frame, their events recorded once it is written. */
 typedef void (*fault_rx_deliver_cb)(void *arg, const uint8_t *data, size_t len); /* into lwIP */
-typedef void (*fault_tx_write_cb)(void *arg, const uint8_t *data, size_t len,
-                                  uint64_t ts_ns); /* onto the TAP */
+typedef void (*fault_tx_write_cb)(void *arg, const uint8_t *data, size_t len, uint64_t ts_ns,
+                                  struct capture_note *note); /* onto the TAP */
 
 struct fault_io {
     fault_rx_deliver_cb rx_deliver; /* the delay line's thread: a held frame */
@@ -71,10 +73,11 @@ void fault_clear(struct fault *f);
 size_t fault_list(struct fault *f, struct fault_rule_info *out, size_t max);
 void fault_get_stats(struct fault *f, struct fault_stats *out);
 void fault_arm_alloc(struct fault *f);
+bool fault_active(struct fault *f, enum fault_dir dir);
 enum fault_verdict fault_rx(struct fault *f, struct iovec *iov, int iovcnt, size_t *len,
-                            uint64_t frame_no, uint64_t frame_ts);
+                            struct capture_note *note);
 enum fault_verdict fault_tx(struct fault *f, const struct iovec *iov, int iovcnt, size_t len,
-                            uint64_t frame_no, uint64_t frame_ts);
+                            struct capture_note *note);
 void fault_irq(struct fault *f, struct fault_irq_decision *d);
 uint64_t fault_irq_spurious_ns(struct fault *f);
 void fault_irq_spurious_fired(struct fault *f);

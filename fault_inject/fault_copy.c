@@ -16,15 +16,16 @@
 #define _GNU_SOURCE
 #include "fault_inject/fault_priv.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "fault_inject/delay.h"
 
 /* Note a copy of FM as it stands; it goes out with fault_copy_send(). */
-void fault_copy_add(struct fault_frame *fm)
+void fault_copy_add(struct fault_frame *fm, unsigned rule)
 {
-    fm->copies[fm->ncopies++] = (struct fault_copy){NULL, 0, false};
+    fm->copies[fm->ncopies++] = (struct fault_copy){rule, NULL, 0, false};
 }
 
 /* A rule is about to rewrite FM: the copies noted so far keep the bytes the
@@ -44,6 +45,17 @@ void fault_copy_keep(struct fault_frame *fm)
         memcpy(c->data, fm->data, *fm->len);
         c->len = *fm->len;
     }
+}
+
+/* A tx copy onto the TAP, with its original's stamp (when it was written)
+ * and, in a pcapng capture, a comment naming its rule. */
+static void send_copy(struct fault_frame *fm, const struct fault_copy *c, const uint8_t *data,
+                      size_t len)
+{
+    struct capture_note note = {.nacts = 0};
+
+    snprintf(note.comment, sizeof(note.comment), "duplicate made by fault rule %u", c->rule);
+    fm->f->io.tx_write(fm->f->io.arg, data, len, fm->note ? fm->note->ts_ns : 0, &note);
 }
 
 /* FM's fate is settled and, unless held or dropped, it has gone out: its
@@ -67,7 +79,7 @@ void fault_copy_send(struct fault_frame *fm)
         else if (fm->dir == FAULT_RX && io->rx_inline)
             io->rx_inline(io->arg, data, len);
         else if (fm->dir == FAULT_TX && io->tx_write)
-            io->tx_write(io->arg, data, len, fm->fr->ts);
+            send_copy(fm, c, data, len);
         free(c->data);
     }
     fm->ncopies = 0;

@@ -39,17 +39,6 @@ struct fault {
     struct alloc_set *alloc; /* the "alloc" rules (alloc.c) */
 };
 
-/* The frame being decided on: its number in its direction and its stamp
- * in the capture. An rx frame was captured with it as read, before any
- * fault; a tx frame is stamped before the rules run and the driver (or
- * fault_io.tx_write, for a rewritten copy, a frame duplicates follow and
- * its duplicates) captures it with that very stamp. A tx frame that does not go out now (dropped,
- * or held by delay, reorder or rate) has no frame with that stamp. */
-struct frame_ref {
-    uint64_t no;
-    uint64_t ts;
-};
-
 /* True with probability P, drawn from DS's stream. Always draws, so that
  * the stream stays aligned whatever the rule's state. */
 static inline bool fault_coin(struct dirstate *ds, double p)
@@ -58,12 +47,13 @@ static inline bool fault_coin(struct dirstate *ds, double p)
 }
 
 void fault_acted(struct fault_rule *r, enum fault_dir dir, const char *what,
-                 const struct frame_ref *fr);
+                 struct capture_note *note);
 
 /* A dup rule's copy (fault_copy.c), waiting for its frame's fate. DATA is
  * NULL while no later rule changed the frame: the copy is then the frame as
  * it stands. */
 struct fault_copy {
+    unsigned rule; /* the dup rule's id */
     uint8_t *data; /* its own bytes (malloc), once a rule rewrote the frame */
     size_t len;
     bool lost; /* no memory for its own bytes */
@@ -75,18 +65,18 @@ struct fault_frame {
     enum fault_dir dir;
     struct dirstate *ds;
     uint8_t *data;
-    size_t *len; /* may shrink (truncate) */
-    const struct frame_ref *fr;
-    int modified; /* a rule changed the bytes or the length */
-    uint64_t now; /* base_now_ns(), read once when first needed */
-    bool held;    /* in the delay line, due at hold_due or after hold_left frames */
+    size_t *len;               /* may shrink (truncate) */
+    struct capture_note *note; /* the acts, for the capture; NULL: events at once */
+    int modified;              /* a rule changed the bytes or the length */
+    uint64_t now;              /* base_now_ns(), read once when first needed */
+    bool held;                 /* in the delay line, due at hold_due or after hold_left frames */
     uint64_t hold_due;
     unsigned hold_left;
     unsigned ncopies; /* one per dup rule that acted, at most one per rule */
     struct fault_copy copies[FAULT_RULES_PER_DIR];
 };
 
-void fault_copy_add(struct fault_frame *fm);
+void fault_copy_add(struct fault_frame *fm, unsigned rule);
 void fault_copy_keep(struct fault_frame *fm);
 void fault_copy_send(struct fault_frame *fm);
 

@@ -87,15 +87,16 @@ void netif_tap_default_mac(const char *ifname, uint8_t mac[6])
     mac[5] = (uint8_t)h;
 }
 
-/* writev() the frame, then hand it to the frame observer stamped TS_NS
- * (0: the time just before the write). 0 or -errno (counted). */
+/* Hand the frame to the frame observer stamped TS_NS (0: now) with NOTE
+ * (may be NULL), then writev() it: a frame is in the capture before it is
+ * on the TAP, so that nothing it causes comes before it there. 0 or -errno
+ * (counted; the frame is in the capture all the same). */
 static int write_iov(struct netif_tap *t, const struct iovec *iov, int n, size_t len,
-                     uint64_t ts_ns)
+                     uint64_t ts_ns, struct capture_note *note)
 {
     ssize_t w;
 
-    if (!ts_ns)
-        ts_ns = base_realtime_ns();
+    netif_tap_report(t, TAP_DIR_TX, iov, n, len, ts_ns, note);
     do {
         w = writev(t->fd, iov, n);
     } while (w < 0 && errno == EINTR);
@@ -106,50 +107,52 @@ static int write_iov(struct netif_tap *t, const struct iovec *iov, int n, size_t
     }
     ctr_add(&t->ctr.tx_frames, 1);
     ctr_add(&t->ctr.tx_bytes, (uint64_t)w);
-    if (t->frame_cb)
-        t->frame_cb(t->frame_arg, TAP_DIR_TX, iov, n, (size_t)w, ts_ns);
     return 0;
 }
 
 /* Write the frame P to the TAP with writev() over the chain (unless the
  * fault injector drops it or sends its own version), report it to the frame
- * observer and count it. Used by the DMA thread and sync linkoutput. The
- * frame is stamped once, before the fault rules run: their events' frame_ts
- * and the capture's record carry that same stamp.
+ * observer and count it. Used by the DMA thread and sync linkoutput. What
+ * the fault rules did travels with the frame to the capture (a dropped
+ * frame is reported as unsent: a pcapng capture shows it, marked).
  * Returns 0 or -errno (counted, never fatal). */
 static int write_chain(struct netif_tap *t, struct pbuf *p)
 {
     struct iovec iov[NETIF_TAP_MAX_IOV];
-    uint64_t ts = base_realtime_ns();
+    struct capture_note note = {.nacts = 0};
     int n = pbuf_to_iov(p, iov, NETIF_TAP_MAX_IOV);
 
     if (t->fault) {
-        uint64_t no = atomic_fetch_add_explicit(&t->ctr.tx_seq, 1, memory_order_relaxed) + 1;
-        switch (fault_tx(t->fault, iov, n, p->tot_len, no, ts)) {
+        switch (fault_tx(t->fault, iov, n, p->tot_len, &note)) {
         case FAULT_PASS:
             break;
         case FAULT_DROP:
             ctr_add(&t->ctr.tx_fault_drop, 1);
+            note.unsent = true;
+            netif_tap_report(t, TAP_DIR_TX, iov, n, p->tot_len, 0, &note);
             return 0; /* lost on the wire: sent as far as lwIP can tell */
         case FAULT_TAKEN:
             return 0;
         }
     }
-    return write_iov(t, iov, n, p->tot_len, ts);
+    return write_iov(t, iov, n, p->tot_len, 0, &note);
 }
 
 /* fault_io.tx_write: one contiguous frame from the fault injector (a copy
- * or a held frame), stamped TS_NS in the capture (0: now). */
-static void fault_tx_write(void *arg, const uint8_t *data, size_t len, uint64_t ts_ns)
+ * or a held frame), stamped TS_NS in the capture (0: now), with NOTE. */
+static void fault_tx_write(void *arg, const uint8_t *data, size_t len, uint64_t ts_ns,
+                           struct capture_note *note)
 {
     struct netif_tap *t = arg;
     struct iovec iov = {(void *)data, len};
 
     if (!atomic_load_explicit(&t->link_up, memory_order_relaxed)) {
         ctr_add(&t->ctr.tx_link_down, 1);
+        if (note)
+            capture_note_emit(note, CAPTURE_OUT);
         return;
     }
-    write_iov(t, &iov, 1, len, ts_ns);
+    write_iov(t, &iov, 1, len, ts_ns, note);
 }
 
 /* ---- what the TX ring needs from the driver (tx_ring_ops) --------------- */

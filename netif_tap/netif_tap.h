@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
+#include "capture/capture.h"
+
 struct netif;
 struct netif_tap;
 struct fault;
@@ -61,9 +63,13 @@ struct netif_tap_stats {
 };
 
 /* Observer of every frame that crossed the TAP, called from the RX thread,
- * the DMA thread or linkoutput (sync mode). Must be thread-safe and quick. */
+ * the DMA thread, the delay line's or linkoutput (sync mode), a tx frame
+ * just before it is written. Must be thread-safe and quick. TS_NS: the
+ * stamp to give it (0: now); NOTE (may be NULL): what fault rules did to it
+ * (capture_frame() records their events), a tx frame a rule dropped being
+ * reported too, as NOTE->unsent. */
 typedef void (*netif_tap_frame_cb)(void *arg, enum tap_dir dir, const struct iovec *iov, int iovcnt,
-                                   size_t len, uint64_t ts_ns);
+                                   size_t len, uint64_t ts_ns, struct capture_note *note);
 /* Link edges (from the tcpip thread). */
 typedef void (*netif_tap_link_cb)(void *arg, bool up);
 /* The TAP device went away (LOST) or is back, from the RX thread. Returning

@@ -23,6 +23,7 @@ struct rx_fill;
 
 /* The most pbufs of one frame the driver passes to readv/writev. */
 #define NETIF_TAP_MAX_IOV 64
+#define NETIF_TAP_RX_COPY 65536 /* as the fault injector's FRAME_MAX */
 
 /* Point IOV (at most MAX entries) at the payloads of the chain P, skipping
  * empty pbufs. Returns the number of entries used. */
@@ -59,8 +60,7 @@ struct netif_tap_counters {
     counter_t tx_frames, tx_bytes, tx_errors, tx_link_down;
     counter_t link_changes;
     counter_t rx_fault_drop, tx_fault_drop;
-    counter_t tx_seq;     /* frames handed to the wire path: the fault injector's frame numbers */
-    counter_t rx_batches; /* batches of RX frames fed to lwIP (see rx_batch_post) */
+    counter_t rx_batches;                 /* batches of RX frames fed to lwIP (see rx_batch_post) */
     counter_t tap_losses, tap_reattaches; /* the TAP device went away / came back */
 };
 
@@ -86,6 +86,7 @@ struct netif_tap {
     netif_tap_link_cb link_cb;
     void *link_arg;
     struct fault *fault;
+    uint8_t rx_copy[NETIF_TAP_RX_COPY]; /* an rx frame as read, while rx rules act on it */
     struct netif_tap_counters ctr;
     netif_tap_loss_cb loss_cb;
     void *loss_arg;
@@ -96,6 +97,17 @@ struct netif_tap {
     atomic_bool sync_stopped;
     atomic_uint sync_writers;
 };
+
+/* Report a frame to the frame observer (netif_tap_frame_cb), or, with no
+ * observer, record NOTE's events. */
+static inline void netif_tap_report(struct netif_tap *t, enum tap_dir dir, const struct iovec *iov,
+                                    int n, size_t len, uint64_t ts_ns, struct capture_note *note)
+{
+    if (t->frame_cb)
+        t->frame_cb(t->frame_arg, dir, iov, n, len, ts_ns, note);
+    else if (note)
+        capture_note_emit(note, dir == TAP_DIR_RX ? CAPTURE_IN : CAPTURE_OUT);
+}
 
 /* rx.c */
 int rx_start(struct netif_tap *t);

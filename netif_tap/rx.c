@@ -177,25 +177,35 @@ static void rx_frame(struct netif_tap *t, struct rx_fill *fl, struct pbuf *p, si
 {
     struct iovec iov[NETIF_TAP_MAX_IOV];
     int n;
-    uint64_t rx_ts;
+    bool link_up, noted;
 
-    rx_ts = base_realtime_ns();
     ctr_add(&t->ctr.rx_frames, 1);
     ctr_add(&t->ctr.rx_bytes, (uint64_t)r);
-    if (t->frame_cb) {
-        n = pbuf_to_iov(p, iov, NETIF_TAP_MAX_IOV);
-        t->frame_cb(t->frame_arg, TAP_DIR_RX, iov, n, (size_t)r, rx_ts);
-    }
-    if (!atomic_load_explicit(&t->link_up, memory_order_relaxed)) {
+    link_up = atomic_load_explicit(&t->link_up, memory_order_relaxed);
+    /* While rx rules may act on it, the frame is captured after them, as
+     * read (a copy: they change it in place), with what they did. */
+    noted = t->fault && link_up && fault_active(t->fault, FAULT_RX) && r <= sizeof(t->rx_copy);
+    n = pbuf_to_iov(p, iov, NETIF_TAP_MAX_IOV);
+    if (!noted)
+        netif_tap_report(t, TAP_DIR_RX, iov, n, r, 0, NULL);
+    if (!link_up) {
         ctr_add(&t->ctr.rx_link_down, 1);
         pbuf_free(p);
         return;
     }
     if (t->fault) {
+        struct capture_note note = {.nacts = 0};
         size_t len = r;
+        enum fault_verdict v;
 
-        n = pbuf_to_iov(p, iov, NETIF_TAP_MAX_IOV);
-        switch (fault_rx(t->fault, iov, n, &len, ctr_get(&t->ctr.rx_frames), rx_ts)) {
+        if (noted)
+            pbuf_copy_partial(p, t->rx_copy, (u16_t)r, 0);
+        v = fault_rx(t->fault, iov, n, &len, noted ? &note : NULL);
+        if (noted) {
+            struct iovec copy = {t->rx_copy, r};
+            netif_tap_report(t, TAP_DIR_RX, &copy, 1, r, 0, &note);
+        }
+        switch (v) {
         case FAULT_PASS:
             if (len < r)
                 pbuf_realloc(p, (u16_t)len);

@@ -195,7 +195,8 @@ static enum fault_verdict rx_one(struct fault *f, uint64_t no)
     struct iovec iov = {frame_buf, sizeof(frame_buf)};
     size_t len = sizeof(frame_buf);
 
-    return fault_rx(f, &iov, 1, &len, no, 0);
+    (void)no;
+    return fault_rx(f, &iov, 1, &len, NULL);
 }
 
 static void test_gilbert_elliott_loss_rate(void **state)
@@ -265,7 +266,7 @@ static void test_corrupt_and_truncate_in_place(void **state)
     memcpy(orig, frame_buf, sizeof(orig));
     assert_true(fault_add(f, "rx corrupt 100% bits 5", err, sizeof(err)) > 0);
     assert_true(fault_add(f, "rx truncate 100% 40", err, sizeof(err)) > 0);
-    assert_int_equal(fault_rx(f, &iov, 1, &len, 1, 0), FAULT_PASS);
+    assert_int_equal(fault_rx(f, &iov, 1, &len, NULL), FAULT_PASS);
     assert_int_equal(len, 40);
     for (int i = 0; i < 64; i++)
         diff += __builtin_popcount(orig[i] ^ frame_buf[i]);
@@ -315,7 +316,7 @@ static void test_rate_shaper_paces_frames(void **state)
     for (int i = 0; i < 20; i++) {
         struct iovec iov = {big, sizeof(big)};
         size_t len = sizeof(big);
-        enum fault_verdict v = fault_rx(f, &iov, 1, &len, (uint64_t)i, 0);
+        enum fault_verdict v = fault_rx(f, &iov, 1, &len, NULL);
         assert_int_not_equal(v, FAULT_DROP);
         passed += v == FAULT_PASS;
     }
@@ -340,7 +341,7 @@ static void test_rate_shaper_drops_beyond_its_queue(void **state)
     for (int i = 0; i < 20; i++) {
         struct iovec iov = {big, sizeof(big)};
         size_t len = sizeof(big);
-        dropped += fault_rx(f, &iov, 1, &len, (uint64_t)i, 0) == FAULT_DROP;
+        dropped += fault_rx(f, &iov, 1, &len, NULL) == FAULT_DROP;
     }
     assert_true(dropped >= 15);
     fault_free(f);
@@ -408,8 +409,10 @@ static void handed_later(void *arg, const uint8_t *data, size_t len)
     hand(arg, 'd', data, len, 0);
 }
 
-static void handed_tx(void *arg, const uint8_t *data, size_t len, uint64_t ts_ns)
+static void handed_tx(void *arg, const uint8_t *data, size_t len, uint64_t ts_ns,
+                      struct capture_note *note)
 {
+    (void)note;
     hand(arg, 't', data, len, ts_ns);
 }
 
@@ -446,7 +449,8 @@ static enum fault_verdict rx_numbered(struct fault *f, uint8_t no)
     size_t len = sizeof(buf);
 
     memset(buf, no, sizeof(buf));
-    return fault_rx(f, &iov, 1, &len, no, 0);
+    (void)no;
+    return fault_rx(f, &iov, 1, &len, NULL);
 }
 
 static void assert_handed(struct handed *h, const char *via, const uint8_t *no, const size_t *len)
@@ -523,7 +527,9 @@ static void test_tx_dup_follows_its_frame(void **state)
     (void)state;
     for (uint8_t no = 1; no <= 2; no++) {
         memset(buf, no, sizeof(buf));
-        assert_int_equal(fault_tx(f, &iov, 1, sizeof(buf), no, 1000 + no), FAULT_TAKEN);
+        struct capture_note note = {.ts_ns = 1000 + no};
+        assert_int_equal(fault_tx(f, &iov, 1, sizeof(buf), &note), FAULT_TAKEN);
+        assert_int_equal(note.nacts, no == 1 ? 2 : 1); /* dup, truncate: for the capture */
     }
     assert_handed(&h, "ttt", (const uint8_t[]){1, 1, 2}, (const size_t[]){40, 64, 40});
     assert_true(h.f[0].ts == 1001 && h.f[1].ts == 1001 && h.f[2].ts == 1002);
