@@ -32,6 +32,7 @@ import harness  # noqa: E402
 
 SEED = 42
 LOSS_RULE = 'rx drop 2% "tcp"'
+RATE = "300M"  # the captured steps' iperf3 rate: a capture tshark reads in seconds
 
 
 def mbit(bps):
@@ -93,6 +94,9 @@ class Demo:
                  self.d.mac), flush=True)
         with open(os.path.join(self.out, "version.json"), "w") as f:
             json.dump(self.d.request({"cmd": "version"}), f)
+        # The capture is for the cable pull and the loss (cable_pull() starts
+        # it again): gigabits a second of bulk would make it gigabytes.
+        self.d.request({"cmd": "capture", "op": "stop"})
 
     def hello(self):
         p = harness.ping(self.ns, self.d.ip, count=20, interval=0.01)
@@ -146,11 +150,12 @@ class Demo:
         """The cable pulled for a second in the middle of a 6 s iperf3 run:
         the intervals show the gap, the host sees NO-CARRIER meanwhile."""
         out = os.path.join(self.out, "iperf3-cable.json")
+        self.d.request({"cmd": "capture", "op": "start"})  # from here on, at 300 Mbit/s
         with open(out, "w") as f:
-            client = self.popen(["iperf3", "-c", self.d.ip, "-J", "-t", "6", "-i", "1"],
-                                stdout=f, stderr=subprocess.DEVNULL)
+            client = self.popen(["iperf3", "-c", self.d.ip, "-J", "-t", "6", "-i", "1",
+                                 "-b", RATE], stdout=f, stderr=subprocess.DEVNULL)
         rx0 = self.d.stats()["driver"]["rx_bytes"]
-        harness.wait_for(lambda: self.d.stats()["driver"]["rx_bytes"] > rx0 + (64 << 20), 15,
+        harness.wait_for(lambda: self.d.stats()["driver"]["rx_bytes"] > rx0 + (16 << 20), 15,
                          "iperf3 data flowing")
         t_flow = time.monotonic()
         harness.wait_for(lambda: time.monotonic() - t_flow > 1.5, 5, "1.5 s of iperf3")
@@ -168,8 +173,8 @@ class Demo:
         if "error" in j:
             raise RuntimeError("iperf3 during the cable pull: %s" % j["error"])
         iv = [i["sum"]["bits_per_second"] / 1e6 for i in j["intervals"]]
-        self.step("cable", "pulled for 1 s during iperf3 (host: %s); Mbit/s per second: %s" % (
-            "NO-CARRIER" if no_carrier else "still had carrier",
+        self.step("cable", "pulled for 1 s in iperf3 -b %s (host: %s); Mbit/s a second: %s" % (
+            RATE, "NO-CARRIER" if no_carrier else "still had carrier",
             " ".join("%.0f" % x for x in iv)),
             {"no_carrier": no_carrier, "interval_mbit": iv})
         return no_carrier and min(iv) < 0.5 * max(iv) and iv[-1] > 0
@@ -178,7 +183,7 @@ class Demo:
         """A seeded loss rule: the same frames are lost in every run with
         --seed 42; the host's TCP retransmits them."""
         add = self.d.request({"cmd": "fault", "op": "add", "rule": LOSS_RULE})
-        j = self.iperf3()
+        j = self.iperf3("-b", RATE)
         rule = [r for r in self.d.stats()["fault"]["rules"] if r["id"] == add["rule_id"]][0]
         self.d.request({"cmd": "fault", "op": "clear"})
         sent = j["end"]["sum_sent"]
@@ -196,15 +201,19 @@ class Demo:
         self.d.request({"cmd": "capture", "op": "stop"})  # closed: all of it on disk
         cap = self.d.pcap
         r = harness.run(["tshark", "-r", cap, "-Y", "frame.comment", "-T", "fields",
-                         "-e", "frame.number", "-e", "frame.time_relative",
-                         "-e", "frame.comment"], timeout=60, check=False)
-        comments = [x for x in r.stdout.splitlines() if x.strip()]
+                         "-E", "aggregator=|", "-e", "frame.number", "-e", "frame.time_relative",
+                         "-e", "frame.comment"], timeout=120, check=False)
+        comments = [x.split("\t") for x in r.stdout.splitlines() if x.count("\t") == 2]
         kinds = {}
-        for line in comments:
-            for kind in ("link", "fault", "mark"):
-                if '"type":"%s"' % kind in line:
-                    kinds.setdefault(kind, line)
-        lines = [v[:110] for v in kinds.values()]
+        for number, rel, text in comments:
+            parts = text.split("|")
+            said = [c for c in parts if not c.startswith("{")]  # a fault's sentence
+            for comment in parts:
+                for kind in ("link", "fault", "mark"):
+                    if '"type":"%s"' % kind in comment and kind not in kinds:
+                        shown = said[0] if kind == "fault" and said else comment
+                        kinds[kind] = "frame %s at %.3f s: %s" % (number, float(rel), shown[:80])
+        lines = list(kinds.values())
         self.step("capture", "%d frames carry event comments (tshark -Y frame.comment):"
                   % len(comments), {"commented_frames": len(comments)}, lines)
         return len(kinds) == 3
