@@ -66,12 +66,19 @@ static size_t out_len(const struct client *cl)
     return evbuffer_get_length(bufferevent_get_output(cl->bev));
 }
 
-static void client_reply(struct client *cl, const char *json)
+/* Queue the line JSON for CL. -1 when there is no memory for it: nothing
+ * was queued (never half a line), and the caller drops the client, which
+ * then sees its connection end rather than wait for an answer for ever. */
+static int client_reply(struct client *cl, const char *json)
 {
     struct evbuffer *out = bufferevent_get_output(cl->bev);
+    size_t n = strlen(json);
 
-    evbuffer_add(out, json, strlen(json));
+    if (evbuffer_expand(out, n + 1) != 0)
+        return -1;
+    evbuffer_add(out, json, n); /* into the room just made: cannot fail */
     evbuffer_add(out, "\n", 1);
+    return 0;
 }
 
 /* Close CL once its output is written (at once when there is none).
@@ -90,7 +97,10 @@ static void client_refuse(struct client *cl, const char *msg)
     char buf[256];
 
     snprintf(buf, sizeof(buf), "{\"ok\":false,\"api\":%d,\"error\":\"%s\"}", CONTROL_API, msg);
-    client_reply(cl, buf);
+    if (client_reply(cl, buf) != 0) {
+        control_client_free(cl);
+        return;
+    }
     client_close(cl);
 }
 
@@ -143,8 +153,13 @@ static void client_process(struct client *cl)
             cl->pending = req.deferred; /* answered by control_reply_send() */
             return;
         }
-        client_reply(cl, resp ? resp : OOM_LINE);
+        int r = client_reply(cl, resp ? resp : OOM_LINE);
+
         free(resp);
+        if (r != 0) {
+            control_client_free(cl);
+            return;
+        }
     }
     if (cl->closing || cl->pending)
         return;
@@ -326,7 +341,7 @@ void control_wake_cb(evutil_socket_t fd, short what, void *arg)
             pthread_mutex_unlock(&c->lock);
             /* a client that does not read loses progress, not memory */
             if (cl && out_len(cl) < CONTROL_MAX_BACKLOG)
-                client_reply(cl, r->json);
+                (void)client_reply(cl, r->json); /* no memory: the line is lost */
             free(r->json);
             free(r);
             continue;
@@ -337,8 +352,10 @@ void control_wake_cb(evutil_socket_t fd, short what, void *arg)
         pthread_mutex_unlock(&c->lock);
         if (cl) {
             cl->pending = NULL;
-            client_reply(cl, r->json ? r->json : OOM_LINE);
-            client_process(cl); /* requests that queued up meanwhile; may free cl */
+            if (client_reply(cl, r->json ? r->json : OOM_LINE) != 0)
+                control_client_free(cl);
+            else
+                client_process(cl); /* requests that queued up meanwhile; may free cl */
         }
         free(r->json);
         free(r);
