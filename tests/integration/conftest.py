@@ -61,7 +61,9 @@ SANITIZER_SKIP = (
     "test_demo.py",           # scripts/demo: ping, iperf3, a cable pull, a loss rule, report
     "test_report.py",         # lwipd-report and Chromium; lwipd as in test_iperf3/test_faults
     "test_report_readers.py",  # Python only
+    "test_soak_verdict.py",   # Python only
     "test_docs.py",           # man pages and --help: no daemon at work
+    "test_zoo.py",            # the zoo's runner: builds of its own, not this sanitized one
 )
 
 
