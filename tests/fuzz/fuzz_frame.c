@@ -329,10 +329,9 @@ static void check_pools(void)
 }
 
 static void on_frame(void *arg, enum tap_dir dir, const struct iovec *iov, int iovcnt, size_t len,
-                     uint64_t ts_ns)
+                     uint64_t ts_ns, struct capture_note *note)
 {
-    (void)dir;
-    capture_frame(arg, iov, iovcnt, len, ts_ns);
+    capture_frame(arg, dir == TAP_DIR_RX ? CAPTURE_IN : CAPTURE_OUT, iov, iovcnt, len, ts_ns, note);
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
