@@ -53,7 +53,8 @@ static size_t put_opt(uint8_t *p, uint16_t code, const void *val, size_t len)
     size_t n = put16(p, code);
 
     n += put16(p + n, (uint16_t)len);
-    memcpy(p + n, val, len);
+    if (len) /* opt_endofopt has no value: VAL may be NULL */
+        memcpy(p + n, val, len);
     memset(p + n + len, 0, pad4(len) - len);
     return n + pad4(len);
 }
