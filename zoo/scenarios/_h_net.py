@@ -1,19 +1,51 @@
 # SPDX-License-Identifier: MIT
 """Host-side helpers for the zoo scenarios of rows 17-20 and 29: frames
-written into the TAP from the namespace's side, and lwipd's capture read
-back as scapy packets.
+written into the TAP from the namespace's side, lwipd's capture read
+back as scapy packets, and the scripted DHCP server (_h_dhcp.py) started
+and stopped.
 
 Imported by the scenarios (runner side); run as a script inside the
 namespace (`python3 _h_net.py send IFACE GAP_S HEX...`) to write raw
 Ethernet frames with an AF_PACKET socket.
 """
+import json
 import os
+import select
 import socket
+import subprocess
 import sys
 import time
 
 HERE = os.path.abspath(__file__)
 PYTHON = "/usr/bin/python3"
+DHCP_SCRIPT = os.path.join(os.path.dirname(HERE), "_h_dhcp.py")
+
+
+def dhcp_server(env, seconds, *flags):
+    """Start the scripted DHCP server (_h_dhcp.py FLAGS) in the namespace for
+    SECONDS; return (process, its log file in env.dir) once it listens."""
+    out = open(os.path.join(env.dir, "dhcp-server.jsonl"), "w")
+    srv = env.ns.popen([PYTHON, DHCP_SCRIPT, env.ns.tap, str(seconds)] + list(flags),
+                       stdout=subprocess.PIPE, stderr=out, text=True)
+    rd, _, _ = select.select([srv.stdout], [], [], 30)
+    line = srv.stdout.readline() if rd else ""
+    if line.strip() != "ready":
+        srv.kill()
+        srv.wait(timeout=10)
+        out.close()
+        raise RuntimeError("the DHCP server did not start: %r" % line)
+    return srv, out
+
+
+def dhcp_server_stop(srv, out):
+    """Stop the server dhcp_server() started; its messages, one dict each
+    (what it saw and answered), also kept in its log file."""
+    if srv.poll() is None:
+        srv.terminate()
+    rest = srv.communicate(timeout=10)[0]
+    out.write(rest)
+    out.close()
+    return [json.loads(x) for x in rest.splitlines() if x.startswith("{")]
 
 
 def host_mac(env):

@@ -17,26 +17,15 @@ dhcp_recv on the stack: dhcp_parse_reply is inlined into it), or, when
 lwIP survives, the lease it gets
 from the next, well-formed OFFER.
 """
-import os
-import select
-import subprocess
-
 import harness
 from zoo.scenarios import _h_net
 
 WINDOW = 20.0
-HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def run(env):
-    out = open(os.path.join(env.dir, "dhcp-server.jsonl"), "w")
-    srv = env.ns.popen([_h_net.PYTHON, os.path.join(HERE, "_h_dhcp.py"), env.ns.tap,
-                        str(WINDOW + 10), "--first-offer-bad-lease-length"],
-                       stdout=subprocess.PIPE, stderr=out, text=True)
+    srv, out = _h_net.dhcp_server(env, WINDOW + 10, "--first-offer-bad-lease-length")
     try:
-        rd, _, _ = select.select([srv.stdout], [], [], 30)
-        if not rd or srv.stdout.readline().strip() != "ready":
-            raise RuntimeError("the DHCP server did not start")
         # Not waiting for ready: the OFFER may come (and stop lwIP) first.
         d = env.start(["--dhcp"], wait_ready=False)
 
@@ -54,15 +43,10 @@ def run(env):
         except TimeoutError:
             got = None
     finally:
-        if srv.poll() is None:
-            srv.terminate()
-        log = srv.communicate(timeout=10)[0]
-        out.write(log)
-        out.close()
-    answers = [line for line in log.splitlines() if "offer-lease-time-2-bytes" in line]
-    if not answers:
+        seen = _h_net.dhcp_server_stop(srv, out)
+    if not [m for m in seen if m.get("answer") == "offer-lease-time-2-bytes"]:
         raise RuntimeError("the OFFER with a 2-byte lease time was never sent")
-    evidence = {"server_log": log.splitlines()[:10], "result": got}
+    evidence = {"server_log": seen[:10], "result": got}
     if got == "stopped":
         harness.wait_for(lambda: env.crash_reports() or env.exited() is not None, 10,
                          "the report")

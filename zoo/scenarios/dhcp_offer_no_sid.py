@@ -20,8 +20,6 @@ OFFER's doing, not the server's.
 """
 import json
 import os
-import select
-import subprocess
 import time
 
 from scapy.all import BOOTP, DHCP  # Debian python3-scapy
@@ -30,32 +28,6 @@ import harness
 from zoo.scenarios import _h_net
 
 WINDOW = 20.0
-HERE = os.path.dirname(os.path.abspath(__file__))
-
-
-def _server(env):
-    """Start the scripted server; return it once it listens."""
-    out = open(os.path.join(env.dir, "dhcp-server.jsonl"), "w")
-    srv = env.ns.popen([_h_net.PYTHON, os.path.join(HERE, "_h_dhcp.py"),
-                        env.ns.tap, str(WINDOW + 30),
-                        "--first-offer-without-server-id"],
-                       stdout=subprocess.PIPE, stderr=out, text=True)
-    rd, _, _ = select.select([srv.stdout], [], [], 30)
-    line = srv.stdout.readline() if rd else ""
-    if line.strip() != "ready":
-        srv.kill()
-        srv.wait(timeout=10)
-        raise RuntimeError("the DHCP server did not start: %r" % line)
-    return srv, out
-
-
-def _stop(srv, out):
-    if srv.poll() is None:
-        srv.terminate()
-    rest = srv.communicate(timeout=10)[0]
-    out.write(rest)
-    out.close()
-    return [json.loads(x) for x in rest.splitlines() if x.startswith("{")]
 
 
 def _dhcp_frames(frames):
@@ -86,7 +58,7 @@ def _link_down_ts(env):
 
 
 def run(env):
-    srv, out = _server(env)
+    srv, out = _h_net.dhcp_server(env, WINDOW + 30, "--first-offer-without-server-id")
     try:
         d = env.start(["--dhcp"])
         t0 = time.monotonic()
@@ -112,7 +84,7 @@ def run(env):
             except TimeoutError:
                 after_flap = "none"
     finally:
-        seen = _stop(srv, out)
+        seen = _h_net.dhcp_server_stop(srv, out)
     msgs = _dhcp_frames(_h_net.captured(env))
     t_flap = _link_down_ts(env)
     bad_offer = [m for m in msgs if m[1] == "rx" and m[2] == 2 and not m[3]]

@@ -18,10 +18,6 @@ DHCP message in the first) and a scripted server (_h_dhcp.py
 holds options: just the end option). Bad: lwIP stops on the assert (or
 gets no lease). Clean: lwIP leases the address; the OFFER it took carried
 option 52 and was longer than one pool buffer (from the capture)."""
-import json
-import os
-import select
-import subprocess
 
 from scapy.all import BOOTP, DHCP, Ether  # Debian python3-scapy
 
@@ -29,30 +25,6 @@ import harness
 from zoo.scenarios import _h_net
 
 WINDOW = 15.0
-HERE = os.path.dirname(os.path.abspath(__file__))
-
-
-def _server(env):
-    out = open(os.path.join(env.dir, "dhcp-server.jsonl"), "w")
-    srv = env.ns.popen([_h_net.PYTHON, os.path.join(HERE, "_h_dhcp.py"), env.ns.tap,
-                        str(WINDOW + 30), "--overload-file"],
-                       stdout=subprocess.PIPE, stderr=out, text=True)
-    rd, _, _ = select.select([srv.stdout], [], [], 30)
-    line = srv.stdout.readline() if rd else ""
-    if line.strip() != "ready":
-        srv.kill()
-        srv.wait(timeout=10)
-        raise RuntimeError("the DHCP server did not start: %r" % line)
-    return srv, out
-
-
-def _stop(srv, out):
-    if srv.poll() is None:
-        srv.terminate()
-    rest = srv.communicate(timeout=10)[0]
-    out.write(rest)
-    out.close()
-    return [json.loads(x) for x in rest.splitlines() if x.startswith("{")]
 
 
 def _offers(env):
@@ -74,7 +46,7 @@ def _stopped(env):
 
 
 def run(env):
-    srv, out = _server(env)
+    srv, out = _h_net.dhcp_server(env, WINDOW + 30, "--overload-file")
     ip = None
     try:
         # the OFFER may come before lwipd says it is ready (and stop it)
@@ -100,7 +72,7 @@ def run(env):
             except TimeoutError:
                 pass
     finally:
-        seen = _stop(srv, out)
+        seen = _h_net.dhcp_server_stop(srv, out)
     offers = _offers(env)
     evidence = {"server_log": seen, "offers_in_capture": offers, "lease": ip}
     if not any(m.get("answer") == "offer" for m in seen):
