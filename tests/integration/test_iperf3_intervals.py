@@ -15,25 +15,15 @@ import time
 import pytest
 
 import harness
-from test_iperf3 import HostServer, app
+import test_iperf3
+from test_iperf3 import app
+
+host_server = test_iperf3.host_server  # the fixture, shared: a host iperf3 server per call
 
 LINE = re.compile(r"^\[\s*(\d+|SUM)\](?:\[[TR]X-C\])?\s+(\d+\.\d\d)-(\d+\.\d\d)\s+sec\s+([\d.]+) "
                   r"(Bytes|KBytes|MBytes|GBytes)\s+([\d.]+) (bits|Kbits|Mbits|Gbits)/sec(.*)$")
 BYTE_UNITS = {"Bytes": 1, "KBytes": 1024, "MBytes": 1024 ** 2, "GBytes": 1024 ** 3}
 BIT_UNITS = {"bits": 1, "Kbits": 1e3, "Mbits": 1e6, "Gbits": 1e9}
-
-
-@pytest.fixture
-def host_server(netns):
-    servers = []
-
-    def start():
-        servers.append(HostServer(netns))
-        return servers[-1]
-
-    yield start
-    for s in servers:
-        s.stop()
 
 
 def lwipctl_json(lwipd, *args):
