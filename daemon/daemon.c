@@ -377,7 +377,10 @@ static int open_capture(struct daemon *d)
 {
     const struct args *a = d->args;
     char err[256];
+    int rc = daemon_open_capture_dir(d);
 
+    if (rc != 0)
+        return rc;
     d->capture = capture_new(a->pcap_snaplen, a->pcap_filter, err, sizeof(err));
     if (!d->capture) {
         log_err("daemon", "--pcap-filter: %s", err);
@@ -542,6 +545,8 @@ static void run_close(struct run *r)
         capture_close(d->capture);
         d->capture = NULL;
     }
+    if (d->capture_dirfd >= 0)
+        close(d->capture_dirfd);
     link_flapper_free(d->flapper);
     stats_log_free(d->stats_log);
     d->stats_log = NULL;
@@ -566,7 +571,7 @@ static void run_close(struct run *r)
  * Returns the process's exit code (LWIPD_EXIT_*). */
 int daemon_run(const struct args *a)
 {
-    struct run r = {.d = {.args = a, .exit_code = 0, .tap_loss_fd = -1}};
+    struct run r = {.d = {.args = a, .exit_code = 0, .tap_loss_fd = -1, .capture_dirfd = -1}};
     int rc;
 
     rc = run_open(&r);
