@@ -14,8 +14,11 @@
  * while capturing is stopped reads `on`, which only start and stop change,
  * never the file, which is NULL for the moment a rotation swaps files.
  *
- * The files are opened in capture_file.c: a control client's name inside
- * a directory, never following a symbolic link.
+ * A write that fails (the disk is full) stops the capture: the file is cut
+ * back to its last whole record, a "capture-error" event and a log line say
+ * why, frames pass uncaptured (lwIP never waits for the disk), and
+ * capture_start() may begin again (capture_file.c, which also opens the
+ * files, a control client's name never following a symbolic link).
  *
  * The file always ends at a record boundary on disk: the stdio buffer is
  * ours and big enough for any record, and it is flushed before a record
@@ -49,6 +52,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -164,8 +168,10 @@ static int start(struct capture *c, int dirfd, const char *name, const char *pat
     ret = capture_file_set_locked(c, dirfd, name, path, errbuf, errlen);
     if (ret == 0)
         ret = capture_file_open_locked(c, errbuf, errlen);
-    if (ret == 0)
+    if (ret == 0) {
+        atomic_store(&c->error, 0);
         atomic_store(&c->on, true);
+    }
 out:
     writer_unlock(c);
     return ret;
@@ -237,9 +243,19 @@ static const unsigned char *gather(struct capture *c, const struct iovec *iov, i
     return c->scratch;
 }
 
+/* Make room in the buffer for a record of CAPLEN bytes of frame and any
+ * comments, flushing it when that might not fit: only whole records reach
+ * the file. 0, or -errno when the flush failed (capturing has stopped). */
+static int make_room_locked(struct capture *c, size_t caplen)
+{
+    size_t most = c->format == CAPTURE_PCAP ? PCAP_REC_HDR + caplen
+                                            : pcapng_epb_size(caplen, NULL) + TAIL_MAX;
+
+    return c->buffered + most > CAPTURE_BUF ? capture_file_flush_locked(c) : 0;
+}
+
 /* Append one record (HDR, DATA) in the file's format, with the comments in
- * c->comments (pcapng), to the open file; flushes first when the record
- * would not fit in the buffer, so that only whole records reach the file. */
+ * c->comments (pcapng), to the buffer, which has room (make_room_locked()). */
 static void write_record(struct capture *c, const struct pcap_pkthdr *hdr,
                          const unsigned char *data, uint64_t ts_ns, enum capture_dir dir)
 {
@@ -248,10 +264,6 @@ static void write_record(struct capture *c, const struct pcap_pkthdr *hdr,
     uint8_t head[28];
     size_t n;
 
-    if (c->buffered + size > CAPTURE_BUF) {
-        fflush(c->file); /* whole records only reach the file */
-        c->buffered = 0;
-    }
     if (c->format == CAPTURE_PCAP) {
         pcap_dump((unsigned char *)c->dumper, hdr, data);
     } else {
@@ -308,7 +320,7 @@ void capture_frame(struct capture *c, enum capture_dir dir, const struct iovec *
         c->file_bytes + (ng ? pcapng_epb_size(hdr.caplen, NULL) : PCAP_REC_HDR + hdr.caplen) >
             c->rotate_bytes)
         capture_file_rotate_locked(c);
-    if (!c->file)
+    if (!c->file || make_room_locked(c, hdr.caplen) != 0)
         goto unlock;
     c->comments.n = 0;
     if (ng)
@@ -334,11 +346,12 @@ unwritten:
     }
 }
 
+/* Write what is buffered to the file (the daemon's 100 ms timer). A write
+ * that fails stops the capture (see fail_locked()). */
 void capture_flush(struct capture *c)
 {
     writer_lock(c);
-    if (c->file && fflush(c->file) == 0)
-        c->buffered = 0;
+    capture_file_flush_locked(c);
     writer_unlock(c);
 }
 
@@ -429,4 +442,11 @@ bool capture_running(const struct capture *c)
 const char *capture_path(const struct capture *c)
 {
     return c->path ? c->path : "";
+}
+
+/* The errno of the write that stopped the capture (fail_locked()), 0 if
+ * none did since it last started. */
+int capture_error(const struct capture *c)
+{
+    return atomic_load(&c->error);
 }

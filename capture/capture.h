@@ -74,3 +74,4 @@ uint64_t capture_frames(const struct capture *c);
 uint64_t capture_rotations(const struct capture *c);
 bool capture_running(const struct capture *c);
 const char *capture_path(const struct capture *c);
+int capture_error(const struct capture *c);

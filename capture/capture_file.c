@@ -18,12 +18,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/base.h"
+#include "base/events.h"
 #include "base/log.h"
 
 /* 0 if NAME may be a capture file name sent over the control socket, else
@@ -177,11 +179,56 @@ static void close_file(struct capture *c)
     c->file = NULL;
 }
 
-/* Close the current file (flushed), if any. 0. */
+/* Writing to the file failed with ERR (ENOSPC: the disk is full; EIO,
+ * EDQUOT, EFBIG ...). The file is cut back to the last record that reached
+ * it whole (a full disk may have taken part of a buffer) and closed, and
+ * capturing stops, with a log line and a "capture-error" event: frames then
+ * pass uncaptured, lwIP is not held up, and capture_start() may try again
+ * once there is room. */
+static void fail_locked(struct capture *c, int err)
+{
+    uint64_t kept = c->file_bytes - c->buffered; /* on disk at the last good flush */
+
+    __fpurge(c->file); /* the unwritten rest: fclose() must not try it again */
+    if (ftruncate(fileno(c->file), (off_t)kept) != 0) {
+        /* the file keeps a partial record at its end: nothing better to do */
+    }
+    close_file(c);
+    c->buffered = 0;
+    atomic_store(&c->on, false);
+    atomic_store(&c->error, err);
+    log_err("capture",
+            "%s: %s: capture stopped, the file keeps %llu bytes (start it again "
+            "once there is room)",
+            c->path, strerror(err), (unsigned long long)kept);
+    events_emit("capture-error", "\"errno\":%d,\"error\":\"%s\",\"bytes\":%llu", err, strerror(err),
+                (unsigned long long)kept);
+}
+
+/* Write what is buffered to the file. 0, or -errno after fail_locked(). */
+int capture_file_flush_locked(struct capture *c)
+{
+    int err;
+
+    if (!c->file)
+        return 0;
+    if (fflush(c->file) != 0) {
+        err = errno ? errno : EIO;
+        fail_locked(c, err);
+        return -err;
+    }
+    c->buffered = 0;
+    return 0;
+}
+
+/* Flush and close the current file, if any. 0, or -errno when the flush
+ * failed (then capturing has stopped: fail_locked()). */
 int capture_file_close_locked(struct capture *c)
 {
+    int ret = capture_file_flush_locked(c);
+
     close_file(c);
-    return 0;
+    return ret;
 }
 
 /* Make PATH (and NAME in DIRFD, NULL: none) the file to write; with PATH
@@ -219,7 +266,9 @@ int capture_file_rotate_locked(struct capture *c)
 
     if (!c->file)
         return 0;
-    capture_file_close_locked(c);
+    ret = capture_file_close_locked(c);
+    if (ret != 0)
+        return ret; /* stopped: fail_locked() said why */
     base_shift_files(c->dirfd < 0 ? AT_FDCWD : c->dirfd, c->dirfd < 0 ? c->path : c->name,
                      c->rotate_count);
     atomic_fetch_add(&c->rotations, 1);

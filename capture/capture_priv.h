@@ -43,6 +43,7 @@ struct capture {
     char *path;            /* the file, as given or as DIR/NAME: in messages and stats */
     char *name;            /* with dirfd: the file's name in that directory */
     int dirfd;             /* the directory a control client's name is in; -1: path as given */
+    atomic_int error;      /* the errno that stopped the capture, 0: none since the start */
     unsigned snaplen;
     bool has_filter;
     struct bpf_program filter;
@@ -63,6 +64,7 @@ struct capture {
 int capture_file_set_locked(struct capture *c, int dirfd, const char *name, const char *path,
                             char *errbuf, size_t errlen);
 int capture_file_open_locked(struct capture *c, char *errbuf, size_t errlen);
+int capture_file_flush_locked(struct capture *c);
 int capture_file_close_locked(struct capture *c);
 int capture_file_rotate_locked(struct capture *c);
 

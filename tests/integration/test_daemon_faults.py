@@ -4,6 +4,7 @@ the driver counted, a stopped process (debugger, cgroup freezer, paused VM)
 is not reported as a wedged stack, and --control never deletes a file that
 is not a socket, and makes it again when it is removed; an unusable
 /dev/net/tun is a clear error."""
+import errno
 import glob
 import json
 import os
@@ -11,6 +12,7 @@ import shutil
 import signal
 import socket
 import stat
+import struct
 import subprocess
 import tempfile
 import time
@@ -363,3 +365,60 @@ def test_address_space_limit_under_load_fails_requests_not_lwipd(netns, lwipd_fa
     assert harness.ping(netns, d.ip, count=5)["received"] == 5
     e = netns.helper("nettools.py", "tcp-echo", d.ip, 7, 256 * 1024)
     assert e["match"] is True, e
+
+
+def pcap_whole(path):
+    """Whether the classic pcap file PATH ends exactly at a record boundary."""
+    with open(path, "rb") as f:
+        data = f.read()
+    off = 24
+    while off + 16 <= len(data):
+        off += 16 + struct.unpack("<I", data[off + 8:off + 12])[0]
+    return off == len(data)
+
+
+@pytest.fixture
+def small_tmpfs():
+    """A 2 MiB tmpfs on a directory of its own, unmounted and removed at the end."""
+    path = tempfile.mkdtemp(prefix="lwipd-full-", dir="/tmp")
+    harness.run(["mount", "-t", "tmpfs", "-o", "size=2m,mode=0755", "lwipd-test", path])
+    try:
+        yield path
+    finally:
+        harness.run(["umount", path], check=False)
+        os.rmdir(path)
+
+
+def test_capture_disk_full_stops_the_capture_not_lwip(netns, workdir, small_tmpfs):
+    pcap = os.path.join(small_tmpfs, "cap.pcap")
+    ev = os.path.join(workdir, "events.jsonl")
+    d = harness.Lwipd(netns, workdir, pcap=False, extra_args=["--pcap", pcap, "--events", ev])
+    d.start()
+    load = netns.popen(["timeout", "20", "iperf3", "-c", d.ip, "-t", "3"],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        harness.wait_for(lambda: events(ev, "capture-error"), 15, "the capture-error event")
+    finally:
+        harness.interrupt(load)
+    err = events(ev, "capture-error")
+    assert len(err) == 1 and err[0]["errno"] == errno.ENOSPC, err
+    assert "No space left on device: capture stopped" in d.read_log()
+    st = d.request({"cmd": "stats"})["stats"]["capture"]
+    assert st["running"] is False and st["errno"] == errno.ENOSPC, st
+    # The file is cut back to its last whole record, which the event gives.
+    assert os.path.getsize(pcap) == err[0]["bytes"] and pcap_whole(pcap)
+    assert len(harness.read_pcap(pcap)) > 100
+    # lwIP runs on.
+    assert d.request({"cmd": "status"})["ok"] is True
+    assert harness.ping(netns, d.ip, count=5)["received"] == 5
+    e = netns.helper("nettools.py", "tcp-echo", d.ip, 7, 64 * 1024)
+    assert e["match"] is True, e
+    # Room again: a new capture in the same directory works.
+    os.unlink(pcap)
+    r = d.request({"cmd": "capture", "op": "start", "path": "again.pcap"})
+    assert r["ok"] is True and r["capturing"] is True, r
+    again = os.path.join(small_tmpfs, "again.pcap")
+    assert harness.ping(netns, d.ip, count=5)["received"] == 5
+    harness.wait_for(lambda: len(harness.read_pcap(again)) >= 10, 5, "frames in again.pcap")
+    assert d.request({"cmd": "stats"})["stats"]["capture"]["errno"] == 0
+    assert d.stop() == 0
