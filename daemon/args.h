@@ -65,6 +65,8 @@ struct args {
     bool single_core;
     int driver_priority; /* SCHED_FIFO priority of tap-dma; 0: none */
     const char *events;
+    uint64_t events_rotate_bytes; /* 0: never */
+    unsigned events_rotate_count;
     uint64_t seed;
     bool seed_set;
     struct link_flap link_flap;

@@ -175,7 +175,10 @@ static int set_igmp_join(struct args *a, const char *v, char *err, size_t errlen
     return 0;
 }
 
-static int set_pcap_rotate(struct args *a, const char *v, char *err, size_t errlen)
+/* SIZE:COUNT of the option OPT (--pcap-rotate, --events-rotate) into
+ * *BYTES and *COUNT. 0 or -EINVAL with ERR set. */
+static int parse_rotate(const char *opt, const char *v, uint64_t *bytes, unsigned *count_out,
+                        char *err, size_t errlen)
 {
     char *end;
     double size;
@@ -184,7 +187,7 @@ static int set_pcap_rotate(struct args *a, const char *v, char *err, size_t errl
     errno = 0;
     size = strtod(v, &end);
     if (errno || end == v || size <= 0)
-        return ERR("--pcap-rotate: '%s' is not SIZE:COUNT (e.g. 100M:5)", v);
+        return ERR("--%s: '%s' is not SIZE:COUNT (e.g. 100M:5)", opt, v);
     if (*end == 'k' || *end == 'K')
         size *= 1e3, end++;
     else if (*end == 'm' || *end == 'M')
@@ -193,10 +196,22 @@ static int set_pcap_rotate(struct args *a, const char *v, char *err, size_t errl
         size *= 1e9, end++;
     /* NaN and sizes past any disk fail here, before the cast (found by tests/fuzz/fuzz_config) */
     if (*end != ':' || args_parse_uint(end + 1, 1, 1000, &count) || !(size >= 1024 && size <= 1e15))
-        return ERR("--pcap-rotate: '%s' is not SIZE:COUNT (size 1K-1000T, count 1-1000)", v);
-    a->pcap_rotate_bytes = (uint64_t)size;
-    a->pcap_rotate_count = (unsigned)count;
+        return ERR("--%s: '%s' is not SIZE:COUNT (size 1K-1000T, count 1-1000)", opt, v);
+    *bytes = (uint64_t)size;
+    *count_out = (unsigned)count;
     return 0;
+}
+
+static int set_pcap_rotate(struct args *a, const char *v, char *err, size_t errlen)
+{
+    return parse_rotate("pcap-rotate", v, &a->pcap_rotate_bytes, &a->pcap_rotate_count, err,
+                        errlen);
+}
+
+static int set_events_rotate(struct args *a, const char *v, char *err, size_t errlen)
+{
+    return parse_rotate("events-rotate", v, &a->events_rotate_bytes, &a->events_rotate_count, err,
+                        errlen);
 }
 
 /* "idle=MS,requests=N,random=PERMILLE,peer=0|1", any subset, in any order.
@@ -410,6 +425,8 @@ const struct opt_def args_opts[] = {
      .def_doc = "$LOGS_DIRECTORY, the capture's directory, or /tmp"},
     {"events", "FILE", "events log: link edges, faults, violations (JSON lines)",
      STRING(events, 0, "path")},
+    {"events-rotate", "SIZE:N", "start a new events file past SIZE (e.g. 10M), keep N files",
+     CUSTOM(set_events_rotate)},
     {"stats-log", "FILE", "write a stats record every --stats-interval (JSON lines)",
      STRING(stats_log, 0, "path")},
     {"stats-interval", "MS", "period of the --stats-log records",

@@ -294,6 +294,8 @@ static int open_process(struct run *r)
     }
     if (a->events) {
         int e = events_open(a->events);
+
+        events_set_rotation(a->events_rotate_bytes, a->events_rotate_count);
         if (e) {
             log_err("daemon", "--events %s: %s", a->events, strerror(-e));
             return LWIPD_EXIT_CANTCREAT;

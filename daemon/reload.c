@@ -15,14 +15,14 @@
 #include "fault_inject/fault.h"
 
 /* SIGHUP: reopen the log, rotate the capture (the writer switches files
- * under its lock: no frame is lost), re-read the fault file (a bad file
- * leaves the rules as they were), make the control socket again if it was
- * removed. */
+ * under its lock: no frame is lost) and the events log (or reopen it: see
+ * events_reopen()), re-read the fault file (a bad file leaves the rules as
+ * they were), make the control socket again if it was removed. */
 void daemon_reload(struct daemon *d)
 {
     const struct args *a = d->args;
 
-    log_info("daemon", "SIGHUP: reopening log and capture, re-reading the fault file");
+    log_info("daemon", "SIGHUP: reopening log, capture and events, re-reading the fault file");
     if (a->log_file && log_open_file(a->log_file) != 0)
         log_err("daemon", "cannot reopen %s", a->log_file);
     if (d->control)
@@ -34,6 +34,8 @@ void daemon_reload(struct daemon *d)
             events_emit("capture", "\"op\":\"rotate\",\"by\":\"SIGHUP\"");
     }
     stats_log_reopen(d->stats_log);
+    if (a->events && events_reopen() != 0)
+        log_err("daemon", "cannot reopen %s", a->events);
     if (a->fault_file) {
         struct fault *check = fault_new(d->seed);
         char err[512];

@@ -422,3 +422,37 @@ def test_capture_disk_full_stops_the_capture_not_lwip(netns, workdir, small_tmpf
     harness.wait_for(lambda: len(harness.read_pcap(again)) >= 10, 5, "frames in again.pcap")
     assert d.request({"cmd": "stats"})["stats"]["capture"]["errno"] == 0
     assert d.stop() == 0
+
+
+def events_files(path):
+    """The events log PATH and its rotated files, oldest first."""
+    rotated = [p for p in glob.glob(path + ".*") if p.rsplit(".", 1)[1].isdigit()]
+    return sorted(rotated, key=lambda p: -int(p.rsplit(".", 1)[1])) + [path]
+
+
+def test_events_log_rotates_by_size_and_on_sighup(netns, lwipd_factory, workdir):
+    ev = os.path.join(workdir, "events.jsonl")
+    d = lwipd_factory("--link-flap", "20:10:50", "--events", ev, "--events-rotate", "2K:100")
+    harness.wait_for(lambda: sum(len(events(f, "link")) for f in events_files(ev)) >= 101, 15,
+                     "50 flaps in the events files")
+    before = events_files(ev)
+    d.signal(signal.SIGHUP)  # a new file now, as the capture's
+    harness.wait_for(lambda: len(events_files(ev)) == len(before) + 1, 5, "the SIGHUP rotation")
+    mark = d.request({"cmd": "capture", "op": "mark", "text": "after SIGHUP"})["event"]
+    harness.wait_for(lambda: [e for e in events(ev, "mark") if e["seq"] == mark], 5,
+                     "the mark in the new file")
+    last = d.stats()["events"]
+    assert d.stop() == 0  # writes what is left
+    seqs = []
+    for f in events_files(ev):
+        with open(f) as fh:
+            lines = fh.read().splitlines()
+        assert lines, f
+        assert os.path.getsize(f) <= 2000, (f, os.path.getsize(f))  # 2K: 2000 bytes
+        for line in lines:
+            e = json.loads(line)  # every line whole
+            assert e["type"] != "events-lost", e
+            seqs.append(e["seq"])
+    # Every event in exactly one file, in order, none missing.
+    assert seqs == list(range(1, len(seqs) + 1)) and len(seqs) >= last, (len(seqs), last)
+    assert len(events_files(ev)) >= 5
