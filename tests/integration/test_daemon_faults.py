@@ -456,3 +456,21 @@ def test_events_log_rotates_by_size_and_on_sighup(netns, lwipd_factory, workdir)
     # Every event in exactly one file, in order, none missing.
     assert seqs == list(range(1, len(seqs) + 1)) and len(seqs) >= last, (len(seqs), last)
     assert len(events_files(ev)) >= 5
+
+
+def test_events_log_reopened_on_sighup_after_logrotate(netns, lwipd_factory, workdir):
+    ev = os.path.join(workdir, "events.jsonl")
+    d = lwipd_factory("--events", ev)
+    first = d.request({"cmd": "capture", "op": "mark", "text": "before"})["event"]
+    harness.wait_for(lambda: [e for e in events(ev, "mark") if e["seq"] == first], 5,
+                     "the first mark")
+    os.rename(ev, ev + ".old")  # as logrotate does, without copytruncate
+    d.signal(signal.SIGHUP)
+    harness.wait_for(lambda: os.path.exists(ev), 5, "the events log made again")
+    second = d.request({"cmd": "capture", "op": "mark", "text": "after"})["event"]
+    harness.wait_for(lambda: [e for e in events(ev, "mark") if e["seq"] == second], 5,
+                     "the second mark in the new file")
+    old = [e["seq"] for e in events(ev + ".old")]
+    new = [e["seq"] for e in events(ev)]
+    assert old == list(range(1, len(old) + 1)) and first in old
+    assert new == list(range(len(old) + 1, len(old) + len(new) + 1)) and second in new
