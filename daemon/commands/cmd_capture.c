@@ -74,7 +74,14 @@ int cmd_capture(struct commands_ctx *ctx, const cJSON *req, cJSON *resp, char *e
         return -EINVAL;
     }
     if (strcmp(op, "start") == 0) {
-        int ret = start(ctx, commands_str_field(req, "path"), err, errlen);
+        const cJSON *path = cJSON_GetObjectItemCaseSensitive(req, "path");
+        int ret;
+
+        if (path && !cJSON_IsString(path)) {
+            snprintf(err, errlen, "capture start: \"path\" must be a file name");
+            return -EINVAL;
+        }
+        ret = start(ctx, commands_str_field(req, "path"), err, errlen);
 
         if (ret != 0)
             return ret;

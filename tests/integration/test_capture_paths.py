@@ -82,6 +82,8 @@ def test_names_with_a_slash_or_dots_are_refused(netns, lwipd_factory, workdir, o
     assert open(outside, "rb").read() == b"not a capture\n" * 10
     r = start(d, "../" + os.path.basename(escape))
     assert "plain file name" in r["error"], r
+    r = start(d, ["x.pcap"])
+    assert r["ok"] is False and "must be a file name" in r["error"], r
     assert d.request({"cmd": "status"})["ok"] is True
 
 
