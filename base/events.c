@@ -226,7 +226,8 @@ static void flush_locked(void);
 
 /* Append the line LINE (N bytes, its newline included) to the file, first
  * starting a new file if it would take the current one past the limit
- * (unless that one is empty). 0 or -errno. Called with file_lock held. */
+ * (unless that one is empty). 0, or -errno with nothing of LINE in the
+ * file. Called with file_lock held. */
 static int write_line_locked(const char *line, size_t n)
 {
     ssize_t w;
@@ -236,6 +237,16 @@ static int write_line_locked(const char *line, size_t n)
     w = write(ev.fd, line, n);
     if (w < 0)
         return -errno;
+    if ((size_t)w < n) {
+        /* the disk is full: take the part back from the end (appended
+         * there), the line is tried again at the next flush */
+        struct stat st;
+
+        if (fstat(ev.fd, &st) != 0 || ftruncate(ev.fd, st.st_size - (off_t)w) != 0) {
+            /* nothing better to do */
+        }
+        return -ENOSPC;
+    }
     ev.size += (uint64_t)w;
     return 0;
 }
