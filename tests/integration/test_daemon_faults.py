@@ -474,3 +474,23 @@ def test_events_log_reopened_on_sighup_after_logrotate(netns, lwipd_factory, wor
     new = [e["seq"] for e in events(ev)]
     assert old == list(range(1, len(old) + 1)) and first in old
     assert new == list(range(len(old) + 1, len(old) + len(new) + 1)) and second in new
+
+
+def test_events_log_on_a_full_disk_keeps_whole_lines_and_catches_up(netns, lwipd_factory,
+                                                                    small_tmpfs):
+    ev = os.path.join(small_tmpfs, "events.jsonl")
+    filler = os.path.join(small_tmpfs, "filler")
+    st = os.statvfs(small_tmpfs)
+    with open(filler, "wb") as f:  # leave one page: the flaps' events need more
+        f.write(b"\0" * (st.f_bavail * st.f_frsize - 4096))
+    d = lwipd_factory("--link-flap", "20:10:40", "--events", ev, pcap=False)
+    harness.wait_for(lambda: d.stats()["events"] >= 81, 15, "40 flaps recorded")
+    harness.wait_for(lambda: os.path.getsize(ev) > 2048, 5, "the disk filling")
+    for line in open(ev).read().splitlines():
+        json.loads(line)  # only whole lines, though the disk is full
+    assert os.path.getsize(ev) <= 4096
+    last = d.stats()["events"]
+    os.unlink(filler)  # room again: the writer catches up, nothing lost
+    harness.wait_for(lambda: max(e["seq"] for e in events(ev)) >= last, 5, "the events log")
+    seqs = [e["seq"] for e in events(ev)]
+    assert seqs == list(range(1, len(seqs) + 1)), seqs
