@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* The capture's files: opening one (a path lwipd was given, or a name a
- * control client chose inside the capture directory) and shifting them on
- * a rotation.
+ * control client chose inside the capture directory), flushing and closing
+ * it, shifting the files on a rotation, and giving one up when a write to
+ * it fails (fail_locked()). Each *_locked function runs under the writer
+ * lock.
  *
  * A name from the control socket comes from someone lwipd trusts less than
  * its own command line, and lwipd often runs as root. So such a name is one
