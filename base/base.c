@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* The clock and the thread id every module uses. */
+/* The clock, the thread id and the rotation of files every module uses. */
 #define _GNU_SOURCE
 #include "base/base.h"
 
+#include <fcntl.h>
+#include <stdio.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -45,5 +47,24 @@ void base_deadline_after_ms(struct timespec *ts, clockid_t clock, uint64_t ms)
     if (ts->tv_nsec >= (long)BASE_NS_PER_SEC) {
         ts->tv_sec++;
         ts->tv_nsec -= (long)BASE_NS_PER_SEC;
+    }
+}
+
+/* Rotate the files NAME (relative to the directory DIRFD, or AT_FDCWD):
+ * NAME -> NAME.1 -> ... -> NAME.(COUNT-1), the oldest replaced; NAME is then
+ * free for a new file. With COUNT 1 nothing moves (NAME is to be
+ * replaced). rename() moves links, never what they point to. The capture
+ * and the events log name their files alike. */
+void base_shift_files(int dirfd, const char *name, unsigned count)
+{
+    char from[4200], to[4200];
+
+    for (unsigned i = count - 1; i >= 1 && count > 0; i--) {
+        if (i == 1)
+            snprintf(from, sizeof(from), "%s", name);
+        else
+            snprintf(from, sizeof(from), "%s.%u", name, i - 1);
+        snprintf(to, sizeof(to), "%s.%u", name, i);
+        renameat(dirfd, from, dirfd, to); /* ENOENT for files not there yet is fine */
     }
 }

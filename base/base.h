@@ -28,3 +28,4 @@ pid_t base_gettid(void);
 uint64_t base_now_ns(void);
 uint64_t base_realtime_ns(void);
 void base_deadline_after_ms(struct timespec *ts, clockid_t clock, uint64_t ms);
+void base_shift_files(int dirfd, const char *name, unsigned count);

@@ -13,6 +13,11 @@
  * writer drains it often enough (events_flush() from a timer) that nothing
  * is lost unless more than EVENTS_RING events happen between two flushes,
  * which is counted and logged as a gap.
+ *
+ * The file rotates by size (events_set_rotation(): FILE, FILE.1, ... as the
+ * capture's) and on SIGHUP (events_reopen()). The writer checks the size
+ * before each line, so a line lands whole in exactly one file, and a file
+ * passes the limit only when one line alone is longer.
  */
 #define _GNU_SOURCE
 #include "base/events.h"
@@ -22,11 +27,14 @@
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "base/base.h"
+#include "base/log.h"
 
 #define EVENTS_RING 16384 /* power of two; ~4 MB */
 
@@ -40,6 +48,10 @@ static struct {
     _Atomic uint64_t next; /* last sequence number handed out */
     pthread_mutex_t file_lock;
     int fd;
+    char *path;            /* the file's name, for rotations and reopening */
+    uint64_t size;         /* bytes in the current file */
+    uint64_t rotate_bytes; /* 0: no rotation by size */
+    unsigned rotate_count;
     uint64_t written; /* last sequence number written to the file */
     uint64_t lost;
 } ev = {.fd = -1, .file_lock = PTHREAD_MUTEX_INITIALIZER};
@@ -50,19 +62,75 @@ void events_init(void)
     ev.written = 0;
 }
 
-/* Also write every event to PATH (JSON lines, appended). 0 or -errno. */
-int events_open(const char *path)
+/* Open ev.path (appending; FLAGS: O_TRUNC for a new file after a
+ * rotation) as the file. 0 or -errno (then no file: events stay in the
+ * ring only). Called with file_lock held. */
+static int open_locked(int flags)
 {
-    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    struct stat st;
+    int fd = open(ev.path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | flags, 0644);
 
-    if (fd < 0)
-        return -errno;
-    pthread_mutex_lock(&ev.file_lock);
     if (ev.fd >= 0)
         close(ev.fd);
     ev.fd = fd;
-    pthread_mutex_unlock(&ev.file_lock);
+    if (fd < 0)
+        return -errno;
+    ev.size = fstat(fd, &st) == 0 ? (uint64_t)st.st_size : 0;
     return 0;
+}
+
+/* Also write every event to PATH (JSON lines, appended). 0 or -errno. */
+int events_open(const char *path)
+{
+    char *p = strdup(path);
+    int ret;
+
+    if (!p)
+        return -ENOMEM;
+    pthread_mutex_lock(&ev.file_lock);
+    free(ev.path);
+    ev.path = p;
+    ret = open_locked(0);
+    pthread_mutex_unlock(&ev.file_lock);
+    return ret;
+}
+
+/* Start a new file once the current one would pass BYTES (0: never),
+ * keeping COUNT files: FILE, FILE.1, ... FILE.(COUNT-1). */
+void events_set_rotation(uint64_t bytes, unsigned count)
+{
+    pthread_mutex_lock(&ev.file_lock);
+    ev.rotate_bytes = bytes;
+    ev.rotate_count = count < 1 ? 1 : count;
+    pthread_mutex_unlock(&ev.file_lock);
+}
+
+/* FILE -> FILE.1 ..., a new FILE. Called with file_lock held. */
+static int rotate_locked(void)
+{
+    int ret;
+
+    base_shift_files(AT_FDCWD, ev.path, ev.rotate_count);
+    ret = open_locked(O_TRUNC);
+    if (ret != 0)
+        log_err("events", "%s: %s: events go on in memory only", ev.path, strerror(-ret));
+    return ret;
+}
+
+/* SIGHUP: with a rotation set, start a new file now (as the capture);
+ * else reopen the file by its name (after logrotate moved it). What was
+ * recorded before is written to the old file first. 0, -ENOENT without a
+ * file, or -errno. */
+int events_reopen(void)
+{
+    int ret = -ENOENT;
+
+    events_flush();
+    pthread_mutex_lock(&ev.file_lock);
+    if (ev.path)
+        ret = ev.rotate_bytes ? rotate_locked() : open_locked(0);
+    pthread_mutex_unlock(&ev.file_lock);
+    return ret;
 }
 
 void events_close(void)
@@ -72,6 +140,8 @@ void events_close(void)
     if (ev.fd >= 0)
         close(ev.fd);
     ev.fd = -1;
+    free(ev.path);
+    ev.path = NULL;
     pthread_mutex_unlock(&ev.file_lock);
 }
 
@@ -154,6 +224,33 @@ int events_format(const struct events_record *r, char *buf, size_t len)
 
 static void flush_locked(void);
 
+/* Append the line LINE (N bytes, its newline included) to the file, first
+ * starting a new file if it would take the current one past the limit
+ * (unless that one is empty). 0, or -errno with nothing of LINE in the
+ * file. Called with file_lock held. */
+static int write_line_locked(const char *line, size_t n)
+{
+    ssize_t w;
+
+    if (ev.rotate_bytes && ev.size > 0 && ev.size + n > ev.rotate_bytes && rotate_locked() != 0)
+        return -EIO;
+    w = write(ev.fd, line, n);
+    if (w < 0)
+        return -errno;
+    if ((size_t)w < n) {
+        /* the disk is full: take the part back from the end (appended
+         * there), the line is tried again at the next flush */
+        struct stat st;
+
+        if (fstat(ev.fd, &st) != 0 || ftruncate(ev.fd, st.st_size - (off_t)w) != 0) {
+            /* nothing better to do */
+        }
+        return -ENOSPC;
+    }
+    ev.size += (uint64_t)w;
+    return 0;
+}
+
 /* Write the events recorded since the last flush to the file (if any). */
 void events_flush(void)
 {
@@ -183,7 +280,7 @@ static void flush_locked(void)
         int n =
             snprintf(line, sizeof(line), "{\"api\":%d,\"type\":\"events-lost\",\"count\":%llu}\n",
                      EVENTS_API, (unsigned long long)gap);
-        if (write(ev.fd, line, (size_t)n) < 0) {
+        if (write_line_locked(line, (size_t)n) != 0) {
             /* nothing better to do */
         }
         ev.lost += gap;
@@ -201,7 +298,7 @@ static void flush_locked(void)
         if (n > (int)sizeof(line) - 2)
             n = (int)sizeof(line) - 2;
         line[n++] = '\n';
-        if (write(ev.fd, line, (size_t)n) < 0)
+        if (write_line_locked(line, (size_t)n) != 0)
             break;
         ev.written = seq;
     }

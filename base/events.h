@@ -22,6 +22,8 @@ struct events_record {
 
 void events_init(void);
 int events_open(const char *path);
+void events_set_rotation(uint64_t bytes, unsigned count);
+int events_reopen(void);
 void events_close(void);
 uint64_t events_emit(const char *type, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 uint64_t events_emit_raw(const char *type, const char *text);

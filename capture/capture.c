@@ -14,6 +14,12 @@
  * while capturing is stopped reads `on`, which only start and stop change,
  * never the file, which is NULL for the moment a rotation swaps files.
  *
+ * A write that fails (the disk is full) stops the capture: the file is cut
+ * back to its last whole record, a "capture-error" event and a log line say
+ * why, frames pass uncaptured (lwIP never waits for the disk), and
+ * capture_start() may begin again (capture_file.c, which also opens the
+ * files, a control client's name never following a symbolic link).
+ *
  * The file always ends at a record boundary on disk: the stdio buffer is
  * ours and big enough for any record, and it is flushed before a record
  * that would not fit, so stdio never writes half a record. A SIGKILL thus
@@ -46,6 +52,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -58,40 +65,6 @@
 const char *const capture_format_names[CAPTURE_PCAPNG + 1] = {
     [CAPTURE_PCAP] = "pcap",
     [CAPTURE_PCAPNG] = "pcapng",
-};
-
-#define CAPTURE_SNAPLEN 262144
-#define PCAP_FILE_HDR   24
-#define PCAP_REC_HDR    16
-#define CAPTURE_BUF     (2 * CAPTURE_SNAPLEN) /* the stdio buffer: any record fits */
-#define HEAD_MAX        128                   /* SHB + IDB */
-#define TAIL_MAX        (3 + PCAPNG_COMMENTS * (4 + PCAPNG_COMMENT_LEN) + 32)
-
-struct capture {
-    pthread_mutex_t lock;
-    atomic_int holder; /* kernel thread id inside the writer, 0: none */
-    pcap_t *dead;
-    enum capture_format format;
-    FILE *file;            /* NULL while stopped, and inside a rotation */
-    pcap_dumper_t *dumper; /* classic pcap: the libpcap writer on `file` */
-    atomic_bool on;        /* between start and stop (or a failed rotation) */
-    char *iobuf;           /* the dumper's stdio buffer, CAPTURE_BUF bytes */
-    size_t buffered;       /* bytes in it since the last flush */
-    char *path;
-    unsigned snaplen;
-    bool has_filter;
-    struct bpf_program filter;
-    uint64_t rotate_bytes; /* 0: no rotation */
-    unsigned rotate_count;
-    uint64_t file_bytes;
-    uint64_t file_frames; /* records in the current file (written or buffered) */
-    uint64_t last_ts;     /* the stamp of the last frame written */
-    uint64_t ev_next;     /* pcapng: the first event not yet on a frame */
-    struct capture_comments comments;
-    uint8_t tail[TAIL_MAX];
-    atomic_uint_fast64_t frames;
-    atomic_uint_fast64_t rotations;
-    unsigned char scratch[CAPTURE_SNAPLEN];
 };
 
 /* Process-wide: what a thread does around the writer lock (set once at
@@ -141,6 +114,7 @@ struct capture *capture_new(unsigned snaplen, const char *filter, char *errbuf, 
         return NULL;
     }
     pthread_mutex_init(&c->lock, NULL);
+    c->dirfd = -1;
     c->snaplen = snaplen == 0 || snaplen > CAPTURE_SNAPLEN ? CAPTURE_SNAPLEN : snaplen;
     c->dead = pcap_open_dead_with_tstamp_precision(DLT_EN10MB, (int)c->snaplen,
                                                    PCAP_TSTAMP_PRECISION_NANO);
@@ -170,57 +144,6 @@ void capture_set_rotation(struct capture *c, uint64_t bytes, unsigned count)
     writer_unlock(c);
 }
 
-/* Open c->path and write the file header (pcap's, or pcapng's section
- * header and interface description). 0 or -errno with ERRBUF set. */
-static int open_locked(struct capture *c, char *errbuf, size_t errlen)
-{
-    uint8_t head[HEAD_MAX];
-    size_t n;
-    FILE *f;
-    int err;
-
-    if (!c->iobuf && !(c->iobuf = malloc(CAPTURE_BUF))) {
-        snprintf(errbuf, errlen, "out of memory");
-        return -ENOMEM;
-    }
-    f = fopen(c->path, "we");
-    if (!f) {
-        err = -errno;
-        snprintf(errbuf, errlen, "%s: %s", c->path, strerror(errno));
-        return err;
-    }
-    setvbuf(f, c->iobuf, _IOFBF, CAPTURE_BUF);
-    if (c->format == CAPTURE_PCAP) {
-        c->dumper = pcap_dump_fopen(c->dead, f);
-        if (!c->dumper) {
-            snprintf(errbuf, errlen, "%s", pcap_geterr(c->dead));
-            fclose(f);
-            return -EIO;
-        }
-        n = PCAP_FILE_HDR;
-    } else {
-        n = pcapng_shb(head, sizeof(head));
-        n += pcapng_idb(head + n, sizeof(head) - n, c->snaplen);
-        fwrite(head, 1, n, f); /* into the buffer: cannot fail short */
-    }
-    c->file = f;
-    c->file_bytes = n;
-    c->file_frames = 0;
-    c->buffered = n;
-    return 0;
-}
-
-/* Close the current file (flushed), if any. */
-static void close_locked(struct capture *c)
-{
-    if (c->dumper)
-        pcap_dump_close(c->dumper); /* closes c->file too */
-    else if (c->file)
-        fclose(c->file);
-    c->dumper = NULL;
-    c->file = NULL;
-}
-
 /* Write the file's format: classic pcap (the default) or pcapng. Takes
  * effect with the next file (start or rotation). */
 void capture_set_format(struct capture *c, enum capture_format fmt)
@@ -230,38 +153,54 @@ void capture_set_format(struct capture *c, enum capture_format fmt)
     writer_unlock(c);
 }
 
-/* Start writing to PATH (created or truncated; NULL: the previous path).
- * 0, -EALREADY if running, or -errno with ERRBUF set. */
-int capture_start(struct capture *c, const char *path, char *errbuf, size_t errlen)
+/* capture_start() and capture_start_at(): open the file and start. */
+static int start(struct capture *c, int dirfd, const char *name, const char *path, char *errbuf,
+                 size_t errlen)
 {
     int ret;
 
     writer_lock(c);
     if (c->file) {
-        writer_unlock(c);
         snprintf(errbuf, errlen, "already capturing to %s", c->path);
-        return -EALREADY;
+        ret = -EALREADY;
+        goto out;
     }
-    if (path) {
-        char *p = strdup(path);
-        if (!p) {
-            writer_unlock(c);
-            snprintf(errbuf, errlen, "out of memory");
-            return -ENOMEM;
-        }
-        free(c->path);
-        c->path = p;
-    }
-    if (!c->path) {
-        writer_unlock(c);
-        snprintf(errbuf, errlen, "no capture file given");
-        return -EINVAL;
-    }
-    ret = open_locked(c, errbuf, errlen);
+    ret = capture_file_set_locked(c, dirfd, name, path, errbuf, errlen);
     if (ret == 0)
+        ret = capture_file_open_locked(c, errbuf, errlen);
+    if (ret == 0) {
+        atomic_store(&c->error, 0);
         atomic_store(&c->on, true);
+    }
+out:
     writer_unlock(c);
     return ret;
+}
+
+/* Start writing to PATH (created or truncated, as any file lwipd is given
+ * on its command line; NULL: the previous file). 0, -EALREADY if running,
+ * or -errno with ERRBUF set. */
+int capture_start(struct capture *c, const char *path, char *errbuf, size_t errlen)
+{
+    return start(c, -1, NULL, path, errbuf, errlen);
+}
+
+/* Start writing to the file NAME, a name a control client chose, in the
+ * directory DIRFD (DIR: its path, for messages; the caller keeps DIRFD open
+ * while the capture may use it). NAME must pass capture_name_check(); it is
+ * opened without following a symbolic link, refused unless a regular file
+ * with one link, then truncated (capture_file.c). Rotations stay in DIRFD.
+ * 0, -EALREADY if running, or -errno with ERRBUF set. */
+int capture_start_at(struct capture *c, int dirfd, const char *dir, const char *name, char *errbuf,
+                     size_t errlen)
+{
+    char path[4096];
+    int ret = capture_name_check(name, errbuf, errlen);
+
+    if (ret != 0)
+        return ret;
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    return start(c, dirfd, name, path, errbuf, errlen);
 }
 
 /* Flush and close the file; frames are ignored until capture_start(). */
@@ -269,37 +208,10 @@ void capture_stop(struct capture *c)
 {
     writer_lock(c);
     atomic_store(&c->on, false);
-    close_locked(c);
+    capture_file_close_locked(c); /* a failed flush is logged there */
     writer_unlock(c);
 }
 
-/* FILE -> FILE.1 -> ... -> FILE.(count-1) (the oldest goes), new FILE. */
-static int rotate_locked(struct capture *c)
-{
-    char from[4200], to[4200];
-    char err[256];
-
-    if (!c->file)
-        return 0;
-    close_locked(c);
-    for (unsigned i = c->rotate_count - 1; i >= 1; i--) {
-        if (i == 1)
-            snprintf(from, sizeof(from), "%s", c->path);
-        else
-            snprintf(from, sizeof(from), "%s.%u", c->path, i - 1);
-        snprintf(to, sizeof(to), "%s.%u", c->path, i);
-        rename(from, to); /* ENOENT for files not there yet is fine */
-    }
-    atomic_fetch_add(&c->rotations, 1);
-    int ret = open_locked(c, err, sizeof(err));
-    if (ret != 0) {
-        atomic_store(&c->on, false); /* stopped: capture_start() may try again */
-        log_err("capture", "rotation: %s", err);
-    }
-    return ret;
-}
-
-/* Start a new file now (with COUNT 1 the old one is replaced). */
 int capture_rotate(struct capture *c)
 {
     int ret;
@@ -307,7 +219,7 @@ int capture_rotate(struct capture *c)
     writer_lock(c);
     if (c->rotate_count < 2)
         c->rotate_count = 2;
-    ret = rotate_locked(c);
+    ret = capture_file_rotate_locked(c);
     writer_unlock(c);
     return ret;
 }
@@ -331,9 +243,19 @@ static const unsigned char *gather(struct capture *c, const struct iovec *iov, i
     return c->scratch;
 }
 
+/* Make room in the buffer for a record of CAPLEN bytes of frame and any
+ * comments, flushing it when that might not fit: only whole records reach
+ * the file. 0, or -errno when the flush failed (capturing has stopped). */
+static int make_room_locked(struct capture *c, size_t caplen)
+{
+    size_t most = c->format == CAPTURE_PCAP ? PCAP_REC_HDR + caplen
+                                            : pcapng_epb_size(caplen, NULL) + TAIL_MAX;
+
+    return c->buffered + most > CAPTURE_BUF ? capture_file_flush_locked(c) : 0;
+}
+
 /* Append one record (HDR, DATA) in the file's format, with the comments in
- * c->comments (pcapng), to the open file; flushes first when the record
- * would not fit in the buffer, so that only whole records reach the file. */
+ * c->comments (pcapng), to the buffer, which has room (make_room_locked()). */
 static void write_record(struct capture *c, const struct pcap_pkthdr *hdr,
                          const unsigned char *data, uint64_t ts_ns, enum capture_dir dir)
 {
@@ -342,10 +264,6 @@ static void write_record(struct capture *c, const struct pcap_pkthdr *hdr,
     uint8_t head[28];
     size_t n;
 
-    if (c->buffered + size > CAPTURE_BUF) {
-        fflush(c->file); /* whole records only reach the file */
-        c->buffered = 0;
-    }
     if (c->format == CAPTURE_PCAP) {
         pcap_dump((unsigned char *)c->dumper, hdr, data);
     } else {
@@ -401,8 +319,8 @@ void capture_frame(struct capture *c, enum capture_dir dir, const struct iovec *
     if (c->rotate_bytes && c->file_frames > 0 &&
         c->file_bytes + (ng ? pcapng_epb_size(hdr.caplen, NULL) : PCAP_REC_HDR + hdr.caplen) >
             c->rotate_bytes)
-        rotate_locked(c);
-    if (!c->file)
+        capture_file_rotate_locked(c);
+    if (!c->file || make_room_locked(c, hdr.caplen) != 0)
         goto unlock;
     c->comments.n = 0;
     if (ng)
@@ -428,11 +346,12 @@ unwritten:
     }
 }
 
+/* Write what is buffered to the file (the daemon's 100 ms timer). A write
+ * that fails stops the capture (see fail_locked()). */
 void capture_flush(struct capture *c)
 {
     writer_lock(c);
-    if (c->file && fflush(c->file) == 0)
-        c->buffered = 0;
+    capture_file_flush_locked(c);
     writer_unlock(c);
 }
 
@@ -481,13 +400,14 @@ void capture_close(struct capture *c)
 {
     if (!c)
         return;
-    close_locked(c);
+    capture_file_close_locked(c);
     if (c->has_filter)
         pcap_freecode(&c->filter);
     if (c->dead)
         pcap_close(c->dead);
     pthread_mutex_destroy(&c->lock);
     free(c->path);
+    free(c->name);
     free(c->iobuf); /* after the dumper's FILE is closed */
     free(c);
 }
@@ -522,4 +442,11 @@ bool capture_running(const struct capture *c)
 const char *capture_path(const struct capture *c)
 {
     return c->path ? c->path : "";
+}
+
+/* The errno of the write that stopped the capture (fail_locked()), 0 if
+ * none did since it last started. */
+int capture_error(const struct capture *c)
+{
+    return atomic_load(&c->error);
 }

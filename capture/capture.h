@@ -52,7 +52,13 @@ struct capture *capture_new(unsigned snaplen, const char *filter, char *errbuf, 
 struct capture *capture_open(const char *path, unsigned snaplen, char *errbuf, size_t errlen);
 void capture_set_format(struct capture *c, enum capture_format fmt);
 void capture_set_rotation(struct capture *c, uint64_t bytes, unsigned count);
+/* The longest file name a control client may choose (capture_start_at()). */
+#define CAPTURE_NAME_MAX 128
+
 int capture_start(struct capture *c, const char *path, char *errbuf, size_t errlen);
+int capture_start_at(struct capture *c, int dirfd, const char *dir, const char *name, char *errbuf,
+                     size_t errlen);
+int capture_name_check(const char *name, char *errbuf, size_t errlen);
 void capture_stop(struct capture *c);
 int capture_rotate(struct capture *c);
 void capture_frame(struct capture *c, enum capture_dir dir, const struct iovec *iov, int iovcnt,
@@ -68,3 +74,4 @@ uint64_t capture_frames(const struct capture *c);
 uint64_t capture_rotations(const struct capture *c);
 bool capture_running(const struct capture *c);
 const char *capture_path(const struct capture *c);
+int capture_error(const struct capture *c);

@@ -65,6 +65,8 @@ struct args {
     bool single_core;
     int driver_priority; /* SCHED_FIFO priority of tap-dma; 0: none */
     const char *events;
+    uint64_t events_rotate_bytes; /* 0: never */
+    unsigned events_rotate_count;
     uint64_t seed;
     bool seed_set;
     struct link_flap link_flap;
@@ -76,6 +78,7 @@ struct args {
     uint64_t pcap_rotate_bytes;
     unsigned pcap_rotate_count;
     enum capture_format pcap_format;
+    const char *capture_dir;    /* control clients' capture files; NULL: --pcap's */
     unsigned stats_interval_ms; /* period of the --stats-log records */
     const char *stats_log;
     bool echo;
@@ -102,6 +105,7 @@ struct args {
     gid_t control_gid;
     mode_t control_mode;
     bool control_mode_set;
+    bool control_group_writes; /* group members may name capture files */
     bool exit_on_tap_loss;
     /* Where each option's value came from: 0 unset, -1 the command line,
      * N > 0 line N of the config file; and the text given. */

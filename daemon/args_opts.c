@@ -175,7 +175,10 @@ static int set_igmp_join(struct args *a, const char *v, char *err, size_t errlen
     return 0;
 }
 
-static int set_pcap_rotate(struct args *a, const char *v, char *err, size_t errlen)
+/* SIZE:COUNT of the option OPT (--pcap-rotate, --events-rotate) into
+ * *BYTES and *COUNT. 0 or -EINVAL with ERR set. */
+static int parse_rotate(const char *opt, const char *v, uint64_t *bytes, unsigned *count_out,
+                        char *err, size_t errlen)
 {
     char *end;
     double size;
@@ -184,7 +187,7 @@ static int set_pcap_rotate(struct args *a, const char *v, char *err, size_t errl
     errno = 0;
     size = strtod(v, &end);
     if (errno || end == v || size <= 0)
-        return ERR("--pcap-rotate: '%s' is not SIZE:COUNT (e.g. 100M:5)", v);
+        return ERR("--%s: '%s' is not SIZE:COUNT (e.g. 100M:5)", opt, v);
     if (*end == 'k' || *end == 'K')
         size *= 1e3, end++;
     else if (*end == 'm' || *end == 'M')
@@ -193,10 +196,22 @@ static int set_pcap_rotate(struct args *a, const char *v, char *err, size_t errl
         size *= 1e9, end++;
     /* NaN and sizes past any disk fail here, before the cast (found by tests/fuzz/fuzz_config) */
     if (*end != ':' || args_parse_uint(end + 1, 1, 1000, &count) || !(size >= 1024 && size <= 1e15))
-        return ERR("--pcap-rotate: '%s' is not SIZE:COUNT (size 1K-1000T, count 1-1000)", v);
-    a->pcap_rotate_bytes = (uint64_t)size;
-    a->pcap_rotate_count = (unsigned)count;
+        return ERR("--%s: '%s' is not SIZE:COUNT (size 1K-1000T, count 1-1000)", opt, v);
+    *bytes = (uint64_t)size;
+    *count_out = (unsigned)count;
     return 0;
+}
+
+static int set_pcap_rotate(struct args *a, const char *v, char *err, size_t errlen)
+{
+    return parse_rotate("pcap-rotate", v, &a->pcap_rotate_bytes, &a->pcap_rotate_count, err,
+                        errlen);
+}
+
+static int set_events_rotate(struct args *a, const char *v, char *err, size_t errlen)
+{
+    return parse_rotate("events-rotate", v, &a->events_rotate_bytes, &a->events_rotate_count, err,
+                        errlen);
 }
 
 /* "idle=MS,requests=N,random=PERMILLE,peer=0|1", any subset, in any order.
@@ -358,10 +373,15 @@ const struct opt_def args_opts[] = {
     {"control-idle-s", "S",
      "close control clients silent (and owed no answer) or not reading for S seconds",
      INT(control_idle_s, 1, 86400), .def = "60"},
+    {"control-allow-group-writes", NULL,
+     "let --control-group members name capture files (else only root and lwipd's user may)",
+     FLAG(control_group_writes, true)},
     {"user", "USER", "drop to USER after opening the TAP and the control socket", CUSTOM(set_user)},
     {"group", "GROUP", "...and to GROUP", CUSTOM(set_group), .def_doc = "USER's primary group"},
     {"pcap", "FILE", "capture every frame crossing the TAP to FILE (pcap, ns)",
      STRING(pcap, 0, "path")},
+    {"capture-dir", "DIR", "where `capture start NAME` from the control socket writes",
+     STRING(capture_dir, 400, "path"), .def_doc = "the directory of --pcap, else none"},
     {"pcap-snaplen", "N", "keep at most N bytes of each captured frame",
      INT(pcap_snaplen, 14, 262144), .def_doc = "all"},
     {"pcap-filter", "BPF", "capture only frames matching this libpcap filter",
@@ -405,6 +425,8 @@ const struct opt_def args_opts[] = {
      .def_doc = "$LOGS_DIRECTORY, the capture's directory, or /tmp"},
     {"events", "FILE", "events log: link edges, faults, violations (JSON lines)",
      STRING(events, 0, "path")},
+    {"events-rotate", "SIZE:N", "start a new events file past SIZE (e.g. 10M), keep N files",
+     CUSTOM(set_events_rotate)},
     {"stats-log", "FILE", "write a stats record every --stats-interval (JSON lines)",
      STRING(stats_log, 0, "path")},
     {"stats-interval", "MS", "period of the --stats-log records",

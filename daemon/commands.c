@@ -33,7 +33,10 @@ static int commands_help(struct commands_ctx *ctx, const cJSON *req, cJSON *resp
                          size_t errlen);
 
 static const struct command commands[] = {
-    {"capture", "\"op\": start [\"path\"], stop, rotate, mark \"text\"", cmd_capture, false},
+    {"capture",
+     "\"op\": start [\"path\": a file name in the capture directory], stop, rotate, mark "
+     "\"text\"",
+     cmd_capture, false},
     {"events",
      "the recent events (\"count\", 100); \"follow\":true streams new ones (\"since\": SEQ, "
      "\"count\": N to stop after N)",

@@ -41,6 +41,7 @@ void control_set_idle(struct control *c, unsigned seconds);
 void control_set_owner(struct control *c, uid_t uid, gid_t gid);
 void control_check_socket(struct control *c);
 unsigned long control_refused(const struct control *c);
+int control_req_peer_uid(const struct control_req *req, uid_t *uid);
 struct control_reply *control_defer(struct control_req *req);
 void control_reply_send(struct control_reply *r, char *json);
 int control_reply_progress(struct control_reply *r, char *json);

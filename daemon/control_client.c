@@ -254,6 +254,16 @@ void control_refuse_fd(int fd, const char *msg)
     close(fd);
 }
 
+/* The credentials of REQ's client (SO_PEERCRED, read as it connected):
+ * its uid into *UID. 0, or -ENOTCONN without a client (REQ NULL). */
+int control_req_peer_uid(const struct control_req *req, uid_t *uid)
+{
+    if (!req || !req->cl)
+        return -ENOTCONN;
+    *uid = req->cl->uid;
+    return 0;
+}
+
 /* Promise an answer to REQ for later (from a handler, which then returns
  * NULL). The client's next requests wait until control_reply_send(). */
 struct control_reply *control_defer(struct control_req *req)

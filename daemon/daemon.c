@@ -26,6 +26,7 @@
 #include "daemon/crash.h"
 #include "daemon/daemon_open.h"
 #include "daemon/notify.h"
+#include "daemon/reload.h"
 #include "daemon/stack.h"
 #include "daemon/stats_log.h"
 #include "daemon/watchdog.h"
@@ -117,55 +118,13 @@ static int flap_set_link(void *arg, bool up)
     return stack_set_link(up, 2000);
 }
 
-/* SIGHUP: reopen the log, rotate the capture (the writer switches files
- * under its lock: no frame is lost), re-read the fault file (a bad file
- * leaves the rules as they were), make the control socket again if it was
- * removed. */
-static void reload(struct daemon *d)
-{
-    const struct args *a = d->args;
-
-    log_info("daemon", "SIGHUP: reopening log and capture, re-reading the fault file");
-    if (a->log_file && log_open_file(a->log_file) != 0)
-        log_err("daemon", "cannot reopen %s", a->log_file);
-    if (d->control)
-        control_check_socket(d->control);
-    if (d->capture && capture_running(d->capture)) {
-        if (capture_rotate(d->capture) != 0)
-            log_err("daemon", "capture rotation failed");
-        else
-            events_emit("capture", "\"op\":\"rotate\",\"by\":\"SIGHUP\"");
-    }
-    stats_log_reopen(d->stats_log);
-    if (a->fault_file) {
-        struct fault *check = fault_new(d->seed);
-        char err[512];
-        int n = check ? fault_load_file(check, a->fault_file, err, sizeof(err)) : -ENOMEM;
-
-        fault_free(check);
-        if (n < 0) {
-            log_err("daemon", "--fault-file: %s; keeping the rules in force",
-                    check ? err : "out of memory");
-        } else {
-            fault_clear(d->fault); /* back to --fault plus the file */
-            for (int i = 0; i < a->nfaults; i++)
-                fault_add(d->fault, a->faults[i], err, sizeof(err)); /* checked at start */
-            n = fault_load_file(d->fault, a->fault_file, err, sizeof(err));
-            if (n < 0)
-                log_err("daemon", "--fault-file: %s", err);
-            else
-                log_info("daemon", "--fault-file %s: %d rule(s) in force", a->fault_file, n);
-        }
-    }
-}
-
 static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
     struct daemon *d = arg;
 
     (void)what;
     if (sig == SIGHUP) {
-        reload(d);
+        daemon_reload(d);
         return;
     }
     log_info("daemon", "%s: stopping", strsignal((int)sig));
@@ -335,6 +294,8 @@ static int open_process(struct run *r)
     }
     if (a->events) {
         int e = events_open(a->events);
+
+        events_set_rotation(a->events_rotate_bytes, a->events_rotate_count);
         if (e) {
             log_err("daemon", "--events %s: %s", a->events, strerror(-e));
             return LWIPD_EXIT_CANTCREAT;
@@ -377,7 +338,10 @@ static int open_capture(struct daemon *d)
 {
     const struct args *a = d->args;
     char err[256];
+    int rc = daemon_open_capture_dir(d);
 
+    if (rc != 0)
+        return rc;
     d->capture = capture_new(a->pcap_snaplen, a->pcap_filter, err, sizeof(err));
     if (!d->capture) {
         log_err("daemon", "--pcap-filter: %s", err);
@@ -542,6 +506,8 @@ static void run_close(struct run *r)
         capture_close(d->capture);
         d->capture = NULL;
     }
+    if (d->capture_dirfd >= 0)
+        close(d->capture_dirfd);
     link_flapper_free(d->flapper);
     stats_log_free(d->stats_log);
     d->stats_log = NULL;
@@ -566,7 +532,7 @@ static void run_close(struct run *r)
  * Returns the process's exit code (LWIPD_EXIT_*). */
 int daemon_run(const struct args *a)
 {
-    struct run r = {.d = {.args = a, .exit_code = 0, .tap_loss_fd = -1}};
+    struct run r = {.d = {.args = a, .exit_code = 0, .tap_loss_fd = -1, .capture_dirfd = -1}};
     int rc;
 
     rc = run_open(&r);

@@ -212,3 +212,33 @@ void daemon_open_report_dir(struct daemon *d)
     }
     snprintf(d->report_dir, sizeof(d->report_dir), "%s", a ? a : "/tmp");
 }
+
+/* --capture-dir, else the directory of --pcap: opened now (d->capture_dirfd,
+ * d->capture_dir), before privileges are dropped, for the names control
+ * clients give `capture start`. Without either, no directory: names are
+ * refused. 0, or the exit code after logging why (only a --capture-dir
+ * that cannot be opened is an error). */
+int daemon_open_capture_dir(struct daemon *d)
+{
+    const char *dir = d->args->capture_dir;
+    char buf[400];
+
+    d->capture_dirfd = -1;
+    if (!dir && d->args->pcap) {
+        snprintf(buf, sizeof(buf), "%s", d->args->pcap);
+        dir = dirname(buf);
+    }
+    if (!dir)
+        return 0;
+    snprintf(d->capture_dir, sizeof(d->capture_dir), "%s", dir);
+    d->capture_dirfd = open(d->capture_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (d->capture_dirfd >= 0)
+        return 0;
+    if (d->args->capture_dir) {
+        log_err("daemon", "--capture-dir %s: %s", d->capture_dir, strerror(errno));
+        return LWIPD_EXIT_CANTCREAT;
+    }
+    log_warn("daemon", "%s: %s: control clients cannot name capture files", d->capture_dir,
+             strerror(errno));
+    return 0;
+}

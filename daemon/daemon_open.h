@@ -10,3 +10,4 @@ int daemon_open_tap(struct daemon *d);
 int daemon_open_control(struct daemon *d);
 int daemon_open_drop_privileges(struct daemon *d);
 void daemon_open_report_dir(struct daemon *d);
+int daemon_open_capture_dir(struct daemon *d);

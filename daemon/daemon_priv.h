@@ -25,6 +25,10 @@ struct daemon {
     struct control *control;
     char control_path[108];
     char report_dir[400];
+    /* --capture-dir (or --pcap's directory), where a control client's
+     * `capture start NAME` writes; capture_dirfd -1: none, names refused. */
+    char capture_dir[400];
+    int capture_dirfd;
     uint64_t start_ns;
     uint64_t seed;
     struct link_flapper *flapper;

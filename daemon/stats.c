@@ -423,6 +423,7 @@ cJSON *stats_json_ex(struct daemon *d, int unlocked)
         cJSON_AddStringToObject(c, "path", capture_path(d->capture));
         cJSON_AddNumberToObject(c, "frames", (double)capture_frames(d->capture));
         cJSON_AddNumberToObject(c, "rotations", (double)capture_rotations(d->capture));
+        cJSON_AddNumberToObject(c, "errno", capture_error(d->capture));
         cJSON_AddItemToObject(o, "capture", c);
     }
     if (d->fault && !unlocked) {

@@ -53,7 +53,7 @@ static void usage(FILE *out)
                  "  link down --tx-busy pull it while frames are in the TX ring\n"
                  "  fault add RULE      add a fault rule, e.g. fault add 'tx drop 30%% \"arp\"'\n"
                  "  fault list|del ID|clear\n"
-                 "  capture start [FILE]|stop|rotate|mark TEXT\n"
+                 "  capture start [NAME]|stop|rotate|mark TEXT\n"
                  "  igmp join|leave GROUP|list\n"
                  "                      lwIP joins or leaves a multicast group; its groups\n"
                  "  ping HOST [N [MS]]  lwIP sends N echo requests to HOST, MS apart\n"
@@ -150,7 +150,7 @@ static cJSON *build_request(int argc, char **argv, double *wait_s)
             }
             cJSON_AddStringToObject(req, "text", text);
         } else if (!((strcmp(op, "stop") == 0 || strcmp(op, "rotate") == 0) && argc == 2)) {
-            fprintf(stderr, "lwipctl: usage: capture start [FILE] | stop | rotate | mark TEXT\n");
+            fprintf(stderr, "lwipctl: usage: capture start [NAME] | stop | rotate | mark TEXT\n");
             cJSON_Delete(req);
             return NULL;
         }

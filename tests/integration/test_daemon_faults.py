@@ -4,6 +4,7 @@ the driver counted, a stopped process (debugger, cgroup freezer, paused VM)
 is not reported as a wedged stack, and --control never deletes a file that
 is not a socket, and makes it again when it is removed; an unusable
 /dev/net/tun is a clear error."""
+import errno
 import glob
 import json
 import os
@@ -11,6 +12,7 @@ import shutil
 import signal
 import socket
 import stat
+import struct
 import subprocess
 import tempfile
 import time
@@ -363,3 +365,132 @@ def test_address_space_limit_under_load_fails_requests_not_lwipd(netns, lwipd_fa
     assert harness.ping(netns, d.ip, count=5)["received"] == 5
     e = netns.helper("nettools.py", "tcp-echo", d.ip, 7, 256 * 1024)
     assert e["match"] is True, e
+
+
+def pcap_whole(path):
+    """Whether the classic pcap file PATH ends exactly at a record boundary."""
+    with open(path, "rb") as f:
+        data = f.read()
+    off = 24
+    while off + 16 <= len(data):
+        off += 16 + struct.unpack("<I", data[off + 8:off + 12])[0]
+    return off == len(data)
+
+
+@pytest.fixture
+def small_tmpfs():
+    """A 2 MiB tmpfs on a directory of its own, unmounted and removed at the end."""
+    path = tempfile.mkdtemp(prefix="lwipd-full-", dir="/tmp")
+    harness.run(["mount", "-t", "tmpfs", "-o", "size=2m,mode=0755", "lwipd-test", path])
+    try:
+        yield path
+    finally:
+        harness.run(["umount", path], check=False)
+        os.rmdir(path)
+
+
+def test_capture_disk_full_stops_the_capture_not_lwip(netns, workdir, small_tmpfs):
+    pcap = os.path.join(small_tmpfs, "cap.pcap")
+    ev = os.path.join(workdir, "events.jsonl")
+    d = harness.Lwipd(netns, workdir, pcap=False, extra_args=["--pcap", pcap, "--events", ev])
+    d.start()
+    load = netns.popen(["timeout", "20", "iperf3", "-c", d.ip, "-t", "3"],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        harness.wait_for(lambda: events(ev, "capture-error"), 15, "the capture-error event")
+    finally:
+        harness.interrupt(load)
+    err = events(ev, "capture-error")
+    assert len(err) == 1 and err[0]["errno"] == errno.ENOSPC, err
+    assert "No space left on device: capture stopped" in d.read_log()
+    st = d.request({"cmd": "stats"})["stats"]["capture"]
+    assert st["running"] is False and st["errno"] == errno.ENOSPC, st
+    # The file is cut back to its last whole record, which the event gives.
+    assert os.path.getsize(pcap) == err[0]["bytes"] and pcap_whole(pcap)
+    assert len(harness.read_pcap(pcap)) > 100
+    # lwIP runs on.
+    assert d.request({"cmd": "status"})["ok"] is True
+    assert harness.ping(netns, d.ip, count=5)["received"] == 5
+    e = netns.helper("nettools.py", "tcp-echo", d.ip, 7, 64 * 1024)
+    assert e["match"] is True, e
+    # Room again: a new capture in the same directory works.
+    os.unlink(pcap)
+    r = d.request({"cmd": "capture", "op": "start", "path": "again.pcap"})
+    assert r["ok"] is True and r["capturing"] is True, r
+    again = os.path.join(small_tmpfs, "again.pcap")
+    assert harness.ping(netns, d.ip, count=5)["received"] == 5
+    harness.wait_for(lambda: len(harness.read_pcap(again)) >= 10, 5, "frames in again.pcap")
+    assert d.request({"cmd": "stats"})["stats"]["capture"]["errno"] == 0
+    assert d.stop() == 0
+
+
+def events_files(path):
+    """The events log PATH and its rotated files, oldest first."""
+    rotated = [p for p in glob.glob(path + ".*") if p.rsplit(".", 1)[1].isdigit()]
+    return sorted(rotated, key=lambda p: -int(p.rsplit(".", 1)[1])) + [path]
+
+
+def test_events_log_rotates_by_size_and_on_sighup(netns, lwipd_factory, workdir):
+    ev = os.path.join(workdir, "events.jsonl")
+    d = lwipd_factory("--link-flap", "20:10:50", "--events", ev, "--events-rotate", "2K:100")
+    harness.wait_for(lambda: sum(len(events(f, "link")) for f in events_files(ev)) >= 101, 15,
+                     "50 flaps in the events files")
+    before = events_files(ev)
+    d.signal(signal.SIGHUP)  # a new file now, as the capture's
+    harness.wait_for(lambda: len(events_files(ev)) == len(before) + 1, 5, "the SIGHUP rotation")
+    mark = d.request({"cmd": "capture", "op": "mark", "text": "after SIGHUP"})["event"]
+    harness.wait_for(lambda: [e for e in events(ev, "mark") if e["seq"] == mark], 5,
+                     "the mark in the new file")
+    last = d.stats()["events"]
+    assert d.stop() == 0  # writes what is left
+    seqs = []
+    for f in events_files(ev):
+        with open(f) as fh:
+            lines = fh.read().splitlines()
+        assert lines, f
+        assert os.path.getsize(f) <= 2000, (f, os.path.getsize(f))  # 2K: 2000 bytes
+        for line in lines:
+            e = json.loads(line)  # every line whole
+            assert e["type"] != "events-lost", e
+            seqs.append(e["seq"])
+    # Every event in exactly one file, in order, none missing.
+    assert seqs == list(range(1, len(seqs) + 1)) and len(seqs) >= last, (len(seqs), last)
+    assert len(events_files(ev)) >= 5
+
+
+def test_events_log_reopened_on_sighup_after_logrotate(netns, lwipd_factory, workdir):
+    ev = os.path.join(workdir, "events.jsonl")
+    d = lwipd_factory("--events", ev)
+    first = d.request({"cmd": "capture", "op": "mark", "text": "before"})["event"]
+    harness.wait_for(lambda: [e for e in events(ev, "mark") if e["seq"] == first], 5,
+                     "the first mark")
+    os.rename(ev, ev + ".old")  # as logrotate does, without copytruncate
+    d.signal(signal.SIGHUP)
+    harness.wait_for(lambda: os.path.exists(ev), 5, "the events log made again")
+    second = d.request({"cmd": "capture", "op": "mark", "text": "after"})["event"]
+    harness.wait_for(lambda: [e for e in events(ev, "mark") if e["seq"] == second], 5,
+                     "the second mark in the new file")
+    old = [e["seq"] for e in events(ev + ".old")]
+    new = [e["seq"] for e in events(ev)]
+    assert old == list(range(1, len(old) + 1)) and first in old
+    assert new == list(range(len(old) + 1, len(old) + len(new) + 1)) and second in new
+
+
+def test_events_log_on_a_full_disk_keeps_whole_lines_and_catches_up(netns, lwipd_factory,
+                                                                    small_tmpfs):
+    ev = os.path.join(small_tmpfs, "events.jsonl")
+    filler = os.path.join(small_tmpfs, "filler")
+    st = os.statvfs(small_tmpfs)
+    with open(filler, "wb") as f:  # leave one page: the flaps' events need more
+        f.write(b"\0" * (st.f_bavail * st.f_frsize - 4096))
+    d = lwipd_factory("--link-flap", "20:10:40", "--events", ev, pcap=False)
+    harness.wait_for(lambda: d.stats()["events"] >= 81, 15, "40 flaps recorded")
+    harness.wait_for(lambda: os.path.getsize(ev) > 2048, 5, "the disk filling")
+    for line in open(ev).read().splitlines():
+        json.loads(line)  # only whole lines, though the disk is full
+    assert os.path.getsize(ev) <= 4096
+    last = d.stats()["events"]
+    os.unlink(filler)  # room again: the writer catches up, nothing lost
+    harness.wait_for(lambda: max(e["seq"] for e in events(ev)) >= last, 5, "the events log")
+    seqs = [e["seq"] for e in events(ev)]
+    assert seqs == list(range(1, len(seqs) + 1)), seqs

@@ -529,7 +529,8 @@ def test_capture_filter_rotation_and_runtime_control(netns, lwipd_factory, workd
         harness.ping(netns, d.ip, count=5)
         assert len(harness.read_pcap(pcap)) == n  # stopped: nothing more
         other = os.path.join(workdir, "other.pcap")
-        assert d.request({"cmd": "capture", "op": "start", "path": other})["capturing"] is True
+        r = d.request({"cmd": "capture", "op": "start", "path": "other.pcap"})  # in workdir
+        assert r["capturing"] is True, r
         harness.ping(netns, d.ip, count=5)
         harness.wait_for(lambda: len(harness.read_pcap(other)) >= 10, 5, "the new capture")
         m = d.request({"cmd": "capture", "op": "mark", "text": "a \"quoted\" mark"})
