@@ -111,7 +111,7 @@ int lwip_apps_start(const struct lwip_apps_config *cfg, struct netif *netif)
         return err;
 #endif
 #if LWIPD_APP_SNTP
-    if (cfg->sntp_server && (err = sntp_app_start(cfg->sntp_server)) != 0)
+    if (cfg->sntp_server && (err = sntp_app_start(netif, cfg->sntp_server)) != 0)
         return err;
 #endif
 #if LWIPD_APP_MDNS

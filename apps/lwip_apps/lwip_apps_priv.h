@@ -16,7 +16,7 @@ struct cJSON;
 int httpd_app_start(void);
 void httpd_app_json(struct cJSON *o);
 
-int sntp_app_start(uint32_t server);
+int sntp_app_start(struct netif *netif, uint32_t server);
 void sntp_app_json(struct cJSON *o);
 
 int mdns_app_start(struct netif *netif, const char *name);
