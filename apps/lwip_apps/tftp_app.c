@@ -10,7 +10,15 @@
  *
  * The callbacks run in the tcpip thread and use only system calls (no
  * allocation): an emulated IRQ may interrupt them at any point. lwIP's
- * server runs one transfer at a time; one handle is enough. */
+ * server runs one transfer at a time; one handle is enough.
+ *
+ * lwIP 2.0.x's server copies the requested name without its terminating
+ * NUL into an uninitialised stack buffer and hands that to open() (2.1
+ * sized the buffer TFTP_MAX_FILENAME_LEN + 1 and ends the string). On
+ * 2.0.x the glue wraps the server's UDP receive callback: it first lays a
+ * stretch of zeros where the callback's frame will be, so the name ends
+ * where the client's did. A name that still holds a byte no client sends
+ * is refused. */
 #define _GNU_SOURCE
 #include "lwipd_config.h"
 
@@ -26,6 +34,7 @@
 
 #include "lwip/apps/tftp_server.h"
 #include "lwip/pbuf.h"
+#include "lwip/udp.h"
 
 #include "apps/lwip_apps/lwip_apps_priv.h"
 #include "base/log.h"
@@ -44,6 +53,51 @@ static struct {
     uint64_t reads, writes, refused, bytes_sent, bytes_received, errors;
     char last_refused[TFTP_MAX_FILENAME_LEN + 1];
 } tftp = {.root = -1, .file = {.fd = -1}};
+
+#if LWIPD_LWIP_VERSION_MM < 201
+static udp_recv_fn server_recv; /* lwIP's own, called by recv_zeroed() */
+
+/* Zeros over the stack a function called next from the same frame uses. */
+static __attribute__((noinline)) void zero_stack(void)
+{
+    volatile char pad[2048];
+
+    for (size_t i = 0; i < sizeof(pad); i++)
+        pad[i] = 0;
+}
+
+static void recv_zeroed(void *arg, struct udp_pcb *pcb, struct pbuf *p, const ip_addr_t *addr,
+                        u16_t port)
+{
+    zero_stack();
+    server_recv(arg, pcb, p, addr, port);
+}
+
+/* Put recv_zeroed() in front of the server's callback. 0, or -ENOENT if
+ * lwIP's server has no PCB on TFTP_PORT. */
+static int wrap_server_recv(void)
+{
+    for (struct udp_pcb *pcb = udp_pcbs; pcb; pcb = pcb->next) {
+        if (pcb->local_port == TFTP_PORT && pcb->recv != recv_zeroed) {
+            server_recv = pcb->recv;
+            udp_recv(pcb, recv_zeroed, pcb->recv_arg);
+            return 0;
+        }
+    }
+    return -ENOENT;
+}
+#endif
+
+/* 1 if NAME holds a byte a client does not send in a name (lwIP 2.0.x's
+ * unterminated name running into the stack). */
+static int has_control(const char *name)
+{
+    for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
+        if (*p < 0x20 || *p >= 0x7f)
+            return 1;
+    }
+    return 0;
+}
 
 /* 1 if NAME has a ".." path component. */
 static int has_dotdot(const char *name)
@@ -92,6 +146,10 @@ static void *file_open(const char *fname, const char *mode, u8_t is_write)
     (void)mode; /* netascii is served as octet, as lwIP's examples do */
     while (*name == '/')
         name++;
+    if (has_control(name)) {
+        refuse(fname, "a byte no client sends in a name");
+        return NULL;
+    }
     if (!*name || has_dotdot(name)) {
         refuse(fname, "outside the served directory");
         return NULL;
@@ -213,6 +271,10 @@ int tftp_app_start(const char *dir)
         tftp.root = -1;
         return -EADDRINUSE;
     }
+#if LWIPD_LWIP_VERSION_MM < 201
+    if (wrap_server_recv() != 0)
+        log_warn("tftp", "lwIP 2.0's server PCB not found: names may run into the stack");
+#endif
     tftp.started = 1;
     log_info("tftp", "lwIP TFTP server on UDP 69, serving %s", dir);
     return 0;
