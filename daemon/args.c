@@ -250,6 +250,10 @@ static int check_conflicts(const struct args *a)
                 where(a, "gw", w1, sizeof(w1)), where(a, "dhcp", w2, sizeof(w2)));
         return -EINVAL;
     }
+    if (lwip_apps_check_built(&a->lwip_apps, w1, sizeof(w1)) != 0) {
+        fprintf(stderr, "lwipd: %s\n", w1);
+        return -EINVAL;
+    }
     if (a->ready_fd >= 0 && a->check_config) {
         fprintf(stderr, "lwipd: %s conflicts with --check-config: nothing gets ready\n",
                 where(a, "ready-fd", w1, sizeof(w1)));

@@ -11,6 +11,7 @@
 
 #include "fault_inject/link.h"
 #include "apps/churn.h"
+#include "apps/lwip_apps/lwip_apps.h"
 #include "netif_tap/netif_tap.h"
 #include "capture/capture.h"
 #include "crash/fatal.h"
@@ -27,7 +28,7 @@
 #define LWIPD_EXIT_NOPERM      77 /* EX_NOPERM: not allowed to open/create the TAP */
 #define LWIPD_EXIT_FAULT       FATAL_EXIT_CODE /* 3: a fault was found and reported */
 
-#define ARGS_MAX_OPTS      64
+#define ARGS_MAX_OPTS      80
 #define ARGS_MAX_IGMP_JOIN 8 /* groups --igmp-join may name */
 
 struct args_str;
@@ -91,6 +92,7 @@ struct args {
     uint16_t iperf3_port;
     uint32_t igmp_join[ARGS_MAX_IGMP_JOIN]; /* network byte order, --igmp-join */
     unsigned nigmp_join;
+    struct lwip_apps_config lwip_apps; /* --httpd, --sntp, --mdns, --tftp-server, --mqtt-pub */
     /* config file, privileges, control socket access */
     const char *config;
     bool check_config;

@@ -175,6 +175,26 @@ static int set_igmp_join(struct args *a, const char *v, char *err, size_t errlen
     return 0;
 }
 
+static int set_sntp(struct args *a, const char *v, char *err, size_t errlen)
+{
+    if (args_parse_ipv4(v, &a->lwip_apps.sntp_server) || a->lwip_apps.sntp_server == 0)
+        return ERR("--sntp: '%s' is not an IPv4 address", v);
+    return 0;
+}
+
+static int set_mdns(struct args *a, const char *v, char *err, size_t errlen)
+{
+    if (lwip_apps_parse_mdns_name(v, err, errlen))
+        return -EINVAL;
+    a->lwip_apps.mdns_name = v;
+    return 0;
+}
+
+static int set_mqtt_pub(struct args *a, const char *v, char *err, size_t errlen)
+{
+    return lwip_apps_parse_mqtt(v, &a->lwip_apps.mqtt, err, errlen);
+}
+
 /* SIZE:COUNT of the option OPT (--pcap-rotate, --events-rotate) into
  * *BYTES and *COUNT. 0 or -EINVAL with ERR set. */
 static int parse_rotate(const char *opt, const char *v, uint64_t *bytes, unsigned *count_out,
@@ -460,6 +480,19 @@ const struct opt_def args_opts[] = {
      FLAG(test_hooks, true)},
     {"igmp-join", "GROUPS", "lwIP joins these multicast groups once up (comma list, at most 8)",
      CUSTOM(set_igmp_join)},
+    {"httpd", NULL, "serve lwIP's httpd on TCP 80 (needs -Dlwip_apps=httpd)",
+     FLAG(lwip_apps.httpd, true)},
+    {"sntp", "SERVER", "lwIP's SNTP client asks SERVER for the time (needs -Dlwip_apps=sntp)",
+     CUSTOM(set_sntp)},
+    {"mdns", "NAME", "lwIP's mDNS responder answers for NAME.local (needs -Dlwip_apps=mdns)",
+     CUSTOM(set_mdns)},
+    {"tftp-server", "DIR",
+     "lwIP's TFTP server reads and writes files in DIR (needs -Dlwip_apps=tftp)",
+     STRING(lwip_apps.tftp_dir, 0, "directory")},
+    {"mqtt-pub", "BROKER:TOPIC:MS",
+     "publish a counter (QoS 1) with lwIP's MQTT client every MS ms; BROKER is IP[:PORT] "
+     "(needs -Dlwip_apps=mqtt)",
+     CUSTOM(set_mqtt_pub)},
     {"no-iperf3", NULL, "do not start the iperf3 server", FLAG(iperf3, false)},
     {"iperf3-port", "N", "iperf3 server's TCP and UDP port", INT(iperf3_port, 1, 65535),
      .what = "a port (1-65535)", .def = "5201"},

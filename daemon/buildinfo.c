@@ -70,9 +70,9 @@ const char *buildinfo_heap(void)
 
 void buildinfo_print(FILE *out)
 {
-    fprintf(out, "lwipd %s\nlwIP %s (%s)\nheap: %s\nlwipopts: %s\nsanitizers: %s\n", LWIPD_VERSION,
-            buildinfo_lwip_version(), LWIPD_LWIP_SRC, buildinfo_heap(), LWIPD_LWIPOPTS_DIR,
-            LWIPD_SANITIZE);
+    fprintf(out, "lwipd %s\nlwIP %s (%s)\nheap: %s\nlwipopts: %s\nsanitizers: %s\nlwIP apps: %s\n",
+            LWIPD_VERSION, buildinfo_lwip_version(), LWIPD_LWIP_SRC, buildinfo_heap(),
+            LWIPD_LWIPOPTS_DIR, LWIPD_SANITIZE, *LWIPD_LWIP_APPS ? LWIPD_LWIP_APPS : "(none)");
     for (size_t i = 0; i < sizeof(lwip_opts) / sizeof(lwip_opts[0]); i++)
         fprintf(out, "  %s=%ld\n", lwip_opts[i].name, lwip_opts[i].value);
 }
@@ -94,6 +94,7 @@ cJSON *buildinfo_json(void)
     cJSON_AddStringToObject(o, "lwipopts", LWIPD_LWIPOPTS_DIR);
     cJSON_AddStringToObject(o, "heap", buildinfo_heap());
     cJSON_AddStringToObject(o, "sanitizers", LWIPD_SANITIZE);
+    cJSON_AddStringToObject(o, "lwip_apps", LWIPD_LWIP_APPS); /* comma list, "" for none */
     for (size_t i = 0; i < sizeof(lwip_opts) / sizeof(lwip_opts[0]); i++)
         cJSON_AddNumberToObject(opts, lwip_opts[i].name, (double)lwip_opts[i].value);
     cJSON_AddItemToObject(o, "options", opts);

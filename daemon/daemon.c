@@ -397,6 +397,7 @@ static int run_open(struct run *r)
         .iperf3_port = a->iperf3_port,
         .igmp_join = a->igmp_join,
         .nigmp_join = a->nigmp_join,
+        .lwip_apps = a->lwip_apps,
     };
     int rc;
 

@@ -29,6 +29,7 @@
 #include "base/events.h"
 #include "apps/iperf3/iperf3.h"
 #include "apps/lwiperf_app.h"
+#include "apps/lwip_apps/lwip_apps.h"
 #include "netif_tap/netif_tap.h"
 #include "base/log.h"
 #include "base/base.h"
@@ -151,6 +152,11 @@ static int setup_in_tcpip(void *arg)
                     strerror(-err));
             return err;
         }
+    }
+    int err = lwip_apps_start(&stack.cfg.lwip_apps, netif_tap_netif(stack.tap));
+    if (err) {
+        log_err("stack", "lwIP's apps: cannot start: %s", strerror(-err));
+        return err;
     }
     sys_timeout(HOUSEKEEPING_MS, housekeeping, NULL);
     return 0;

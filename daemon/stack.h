@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "apps/churn.h"
+#include "apps/lwip_apps/lwip_apps.h"
 
 struct netif_tap;
 
@@ -22,6 +23,7 @@ struct stack_config {
     uint16_t iperf3_port;
     const uint32_t *igmp_join; /* groups to join once up (network byte order) */
     unsigned nigmp_join;
+    struct lwip_apps_config lwip_apps; /* lwIP's own apps to start */
 };
 
 /* Work to run in the tcpip thread. ARG points to the call's private copy of

@@ -21,6 +21,7 @@
 #include "apps/echo.h"
 #include "apps/iperf3/iperf3.h"
 #include "apps/lwiperf_app.h"
+#include "apps/lwip_apps/lwip_apps.h"
 #include "apps/lwping.h"
 #include "base/names.h"
 #include "capture/capture.h"
@@ -358,6 +359,7 @@ static cJSON *apps_json(void)
     cJSON_AddItemToObject(o, "ping", po);
     cJSON_AddItemToObject(o, "churn", churn_json());
     cJSON_AddItemToObject(o, "iperf3", iperf3_json());
+    cJSON_AddItemToObject(o, "lwip", lwip_apps_json());
     return o;
 }
 

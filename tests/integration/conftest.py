@@ -48,6 +48,7 @@ VERSION_MATRIX = (
     "test_iperf3.py::test_udp_receive",
     "test_iperf3.py::test_lwip_client_tcp",
     "test_build.py",                    # builds against the tree under test
+    "test_lwip_apps.py",                # lwIP's apps: mdns/tftp APIs per version, 2.0's TFTP names
     "test_robustness.py::test_10000_malformed_frames",
     "test_robustness.py::test_hostile_",  # fuzz, SYN flood, fragment storm, DHCP: per version
 )

@@ -13,6 +13,8 @@
 
 #include <cmocka.h>
 
+#include "lwipd_config.h"
+
 #include "daemon/args.h"
 #include "daemon/config.h"
 
@@ -194,6 +196,52 @@ static void test_ipv4_and_mac_parsers(void **state)
     assert_int_not_equal(args_parse_mac("zz:bb:cc:dd:ee:ff", mac), 0);
 }
 
+/* --mqtt-pub's and --mdns's syntax (apps/lwip_apps), and a switch whose
+ * app the build lacks refused like any usage error. */
+static void test_lwip_app_options(void **state)
+{
+    static const char *const bad_mqtt[] = {
+        "198.18.0.1:t",       "198.18.0.1:0:t:100",   "198.18.0.1:t:5",
+        "198.18.0.1:t/#:100", "0.0.0.0:t:100",        "example.org:t:100",
+        "198.18.0.1:t:100x",  "198.18.0.1:1:2:t:100", "198.18.0.1::100"};
+    static const char *const bad_names[] = {"",
+                                            "-a",
+                                            "a-",
+                                            "a.b",
+                                            "a b",
+                                            "0123456789012345678901234567890123456789012345678901"
+                                            "234567890123"};
+    const char *mqtt[] = {
+        "--tap", "t", "--ip", "198.18.0.2/24", "--mqtt-pub", "198.18.0.1:lwipd/c:250", NULL};
+    struct lwip_apps_mqtt m;
+    struct args a;
+    char err[256];
+
+    (void)state;
+    assert_int_equal(lwip_apps_parse_mqtt("198.18.0.1:a/b:100", &m, err, sizeof(err)), 0);
+    assert_int_equal(m.broker, inet_addr("198.18.0.1"));
+    assert_int_equal(m.port, 1883);
+    assert_string_equal(m.topic, "a/b");
+    assert_int_equal(m.interval_ms, 100);
+    assert_int_equal(lwip_apps_parse_mqtt("198.18.0.1:8883:x:3600000", &m, err, sizeof(err)), 0);
+    assert_int_equal(m.port, 8883);
+    assert_int_equal(m.interval_ms, 3600000);
+    for (size_t i = 0; i < sizeof(bad_mqtt) / sizeof(bad_mqtt[0]); i++) {
+        if (lwip_apps_parse_mqtt(bad_mqtt[i], &m, err, sizeof(err)) == 0)
+            fail_msg("--mqtt-pub %s was accepted", bad_mqtt[i]);
+    }
+    assert_int_equal(lwip_apps_parse_mdns_name("board-7", err, sizeof(err)), 0);
+    for (size_t i = 0; i < sizeof(bad_names) / sizeof(bad_names[0]); i++) {
+        if (lwip_apps_parse_mdns_name(bad_names[i], err, sizeof(err)) == 0)
+            fail_msg("--mdns '%s' was accepted", bad_names[i]);
+    }
+    /* the whole command line: accepted only by a build with the app */
+    assert_int_equal(parse(&a, mqtt), LWIPD_APP_MQTT ? ARGS_OK : ARGS_USAGE);
+    if (LWIPD_APP_MQTT)
+        assert_int_equal(a.lwip_apps.mqtt.interval_ms, 250);
+    args_free(&a);
+}
+
 static void test_churn_options(void **state)
 {
     struct args a;
@@ -288,7 +336,7 @@ int main(void)
         cmocka_unit_test(test_defaults_and_ip),     cmocka_unit_test(test_every_value),
         cmocka_unit_test(test_usage_errors),        cmocka_unit_test(test_ipv4_and_mac_parsers),
         cmocka_unit_test(test_churn_options),       cmocka_unit_test(test_config_string),
-        cmocka_unit_test(test_print_config_values),
+        cmocka_unit_test(test_print_config_values), cmocka_unit_test(test_lwip_app_options),
     };
 
     /* The parser prints its complaints; keep the test log readable. */

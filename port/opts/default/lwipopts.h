@@ -50,7 +50,7 @@
 #define MEMP_NUM_PBUF            1024
 #define MEMP_NUM_TCP_PCB         128
 #define MEMP_NUM_TCP_PCB_LISTEN  16
-#define MEMP_NUM_UDP_PCB         32
+#define MEMP_NUM_UDP_PCB         (32 + LWIPD_APPS_UDP_PCBS)
 #define MEMP_NUM_RAW_PCB         8
 #define MEMP_NUM_TCP_SEG         2048
 #define MEMP_NUM_NETCONN         64
@@ -58,8 +58,9 @@
 #define MEMP_NUM_TCPIP_MSG_API   256
 #define MEMP_NUM_TCPIP_MSG_INPKT 2048 /* used only with LWIP_TCPIP_CORE_LOCKING_INPUT 0 */
 #define MEMP_NUM_SELECT_CB       16
-#define MEMP_NUM_SYS_TIMEOUT     32 /* a number: 2.0.x has no LWIP_NUM_SYS_TIMEOUT_INTERNAL */
-#define MEMP_NUM_ARP_QUEUE       64
+#define MEMP_NUM_SYS_TIMEOUT                                                                       \
+    (32 + LWIPD_APPS_SYS_TIMEOUTS) /* a number: 2.0.x has no LWIP_NUM_SYS_TIMEOUT_INTERNAL */
+#define MEMP_NUM_ARP_QUEUE 64
 
 /* Mailboxes: our sys_arch honours these sizes (contrib's caps at 128). */
 #define TCPIP_MBOX_SIZE           4096
@@ -109,3 +110,6 @@
 
 /* ---- apps ------------------------------------------------------------- */
 #define LWIPERF_CHECK_RX_DATA 0
+
+/* ---- lwIP's own apps (-Dlwip_apps) ------------------------------------ */
+#include "port/opts/apps.h"

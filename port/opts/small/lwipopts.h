@@ -38,7 +38,8 @@
 #define MEMP_NUM_TCP_PCB          8
 #define MEMP_NUM_TCP_SEG          32
 #define MEMP_NUM_NETCONN          8
-#define MEMP_NUM_SYS_TIMEOUT      16
+#define MEMP_NUM_SYS_TIMEOUT      (16 + LWIPD_APPS_SYS_TIMEOUTS)
+#define MEMP_NUM_UDP_PCB          (4 + LWIPD_APPS_UDP_PCBS)
 #define TCPIP_MBOX_SIZE           16
 #define DEFAULT_UDP_RECVMBOX_SIZE 8
 #define DEFAULT_TCP_RECVMBOX_SIZE 8
@@ -58,3 +59,6 @@
 #define MEM_STATS    1
 #define MEMP_STATS   1
 #define SYS_STATS    1
+
+/* ---- lwIP's own apps (-Dlwip_apps) ------------------------------------ */
+#include "port/opts/apps.h"
