@@ -62,6 +62,7 @@ struct sys_thread {
     char name[32];
     lwip_thread_fn fn;
     void *arg;
+    sem_t registered; /* posted once the thread is in the registry */
 };
 
 /* lwIP's tcpip thread (sys_mark_tcpip_thread), for the core-lock check. */
@@ -83,8 +84,12 @@ static void *thread_trampoline(void *arg)
 {
     struct sys_thread *t = arg;
 
+    lwip_thread_fn fn = t->fn;
+    void *fn_arg = t->arg;
+
     (void)thread_register_current(t->name); /* unlisted in reports if it fails */
-    t->fn(t->arg);
+    sem_post(&t->registered);
+    fn(fn_arg);
     return NULL;
 }
 
@@ -118,9 +123,14 @@ sys_thread_t sys_thread_new(const char *name, lwip_thread_fn thread, void *arg, 
         snprintf(t->name, sizeof(t->name), "tcpip");
     t->fn = thread;
     t->arg = arg;
+    sem_init(&t->registered, 0, 0);
     err = pthread_create(&tid, NULL, thread_trampoline, t);
     if (err)
         thread_create_failed(t->name, err);
+    /* Back only once the thread can be found by name: --irq-target names
+     * a thread right after the code that made it returns. */
+    while (sem_wait(&t->registered) != 0 && errno == EINTR)
+        ;
     return t;
 }
 
