@@ -26,6 +26,7 @@
 #include "daemon/crash.h"
 #include "daemon/daemon_open.h"
 #include "daemon/notify.h"
+#include "daemon/app.h"
 #include "daemon/stack.h"
 #include "daemon/stats_log.h"
 #include "daemon/watchdog.h"
@@ -433,6 +434,8 @@ static int run_open(struct run *r)
         .iperf3_port = a->iperf3_port,
         .igmp_join = a->igmp_join,
         .nigmp_join = a->nigmp_join,
+        .on_netif_up = app_start_hook,
+        .on_netif_up_arg = (void *)&a->app_required,
     };
     int rc;
 
@@ -449,6 +452,8 @@ static int run_open(struct run *r)
         return rc;
     if (a->stats_log && !(d->stats_log = stats_log_new(d, a->stats_log, a->stats_interval_ms)))
         return errno == ENOMEM ? LWIPD_EXIT_OSERR : LWIPD_EXIT_CANTCREAT;
+    if ((rc = app_load_startup(a->apps, a->napps)) != 0) /* 64: a module refused */
+        return rc == -ENOMEM ? LWIPD_EXIT_OSERR : LWIPD_EXIT_USAGE;
     /* lwIP's threads start before the drop: the driver's DMA thread takes
      * its real-time priority (--driver-priority) as it starts, which an
      * unprivileged process may not; setuid() then applies to every thread. */
@@ -456,6 +461,8 @@ static int run_open(struct run *r)
     if (rc != 0) {
         /* -ESRCH: --irq-target names no lwIP thread (known only now);
          * -EAGAIN, -ENOMEM: a thread or memory limit (ulimit, cgroup) */
+        if (rc == -ECANCELED)
+            return LWIPD_EXIT_APP_START;
         log_err("daemon", "lwIP did not come up");
         if (rc == -ESRCH)
             return LWIPD_EXIT_USAGE;
@@ -533,6 +540,7 @@ static void run_close(struct run *r)
 {
     struct daemon *d = &r->d;
 
+    app_unload_all(); /* stop() in the tcpip thread, which still runs */
     if (d->tap) {
         netif_tap_stop(d->tap); /* no more frames: the capture can be closed */
         netif_tap_set_faults(d->tap, NULL);
