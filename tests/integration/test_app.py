@@ -1,0 +1,175 @@
+# SPDX-License-Identifier: MIT
+"""Your firmware's code in lwipd (lwipd-app(3)): `meson install` of this
+build into a scratch root, examples/sockets-server built out of tree
+against it with pkg-config, loaded with --app and `lwipctl app load`;
+its answers, counters and command checked from the host; an app built
+against other lwIP options refused at startup (exit 64) and at run time
+(an error answer); a start() that fails, with and without --app-required."""
+import json
+import os
+import re
+import shutil
+import subprocess
+
+import pytest
+
+import harness
+
+EXAMPLE = os.path.join(harness.TOP, "examples", "sockets-server")
+PORT = 13400
+FRAMED = os.path.join(harness.HELPERS, "framed.py")
+
+
+def build_example(root, builddir):
+    """Build examples/sockets-server against the lwipd installed under ROOT
+    (a DESTDIR): pkg-config finds lwipd-app.pc there, its paths prefixed
+    with ROOT. Returns the module's path."""
+    pcdirs = [os.path.dirname(p) for p in harness.run(
+        ["find", root, "-name", "lwipd-app.pc"]).stdout.split()]
+    assert len(pcdirs) == 1, pcdirs
+    env = dict(os.environ, PKG_CONFIG_PATH=pcdirs[0], PKG_CONFIG_SYSROOT_DIR=root)
+    harness.run(["meson", "setup", builddir, EXAMPLE], env=env, timeout=120)
+    harness.run(["ninja", "-C", builddir], env=env, timeout=120)
+    return os.path.join(builddir, "sockets_server.so")
+
+
+@pytest.fixture(scope="module")
+def modules(tmp_path_factory):
+    """{"good": .so built against this build's installed headers,
+        "other": the same built against a copy whose lwipopts.h has another
+        TCP_MSS, "pc": `pkg-config --cflags --libs lwipd-app`}."""
+    top = tmp_path_factory.mktemp("app")
+    root = str(top / "root")
+    harness.run(["meson", "install", "-C", harness.BUILD, "--no-rebuild", "--destdir", root],
+                timeout=120)
+    out = {"good": build_example(root, str(top / "good"))}
+    pcdir = os.path.dirname(harness.run(["find", root, "-name", "lwipd-app.pc"]).stdout.split()[0])
+    out["pc"] = harness.run(["pkg-config", "--cflags", "--libs", "lwipd-app"],
+                            env=dict(os.environ, PKG_CONFIG_PATH=pcdir,
+                                     PKG_CONFIG_SYSROOT_DIR=root)).stdout
+    other = str(top / "other-root")
+    shutil.copytree(root, other, symlinks=True)
+    opts = harness.run(["find", other, "-path", "*/lwipd/opts/lwipopts.h"]).stdout.split()
+    assert len(opts) == 1, opts
+    with open(opts[0]) as f:
+        text = f.read()
+    text, n = re.subn(r"^#define TCP_MSS\s+\d+", "#define TCP_MSS 1200", text, flags=re.M)
+    assert n == 1
+    with open(opts[0], "w") as f:
+        f.write(text)
+    out["other"] = build_example(other, str(top / "other"))
+    return out
+
+
+def talk(ns, conns, reqs):
+    return ns.helper("framed.py", "talk", harness.LWIP_IP, PORT, conns, reqs)
+
+
+def app_stats(d):
+    return d.stats()["apps"]["sockets_server"]
+
+
+def lwipctl_json(d, *args):
+    r = d.lwipctl("--json", *args)
+    return r.returncode, json.loads(r.stdout) if r.stdout.strip() else None
+
+
+def test_install_ships_header_lwip_and_options(modules):
+    """pkg-config hands an out-of-tree build the API header, lwIP's headers
+    and this build's lwipopts.h, from the installed tree."""
+    flags = modules["pc"].split()
+    incs = [f[2:] for f in flags if f.startswith("-I")]
+    for rel in ("lwipd/app.h", "lwip/tcp.h", "lwipopts.h", "arch/cc.h", "lwipd_config.h"):
+        assert any(os.path.exists(os.path.join(i, rel)) for i in incs), (rel, incs)
+
+
+def test_app_serves_counts_answers_and_unloads(netns, lwipd_factory, modules):
+    d = lwipd_factory("--app", modules["good"] + ":port=%d" % PORT)
+    assert "'sockets_server' started" in d.read_log()
+    r = talk(netns, 3, 5)
+    assert r == {"ok": 15, "bad": 0, "sample": "ACK:req 0.0 "}, r
+    # Counters under apps.<name> in `lwipctl stats --json`
+    rc, st = lwipctl_json(d, "stats")
+    assert rc == 0
+    c = st["stats"]["apps"]["sockets_server"]
+    assert c["requests"] == 15 and c["connections"] == 3 and c["errors"] == 0, c
+    assert c["bytes_out"] == c["bytes_in"] + 15 * 4, c  # each answer: "ACK:" more
+    # The app's own command, through lwipctl, JSON both ways
+    holder = netns.popen([harness.PYTHON, FRAMED, "talk", harness.LWIP_IP, str(PORT), "2", "1",
+                          "hold"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert json.loads(holder.stdout.readline())["ok"] == 2
+        harness.wait_for(lambda: app_stats(d)["clients"] == 2, 10, "2 clients connected")
+        rc, resp = lwipctl_json(d, "app", "sockets_server", "clients")
+        assert rc == 0 and resp["ok"], resp
+        assert resp["reply"] == {"clients": 2, "connections": 5, "port": PORT}, resp
+    finally:
+        holder.stdin.write("done\n")
+        holder.stdin.close()
+        holder.wait(timeout=30)
+    harness.wait_for(lambda: app_stats(d)["clients"] == 0, 10, "clients gone")
+    rc, resp = lwipctl_json(d, "app", "sockets_server", "clients", "extra")
+    assert rc == 1 and resp["error"] == "sockets_server: clients takes no arguments", resp
+    rc, resp = lwipctl_json(d, "app", "sockets_server", "nope")
+    assert rc == 1 and "has no command 'nope'" in resp["error"], resp
+    # list, then unload: the port closes, the app's threads are gone
+    rc, resp = lwipctl_json(d, "app", "list")
+    (app,) = resp["apps"]
+    assert app["name"] == "sockets_server" and app["path"] == modules["good"]
+    assert app["args"] == "port=%d" % PORT and app["threads"] == 1  # the acceptor
+    assert app["counters"]["requests"] == 17 and "clients" in app["commands"]
+    rc, resp = lwipctl_json(d, "app", "unload", "sockets_server")
+    assert rc == 0 and resp["ok"], resp
+    assert netns.helper("framed.py", "connect", harness.LWIP_IP, PORT) == {
+        "connected": False, "error": "ECONNREFUSED"}
+    assert "sockets_server" not in d.stats()["apps"]
+    assert lwipctl_json(d, "app", "list")[1]["apps"] == []
+    # Loaded again at run time, on another port
+    rc, resp = lwipctl_json(d, "app", "load", modules["good"] + ":port=%d" % (PORT + 1))
+    assert rc == 0 and resp["apps"][0]["started"], resp
+    r = netns.helper("framed.py", "talk", harness.LWIP_IP, PORT + 1, 1, 2)
+    assert r["ok"] == 2, r
+    assert app_stats(d)["requests"] == 2  # a fresh app: fresh counters
+    ok, leaks = d.wait_leaks_clean()
+    assert ok, leaks
+
+
+def test_other_lwip_options_refused_at_startup(netns, workdir, modules):
+    d = harness.Lwipd(netns, workdir, extra_args=["--app", modules["other"]], pcap=False)
+    with pytest.raises(harness.HarnessError):
+        d.start()
+    assert d.wait() == 64
+    log = d.read_log()
+    assert "'sockets_server' was built with other lwIP options than this lwipd" in log, log
+    assert "TCP_MSS=1200 (lwipd: 1460)" in log, log
+
+
+def test_other_lwip_options_refused_at_run_time(netns, lwipd_factory, modules):
+    d = lwipd_factory()
+    rc, resp = lwipctl_json(d, "app", "load", modules["other"])
+    assert rc == 1 and not resp["ok"]
+    assert "TCP_MSS=1200 (lwipd: 1460)" in resp["error"], resp
+    assert d.alive() and lwipctl_json(d, "app", "list")[1]["apps"] == []
+    rc, resp = lwipctl_json(d, "app", "load", "/nonexistent/app.so")
+    assert rc == 1 and "cannot load /nonexistent/app.so" in resp["error"], resp
+
+
+def test_start_failure_is_reported_and_lwipd_stays_up(netns, lwipd_factory, modules):
+    d = lwipd_factory("--app", modules["good"] + ":fail")
+    log = d.read_log()
+    assert "start refused: asked to fail" in log
+    assert "'sockets_server': start() failed" in log
+    assert d.request({"cmd": "app", "argv": ["list"]})["apps"] == []
+    assert harness.ping(netns, d.ip, count=3)["received"] == 3
+    rc, resp = lwipctl_json(d, "app", "load", modules["good"] + ":fail")
+    assert rc == 1 and "start() failed" in resp["error"], resp
+    assert d.alive()
+
+
+def test_start_failure_with_app_required_exits_70(netns, workdir, modules):
+    d = harness.Lwipd(netns, workdir, pcap=False,
+                      extra_args=["--app", modules["good"] + ":fail", "--app-required"])
+    with pytest.raises(harness.HarnessError):
+        d.start()
+    assert d.wait() == 70
+    assert "--app-required: 'sockets_server': start() failed" in d.read_log()
