@@ -103,9 +103,10 @@ void args_usage(FILE *out)
                  "the command line wins over it. See lwipd(8).\n");
     fprintf(out, "\nExit status:\n"
                  "  0   stopped by SIGTERM/SIGINT or the shutdown command\n"
-                 "  64  usage error (EX_USAGE), or a bad config file\n"
+                 "  64  usage error (EX_USAGE), a bad config file, or an --app refused\n"
                  "  69  TAP missing or control socket in use (EX_UNAVAILABLE)\n"
-                 "  70  internal error: lwIP did not come up (EX_SOFTWARE)\n"
+                 "  70  internal error: lwIP did not come up, or an --app's start()\n"
+                 "      failed under --app-required (EX_SOFTWARE)\n"
                  "  71  system error: threads, sockets (EX_OSERR)\n"
                  "  73  cannot create the capture, log or socket file (EX_CANTCREAT)\n"
                  "  74  the TAP went away and --exit-on-tap-loss is set (EX_IOERR)\n"
