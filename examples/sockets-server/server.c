@@ -1,16 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 /* A sockets-API TCP server running inside lwipd, in the shape of a DoIP
- * server: an accept thread, one worker thread per connection, requests
- * framed by a 4-byte big-endian length. Each request is answered with the
- * same framing and the payload "ACK:" + request; a request longer than
- * MAX_REQUEST gets "ERR:too long" and the connection is closed.
+ * server: one thread of its own ("sockapp") runs a select() loop over the
+ * listening socket and up to MAX_CLIENTS connections. Requests are framed
+ * by a 4-byte big-endian length; each is answered with the same framing
+ * and the payload "ACK:" + request. A request longer than MAX_REQUEST gets
+ * "ERR:too long" and the connection is closed.
  *
  * ARGS (after ':' in --app PATH:ARGS), comma-separated:
  *   port=N   the TCP port (default 13400, DoIP's)
  *   fail     make start() fail (exercises lwipd's start-failure path)
  *
  * Counters: connections, clients (now), requests, bytes_in, bytes_out,
- * errors. Command: `lwipctl app sockets_server clients`.
+ * errors. Command: `lwipctl app sockets_server clients`. The thread's name
+ * can be given to `lwipd --irq-target sockapp`.
  */
 #include <lwipd/app.h>
 
@@ -22,69 +24,31 @@
 
 #include "lwip/sockets.h"
 
+#define MAX_CLIENTS 8
 #define MAX_REQUEST 4096
-#define POLL_MS     100 /* how often the threads look at lwipd_app_stopping() */
+#define POLL_MS     100 /* how often the thread looks at lwipd_app_stopping() */
 
-/* LWIPD_APP_DEFINE's symbol must stay visible: the module is built with
- * hidden visibility, and the descriptor macro marks it default. The
- * functions below are visible too, so that crash reports name them. */
+/* The descriptor (LWIPD_APP_DEFINE) is visible whatever the module's
+ * default visibility; these functions are made visible too, so that
+ * lwipd's crash reports can name them in a stack. */
 #define EXPORT __attribute__((visibility("default")))
+
+/* One connection: the bytes of the request being received. */
+struct conn {
+    int fd; /* -1: free slot */
+    size_t have;
+    unsigned char buf[4 + MAX_REQUEST];
+};
 
 static struct {
     struct lwipd_app *app;
     uint16_t port;
     atomic_int clients;
     atomic_ullong connections;
+    struct conn conns[MAX_CLIENTS];
     struct lwipd_app_counter *c_connections, *c_clients, *c_requests, *c_bytes_in, *c_bytes_out,
         *c_errors;
 } srv;
-
-struct conn {
-    int fd;
-    unsigned long id;
-};
-
-/* Wait until FD is readable, polling lwipd_app_stopping(). 1 readable, 0
- * stopping, -1 error. */
-static int wait_readable(int fd)
-{
-    while (!lwipd_app_stopping(srv.app)) {
-        struct timeval tv = {0, POLL_MS * 1000};
-        fd_set rd;
-        int n;
-
-        FD_ZERO(&rd);
-        FD_SET(fd, &rd);
-        n = lwip_select(fd + 1, &rd, NULL, NULL, &tv);
-        if (n > 0)
-            return 1;
-        if (n < 0 && errno != EINTR)
-            return -1;
-    }
-    return 0;
-}
-
-/* Read exactly LEN bytes. 1 done, 0 peer closed or stopping, -1 error. */
-EXPORT int sockapp_read_full(int fd, void *buf, size_t len)
-{
-    size_t got = 0;
-
-    while (got < len) {
-        int r = wait_readable(fd);
-        ssize_t n;
-
-        if (r <= 0)
-            return r;
-        n = lwip_recv(fd, (char *)buf + got, len - got, 0);
-        if (n == 0)
-            return 0;
-        if (n < 0)
-            return errno == EINTR || errno == EAGAIN ? 0 : -1;
-        got += (size_t)n;
-        lwipd_app_counter_add(srv.c_bytes_in, (uint64_t)n);
-    }
-    return 1;
-}
 
 /* Send the frame: 4-byte length, then HEAD and the LEN bytes of BODY
  * (LEN <= MAX_REQUEST). 0 or -1. */
@@ -111,83 +75,120 @@ EXPORT int sockapp_send_frame(int fd, const char *head, const void *body, size_t
     return 0;
 }
 
-/* Serve one request on FD. 1 served, 0 the connection ends, -1 error. */
-EXPORT int sockapp_serve_request(int fd, unsigned char *buf)
+static void conn_close(struct conn *c)
 {
-    unsigned char hdr[4];
-    uint32_t len;
-    int r = sockapp_read_full(fd, hdr, 4);
-
-    if (r <= 0)
-        return r;
-    len = (uint32_t)hdr[0] << 24 | (uint32_t)hdr[1] << 16 | (uint32_t)hdr[2] << 8 | hdr[3];
-    if (len > MAX_REQUEST) {
-        sockapp_send_frame(fd, "ERR:too long", "", 0);
-        lwipd_app_counter_add(srv.c_errors, 1);
-        return 0;
-    }
-    if ((r = sockapp_read_full(fd, buf, len)) <= 0)
-        return r;
-    lwipd_app_counter_add(srv.c_requests, 1);
-    return sockapp_send_frame(fd, "ACK:", buf, len) == 0 ? 1 : -1;
-}
-
-/* A connection's thread: serve requests until the peer leaves or the app
- * stops. */
-EXPORT void sockapp_worker(void *arg)
-{
-    struct conn *c = arg;
-    unsigned char *buf = malloc(MAX_REQUEST);
-    int r = buf ? 1 : -1;
-
-    while (r == 1)
-        r = sockapp_serve_request(c->fd, buf);
-    if (r < 0)
-        lwipd_app_counter_add(srv.c_errors, 1);
     lwip_close(c->fd);
+    c->fd = -1;
     lwipd_app_counter_set(srv.c_clients, (uint64_t)(atomic_fetch_sub(&srv.clients, 1) - 1));
-    lwipd_app_log(srv.app, LWIPD_APP_LOG_DEBUG, "connection %lu closed", c->id);
-    free(buf);
-    free(c);
 }
 
-/* The accept thread: listen, then one worker per connection. */
-EXPORT void sockapp_acceptor(void *arg)
+/* C is readable: take what arrived, answer every complete request. 0, or
+ * -1 when the connection is to be closed. */
+EXPORT int sockapp_serve(struct conn *c)
 {
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = lwip_htons(srv.port)};
-    int one = 1, lfd = lwip_socket(AF_INET, SOCK_STREAM, 0);
+    ssize_t n = lwip_recv(c->fd, c->buf + c->have, sizeof(c->buf) - c->have, MSG_DONTWAIT);
+    uint32_t len;
+
+    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
+        return -1;
+    if (n < 0)
+        return 0;
+    lwipd_app_counter_add(srv.c_bytes_in, (uint64_t)n);
+    c->have += (size_t)n;
+    while (c->have >= 4) {
+        len = (uint32_t)c->buf[0] << 24 | (uint32_t)c->buf[1] << 16 | (uint32_t)c->buf[2] << 8 |
+              c->buf[3];
+        if (len > MAX_REQUEST) {
+            sockapp_send_frame(c->fd, "ERR:too long", "", 0);
+            lwipd_app_counter_add(srv.c_errors, 1);
+            return -1;
+        }
+        if (c->have < 4 + len)
+            break;
+        lwipd_app_counter_add(srv.c_requests, 1);
+        if (sockapp_send_frame(c->fd, "ACK:", c->buf + 4, len) != 0) {
+            lwipd_app_counter_add(srv.c_errors, 1);
+            return -1;
+        }
+        memmove(c->buf, c->buf + 4 + len, c->have - 4 - len);
+        c->have -= 4 + len;
+    }
+    return 0;
+}
+
+/* The listening socket is readable: take the connection into a free slot
+ * (none free: refuse it by closing). */
+static void accept_one(int lfd)
+{
+    int fd = lwip_accept(lfd, NULL, NULL);
+
+    if (fd < 0)
+        return;
+    for (int i = 0; i < MAX_CLIENTS; i++) {
+        if (srv.conns[i].fd < 0) {
+            srv.conns[i].fd = fd;
+            srv.conns[i].have = 0;
+            atomic_fetch_add(&srv.connections, 1);
+            lwipd_app_counter_add(srv.c_connections, 1);
+            lwipd_app_counter_set(srv.c_clients, (uint64_t)(atomic_fetch_add(&srv.clients, 1) + 1));
+            return;
+        }
+    }
+    lwipd_app_counter_add(srv.c_errors, 1);
+    lwip_close(fd);
+}
+
+static int listen_on(uint16_t port)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = lwip_htons(port)};
+    int one = 1, fd = lwip_socket(AF_INET, SOCK_STREAM, 0);
+
+    if (fd < 0 || lwip_setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+        lwip_bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 || lwip_listen(fd, 4) != 0) {
+        lwipd_app_log(srv.app, LWIPD_APP_LOG_ERR, "cannot listen on %u: errno %d", port, errno);
+        if (fd >= 0)
+            lwip_close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* The server's thread: a select() loop until lwipd stops the app. */
+EXPORT void sockapp_loop(void *arg)
+{
+    int lfd = listen_on(srv.port);
 
     (void)arg;
-    if (lfd < 0 || lwip_setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
-        lwip_bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) != 0 || lwip_listen(lfd, 4) != 0) {
-        lwipd_app_log(srv.app, LWIPD_APP_LOG_ERR, "cannot listen on %u: errno %d", srv.port, errno);
+    if (lfd < 0) {
         lwipd_app_counter_add(srv.c_errors, 1);
-        if (lfd >= 0)
-            lwip_close(lfd);
         return;
     }
     lwipd_app_log(srv.app, LWIPD_APP_LOG_INFO, "listening on TCP %u", srv.port);
-    while (wait_readable(lfd) == 1) {
-        struct conn *c = malloc(sizeof(*c));
-        char name[32];
+    while (!lwipd_app_stopping(srv.app)) {
+        struct timeval tv = {0, POLL_MS * 1000};
+        int maxfd = lfd;
+        fd_set rd;
 
-        if (!c)
-            break;
-        c->fd = lwip_accept(lfd, NULL, NULL);
-        if (c->fd < 0) {
-            free(c);
+        FD_ZERO(&rd);
+        FD_SET(lfd, &rd);
+        for (int i = 0; i < MAX_CLIENTS; i++) {
+            if (srv.conns[i].fd >= 0) {
+                FD_SET(srv.conns[i].fd, &rd);
+                maxfd = srv.conns[i].fd > maxfd ? srv.conns[i].fd : maxfd;
+            }
+        }
+        if (lwip_select(maxfd + 1, &rd, NULL, NULL, &tv) <= 0)
             continue;
-        }
-        c->id = (unsigned long)atomic_fetch_add(&srv.connections, 1) + 1;
-        lwipd_app_counter_add(srv.c_connections, 1);
-        lwipd_app_counter_set(srv.c_clients, (uint64_t)(atomic_fetch_add(&srv.clients, 1) + 1));
-        snprintf(name, sizeof(name), "sockapp-c%lu", c->id);
-        if (lwipd_app_thread_new(srv.app, name, sockapp_worker, c) != 0) {
-            lwip_close(c->fd);
-            atomic_fetch_sub(&srv.clients, 1);
-            free(c);
-        }
+        if (FD_ISSET(lfd, &rd))
+            accept_one(lfd);
+        for (int i = 0; i < MAX_CLIENTS; i++)
+            if (srv.conns[i].fd >= 0 && FD_ISSET(srv.conns[i].fd, &rd) &&
+                sockapp_serve(&srv.conns[i]) != 0)
+                conn_close(&srv.conns[i]);
     }
+    for (int i = 0; i < MAX_CLIENTS; i++)
+        if (srv.conns[i].fd >= 0)
+            conn_close(&srv.conns[i]);
     lwip_close(lfd);
 }
 
@@ -232,7 +233,8 @@ static int parse_args(const char *args, int *fail)
     return 0;
 }
 
-/* In the tcpip thread, core lock held: counters, the command, the thread. */
+/* In the tcpip thread, core lock held: counters, the command, the thread
+ * (the sockets API is for the thread: not usable here). */
 static int server_start(struct lwipd_app *app, const char *args)
 {
     int fail;
@@ -254,13 +256,15 @@ static int server_start(struct lwipd_app *app, const char *args)
     srv.c_errors = lwipd_app_counter_new(app, "errors");
     atomic_store(&srv.clients, 0);
     atomic_store(&srv.connections, 0);
+    for (int i = 0; i < MAX_CLIENTS; i++)
+        srv.conns[i].fd = -1;
     if (lwipd_app_command_add(app, "clients", "clients connected now and connections so far",
                               cmd_clients, NULL) != 0)
         return -EINVAL;
-    return lwipd_app_thread_new(app, "sockapp-accept", sockapp_acceptor, NULL);
+    return lwipd_app_thread_new(app, "sockapp", sockapp_loop, NULL);
 }
 
-/* The threads see lwipd_app_stopping() and return by themselves. */
+/* The thread sees lwipd_app_stopping() and returns by itself. */
 static void server_stop(struct lwipd_app *app)
 {
     lwipd_app_log(app, LWIPD_APP_LOG_INFO, "stopping; %d client(s) connected",

@@ -7,6 +7,7 @@ against other lwIP options refused at startup (exit 64) and at run time
 (an error answer); a start() that fails, with and without --app-required."""
 import json
 import os
+import glob
 import re
 import shutil
 import subprocess
@@ -116,7 +117,7 @@ def test_app_serves_counts_answers_and_unloads(netns, lwipd_factory, modules):
     rc, resp = lwipctl_json(d, "app", "list")
     (app,) = resp["apps"]
     assert app["name"] == "sockets_server" and app["path"] == modules["good"]
-    assert app["args"] == "port=%d" % PORT and app["threads"] == 1  # the acceptor
+    assert app["args"] == "port=%d" % PORT and app["threads"] == 1  # its select loop
     assert app["counters"]["requests"] == 17 and "clients" in app["commands"]
     rc, resp = lwipctl_json(d, "app", "unload", "sockets_server")
     assert rc == 0 and resp["ok"], resp
@@ -173,3 +174,58 @@ def test_start_failure_with_app_required_exits_70(netns, workdir, modules):
         d.start()
     assert d.wait() == 70
     assert "--app-required: 'sockets_server': start() failed" in d.read_log()
+
+
+def test_config_file_loads_apps(netns, lwipd_factory, workdir, modules):
+    """`app = PATH:ARGS` lines of the config file, as --app."""
+    conf = os.path.join(workdir, "lwipd.conf")
+    with open(conf, "w") as f:
+        f.write("app = %s:port=%d\n" % (modules["good"], PORT))
+    d = lwipd_factory("--config", conf)
+    assert talk(netns, 1, 3)["ok"] == 3
+    (app,) = d.request({"cmd": "app", "argv": ["list"]})["apps"]
+    assert app["args"] == "port=%d" % PORT
+    r = harness.run([harness.LWIPD, "--config", conf, "--tap", "x", "--ip", "198.18.0.2/24",
+                     "--check-config"])
+    assert "app = %s:port=%d\n#   (config line 1)" % (modules["good"], PORT) in r.stdout
+
+
+@pytest.mark.skipif(harness.VALGRIND,
+                    reason="valgrind serialises threads: the ISR-in-heap race is unreachable")
+def test_crash_report_names_the_apps_functions(netns, workdir, modules):
+    """The TX-complete ISR frees into lwIP's heap (--txc-free isr, a heap
+    that is not ISR-safe) while it interrupts the app's own thread
+    (--irq-target names it): the report's interrupted stack runs through
+    the app's functions (inside lwip_send(), in the common case)."""
+    d = harness.Lwipd(netns, workdir, pcap=False,
+                      extra_args=["--app", modules["good"], "--txc-free", "isr",
+                                  "--irq-target", "sockapp", "--report-dir", workdir] +
+                      harness.STORM_EMAC)
+    d.start()
+    load = netns.popen([harness.PYTHON, FRAMED, "load", harness.LWIP_IP, str(PORT), "4", "20"],
+                       stdout=subprocess.PIPE, text=True)
+    try:
+        code = d.wait(timeout=20)
+    finally:  # its connections to a vanished lwipd would wait for their timeout
+        load.kill()
+        out = load.communicate(timeout=30)[0]
+    d.expect_failure = True
+    assert code == 3, "no detection (exit %s, load %s); log:\n%s" % (
+        code, out, d.read_log()[-2000:])
+    (path,) = glob.glob(os.path.join(workdir, "lwipd-crash-*.json"))
+    with open(path) as f:
+        rep = json.load(f)
+    assert rep["kind"] == "irq-violation"
+    under = rep["interrupted_stack"]
+    fns = [fr["fn"] for fr in under["frames"]]
+    assert under["thread"] == "sockapp", under["thread"]
+    assert "sockapp_loop" in fns, fns  # the app's thread function, named from its .so
+    # Either the app was inside lwIP's heap (a re-entry: the common case),
+    # or it waited in select() while another thread held the heap's lock.
+    rule = rep["violation"]["rule"]
+    if "re-entered a lock held by the interrupted context" in rule:
+        assert "sockapp_send_frame" in fns and "lwip_send" in fns, fns
+        assert {"mem_malloc", "mem_free"} & set(fns), fns
+    else:
+        assert rule == "ISR would wait for a lock held by another thread", rule
+        assert "lwip_select" in fns, fns

@@ -8,6 +8,9 @@ Addresses must be in 198.18.0.0/15; every wait is bounded.
       CONNECTIONS connections at once, REQUESTS requests on each; checks
       each answer is b"ACK:" + request. HOLD: print the result, then keep
       the connections open until a line arrives on stdin (at most 30 s).
+  framed.py load HOST PORT CONNECTIONS SECONDS
+      Requests of 1-4 KiB on CONNECTIONS connections in turn for SECONDS
+      (at most 10^6), until then or until lwipd goes away; {"answers": N}.
   framed.py connect HOST PORT
       {"connected": bool, "error": errno name or null}
 """
@@ -67,6 +70,24 @@ def talk(host, port, conns, reqs, hold):
         s.close()
 
 
+def load(host, port, conns, seconds):
+    import time
+    deadline = time.monotonic() + min(seconds, 300)
+    answers = 0
+    try:
+        socks = [socket.create_connection((safe(host), port), timeout=TIMEOUT_S)
+                 for _ in range(conns)]
+        while time.monotonic() < deadline and answers < 10 ** 6:
+            for s in socks:
+                payload = bytes([answers & 0xff]) * (1024 + 1024 * (answers % 4))
+                if request(s, payload) != b"ACK:" + payload:
+                    raise EOFError("wrong answer")
+                answers += 1
+    except (OSError, EOFError):
+        pass  # lwipd stopped (a detected fault): what was answered counts
+    return {"answers": answers}
+
+
 def connect(host, port):
     try:
         s = socket.create_connection((safe(host), port), timeout=TIMEOUT_S)
@@ -79,6 +100,8 @@ def connect(host, port):
 def main(argv):
     if argv[0] == "talk":
         talk(argv[1], int(argv[2]), int(argv[3]), int(argv[4]), len(argv) > 5)
+    elif argv[0] == "load":
+        print(json.dumps(load(argv[1], int(argv[2]), int(argv[3]), float(argv[4]))))
     elif argv[0] == "connect":
         print(json.dumps(connect(argv[1], int(argv[2]))))
     else:
