@@ -9,7 +9,6 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -237,7 +236,6 @@ static void app_thread_main(void *p)
     struct app_thread t = *(struct app_thread *)p;
 
     free(p);
-    pthread_detach(pthread_self()); /* nobody joins lwIP's threads */
     t.fn(t.arg);
     thread_unregister_current();
     atomic_fetch_sub(&t.app->nthreads, 1);
