@@ -119,6 +119,8 @@ def test_app_serves_counts_answers_and_unloads(netns, lwipd_factory, modules):
     assert app["name"] == "sockets_server" and app["path"] == modules["good"]
     assert app["args"] == "port=%d" % PORT and app["threads"] == 1  # its select loop
     assert app["counters"]["requests"] == 17 and "clients" in app["commands"]
+    build = d.request({"cmd": "version"})["build"]
+    assert app["fingerprint"] == build["app_abi_fingerprint"] and build["app_api"] == 1
     rc, resp = lwipctl_json(d, "app", "unload", "sockets_server")
     assert rc == 0 and resp["ok"], resp
     assert netns.helper("framed.py", "connect", harness.LWIP_IP, PORT) == {
