@@ -3,8 +3,10 @@
 build into a scratch root, examples/sockets-server built out of tree
 against it with pkg-config, loaded with --app and `lwipctl app load`;
 its answers, counters and command checked from the host; an app built
-against other lwIP options refused at startup (exit 64) and at run time
-(an error answer); a start() that fails, with and without --app-required."""
+against other lwIP options, or another lwIP release's headers, refused at
+startup (exit 64) and at run time (an error answer); a start() that
+fails, with and without --app-required; a crash report whose interrupted
+stack is the app's thread."""
 import json
 import os
 import glob
@@ -38,7 +40,9 @@ def build_example(root, builddir):
 def modules(tmp_path_factory):
     """{"good": .so built against this build's installed headers,
         "other": the same built against a copy whose lwipopts.h has another
-        TCP_MSS, "pc": `pkg-config --cflags --libs lwipd-app`}."""
+        TCP_MSS, "otherlwip": against a copy with another lwIP release's
+        headers ("lwip": that release), "pc": `pkg-config --cflags --libs
+        lwipd-app`}."""
     top = tmp_path_factory.mktemp("app")
     root = str(top / "root")
     harness.run(["meson", "install", "-C", harness.BUILD, "--no-rebuild", "--destdir", root],
@@ -59,6 +63,19 @@ def modules(tmp_path_factory):
     with open(opts[0], "w") as f:
         f.write(text)
     out["other"] = build_example(other, str(top / "other"))
+    # And against another lwIP release's headers, with the same options.
+    mine = re.search(r"^lwIP (\d+)\.(\d+)", harness.run([harness.LWIPD, "--version"]).stdout,
+                     re.M)
+    out["lwip"] = "2.0.3" if (int(mine.group(1)), int(mine.group(2))) >= (2, 2) else "2.2.1"
+    tree = harness.run([os.path.join(harness.TOP, "scripts", "fetch-lwip"), out["lwip"]],
+                       timeout=300).stdout.strip().splitlines()[-1]
+    older = str(top / "lwip-root")
+    shutil.copytree(root, older, symlinks=True)
+    (inc,) = harness.run(["find", older, "-type", "d", "-path",
+                          "*/lwipd/lwip-include"]).stdout.split()
+    shutil.rmtree(inc)
+    shutil.copytree(os.path.join(tree, "src", "include"), inc)
+    out["otherlwip"] = build_example(older, str(top / "otherlwip"))
     return out
 
 
@@ -145,6 +162,19 @@ def test_other_lwip_options_refused_at_startup(netns, workdir, modules):
     log = d.read_log()
     assert "'sockets_server' was built with other lwIP options than this lwipd" in log, log
     assert "TCP_MSS=1200 (lwipd: 1460)" in log, log
+
+
+def test_other_lwip_version_refused(netns, lwipd_factory, workdir, modules):
+    d = harness.Lwipd(netns, os.path.join(workdir, "first"), pcap=False,
+                      extra_args=["--app", modules["otherlwip"]])
+    with pytest.raises(harness.HarnessError):
+        d.start()
+    assert d.wait() == 64
+    want = "'sockets_server' was built against lwIP %s, this lwipd runs lwIP " % modules["lwip"]
+    assert want in d.read_log(), d.read_log()
+    d = lwipd_factory()
+    rc, resp = lwipctl_json(d, "app", "load", modules["otherlwip"])
+    assert rc == 1 and resp["error"].startswith(want), resp
 
 
 def test_other_lwip_options_refused_at_run_time(netns, lwipd_factory, modules):
