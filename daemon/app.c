@@ -232,7 +232,11 @@ static int app_release(struct lwipd_app *a, bool call_stop, char *err, size_t er
     }
     pthread_mutex_unlock(&reg.lock);
     atomic_store(&a->stopping, true);
-    if (call_stop && a->desc->stop && stack_call(stop_in_tcpip, &arg, sizeof(arg), APP_CALL_MS)) {
+    if (a->stuck) {
+        snprintf(err, errlen, "'%s': its start() never returned; left loaded", a->name);
+        rc = -EBUSY;
+    } else if (call_stop && a->desc->stop &&
+               stack_call(stop_in_tcpip, &arg, sizeof(arg), APP_CALL_MS)) {
         snprintf(err, errlen, "'%s': stop() did not return in %d ms; left loaded", a->name,
                  APP_CALL_MS);
         rc = -EBUSY;
@@ -269,12 +273,14 @@ static int app_start(struct lwipd_app *a, char *err, size_t errlen)
                  a->args);
         return 0;
     }
-    if (rc == -ETIMEDOUT)
+    if (rc == -ETIMEDOUT) {
         snprintf(err, errlen, "'%s': start() did not return in %d ms", a->name, APP_CALL_MS);
-    else
+        a->stuck = true; /* listed, so that `app list` shows it; never unmapped */
+    } else {
         snprintf(err, errlen, "'%s': start() failed: %s", a->name, strerror(rc < 0 ? -rc : rc));
+    }
     log_err("app", "%s", err);
-    if (rc != -ETIMEDOUT) /* a start() still running must keep its code mapped */
+    if (!a->stuck) /* a start() still running must keep its code mapped */
         app_release(a, false, why, sizeof(why));
     return -ECANCELED;
 }
@@ -431,6 +437,8 @@ cJSON *app_list_json(void)
         cJSON_AddStringToObject(o, "path", a->path);
         cJSON_AddStringToObject(o, "args", a->args);
         cJSON_AddBoolToObject(o, "started", a->started);
+        if (a->stuck)
+            cJSON_AddBoolToObject(o, "stuck", true);
         cJSON_AddNumberToObject(o, "threads", atomic_load(&a->nthreads));
         cJSON_AddStringToObject(o, "lwip", v);
         cJSON_AddStringToObject(o, "fingerprint", fp);

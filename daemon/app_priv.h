@@ -34,6 +34,7 @@ struct lwipd_app {
     char *args;
     struct netif *netif;
     bool started;
+    bool stuck; /* start() did not return in time: it may still run, never unmap */
     atomic_bool stopping;
     atomic_int nthreads; /* threads of lwipd_app_thread_new() still running */
     atomic_int ncounters;
