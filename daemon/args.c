@@ -34,6 +34,13 @@ static bool opt_repeatable(const struct opt_def *o)
     return o->flags & OPT_REPEAT;
 }
 
+/* A repeatable option's values in A, and their count in *N. */
+static const char *const *opt_values(const struct args *a, const struct opt_def *o, int *n)
+{
+    *n = *(const int *)((const char *)a + o->count);
+    return (const char *const *)((const char *)a + o->list);
+}
+
 /* Fill A with the defaults: each option's from its row of the table, plus
  * the two fields no option starts from. */
 void args_init(struct args *a)
@@ -96,9 +103,10 @@ void args_usage(FILE *out)
                  "the command line wins over it. See lwipd(8).\n");
     fprintf(out, "\nExit status:\n"
                  "  0   stopped by SIGTERM/SIGINT or the shutdown command\n"
-                 "  64  usage error (EX_USAGE), or a bad config file\n"
+                 "  64  usage error (EX_USAGE), a bad config file, or an --app refused\n"
                  "  69  TAP missing or control socket in use (EX_UNAVAILABLE)\n"
-                 "  70  internal error: lwIP did not come up (EX_SOFTWARE)\n"
+                 "  70  internal error: lwIP did not come up, or an --app's start()\n"
+                 "      failed under --app-required (EX_SOFTWARE)\n"
                  "  71  system error: threads, sockets (EX_OSERR)\n"
                  "  73  cannot create the capture, log or socket file (EX_CANTCREAT)\n"
                  "  74  the TAP went away and --exit-on-tap-loss is set (EX_IOERR)\n"
@@ -287,9 +295,12 @@ void args_print_config(const struct args *a, FILE *out)
             snprintf(from, sizeof(from), "config line %d", a->src[i]);
         else
             snprintf(from, sizeof(from), "command line");
-        if (opt_repeatable(o)) { /* the one repeatable option: the fault rules */
-            for (int k = 0; k < a->nfaults; k++)
-                fprintf(out, "%s = %s\n", o->name, a->faults[k]);
+        if (opt_repeatable(o)) { /* --fault, --app: one line per value */
+            int nv;
+            const char *const *v = opt_values(a, o, &nv);
+
+            for (int k = 0; k < nv; k++)
+                fprintf(out, "%s = %s\n", o->name, v[k]);
             fprintf(out, "#   (%s)\n", from);
             continue;
         }
@@ -306,7 +317,7 @@ enum args_result args_parse(struct args *a, int argc, char **argv)
     char **vals = calloc((size_t)argc + 1, sizeof(*vals));
     char err[512];
     int c, idx, n = 0;
-    bool cli_fault = false;
+    bool cli_set[ARGS_MAX_OPTS] = {false};
     enum args_result res = ARGS_USAGE;
 
     a->argc = argc;
@@ -363,9 +374,10 @@ enum args_result args_parse(struct args *a, int argc, char **argv)
     for (int k = 0; k < n; k++) {
         const struct opt_def *o = &opts[which[k]];
 
-        if (opt_repeatable(o) && !cli_fault) {
-            a->nfaults = 0; /* the command line's rules replace the file's */
-            cli_fault = true;
+        if (opt_repeatable(o) && !cli_set[which[k]]) {
+            /* the command line's values replace the file's */
+            *(int *)((char *)a + o->count) = 0;
+            cli_set[which[k]] = true;
         }
         if (args_opts_set(a, o, vals[k], err, sizeof(err))) {
             fprintf(stderr, "lwipd: %s\n", err);

@@ -22,14 +22,16 @@
 #define LWIPD_EXIT_USAGE       64 /* EX_USAGE: bad command line */
 #define LWIPD_EXIT_UNAVAILABLE 69 /* EX_UNAVAILABLE: TAP missing, control socket in use */
 #define LWIPD_EXIT_SOFTWARE    70 /* EX_SOFTWARE: internal error (lwIP would not start) */
+#define LWIPD_EXIT_APP_START   70 /* EX_SOFTWARE: an --app's start() failed (--app-required) */
 #define LWIPD_EXIT_OSERR       71 /* EX_OSERR: a system call failed (threads, sockets) */
 #define LWIPD_EXIT_CANTCREAT   73 /* EX_CANTCREAT: capture, log or socket file */
 #define LWIPD_EXIT_IOERR       74 /* EX_IOERR: the TAP went away (--exit-on-tap-loss) */
 #define LWIPD_EXIT_NOPERM      77 /* EX_NOPERM: not allowed to open/create the TAP */
 #define LWIPD_EXIT_FAULT       FATAL_EXIT_CODE /* 3: a fault was found and reported */
 
-#define ARGS_MAX_OPTS      80
-#define ARGS_MAX_IGMP_JOIN 8 /* groups --igmp-join may name */
+#define ARGS_MAX_OPTS      88
+#define ARGS_MAX_IGMP_JOIN 8  /* groups --igmp-join may name */
+#define ARGS_MAX_APPS      16 /* --app modules */
 
 struct args_str;
 
@@ -75,6 +77,9 @@ struct args {
     const char *faults[64];
     int nfaults;
     const char *fault_file;
+    const char *apps[ARGS_MAX_APPS]; /* --app PATH[:ARGS] */
+    int napps;
+    bool app_required;
     const char *pcap_filter;
     uint64_t pcap_rotate_bytes;
     unsigned pcap_rotate_count;

@@ -152,6 +152,17 @@ static int set_fault(struct args *a, const char *v, char *err, size_t errlen)
     return 0;
 }
 
+/* An app module, PATH[:ARGS], loaded and checked at start (daemon/app.c). */
+static int set_app(struct args *a, const char *v, char *err, size_t errlen)
+{
+    if (a->napps == ARGS_MAX_APPS)
+        return ERR("--app: at most %d apps", ARGS_MAX_APPS);
+    if (!*v || *v == ':')
+        return ERR("--app: '%s' is not PATH.so[:ARGS]", v);
+    a->apps[a->napps++] = v;
+    return 0;
+}
+
 /* A comma list of groups to join once up (daemon/stack.c); replaces an earlier list. */
 static int set_igmp_join(struct args *a, const char *v, char *err, size_t errlen)
 {
@@ -457,7 +468,7 @@ const struct opt_def args_opts[] = {
      "P[:D[:N[:J]]] (out every P ms for D ms, N times, +-J ms) or random:UMIN-UMAX:DMIN-DMAX[:N]",
      CUSTOM(set_link_flap), .marks = FIELD(link_flap_set)},
     {"fault", "RULE", "a fault rule, e.g. 'tx drop 30% \"arp\"' (repeatable; see lwipd(8))",
-     CUSTOM(set_fault), .flags = OPT_REPEAT},
+     CUSTOM(set_fault), .flags = OPT_REPEAT, .list = FIELD(faults), .count = FIELD(nfaults)},
     {"fault-file", "FILE", "fault rules, one per line (re-read on SIGHUP)",
      STRING(fault_file, 0, "path")},
     {"no-echo", NULL, "do not start echo/discard/chargen (7, 9, 19)", FLAG(echo, false)},
@@ -493,6 +504,11 @@ const struct opt_def args_opts[] = {
      "publish a counter (QoS 1) with lwIP's MQTT client every MS ms; BROKER is IP[:PORT] "
      "(needs -Dlwip_apps=mqtt)",
      CUSTOM(set_mqtt_pub)},
+    {"app", "PATH[:ARGS]",
+     "load your app (a .so built with lwipd-app.pc; repeatable; lwipd-app(3))", CUSTOM(set_app),
+     .flags = OPT_REPEAT, .list = FIELD(apps), .count = FIELD(napps)},
+    {"app-required", NULL, "exit (code 70) when an --app's start() fails, instead of going on",
+     FLAG(app_required, true)},
     {"no-iperf3", NULL, "do not start the iperf3 server", FLAG(iperf3, false)},
     {"iperf3-port", "N", "iperf3 server's TCP and UDP port", INT(iperf3_port, 1, 65535),
      .what = "a port (1-65535)", .def = "5201"},

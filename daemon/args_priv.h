@@ -53,6 +53,9 @@ struct opt_def {
      * (e.g. --churn-port implies --churn); 0: none (offset 0 is `tap`, a
      * pointer). */
     size_t marks;
+    /* OPT_REPEAT: offsetof(struct args, ...) of its values (const char *[])
+     * and of their count (int); the command line's replace the file's. */
+    size_t list, count;
     unsigned flags;
 };
 

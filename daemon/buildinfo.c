@@ -4,6 +4,7 @@
 #include "daemon/buildinfo.h"
 
 #include <cjson/cJSON.h>
+#include <inttypes.h>
 
 /* opt.h before init.h: init.h includes opt.h before it defines the version,
  * so port/heap_opts.h (reached through opt.h) would see no version and pick
@@ -11,6 +12,7 @@
 #include "lwip/opt.h"
 #include "lwip/init.h"
 #include "lwip/pbuf.h" /* PBUF_POOL_BUFSIZE may be defined in terms of its header sizes */
+#include "lwipd/app.h" /* the app API version and the lwIP ABI fingerprint */
 
 #define STR_(x) #x
 #define STR(x)  STR_(x)
@@ -73,6 +75,8 @@ void buildinfo_print(FILE *out)
     fprintf(out, "lwipd %s\nlwIP %s (%s)\nheap: %s\nlwipopts: %s\nsanitizers: %s\nlwIP apps: %s\n",
             LWIPD_VERSION, buildinfo_lwip_version(), LWIPD_LWIP_SRC, buildinfo_heap(),
             LWIPD_LWIPOPTS_DIR, LWIPD_SANITIZE, *LWIPD_LWIP_APPS ? LWIPD_LWIP_APPS : "(none)");
+    fprintf(out, "app API: %d, lwIP ABI fingerprint %016" PRIx64 "\n", LWIPD_APP_API_VERSION,
+            (uint64_t)LWIPD_APP_ABI_FINGERPRINT);
     for (size_t i = 0; i < sizeof(lwip_opts) / sizeof(lwip_opts[0]); i++)
         fprintf(out, "  %s=%ld\n", lwip_opts[i].name, lwip_opts[i].value);
 }
@@ -82,6 +86,7 @@ cJSON *buildinfo_json(void)
 {
     cJSON *o = cJSON_CreateObject();
     cJSON *opts = cJSON_CreateObject();
+    char fp[24];
 
     if (!o || !opts) {
         cJSON_Delete(o);
@@ -95,6 +100,9 @@ cJSON *buildinfo_json(void)
     cJSON_AddStringToObject(o, "heap", buildinfo_heap());
     cJSON_AddStringToObject(o, "sanitizers", LWIPD_SANITIZE);
     cJSON_AddStringToObject(o, "lwip_apps", LWIPD_LWIP_APPS); /* comma list, "" for none */
+    snprintf(fp, sizeof(fp), "%016" PRIx64, (uint64_t)LWIPD_APP_ABI_FINGERPRINT);
+    cJSON_AddNumberToObject(o, "app_api", LWIPD_APP_API_VERSION);
+    cJSON_AddStringToObject(o, "app_abi_fingerprint", fp);
     for (size_t i = 0; i < sizeof(lwip_opts) / sizeof(lwip_opts[0]); i++)
         cJSON_AddNumberToObject(opts, lwip_opts[i].name, (double)lwip_opts[i].value);
     cJSON_AddItemToObject(o, "options", opts);

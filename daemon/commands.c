@@ -33,6 +33,10 @@ static int commands_help(struct commands_ctx *ctx, const cJSON *req, cJSON *resp
                          size_t errlen);
 
 static const struct command commands[] = {
+    {"app",
+     "your apps: \"argv\": [\"load\", \"PATH[:ARGS]\"], [\"unload\", NAME], [\"list\"], "
+     "[NAME, CMD, ...] (the app's command)",
+     cmd_app, false},
     {"capture",
      "\"op\": start [\"path\": a file name in the capture directory], stop, rotate, mark "
      "\"text\"",

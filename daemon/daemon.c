@@ -27,6 +27,7 @@
 #include "daemon/daemon_open.h"
 #include "daemon/notify.h"
 #include "daemon/reload.h"
+#include "daemon/app.h"
 #include "daemon/stack.h"
 #include "daemon/stats_log.h"
 #include "daemon/watchdog.h"
@@ -398,6 +399,8 @@ static int run_open(struct run *r)
         .igmp_join = a->igmp_join,
         .nigmp_join = a->nigmp_join,
         .lwip_apps = a->lwip_apps,
+        .on_netif_up = app_start_hook,
+        .on_netif_up_arg = (void *)&a->app_required,
     };
     int rc;
 
@@ -414,6 +417,8 @@ static int run_open(struct run *r)
         return rc;
     if (a->stats_log && !(d->stats_log = stats_log_new(d, a->stats_log, a->stats_interval_ms)))
         return errno == ENOMEM ? LWIPD_EXIT_OSERR : LWIPD_EXIT_CANTCREAT;
+    if ((rc = app_load_startup(a->apps, a->napps)) != 0) /* 64: a module refused */
+        return rc == -ENOMEM ? LWIPD_EXIT_OSERR : LWIPD_EXIT_USAGE;
     /* lwIP's threads start before the drop: the driver's DMA thread takes
      * its real-time priority (--driver-priority) as it starts, which an
      * unprivileged process may not; setuid() then applies to every thread. */
@@ -421,6 +426,8 @@ static int run_open(struct run *r)
     if (rc != 0) {
         /* -ESRCH: --irq-target names no lwIP thread (known only now);
          * -EAGAIN, -ENOMEM: a thread or memory limit (ulimit, cgroup) */
+        if (rc == -ECANCELED)
+            return LWIPD_EXIT_APP_START;
         log_err("daemon", "lwIP did not come up");
         if (rc == -ESRCH)
             return LWIPD_EXIT_USAGE;
@@ -498,6 +505,7 @@ static void run_close(struct run *r)
 {
     struct daemon *d = &r->d;
 
+    app_unload_all(); /* stop() in the tcpip thread, which still runs */
     if (d->tap) {
         netif_tap_stop(d->tap); /* no more frames: the capture can be closed */
         netif_tap_set_faults(d->tap, NULL);

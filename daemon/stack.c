@@ -250,8 +250,8 @@ static void tcpip_ready(void *arg)
     sem_post(arg);
 }
 
-/* Start lwIP (tcpip thread), add the TAP netif, start the apps, start the
- * driver threads and the churn server, bring the link up, join the
+/* Start lwIP (tcpip thread), add the TAP netif, start the apps, call
+ * cfg->on_netif_up, start the driver threads and the churn server, bring the link up, join the
  * --igmp-join groups. 0 or -errno
  * (logged). */
 int stack_start(struct netif_tap *tap, const struct stack_config *cfg)
@@ -271,6 +271,8 @@ int stack_start(struct netif_tap *tap, const struct stack_config *cfg)
 
     err = stack_call(setup_in_tcpip, NULL, 0, 5000);
     if (err)
+        return err;
+    if (cfg->on_netif_up && (err = cfg->on_netif_up(netif_tap_netif(tap), cfg->on_netif_up_arg)))
         return err;
     err = netif_tap_start(tap);
     if (err) {

@@ -9,6 +9,7 @@
 #include "apps/churn.h"
 #include "apps/lwip_apps/lwip_apps.h"
 
+struct netif;
 struct netif_tap;
 
 struct stack_config {
@@ -24,6 +25,11 @@ struct stack_config {
     const uint32_t *igmp_join; /* groups to join once up (network byte order) */
     unsigned nigmp_join;
     struct lwip_apps_config lwip_apps; /* lwIP's own apps to start */
+    /* Called from stack_start()'s thread once the netif is added and up,
+     * before the driver's threads start (the apps start here, so that
+     * --irq-target can name their threads). 0, or -errno to fail the start. */
+    int (*on_netif_up)(struct netif *netif, void *arg);
+    void *on_netif_up_arg;
 };
 
 /* Work to run in the tcpip thread. ARG points to the call's private copy of

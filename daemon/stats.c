@@ -23,6 +23,7 @@
 #include "apps/lwiperf_app.h"
 #include "apps/lwip_apps/lwip_apps.h"
 #include "apps/lwping.h"
+#include "daemon/app.h"
 #include "base/names.h"
 #include "capture/capture.h"
 #include "base/events.h"
@@ -333,7 +334,7 @@ static cJSON *iperf3_json(void)
     return o;
 }
 
-static cJSON *apps_json(void)
+static cJSON *apps_json(int unlocked)
 {
     cJSON *o = cJSON_CreateObject();
     struct lwiperf_app_stats lw;
@@ -360,6 +361,7 @@ static cJSON *apps_json(void)
     cJSON_AddItemToObject(o, "churn", churn_json());
     cJSON_AddItemToObject(o, "iperf3", iperf3_json());
     cJSON_AddItemToObject(o, "lwip", lwip_apps_json());
+    app_stats_json(o, unlocked); /* the --app modules' counters, by app name */
     return o;
 }
 
@@ -418,7 +420,7 @@ cJSON *stats_json_ex(struct daemon *d, int unlocked)
     fatal_free(snap);
     cJSON_AddItemToObject(o, "driver", driver_json(d->tap));
     cJSON_AddItemToObject(o, "irq", irq_json(d->tap));
-    cJSON_AddItemToObject(o, "apps", apps_json());
+    cJSON_AddItemToObject(o, "apps", apps_json(unlocked));
     if (d->capture) {
         cJSON *c = cJSON_CreateObject();
         cJSON_AddBoolToObject(c, "running", capture_running(d->capture));

@@ -58,10 +58,13 @@
 
 /* ---- threads and time -------------------------------------------------- */
 
+/* A thread's handle, freed when the thread returns (lwIP defines no
+ * operation on sys_thread_t: it is valid while the thread runs). */
 struct sys_thread {
     char name[32];
     lwip_thread_fn fn;
     void *arg;
+    sem_t *registered; /* the creator's; posted once the thread is in the registry */
 };
 
 /* lwIP's tcpip thread (sys_mark_tcpip_thread), for the core-lock check. */
@@ -79,12 +82,16 @@ u32_t sys_jiffies(void)
     return (u32_t)(base_now_ns() / 1000u);
 }
 
+/* A thread made by sys_thread_new(), registered by name (lwIP's own never
+ * return; one that does, an app's, leaves the registry itself). */
 static void *thread_trampoline(void *arg)
 {
     struct sys_thread *t = arg;
 
     (void)thread_register_current(t->name); /* unlisted in reports if it fails */
+    sem_post(t->registered);                /* the creator's: not to be touched again */
     t->fn(t->arg);
+    free(t);
     return NULL;
 }
 
@@ -106,6 +113,7 @@ sys_thread_t sys_thread_new(const char *name, lwip_thread_fn thread, void *arg, 
                             int prio)
 {
     struct sys_thread *t = calloc(1, sizeof(*t));
+    sem_t registered;
     pthread_t tid;
     int err;
 
@@ -118,9 +126,17 @@ sys_thread_t sys_thread_new(const char *name, lwip_thread_fn thread, void *arg, 
         snprintf(t->name, sizeof(t->name), "tcpip");
     t->fn = thread;
     t->arg = arg;
+    t->registered = &registered;
+    sem_init(&registered, 0, 0);
     err = pthread_create(&tid, NULL, thread_trampoline, t);
     if (err)
         thread_create_failed(t->name, err);
+    pthread_detach(tid); /* lwIP has no join */
+    /* Back only once the thread can be found by name: --irq-target names
+     * a thread right after the code that made it returns. */
+    while (sem_wait(&registered) != 0 && errno == EINTR)
+        ;
+    sem_destroy(&registered);
     return t;
 }
 

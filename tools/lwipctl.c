@@ -67,6 +67,9 @@ static void usage(FILE *out)
                  "                      lwIP's iperf3 client against a host iperf3 server;\n"
                  "                      prints each interval and the sums as iperf3 does\n"
                  "                      (--json: iperf3 -J's JSON; k/m/g suffixes)\n"
+                 "  app load PATH[:ARGS] | unload NAME | list | NAME CMD [ARG]...\n"
+                 "                      your apps (lwipd-app(3)): load, unload, list them,\n"
+                 "                      or run an app's command (NAME help: its commands)\n"
                  "  version             lwipd and lwIP versions, heap, lwIP options\n"
                  "  report [PATH]       the last crash report as text (PATH: a report file\n"
                  "                      or a directory; default: lwipd's report directory)\n"
@@ -195,6 +198,17 @@ static cJSON *build_request(int argc, char **argv, double *wait_s)
         }
         if (argc == 2)
             cJSON_AddBoolToObject(req, flag, 1);
+    } else if (strcmp(cmd, "app") == 0) {
+        cJSON *av = cJSON_AddArrayToObject(req, "argv");
+
+        if (argc < 2) {
+            fprintf(stderr, "lwipctl: usage: app load PATH[:ARGS] | unload NAME | list | "
+                            "NAME CMD [ARG]...\n");
+            cJSON_Delete(req);
+            return NULL;
+        }
+        for (int i = 1; i < argc; i++)
+            cJSON_AddItemToArray(av, cJSON_CreateString(argv[i]));
     } else if (argc > 1) {
         fprintf(stderr, "lwipctl: %s takes no arguments\n", cmd);
         cJSON_Delete(req);

@@ -13,6 +13,8 @@ struct commands_ctx;
     int name(struct commands_ctx *ctx, const struct cJSON *req, struct cJSON *resp, char *err,     \
              size_t errlen)
 
+/* cmd_app.c */
+CMD_HANDLER(cmd_app);
 /* cmd_info.c: status, version */
 CMD_HANDLER(cmd_info_status);
 CMD_HANDLER(cmd_info_version);
