@@ -74,7 +74,7 @@ def payload(n, tag):
     return bytes([tag]) * n
 
 
-def main(iface, lwip_mac, lwip_ip, port, sport):
+def main(iface, lwip_mac, lwip_ip, port, sport, first=False):
     p = Peer(iface, lwip_mac, lwip_ip, port, sport)
     synack = srp1(p.hdr / TCP(sport=sport, dport=port, flags="S", seq=ISN, window=0,
                               options=[("MSS", MSS)]), iface=iface, timeout=3)
@@ -102,6 +102,8 @@ def main(iface, lwip_mac, lwip_ip, port, sport):
     trick = [p.seg(r + 100, payload(200, 0x61)),           # A, out of order
              p.seg(b_seq, payload(2 * HALF, 0x62)),          # B: trimmed to HALF
              p.seg(b_seq, payload(2 * HALF, 0x62))]          # B again, whole
+    if first:  # B alone, whole: the first (and only) ooseq segment
+        trick = [p.seg(b_seq, payload(2 * HALF, 0x62))]
     p.send(trick, timeout=0.5)
     fill = [p.seg(r + off, payload(min(MSS, (b_seq - r) - off), 0x63))
             for off in range(0, b_seq - r, MSS)]
@@ -116,4 +118,4 @@ def main(iface, lwip_mac, lwip_ip, port, sport):
 if __name__ == "__main__":
     conf.verb = 0
     a = sys.argv[1:]
-    print(json.dumps(main(a[0], a[1], a[2], int(a[3]), int(a[4]))))
+    print(json.dumps(main(a[0], a[1], a[2], int(a[3]), int(a[4]), "--first" in a[5:])))

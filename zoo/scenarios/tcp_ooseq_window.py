@@ -16,44 +16,15 @@ window shrinks to about 2400 bytes (W from R); then out of order A (R+100),
 B (R+W-500, 1000 bytes: trimmed to 500), B again whole, then the hole
 from R. Bad: the assert (crash report), or lwIP acknowledging past R+W.
 Clean: lwIP's last ACK is exactly R+W (window 0)."""
-import json
-import os
-
 import harness
-from zoo.scenarios import _h_driver
-
-HERE = os.path.dirname(os.path.abspath(__file__))
-SCRIPT = os.path.join(HERE, "_g_ooseq.py")
-ECHO = 7
-SPORT = 40412
+from zoo.scenarios import _h_ooseq
 
 
 def run(env):
-    d = env.start()
-    # the host kernel knows nothing of the scapy peer's connection: keep its
-    # RST (to lwIP's SYN-ACK) off the wire
-    env.ns.run(["iptables", "-A", "OUTPUT", "-p", "tcp", "--sport", str(SPORT),
-                "--tcp-flags", "RST", "RST", "-j", "DROP"])
-    r = env.ns.run([harness.PYTHON, SCRIPT, env.ns.tap, d.mac, harness.check_safe(d.ip),
-                    str(ECHO), str(SPORT)], timeout=90, check=False)
-    try:
-        peer = json.loads(r.stdout.strip().splitlines()[-1])
-    except (ValueError, IndexError):
-        raise harness.HarnessError("the scapy peer failed: %s %s" % (r.stdout, r.stderr[-2000:]))
-    evidence = {"peer": peer}
-    rep = _h_driver.crash_evidence(env, evidence)
-    if rep:
-        return env.outcome(True, "lwIP stopped on %r after a longer copy of the "
-                           "trimmed last ooseq segment (window %s bytes)" %
-                           (rep.get("message"), peer.get("window")), evidence)
-    if rep is not None:
-        return env.outcome(True, "lwipd exited with %s and no report" %
-                           evidence["exit_code"], evidence)
-    if not peer["ok"]:
-        raise harness.HarnessError("the scapy peer failed: %s" % peer["why"])
+    peer, evidence, crashed = _h_ooseq.run_peer(env)
+    if crashed:
+        return crashed
     past = peer["acked_past_edge"]
-    if past is None:
-        raise harness.HarnessError("no ACK from lwIP after the hole was filled")
     if past > 0:
         return env.outcome(True, "lwIP acknowledged %d bytes past its window's "
                            "right edge" % past, evidence)
