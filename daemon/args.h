@@ -57,6 +57,7 @@ struct args {
     unsigned ring_size;
     unsigned txc_coalesce;
     enum txc_free txc_free;
+    unsigned driver_bugs; /* enum driver_bug bits, --driver-bug */
     enum irq_policy irq_policy;
     const char *irq_target;
     const char *report_dir;

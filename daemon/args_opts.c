@@ -206,6 +206,15 @@ static int set_mqtt_pub(struct args *a, const char *v, char *err, size_t errlen)
     return lwip_apps_parse_mqtt(v, &a->lwip_apps.mqtt, err, errlen);
 }
 
+static int set_driver_bug(struct args *a, const char *v, char *err, size_t errlen)
+{
+    if (driver_bug_parse(v, &a->driver_bugs))
+        return ERR("--driver-bug: '%s' is not none or a comma list of tx-free-segments, "
+                   "link-from-isr, rx-no-refill, free-callback-drop",
+                   v);
+    return 0;
+}
+
 /* SIZE:COUNT of the option OPT (--pcap-rotate, --events-rotate) into
  * *BYTES and *COUNT. 0 or -EINVAL with ERR set. */
 static int parse_rotate(const char *opt, const char *v, uint64_t *bytes, unsigned *count_out,
@@ -438,6 +447,10 @@ const struct opt_def args_opts[] = {
      .what = "0-1000000", .def = "0"},
     {"txc-free", "HOW", "the TX-complete ISR frees by: task, callback, isr",
      ENUM(txc_free, txc_free_names), .def = "task"},
+    {"driver-bug", "MODE[,MODE...]",
+     "break the driver contract on purpose: tx-free-segments, link-from-isr, rx-no-refill, "
+     "free-callback-drop (see lwipd(8))",
+     CUSTOM(set_driver_bug), .def = "none"},
     {"irq-policy", "P", "ISR rule breaks: detect, rtos, posix", ENUM(irq_policy, irq_policy_names),
      .def = "detect"},
     {"irq-target", "THREAD",

@@ -53,12 +53,15 @@ static cJSON *config_json(void *arg, const struct fatal_incident *inc)
     const struct args *a = d->args;
     const char *flap = a->link_flap_set ? option_given(a, "link-flap") : NULL;
     cJSON *o = cJSON_CreateObject();
+    char bugs[96];
 
     (void)inc;
 
     cJSON_AddStringToObject(o, "heap", buildinfo_heap());
     cJSON_AddStringToObject(o, "tx_mode", tx_mode_name(a->tx_mode));
     cJSON_AddStringToObject(o, "txc_free", txc_free_name(a->txc_free));
+    driver_bug_format(a->driver_bugs, bugs, sizeof(bugs));
+    cJSON_AddStringToObject(o, "driver_bug", bugs);
     cJSON_AddNumberToObject(o, "txc_coalesce", a->txc_coalesce);
     cJSON_AddNumberToObject(o, "txc_coalesce_us", a->txc_coalesce_us);
     cJSON_AddNumberToObject(o, "txc_delay_us", a->txc_delay_us);

@@ -88,6 +88,7 @@ int daemon_open_tap(struct daemon *d)
         .txc_delay_us = a->txc_delay_us,
         .txc_jitter_us = a->txc_jitter_us,
         .txc_free = a->txc_free,
+        .driver_bugs = a->driver_bugs,
         .irq_target = a->irq_target,
         .rt_priority = a->driver_priority,
     };

@@ -199,6 +199,7 @@ static const struct stats_field driver_fields[] = {
     T(ring_full_waits), T(ring_doorbell_writes), T(txc_isr_runs), T(free_isr), T(free_callback),
     T(free_task), T(free_callback_fail), T(link_changes), T(rx_fault_drop), T(tx_fault_drop),
     T(irq_lost), T(irq_spurious), T(tap_losses), T(tap_reattaches), T(rt_threads),
+    T(driver_bug_acts),
 };
 /* clang-format on */
 #undef T

@@ -197,12 +197,18 @@ static void ring_spurious_fired_cb(void *arg)
         fault_irq_spurious_fired(t->fault);
 }
 
+static void ring_isr_cb(void *arg)
+{
+    driver_bug_isr(arg);
+}
+
 static const struct tx_ring_ops ring_ops = {
     .write = ring_write_cb,
     .link_up = ring_link_up_cb,
     .irq_fault = ring_irq_fault_cb,
     .spurious_ns = ring_spurious_ns_cb,
     .spurious_fired = ring_spurious_fired_cb,
+    .isr = ring_isr_cb,
 };
 
 /* Put the fault injector F between the TAP and lwIP (NULL: none). Set it
@@ -319,6 +325,7 @@ static struct netif_tap *driver_new(const struct netif_tap_config *cfg, int fd)
             .free = cfg->txc_free,
             .irq_target = t->irq_target,
             .rt_priority = cfg->rt_priority,
+            .bugs = cfg->driver_bugs,
         };
         if (t->cfg.txc_coalesce == 0)
             t->cfg.txc_coalesce = 1; /* as the ring reads it */
@@ -551,6 +558,7 @@ void netif_tap_get_stats(const struct netif_tap *t, struct netif_tap_stats *o)
     o->tap_losses = ctr_get(&c->tap_losses);
     o->tap_reattaches = ctr_get(&c->tap_reattaches);
     o->rt_threads = ctr_get(&rc->rt_threads);
+    o->driver_bug_acts = ctr_get(&c->bug_acts) + ctr_get(&rc->bug_acts);
     o->link_up = atomic_load(&t->link_up);
     o->tap_lost = atomic_load(&t->tap_lost);
 }

@@ -25,6 +25,21 @@ enum txc_free {
     TXC_FREE_TASK,     /* the ISR only signals; the tcpip thread frees */
 };
 
+/* Driver bug modes (--driver-bug): the driver breaks its contract with lwIP
+ * on purpose, the way real EMAC drivers have, so that the bug can be shown
+ * (the bug zoo). A bit set; 0 is the correct driver. */
+enum driver_bug {
+    DRIVER_BUG_TX_FREE_SEGMENTS = 1u << 0,   /* TX-complete frees each pbuf of a chain */
+    DRIVER_BUG_LINK_FROM_ISR = 1u << 1,      /* the TX-complete ISR flaps lwIP's link */
+    DRIVER_BUG_RX_NO_REFILL = 1u << 2,       /* RX stops for good after a failed pbuf_alloc */
+    DRIVER_BUG_FREE_CALLBACK_DROP = 1u << 3, /* a failed pbuf_free_callback() forgets the pbuf */
+};
+#define DRIVER_BUG_COUNT 4
+
+/* The TX-complete ISR runs between two link flaps of
+ * DRIVER_BUG_LINK_FROM_ISR (a PHY interrupt now and then, not every IRQ). */
+#define DRIVER_BUG_LINK_ISR_EVERY 32u
+
 enum tap_dir {
     TAP_DIR_RX, /* host -> lwIP */
     TAP_DIR_TX, /* lwIP -> host */
@@ -45,6 +60,7 @@ struct netif_tap_config {
     enum txc_free txc_free;
     const char *irq_target; /* thread that plays the CPU: "stack" (core-lock owner), "tcpip", ... */
     int rt_priority;        /* SCHED_FIFO priority of the DMA thread; 0: ordinary */
+    unsigned driver_bugs;   /* enum driver_bug bits; 0: none */
 };
 
 struct netif_tap_stats {
@@ -57,7 +73,8 @@ struct netif_tap_stats {
     uint64_t link_changes;
     uint64_t rx_fault_drop, tx_fault_drop, irq_lost, irq_spurious;
     uint64_t tap_losses, tap_reattaches;
-    uint64_t rt_threads; /* 1: the DMA thread runs at rt_priority */
+    uint64_t rt_threads;      /* 1: the DMA thread runs at rt_priority */
+    uint64_t driver_bug_acts; /* times a --driver-bug mode broke the contract */
     bool link_up;
     bool tap_lost;
 };
@@ -84,6 +101,10 @@ const char *tx_mode_name(enum tx_mode m);
 int tx_mode_parse(const char *s, enum tx_mode *out);
 const char *txc_free_name(enum txc_free f);
 int txc_free_parse(const char *s, enum txc_free *out);
+/* Indexed by bit number: "tx-free-segments", "link-from-isr", ... */
+extern const char *const driver_bug_names[DRIVER_BUG_COUNT];
+int driver_bug_parse(const char *list, unsigned *out);
+int driver_bug_format(unsigned bugs, char *buf, size_t len);
 void netif_tap_default_mac(const char *ifname, uint8_t mac[6]);
 
 struct netif_tap *netif_tap_new(const struct netif_tap_config *cfg);

@@ -62,6 +62,7 @@ struct netif_tap_counters {
     counter_t rx_fault_drop, tx_fault_drop;
     counter_t rx_batches;                 /* batches of RX frames fed to lwIP (see rx_batch_post) */
     counter_t tap_losses, tap_reattaches; /* the TAP device went away / came back */
+    counter_t bug_acts;                   /* driver bug modes acting (link flaps, RX stop) */
 };
 
 struct netif_tap {
@@ -96,6 +97,8 @@ struct netif_tap {
      * in progress to finish. */
     atomic_bool sync_stopped;
     atomic_uint sync_writers;
+    atomic_uint bug_isr_runs; /* DRIVER_BUG_LINK_FROM_ISR's count of ISR runs */
+    atomic_bool rx_dead;      /* DRIVER_BUG_RX_NO_REFILL: RX stopped for good */
 };
 
 /* Report a frame to the frame observer (netif_tap_frame_cb), or, with no
@@ -108,6 +111,9 @@ static inline void netif_tap_report(struct netif_tap *t, enum tap_dir dir, const
     else if (note)
         capture_note_emit(note, dir == TAP_DIR_RX ? CAPTURE_IN : CAPTURE_OUT);
 }
+
+/* driver_bug.c */
+void driver_bug_isr(struct netif_tap *t);
 
 /* rx.c */
 int rx_start(struct netif_tap *t);

@@ -131,6 +131,20 @@ static int rx_one(struct netif_tap *t, struct rx_fill *fl)
     int n;
 
     p = pbuf_alloc(PBUF_RAW, (u16_t)(t->rx_frame_max + ETH_PAD_SIZE), PBUF_POOL);
+    if (!p && (t->cfg.driver_bugs & DRIVER_BUG_RX_NO_REFILL)) {
+        /* The buggy driver: the descriptor whose buffer could not be
+         * replaced is never re-armed, and the DMA engine stops at it. */
+        if (!atomic_exchange(&t->rx_dead, true)) {
+            ctr_add(&t->ctr.rx_nomem, 1);
+            ctr_add(&t->ctr.bug_acts, 1);
+            LINK_STATS_INC(link.memerr);
+            log_warn("tap",
+                     "%s: driver bug rx-no-refill: RX buffer allocation failed; "
+                     "RX stops for good",
+                     t->ifname);
+        }
+        return 0;
+    }
     if (!p) {
         /* Out of pool buffers: the frame is lost, as on an EMAC with no
          * free RX descriptor. Consume it so the TAP queue moves on. */
@@ -424,6 +438,8 @@ static void *rx_thread(void *arg)
     thread_register_current("tap-rx");
     t->rx_fill = &fill;
     for (;;) {
+        /* rx-no-refill after its failure: the TAP is never read again */
+        pfd[0].fd = atomic_load(&t->rx_dead) ? -1 : t->fd;
         if (poll(pfd, 2, -1) < 0) {
             if (errno == EINTR)
                 continue;

@@ -59,6 +59,39 @@
 /* How long linkoutput waits for a free TX descriptor before ERR_MEM. */
 #define TX_FULL_WAIT_NS 2000000u
 
+/* The most pbufs of one frame DRIVER_BUG_TX_FREE_SEGMENTS gives back one by
+ * one, as a driver with one DMA descriptor per pbuf would (longer chains:
+ * the rest goes with the last one). */
+#define TX_BUG_SEGS 64
+
+/* DRIVER_BUG_TX_FREE_SEGMENTS: give back each pbuf of the chain P by itself,
+ * as a driver does that put every pbuf of a chain in a descriptor of its own
+ * and frees descriptors one by one. Only the head holds the ring's reference
+ * (pbuf_ref in tx_ring_enqueue), so freeing it frees the whole chain and
+ * every later segment is freed a second time: lwIP's "pbuf_free: p->ref > 0"
+ * assert, or pool corruption without asserts. A frame of one pbuf is given
+ * back correctly. */
+static void free_segments(struct tx_ring *r, enum txc_free how, struct pbuf *p)
+{
+    struct pbuf *seg[TX_BUG_SEGS];
+    unsigned n = 0;
+
+    for (struct pbuf *q = p; q && n < TX_BUG_SEGS; q = q->next)
+        seg[n++] = q; /* the pointers the descriptors hold */
+    if (n > 1)
+        ctr_add(&r->ctr.bug_acts, 1);
+    for (unsigned i = 0; i < n; i++) {
+        if (how != TXC_FREE_CALLBACK)
+            pbuf_free(seg[i]);
+        else if (pbuf_free_callback(seg[i]) != ERR_OK)
+            ctr_add(&r->ctr.free_callback_fail, 1);
+    }
+    ctr_add(how == TXC_FREE_ISR        ? &r->ctr.free_isr
+            : how == TXC_FREE_CALLBACK ? &r->ctr.free_callback
+                                       : &r->ctr.free_task,
+            1);
+}
+
 /* Give back completed descriptors [tail, dma). Runs in the ISR (isr,
  * callback) or in a thread (task, inline, sweep). Only one reclaimer runs at
  * a time: a second one (an ISR that interrupted a thread-side reclaim, or one
@@ -78,12 +111,20 @@ static unsigned ring_reclaim(struct tx_ring *r, enum txc_free how, uint64_t comp
 
         if (completed_before && d->due_ns > completed_before)
             break;
-        if (how == TXC_FREE_CALLBACK) {
+        if (r->cfg.bugs & DRIVER_BUG_TX_FREE_SEGMENTS) {
+            free_segments(r, how, d->p);
+        } else if (how == TXC_FREE_CALLBACK) {
             if (pbuf_free_callback(d->p) != ERR_OK) {
                 ctr_add(&r->ctr.free_callback_fail, 1);
-                break;
+                /* The correct driver keeps the descriptor and tries again
+                 * later; DRIVER_BUG_FREE_CALLBACK_DROP forgets the pbuf (a
+                 * leak for good), as drivers that ignore the error do. */
+                if (!(r->cfg.bugs & DRIVER_BUG_FREE_CALLBACK_DROP))
+                    break;
+                ctr_add(&r->ctr.bug_acts, 1);
+            } else {
+                ctr_add(&r->ctr.free_callback, 1);
             }
-            ctr_add(&r->ctr.free_callback, 1);
         } else {
             pbuf_free(d->p);
             ctr_add(how == TXC_FREE_ISR ? &r->ctr.free_isr : &r->ctr.free_task, 1);
@@ -144,6 +185,8 @@ static void txc_isr(void *arg)
     if (atomic_load_explicit(&r->test_isr_post, memory_order_relaxed) &&
         atomic_exchange(&r->test_isr_post, false))
         tcpip_callback(test_isr_noop, NULL); /* the mistake: a post that may block */
+    if (r->ops->isr)
+        r->ops->isr(r->arg);
     switch (r->cfg.free) {
     case TXC_FREE_ISR:
     case TXC_FREE_CALLBACK:

@@ -36,6 +36,8 @@ typedef void (*tx_ring_irq_fault_cb)(void *arg, struct tx_ring_irq_fault *d);
 typedef uint64_t (*tx_ring_spurious_ns_cb)(void *arg);
 /* A spurious IRQ was just raised (DMA thread). */
 typedef void (*tx_ring_spurious_fired_cb)(void *arg);
+/* Driver work of the TX-complete ISR besides the ring's (in the ISR). */
+typedef void (*tx_ring_isr_cb)(void *arg);
 
 /* What the ring needs from its driver. write and link_up are required; a
  * NULL fault hook means "no IRQ faults". */
@@ -45,6 +47,7 @@ struct tx_ring_ops {
     tx_ring_irq_fault_cb irq_fault;
     tx_ring_spurious_ns_cb spurious_ns;
     tx_ring_spurious_fired_cb spurious_fired;
+    tx_ring_isr_cb isr; /* may be NULL */
 };
 
 struct tx_ring_config {
@@ -56,6 +59,8 @@ struct tx_ring_config {
     enum txc_free free;     /* how the ISR gives completed pbufs back */
     const char *irq_target; /* "stack" or a registered thread's name; must outlive the ring */
     int rt_priority;        /* SCHED_FIFO priority of the DMA thread; 0: ordinary */
+    unsigned bugs;          /* enum driver_bug bits the ring acts on (TX_FREE_SEGMENTS,
+                               FREE_CALLBACK_DROP); 0: the correct driver */
 };
 
 struct tx_ring_counters {
@@ -68,6 +73,7 @@ struct tx_ring_counters {
     counter_t irq_lost, irq_spurious;                      /* IRQ faults applied */
     counter_t max_used, reclaimed_inline, doorbell_writes; /* ring occupancy and paths */
     counter_t rt_threads;                                  /* the DMA thread is real-time */
+    counter_t bug_acts; /* driver bug mode acts: segments freed apart, pbufs forgotten */
 };
 
 struct tx_desc {

@@ -83,6 +83,9 @@ int cmd_info_status(struct commands_ctx *ctx, const cJSON *req, cJSON *resp, cha
     cJSON_AddNumberToObject(resp, "uptime_s", (double)(base_now_ns() - ctx->d->start_ns) / 1e9);
     cJSON_AddStringToObject(resp, "tx_mode", tx_mode_name(tc->tx_mode));
     cJSON_AddStringToObject(resp, "txc_free", txc_free_name(tc->txc_free));
+    char bugs[96];
+    driver_bug_format(tc->driver_bugs, bugs, sizeof(bugs));
+    cJSON_AddStringToObject(resp, "driver_bug", bugs);
     cJSON_AddStringToObject(resp, "irq_policy", irq_policy_name(irq_policy()));
     cJSON_AddStringToObject(resp, "irq_target", tc->irq_target);
     cJSON_AddNumberToObject(resp, "heartbeat", (double)stack_heartbeat());

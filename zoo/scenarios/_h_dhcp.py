@@ -4,7 +4,7 @@ TAP's host side (198.18.0.1):
 
   python3 _h_dhcp.py IFACE SECONDS [--first-offer-without-server-id]
                                   [--first-offer-bad-lease-length]
-                                  [--overload-file]
+                                  [--overload-file] [--dns-servers N]
 
 answers every DISCOVER with an OFFER of 198.18.0.50 and every REQUEST for
 it with an ACK (server id 198.18.0.1, mask /24, lease 1 h); with
@@ -12,7 +12,8 @@ it with an ACK (server id 198.18.0.1, mask /24, lease 1 h); with
 identifier); with --first-offer-bad-lease-length its first OFFER's lease
 time (option 51) is 2 bytes long instead of 4; with --overload-file every
 reply carries option 52 (overload: 1, the file field holds options) and a
-file field that holds only the end option. Prints "ready" once
+file field that holds only the end option; with --dns-servers N every
+reply carries option 6 with N DNS servers (198.18.0.101, .102, ...). Prints "ready" once
 listening, then one JSON line per message it saw and what it answered;
 exits after SECONDS.
 """
@@ -36,11 +37,14 @@ def _msg_type(pkt):
     return None
 
 
-def _reply(req, mac, kind, server_id=True, overload=False):
+def _reply(req, mac, kind, server_id=True, overload=False, dns=0):
     opts = [("message-type", kind)]
     if server_id:
         opts.append(("server_id", SERVER))
     opts += [("subnet_mask", "255.255.255.0"), ("lease_time", 3600)]
+    if dns:
+        opts.append(tuple(["name_server"] +
+                          ["198.18.0.%d" % (101 + i) for i in range(dns)]))
     if overload:
         opts.append(("dhcp-option-overload", 1))
     opts.append("end")
@@ -71,6 +75,7 @@ def main(argv):
     no_sid_first = "--first-offer-without-server-id" in argv[2:]
     bad_lease_first = "--first-offer-bad-lease-length" in argv[2:]
     overload = "--overload-file" in argv[2:]
+    dns = int(argv[argv.index("--dns-servers") + 1]) if "--dns-servers" in argv else 0
     with open("/sys/class/net/%s/address" % iface) as f:
         mac = f.read().strip()
     s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0800))
@@ -97,10 +102,11 @@ def main(argv):
                 s.send(raw(_offer_bad_lease_length(pkt, mac)))
                 ev["answer"] = "offer-lease-time-2-bytes"
             else:
-                s.send(raw(_reply(pkt, mac, "offer", server_id=sid, overload=overload)))
+                s.send(raw(_reply(pkt, mac, "offer", server_id=sid, overload=overload,
+                                  dns=dns)))
                 ev["answer"] = "offer" if sid else "offer-without-server-id"
         elif kind == "request":
-            s.send(raw(_reply(pkt, mac, "ack", overload=overload)))
+            s.send(raw(_reply(pkt, mac, "ack", overload=overload, dns=dns)))
             ev["answer"] = "ack"
         print(json.dumps(ev), flush=True)
     return 0
