@@ -7,7 +7,7 @@ import json
 import os
 import struct
 
-import harness
+from lwipd import testing as harness
 
 MIB = 1024 * 1024
 

@@ -2,11 +2,10 @@
 """The apps inside lwIP: echo, discard, chargen (TCP and UDP) and lwiperf."""
 import hashlib
 import json
-import os
 import random
 import struct
 
-import harness
+from lwipd import testing as harness
 
 MIB = 1024 * 1024
 
@@ -78,7 +77,7 @@ def test_echo_aborts_connections_whose_peer_vanished(netns, lwipd_factory):
     polls after its last frame), a RST each; their pcbs and heap come back
     (the teardown checks the leak baseline)."""
     d = lwipd_factory("--echo-idle-s", "3")
-    churn = os.path.join(harness.BUILD, "tools", "lwipd-churn")
+    churn = harness.CHURN
     r = netns.run([churn, "-c", "5", "-n", "5", "-p", "vanish", "-s", "100", d.ip, "7"],
                   timeout=60, check=False)
     res = json.loads(r.stdout)

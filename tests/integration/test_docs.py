@@ -7,7 +7,7 @@ import os
 import re
 import subprocess
 
-import harness
+from lwipd import testing as harness
 
 DOC = os.path.join(harness.TOP, "doc")
 

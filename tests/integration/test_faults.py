@@ -8,16 +8,13 @@ import socket
 import struct
 import subprocess
 
-import harness
-from test_churn import lwip_version
+from lwipd import testing as harness
+from lwipd.testing import lwip_version
 
 MIB = 1024 * 1024
 
 
-def events(path, type_=None):
-    with open(path) as f:
-        evs = [json.loads(line) for line in f if line.strip()]
-    return [e for e in evs if type_ is None or e["type"] == type_]
+events = harness.read_events
 
 
 def arp_frames(pcap, op, src_mac=None):
@@ -494,7 +491,7 @@ def test_link_down_with_frames_in_flight(netns, lwipd_factory, workdir):
     # Completions 20 ms late: frames sit in the ring long enough to be caught.
     d = lwipd_factory("--txc-delay-us", "20000", "--events", ev)
     baseline = harness.pool_usage(d.stats())
-    sink = netns.popen([harness.PYTHON, os.path.join(harness.HELPERS, "nettools.py"), "tcp-sink",
+    sink = netns.popen([harness.PYTHON, harness.helper_path("nettools.py"), "tcp-sink",
                         d.ip, "19", "3"], stdout=subprocess.DEVNULL)
     try:
         r = d.request({"cmd": "link", "state": "down", "when": "tx-busy"})

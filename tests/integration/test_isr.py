@@ -14,7 +14,7 @@ import re
 
 import pytest
 
-import harness
+from lwipd import testing as harness
 
 CLEAN_SECONDS = float(os.environ.get("LWIPD_CLEAN_SECONDS", "60"))
 DETECT_WITHIN = 10.0  # scenario 1: "within 10 s"

@@ -4,7 +4,7 @@ driver's and the host's carrier move together, and a gratuitous ARP follows
 the link coming up."""
 import time
 
-import harness
+from lwipd import testing as harness
 
 
 def test_link_down_up_carrier_and_garp(netns, lwipd):

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: MIT
 """lwIP pings the host (a deferred control command): replies counted, the
 connection waits for the answer, a second run at once is refused."""
-import harness
+from lwipd import testing as harness
 
 
 def test_lwip_pings_host(lwipd):
