@@ -304,12 +304,31 @@ class Daemon:
             out["valgrind"] = self.valgrind_log
         return {k: v for k, v in out.items() if os.path.exists(v)}
 
-    def capture(self):
+    def capture(self, timeout=2):
         """The capture so far (capture.Capture: packets with direction, time,
-        lwipd's comments and scapy layers)."""
+        lwipd's comments and scapy layers). lwipd flushes its capture every
+        100 ms: while it runs, this waits (at most TIMEOUT s) until the file
+        holds every frame its `stats` counted when called (not after a
+        rotation, which may have removed old files); then it returns what
+        the file holds."""
         if not self.pcap:
             raise LwipdError("this lwipd runs without a capture (pcap=False)")
-        return capture_mod.load(self.pcap, self.ready.get("mac"))
+        mac = self.ready.get("mac")
+        if not self.alive():
+            return capture_mod.load(self.pcap, mac)
+        counted = self.stats().get("capture", {})
+        want = counted.get("frames", 0) if not counted.get("rotations") else 0
+        got = []
+
+        def complete():
+            got[:] = [capture_mod.load(self.pcap, mac)]
+            return len(got[0]) >= want
+
+        try:
+            wait_for(complete, timeout * TIME_SCALE, "the capture flushed", interval=0.05)
+        except TimeoutError:
+            pass
+        return got[0]
 
     # ---- the control socket -------------------------------------------------
 
