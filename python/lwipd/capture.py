@@ -306,7 +306,7 @@ class Capture(list):
     def having(self, layer, direction=None):
         """The packets that contain LAYER (a scapy class such as
         scapy.layers.inet.TCP), from DIRECTION (RX, TX) if given."""
-        return [p for p in self if layer in p and (direction is None or p.direction == direction)]
+        return [p for p in self if (direction is None or p.direction == direction) and layer in p]
 
     def rx(self):
         return [p for p in self if p.direction == RX]
@@ -315,11 +315,11 @@ class Capture(list):
         return [p for p in self if p.direction == TX]
 
 
-def load(path, lwip_mac=None):
-    """The capture at PATH (and its rotated files) as a Capture. Frames of a
-    classic pcap have no direction recorded: with LWIP_MAC it is taken from
-    the source MAC (assign_directions())."""
-    frames = read_capture(path)
+def load(path, lwip_mac=None, rotated=True):
+    """The capture at PATH (and, with ROTATED, its rotated files) as a
+    Capture. Frames of a classic pcap have no direction recorded: with
+    LWIP_MAC it is taken from the source MAC (assign_directions())."""
+    frames = read_capture(path) if rotated else read_frames(path)
     if lwip_mac:
         frames = assign_directions(frames, lwip_mac)
     return Capture(frames)
