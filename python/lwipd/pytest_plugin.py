@@ -297,7 +297,10 @@ def _report_tool():
     found = shutil.which("lwipd-report")
     if found:
         return found
-    top = settings.source_dir() if settings.build_dir() else None
+    try:
+        top = settings.source_dir()
+    except LwipdError:
+        top = None
     path = os.path.join(top, "tools", "lwipd-report") if top else None
     return path if path and os.path.exists(path) else None
 

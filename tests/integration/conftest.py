@@ -103,6 +103,7 @@ def pytest_configure(config):
         raise pytest.UsageError("the integration tests need root (network namespaces, TAPs)")
     if not harness.BUILD:
         raise pytest.UsageError("set LWIPD_BUILD to the build directory under test")
+    os.environ["LWIPD_BUILD"] = harness.BUILD  # absolute: for commands run elsewhere
     for binary in (harness.LWIPD, harness.LWIPCTL):
         if not os.access(binary, os.X_OK):
             raise pytest.UsageError("%s is missing: build first (scripts/test does)" % binary)
