@@ -68,6 +68,7 @@ SANITIZER_SKIP = (
     "test_soak_verdict.py",   # Python only
     "test_docs.py",           # man pages and --help: no daemon at work
     "test_zoo.py",            # the zoo's runner: builds of its own, not this sanitized one
+    "test_scenarios_installed.py",  # the examples: ARP, a cable pull, churn, a seed, as above
 )
 
 

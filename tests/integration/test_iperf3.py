@@ -8,11 +8,12 @@ import contextlib
 import json
 import re
 import signal
-import socket
 import struct
 import subprocess
 
 import pytest
+from scapy.layers.inet import IP, TCP
+from scapy.layers.l2 import Ether
 
 from lwipd import testing as harness
 
@@ -686,23 +687,19 @@ def lwip_client_params(pcap):
     capture: its control connection is its first connection to port 5201
     (the first SYN), whose byte stream is the 37-byte cookie, a 4-byte
     length and the JSON."""
-    lwip = socket.inet_aton(harness.LWIP_IP)
     port = isn = None
     segs = {}
     for f in iter_pcap(pcap):
-        if len(f) < 54 or f[12:14] != b"\x08\x00" or f[23] != 6 or f[26:30] != lwip:
+        p = Ether(f)
+        if TCP not in p or p[IP].src != harness.LWIP_IP or p[TCP].dport != 5201:
             continue
-        t = 14 + (f[14] & 0x0F) * 4
-        end = 14 + struct.unpack("!H", f[16:18])[0]
-        sport, dport, seq = struct.unpack("!HHI", f[t:t + 8])
-        flags = f[t + 13]
-        if dport != 5201:
+        ip, tcp = p[IP], p[TCP]
+        if port is None and tcp.flags & 0x12 == 0x02:  # SYN, not SYN-ACK
+            port, isn = tcp.sport, tcp.seq
+        data = bytes(tcp.payload)[:ip.len - ip.ihl * 4 - tcp.dataofs * 4]
+        if tcp.sport != port or not data:
             continue
-        if port is None and flags & 0x12 == 0x02:  # SYN, not SYN-ACK
-            port, isn = sport, seq
-        if sport != port or end <= t + (f[t + 12] >> 4) * 4:
-            continue
-        segs[(seq - isn - 1) % 2**32] = f[t + (f[t + 12] >> 4) * 4:end]
+        segs[(tcp.seq - isn - 1) % 2**32] = data
         stream, off = b"", 0
         while off in segs:
             stream += segs[off]
