@@ -1,8 +1,9 @@
 # SPDX-License-Identifier: MIT
 """The lwipd pytest plugin from the source tree (-p lwipd.pytest_plugin,
 PYTHONPATH=python): the marker's refusals, per-test addresses, the
-command-line options, the control errors; and lwipd.Namespace /
-lwipd.Daemon as context managers without pytest."""
+command-line options, the control errors, events, link and iperf3 on the
+fixture; and lwipd.Namespace / lwipd.Daemon as context managers without
+pytest."""
 import json
 import os
 import subprocess
@@ -34,6 +35,12 @@ def test_two(lwipd):
         lwipd.ctl("fault", op="add", rule="sideways drop 5%")
     assert e.value.answer["ok"] is False
     assert lwipd.fault('rx drop 1% "icmp"') == 1
+    lwipd.link(False)
+    lwipd.link(True)
+    assert [e["state"] for e in lwipd.events("link")][-2:] == ["down", "up"]
+    lwipd.wait_for(lambda: lwipd.status()["lwip_link_up"], 5, "the link up")
+    j = lwipd.iperf3("-t", "1")
+    assert j["end"]["sum_received"]["bytes"] > 0
 '''
 
 
