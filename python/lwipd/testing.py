@@ -36,6 +36,9 @@ _LAZY = {
     "LWIPCTL": lambda: config.binary("lwipctl"),
     "CHURN": lambda: config.binary("lwipd-churn"),
     "REPORT": lambda: os.path.join(config.source_dir(), "tools", "lwipd-report"),
+    # The directory a test suite added last to HELPER_DIRS (the project's
+    # tests/integration/helpers); helper_path(NAME) searches them all.
+    "HELPERS": lambda: HELPER_DIRS[-1],
 }
 
 
