@@ -34,7 +34,8 @@ from .netns import Namespace, unique_subnet
 SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
                    "WARNING: ThreadSanitizer")
 # lwipd's incident headline (an lwIP assert is "FATAL lwip-assert: ..."):
-# fails the test unless the test made lwipd stop on purpose (expect_failure).
+# fails the test unless the test made lwipd stop on purpose (expect_failure)
+# or judged the exit itself (a Daemon it made and stopped or waited for).
 FATAL_MARKS = ("lwipd: FATAL ",)
 REPORT_TIMEOUT = 120  # s: a report of a run with a big capture takes seconds
 _MARKER_KEYS = ("args", "lwipopts", "app", "pcap")
@@ -188,8 +189,9 @@ def lwipd(request, lwipd_factory):
 
 # ---- teardown ---------------------------------------------------------------------
 
-def _scan_log(d, strict):
-    """The failure messages D's log (and valgrind's) calls for."""
+def _scan_log(d, strict, collected):
+    """The failure messages D's log (and valgrind's) calls for: STRICT and
+    COLLECTED as for the exit code (teardown_daemons())."""
     log = d.read_log() + d.read_valgrind_log()
     out = []
     if d.returncode == VALGRIND_EXIT and VALGRIND:
@@ -200,7 +202,7 @@ def _scan_log(d, strict):
         out.append("lwipd (pid %s) printed sanitizer reports %s; log: %s" % (
             d.pid, reports, d.log))
     fatal = [line for line in log.splitlines() if line.startswith(FATAL_MARKS)]
-    if fatal and not d.expect_failure:
+    if fatal and not d.expect_failure and (strict or not collected):
         out.append("lwipd (pid %s): %s; log: %s" % (d.pid, fatal[0], d.log))
     return out
 
@@ -265,7 +267,7 @@ def teardown_daemons(request, daemons, strict):
         code = d.stop()
         if running and d.snapshot_error:
             print("lwipd (pid %s): stats snapshot failed: %s" % (d.pid, d.snapshot_error))
-        errors += _scan_log(d, strict)
+        errors += _scan_log(d, strict, collected)
         if code not in (0, None) and not d.expect_failure and (strict or not collected):
             errors.append("lwipd (pid %s) exited with %s at teardown; log: %s" % (
                 d.pid, code, d.log))
