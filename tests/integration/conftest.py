@@ -5,20 +5,21 @@ lwipd_netns and lwipd_workdir, the teardown checks, the artifacts kept on
 failure). Here: the suite's selections (--version-matrix,
 --sanitizer-subset), its fixed addresses, its own helper scripts, and the
 short fixture names its tests use (netns, workdir, host_server)."""
-import importlib.metadata
 import os
 import sys
 
 import pytest
 
 # The package from this source tree, ahead of an installed one.
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
-    os.path.abspath(__file__)))), "python"))
+PYTHON_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__)))), "python")
+sys.path.insert(0, PYTHON_DIR)
+# An installed lwipd's pytest11 entry point has loaded its plugin before
+# this file (unless -p no:lwipd): then that package is the one in use.
+INSTALLED_PLUGIN = "lwipd.pytest_plugin" in sys.modules
 from lwipd import testing as harness  # noqa: E402
 
-# An installed lwipd registers the plugin through its pytest11 entry point
-# (pytest has loaded it already); otherwise load it from the tree.
-if not any(ep.name == "lwipd" for ep in importlib.metadata.entry_points(group="pytest11")):
+if not INSTALLED_PLUGIN:
     pytest_plugins = ["lwipd.pytest_plugin"]
 
 harness.HELPER_DIRS.append(os.path.join(os.path.dirname(os.path.abspath(__file__)), "helpers"))
@@ -97,6 +98,11 @@ def pytest_collection_modifyitems(config, items):
 
 
 def pytest_configure(config):
+    pkg = os.path.dirname(os.path.abspath(harness.__file__))
+    if os.path.dirname(pkg) != PYTHON_DIR:
+        raise pytest.UsageError(
+            "the lwipd package installed at %s took the place of this tree's (%s): run "
+            "with -p no:lwipd so that the suite tests its own harness" % (pkg, PYTHON_DIR))
     # The suite's tests address 198.18.0.1 (host) and 198.18.0.2 (lwIP).
     if config.getoption("--lwipd-addresses") is None:
         config.option.lwipd_addresses = "fixed"
