@@ -16,7 +16,7 @@ import subprocess
 
 import pytest
 
-import harness
+from lwipd import testing as harness
 
 EXAMPLE = os.path.join(harness.TOP, "examples", "sockets-server")
 PORT = 13400
