@@ -59,7 +59,7 @@ def pytest_addoption(parser):
 
 def pytest_configure(config):
     config.addinivalue_line(
-        "markers", "lwipd(args=[...], lwipopts=None, app=None, pcap=True): how the lwipd "
+        "markers", "lwipd(args=[...], app=None, pcap=True, lwipopts=None): how the lwipd "
         "fixture starts lwipd for this test")
     binary = config.getoption("--lwipd-binary")
     if binary:
@@ -84,12 +84,11 @@ def _check_marker(item, mark):
     if mark.args or unknown:
         raise pytest.UsageError("%s: @pytest.mark.lwipd takes only the keywords %s" % (
             item.nodeid, ", ".join(_MARKER_KEYS)))
-    for key in ("lwipopts", "app"):
-        if mark.kwargs.get(key) is not None:
-            raise pytest.UsageError(
-                "%s: @pytest.mark.lwipd(%s=...) is not supported yet: lwipd is built with "
-                "one lwipopts.h and its built-in apps; build lwipd with meson "
-                "-Dlwipopts_dir=DIR and pass it with --lwipd-binary instead" % (item.nodeid, key))
+    if mark.kwargs.get("lwipopts") is not None:
+        raise pytest.UsageError(
+            "%s: @pytest.mark.lwipd(lwipopts=...) is not supported yet: lwipd is built with "
+            "one lwipopts.h; build lwipd with meson -Dlwipopts_dir=DIR and pass it with "
+            "--lwipd-binary instead" % item.nodeid)
 
 
 @pytest.hookimpl(hookwrapper=True, tryfirst=True)
@@ -179,12 +178,19 @@ def lwipd_factory(request, lwipd_netns, lwipd_workdir):
 @pytest.fixture
 def lwipd(request, lwipd_factory):
     """A ready lwipd in a fresh namespace, started with the test's
-    @pytest.mark.lwipd(args=...) (and pcap=False to run without a
-    capture)."""
+    @pytest.mark.lwipd(args=...), app="PATH[:ARGS]" (or a list of them:
+    --app each, with --app-required, so an app whose start() fails fails
+    the test) and pcap=False to run without a capture."""
     mark = request.node.get_closest_marker("lwipd")
     kw = mark.kwargs if mark else {}
     extra = {"pcap": kw["pcap"]} if "pcap" in kw else {}
-    return lwipd_factory(*kw.get("args", ()), **extra)
+    args = list(kw.get("args", ()))
+    apps = kw.get("app") or []
+    for app in [apps] if isinstance(apps, str) else apps:
+        args += ["--app", app]
+    if apps:
+        args.append("--app-required")
+    return lwipd_factory(*args, **extra)
 
 
 # ---- teardown ---------------------------------------------------------------------
