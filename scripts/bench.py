@@ -36,8 +36,8 @@ import sys
 import time
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(TOP, "tests", "integration"))
-import harness  # noqa: E402
+sys.path.insert(0, os.path.join(TOP, "python"))  # the lwipd package, from this tree
+from lwipd import testing as harness  # noqa: E402
 import bench_churn  # noqa: E402
 
 RELAY_A, RELAY_B = "198.18.1.1", "198.18.1.2"
@@ -256,9 +256,7 @@ def main():
             not 1 <= a.churn_concurrency <= 1000:
         ap.error("--churn-seconds 1-600, --churn-runs 1-20, --churn-concurrency 1-1000")
     build = os.path.abspath(a.build)
-    harness.BUILD = build
-    harness.LWIPD = os.path.join(build, "daemon", "lwipd")
-    harness.LWIPCTL = os.path.join(build, "tools", "lwipctl")
+    harness.configure(build=build)
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
 
     t_start = time.monotonic()

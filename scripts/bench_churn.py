@@ -20,7 +20,6 @@ again. Once the load has stopped, lwipd's leak report (pools and heap
 against the baseline taken at ready) is part of the result.
 """
 import json
-import os
 import statistics
 import subprocess
 
@@ -87,7 +86,7 @@ def measure(harness, log, ns, client_ns, server_ns, server_ip, seconds, runs, co
     it); CLIENT_NS, SERVER_NS: the relay's two namespaces, SERVER_IP the
     address of SERVER_NS, where a kernel listener is started here. Returns
     the report."""
-    churn = os.path.join(harness.BUILD, "tools", "lwipd-churn")
+    churn = harness.CHURN
     args = LWIPD_ARGS + list(lwipd_args)
     tune_client_ns(harness, ns.name)
     tune_client_ns(harness, client_ns)

@@ -27,8 +27,10 @@ import sys
 import time
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(TOP, "tests", "integration"))
-import harness  # noqa: E402
+sys.path.insert(0, os.path.join(TOP, "python"))  # the lwipd package, from this tree
+from lwipd import testing as harness  # noqa: E402
+
+harness.configure(build=os.environ.get("LWIPD_BUILD", os.path.join(TOP, "build")))
 
 SEED = 42
 LOSS_RULE = 'rx drop 2% "tcp"'

@@ -20,6 +20,7 @@
 #include "lwipctl_iperf3.h"
 #include "lwipctl_render.h"
 #include "lwipctl_report.h"
+#include "lwipctl_wait.h"
 #include "lwipctl_watch.h"
 
 #define EXIT_FAILED      1  /* the daemon answered with an error */
@@ -73,6 +74,9 @@ static void usage(FILE *out)
                  "  version             lwipd and lwIP versions, heap, lwIP options\n"
                  "  report [PATH]       the last crash report as text (PATH: a report file\n"
                  "                      or a directory; default: lwipd's report directory)\n"
+                 "  wait ready|link-up|quiet\n"
+                 "                      until lwipd answers, lwIP's link is up, or no frame\n"
+                 "                      for 1 s (within --timeout; 75 if not)\n"
                  "  shutdown            stop lwipd\n"
                  "  help                the commands this lwipd knows, one a line\n"
                  "  raw JSON            send one request object as it is\n\n"
@@ -499,6 +503,8 @@ int main(int argc, char **argv)
         return wrc;
     const char *sock = g.sock;
     double timeout = g.timeout;
+    if (strcmp(argv[optind], "wait") == 0) /* polls: lwipctl_wait.c */
+        return lwipctl_wait(cargc, argv + optind, sock, timeout, lwipctl_ask);
     if (strcmp(argv[optind], "report") == 0) /* read on this side: lwipctl_report.c */
         return lwipctl_report(cargc, argv + optind, sock, timeout, lwipctl_ask);
     /* before build_request(), which moves optind */

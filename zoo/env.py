@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 
-import harness
+from lwipd import testing as harness
 
 
 class Env:

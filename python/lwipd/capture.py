@@ -258,3 +258,68 @@ def tcp_anomalies(segs):
             dupacks.append(s)
         last_ack[key] = (s["ack"], s["win"])
     return retrans, dupacks
+
+
+class Packet:
+    """One captured frame with its scapy dissection: ts (seconds, float),
+    ts_ns, direction (RX: host to lwIP, TX: lwIP to host), comments (the
+    pcapng comments lwipd wrote: fault decisions, marks), data (the bytes)
+    and pkt, the scapy Ether() of data (made on first use). `layer in p`
+    and p[layer] ask the dissection."""
+
+    __slots__ = ("frame", "_pkt")
+
+    def __init__(self, frame):
+        self.frame = frame
+        self._pkt = None
+
+    ts = property(lambda self: self.frame.ts)
+    ts_ns = property(lambda self: self.frame.ts_ns)
+    data = property(lambda self: self.frame.data)
+    direction = property(lambda self: self.frame.direction)
+    comments = property(lambda self: self.frame.comments)
+
+    @property
+    def pkt(self):
+        if self._pkt is None:
+            from scapy.layers.l2 import Ether  # Debian python3-scapy
+            self._pkt = Ether(self.frame.data)
+        return self._pkt
+
+    def __contains__(self, layer):
+        return layer in self.pkt
+
+    def __getitem__(self, layer):
+        return self.pkt[layer]
+
+    def __repr__(self):
+        return "<Packet %.6f %s %s>" % (self.ts, self.direction, self.pkt.summary())
+
+
+class Capture(list):
+    """A parsed capture: a list of Packets in file order (a rotated set
+    read as one), with filters by scapy layer and direction."""
+
+    def __init__(self, frames):
+        super().__init__(Packet(f) for f in frames)
+
+    def having(self, layer, direction=None):
+        """The packets that contain LAYER (a scapy class such as
+        scapy.layers.inet.TCP), from DIRECTION (RX, TX) if given."""
+        return [p for p in self if (direction is None or p.direction == direction) and layer in p]
+
+    def rx(self):
+        return [p for p in self if p.direction == RX]
+
+    def tx(self):
+        return [p for p in self if p.direction == TX]
+
+
+def load(path, lwip_mac=None, rotated=True):
+    """The capture at PATH (and, with ROTATED, its rotated files) as a
+    Capture. Frames of a classic pcap have no direction recorded: with
+    LWIP_MAC it is taken from the source MAC (assign_directions())."""
+    frames = read_capture(path) if rotated else read_frames(path)
+    if lwip_mac:
+        frames = assign_directions(frames, lwip_mac)
+    return Capture(frames)

@@ -1,24 +1,28 @@
 # SPDX-License-Identifier: MIT
-"""Fixtures: a fresh namespace + TAP per test, lwipd started through its
-ready line and stopped at teardown. When a test or a teardown check fails,
-its artifacts (log, capture, a stats snapshot, and report.html drawn from
-them by lwipd-report) are kept and their paths printed; this holds for the
-lwipd a test starts itself too (harness.Lwipd, harness.Storm), which the
-netns fixture checks and stops."""
-import json
+"""The project's integration suite on the lwipd package's pytest plugin
+(python/lwipd/pytest_plugin.py: the fixtures lwipd, lwipd_factory,
+lwipd_netns and lwipd_workdir, the teardown checks, the artifacts kept on
+failure). Here: the suite's selections (--version-matrix,
+--sanitizer-subset), its fixed addresses, its own helper scripts, and the
+short fixture names its tests use (netns, workdir, host_server)."""
 import os
-import re
-import shutil
-import subprocess
 import sys
 
 import pytest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import harness  # noqa: E402
+# The package from this source tree, ahead of an installed one.
+PYTHON_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__)))), "python")
+sys.path.insert(0, PYTHON_DIR)
+# An installed lwipd's pytest11 entry point has loaded its plugin before
+# this file (unless -p no:lwipd): then that package is the one in use.
+INSTALLED_PLUGIN = "lwipd.pytest_plugin" in sys.modules
+from lwipd import testing as harness  # noqa: E402
 
-ARTIFACTS = os.path.abspath(os.environ.get("LWIPD_ARTIFACTS",
-                                           os.path.join(harness.BUILD, "test-artifacts")))
+if not INSTALLED_PLUGIN:
+    pytest_plugins = ["lwipd.pytest_plugin"]
+
+harness.HELPER_DIRS.append(os.path.join(os.path.dirname(os.path.abspath(__file__)), "helpers"))
 
 
 # The version matrix (scripts/test runs these on lwIP 2.0.3 and 2.2.1, and
@@ -65,6 +69,7 @@ SANITIZER_SKIP = (
     "test_soak_verdict.py",   # Python only
     "test_docs.py",           # man pages and --help: no daemon at work
     "test_zoo.py",            # the zoo's runner: builds of its own, not this sanitized one
+    "test_scenarios_installed.py",  # the examples: ARP, a cable pull, churn, a seed, as above
 )
 
 
@@ -92,189 +97,45 @@ def pytest_collection_modifyitems(config, items):
     items[:] = keep
 
 
-# What ASan, UBSan and LSan print: any of these in a log fails the test.
-SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
-                   "WARNING: ThreadSanitizer")
-
-
 def pytest_configure(config):
-    # Every lwipd a test stops leaves a stats snapshot beside its log and
-    # capture (kept when the test fails).
-    harness.Lwipd.snapshot_at_stop = True
+    pkg = os.path.dirname(os.path.abspath(harness.__file__))
+    if os.path.dirname(pkg) != PYTHON_DIR:
+        raise pytest.UsageError(
+            "the lwipd package installed at %s took the place of this tree's (%s): run "
+            "with -p no:lwipd so that the suite tests its own harness" % (pkg, PYTHON_DIR))
+    # The suite's tests address 198.18.0.1 (host) and 198.18.0.2 (lwIP).
+    if config.getoption("--lwipd-addresses") is None:
+        config.option.lwipd_addresses = "fixed"
     if os.geteuid() != 0:
         raise pytest.UsageError("the integration tests need root (network namespaces, TAPs)")
+    if not harness.BUILD:
+        raise pytest.UsageError("set LWIPD_BUILD to the build directory under test")
+    os.environ["LWIPD_BUILD"] = harness.BUILD  # absolute: for commands run elsewhere
     for binary in (harness.LWIPD, harness.LWIPCTL):
         if not os.access(binary, os.X_OK):
             raise pytest.UsageError("%s is missing: build first (scripts/test does)" % binary)
 
 
-@pytest.hookimpl(hookwrapper=True, tryfirst=True)
-def pytest_runtest_makereport(item, call):
-    outcome = yield
-    rep = outcome.get_result()
-    setattr(item, "rep_" + rep.when, rep)
-
-
-def _failed(request):
-    node = request.node
-    return any(getattr(node, "rep_" + w, None) is not None and getattr(node, "rep_" + w).failed
-               for w in ("setup", "call"))
+@pytest.fixture
+def workdir(lwipd_workdir):
+    return lwipd_workdir
 
 
 @pytest.fixture
-def workdir(request):
-    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.nodeid.split("::", 1)[-1])
-    path = os.path.join(ARTIFACTS, name)
-    shutil.rmtree(path, ignore_errors=True)
-    os.makedirs(path)
-    yield path
-    if not _failed(request) and not getattr(request.node, "keep_artifacts", False):
-        shutil.rmtree(path, ignore_errors=True)
-
-
-def _teardown_daemons(request, daemons, strict):
-    """Check and stop DAEMONS (harness.Lwipd) at the end of a test. Every one
-    is stopped gracefully first (a stats snapshot, then SIGTERM: Lwipd.stop())
-    and only then are failures reported, so that a failing check never leaves
-    lwipd to the namespace's SIGKILL. Returns the messages of the failed
-    checks (none are added to a test that failed already).
-
-    STRICT (lwipd_factory's daemons): a non-zero exit fails the test even if
-    the test stopped lwipd itself. Otherwise (lwipd a test made with
-    harness.Lwipd or harness.Storm) the test owns the exit code it collected
-    with stop() or wait(), and the teardown checks the others: what it stops
-    itself and what died unnoticed. Sanitizer reports count either way,
-    except from a daemon a test made crash on purpose (expect_failure)."""
-    failed = _failed(request)
-    errors = []
-    for d in daemons:
-        if d.torn_down or d.proc is None:
-            continue
-        d.torn_down = True
-        running = d.alive()
-        collected = d.returncode is not None  # by the test: stop() or wait()
-        # Every scenario ends with lwIP's pools and heap back where they
-        # were at ready (lwIP's own TIME_WAIT and closing state excused) and
-        # every socket slot usable again (`leaks` checks them on every lwIP
-        # version: the table on >= 2.1, the probe on 2.0.x).
-        if not failed and running and d.check_leaks and not d.expect_failure:
-            try:
-                clean, rep = d.wait_leaks_clean()
-            except (OSError, EOFError, ValueError, harness.HarnessError) as e:
-                clean, rep = False, {"error": "%s: %s" % (type(e).__name__, e)}
-            if not clean:
-                path = os.path.join(d.workdir, "leaks-%d.json" % d.pid)
-                with open(path, "w") as f:
-                    json.dump(rep, f, indent=1)
-                stuck = rep.get("leaked", {}).get("stuck_socket_slots")
-                errors.append("lwipd (pid %s) did not return to its leak baseline: %s%s; see %s" % (
-                    d.pid, json.dumps(rep.get("leaked", rep.get("error"))),
-                    "; stuck socket slots (fd): %s (%s)" % (
-                        stuck, rep["sockets"].get("cause")) if stuck else "", path))
-        code = d.stop()
-        if running and d.snapshot_error:
-            print("lwipd (pid %s): stats snapshot failed: %s" % (d.pid, d.snapshot_error))
-        log = d.read_log() + d.read_valgrind_log()
-        reports = [m for m in SANITIZER_MARKS if m in log]
-        if code == harness.VALGRIND_EXIT and harness.VALGRIND:
-            errors.append("lwipd (pid %s): valgrind found errors; see %s" % (
-                d.pid, d.valgrind_log))
-        elif reports and (strict or not d.expect_failure):
-            errors.append("lwipd (pid %s) printed sanitizer reports %s; log: %s" % (
-                d.pid, reports, d.log))
-        if code not in (0, None) and not d.expect_failure and (strict or not collected):
-            errors.append("lwipd (pid %s) exited with %s at teardown; log: %s" % (
-                d.pid, code, d.log))
-    return [] if failed else errors
-
-
-def _keep_and_report(request, daemons, errors):
-    """After a failure (the test's or the teardown's): keep the workdirs and
-    print where the evidence is."""
-    if not (_failed(request) or errors):
-        return
-    request.node.keep_artifacts = True
-    dirs = set()
-    for d in daemons:
-        if d.proc is None:
-            continue
-        dirs.add(d.workdir)
-        print("\nlwipd (pid %s, exit %s): %s" % (d.pid, d.returncode, ", ".join(
-            "%s %s" % kv for kv in sorted(d.artifacts().items()))))
-    for w in sorted(dirs):
-        _write_report(request, w, [d for d in daemons if d.workdir == w])
-        print("artifacts kept in %s: %s" % (w, ", ".join(sorted(os.listdir(w)))))
-
-
-REPORT_TIMEOUT = 120  # s: a report of a run with a big capture takes seconds
-
-
-def _write_report(request, workdir, daemons):
-    """report.html beside a failed test's artifacts (lwipd-report). Never
-    raises: a report that cannot be made is a line in the output, not a
-    failure hiding the test's own."""
-    done = request.node.__dict__.setdefault("reports_written", set())
-    if workdir in done:  # the netns and lwipd_factory fixtures both keep
-        return
-    done.add(workdir)
-    out = os.path.join(workdir, "report.html")
-    command = " ".join(["lwipd"] + list(daemons[0].args)) if daemons else None
-    cmd = [harness.PYTHON, harness.REPORT, workdir, "-o", out,
-           "--title", request.node.nodeid, "--verdict", "failed"]
-    if command:
-        cmd += ["--command", command]
-    try:
-        r = subprocess.run(cmd, capture_output=True, text=True, timeout=REPORT_TIMEOUT)
-        if r.returncode != 0:
-            print("report: lwipd-report exited %d: %s" % (r.returncode, r.stderr.strip()[-500:]))
-    except (OSError, subprocess.SubprocessError) as e:
-        print("report: lwipd-report failed: %s" % e)
+def netns(lwipd_netns):
+    return lwipd_netns
 
 
 @pytest.fixture
-def netns(request, workdir):
-    """A fresh namespace with a TAP. At teardown, every lwipd started in it
-    that is not a lwipd_factory's (a test's own harness.Lwipd or
-    harness.Storm) is checked and stopped as _teardown_daemons() says, before
-    the namespace is deleted. (It takes workdir so that it is torn down
-    before workdir is, which keeps the artifacts of a failed check.)"""
-    ns = harness.Netns()
-    errors = []
-    try:
-        ns.create()
-        yield ns
-        own = [d for d in ns.daemons if not d.torn_down]  # not lwipd_factory's
-        errors = _teardown_daemons(request, own, strict=False)
-        _keep_and_report(request, own, errors)
-    finally:
-        left = ns.delete()
-    # Every test stops what it started; a process still running in its
-    # namespace at the end is a bug of the test (it has been killed now).
-    if left and not _failed(request):
-        request.node.keep_artifacts = True
-        errors.append("processes left running in %s: %s" % (ns.name, left))
-    if errors:
-        pytest.fail("\n".join(errors), pytrace=False)
+def host_server(netns):
+    """start(): `iperf3 -s -1 -J` on the host side of the TAP, for lwIP's
+    iperf3 client; every one started is stopped at teardown."""
+    servers = []
 
-
-@pytest.fixture
-def lwipd_factory(request, netns, workdir):
-    """Start lwipd with extra arguments; every one started is checked and
-    stopped at teardown (_teardown_daemons(), strict)."""
-    started = []
-
-    def start(*extra_args, **kw):
-        d = harness.Lwipd(netns, workdir, extra_args=extra_args, **kw)
-        started.append(d)
-        return d.start()
+    def start():
+        servers.append(harness.HostIperf3Server(netns))
+        return servers[-1]
 
     yield start
-    errors = _teardown_daemons(request, started, strict=True)
-    _keep_and_report(request, started, errors)
-    if errors:
-        pytest.fail("\n".join(errors), pytrace=False)
-
-
-@pytest.fixture
-def lwipd(lwipd_factory):
-    return lwipd_factory()
+    for s in servers:
+        s.stop()

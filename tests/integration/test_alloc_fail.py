@@ -3,33 +3,25 @@
 allocations made to fail through the linker's wrappers, seen in lwIP's own
 memp/mem err counters, the rules' counts, lwipd's per-pool counts, the
 events and what the host gets (no SYN-ACK, lost pings, an intact echo)."""
-import json
 import os
-import struct
 
-import harness
+from scapy.layers.inet import TCP
+
+from lwipd import testing as harness
+from lwipd.capture import load
 
 MIB = 1024 * 1024
 
 
-def events(path, type_=None):
-    with open(path) as f:
-        evs = [json.loads(line) for line in f if line.strip()]
-    return [e for e in evs if type_ is None or e["type"] == type_]
+events = harness.read_events
 
 
 def tcp_frames(d, sport=None, dport=None, flags=0):
     """TCP frames in D's capture from SPORT / to DPORT (None: any) with at
     least the FLAGS bits set."""
-    out = []
-    for _, f in harness.read_pcap(d.pcap):
-        if len(f) < 54 or f[12:14] != b"\x08\x00" or f[23] != 6:
-            continue
-        ihl = (f[14] & 0x0F) * 4
-        sp, dp = struct.unpack("!HH", f[14 + ihl:18 + ihl])
-        if sport in (None, sp) and dport in (None, dp) and f[14 + ihl + 13] & flags == flags:
-            out.append(f)
-    return out
+    return [p.data for p in load(d.pcap).having(TCP)
+            if sport in (None, p[TCP].sport) and dport in (None, p[TCP].dport) and
+            int(p[TCP].flags) & flags == flags]
 
 
 def syn_acks_from(d, port):

@@ -16,7 +16,7 @@ import subprocess
 
 import pytest
 
-import harness
+from lwipd import testing as harness
 
 EXAMPLE = os.path.join(harness.TOP, "examples", "sockets-server")
 PORT = 13400
@@ -274,3 +274,36 @@ def test_crash_report_names_the_apps_functions(netns, workdir, modules):
     else:
         assert rule == "ISR would wait for a lock held by another thread", rule
         assert "lwip_select" in fns, fns
+
+
+USER_TEST = '''
+import os
+
+import pytest
+
+
+@pytest.mark.lwipd(app=os.environ["APP"] + ":port=13410")
+def test_my_app_runs(lwipd):
+    assert "'sockets_server' started" in lwipd.read_log()
+    assert lwipd.stats()["apps"]["sockets_server"]["errors"] == 0
+
+
+@pytest.mark.lwipd(app=os.environ["APP"] + ":fail")
+def test_my_app_fails_to_start(lwipd):
+    pass
+'''
+
+
+def test_pytest_marker_loads_the_app(modules, tmp_path):
+    """@pytest.mark.lwipd(app=...) of the pytest plugin: the app runs in the
+    fixture's lwipd; one whose start() fails fails the test (--app-required)."""
+    (tmp_path / "test_user.py").write_text(USER_TEST)
+    env = dict(os.environ, PYTHONPATH=os.path.join(harness.TOP, "python"),
+               LWIPD_BUILD=harness.BUILD, APP=modules["good"])
+    r = subprocess.run(["/usr/bin/python3", "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                        "-p", "lwipd.pytest_plugin", "--lwipd-artifacts", str(tmp_path / "art"),
+                        "test_user.py"], cwd=str(tmp_path), env=env, capture_output=True,
+                       text=True, timeout=300)
+    assert "1 passed, 1 error" in r.stdout, r.stdout[-3000:]
+    assert "ERROR test_user.py::test_my_app_fails_to_start" in r.stdout, r.stdout[-3000:]
+    assert "exited (70) before ready" in r.stdout, r.stdout[-3000:]

@@ -2,11 +2,12 @@
 """The apps inside lwIP: echo, discard, chargen (TCP and UDP) and lwiperf."""
 import hashlib
 import json
-import os
 import random
-import struct
 
-import harness
+from scapy.layers.inet import TCP
+
+from lwipd import testing as harness
+from lwipd.capture import TX, load
 
 MIB = 1024 * 1024
 
@@ -78,7 +79,7 @@ def test_echo_aborts_connections_whose_peer_vanished(netns, lwipd_factory):
     polls after its last frame), a RST each; their pcbs and heap come back
     (the teardown checks the leak baseline)."""
     d = lwipd_factory("--echo-idle-s", "3")
-    churn = os.path.join(harness.BUILD, "tools", "lwipd-churn")
+    churn = harness.CHURN
     r = netns.run([churn, "-c", "5", "-n", "5", "-p", "vanish", "-s", "100", d.ip, "7"],
                   timeout=60, check=False)
     res = json.loads(r.stdout)
@@ -88,20 +89,16 @@ def test_echo_aborts_connections_whose_peer_vanished(netns, lwipd_factory):
     assert echo["tcp_accepted"] == 5 and echo["tcp_idle_closed"] == 5, echo
     assert echo["errors"] == 0, echo
     d.request({"cmd": "capture", "op": "stop"})  # flushed: every frame is in the file
-    src = harness.mac_bytes(d.mac)
     last, rst = {}, {}  # host port: stamp of the connection's last frame before the RST, RST's
-    for ts, f in harness.read_pcap(d.pcap):
-        if f[12:14] != b"\x08\x00" or f[23] != 6:
+    for p in load(d.pcap, d.mac).having(TCP):
+        tcp, mine = p[TCP], p.direction == TX
+        port, echo = (tcp.dport, tcp.sport) if mine else (tcp.sport, tcp.dport)
+        if echo != 7:
             continue
-        tcp = 14 + (f[14] & 0x0F) * 4
-        sport, dport = struct.unpack("!HH", f[tcp:tcp + 4])
-        port = dport if f[6:12] == src else sport
-        if (sport if f[6:12] == src else dport) != 7:
-            continue
-        if f[6:12] == src and f[tcp + 13] & 0x04:
-            rst[port] = ts
+        if mine and "R" in tcp.flags:
+            rst[port] = p.ts
         elif port not in rst:
-            last[port] = ts
+            last[port] = p.ts
     assert len(rst) == 5, (rst, last)
     for port, ts in rst.items():
         assert ts - last[port] >= 2.0, (port, last[port], ts)

@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: MIT
 """Bring-up: ARP, ping, the ready line, status."""
-import harness
+from lwipd import testing as harness
 
 
 def test_ping_100_no_loss(netns, lwipd):

@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-import harness
+from lwipd import testing as harness
 
 SMALL = os.path.join(harness.TOP, "port", "opts", "small")
 

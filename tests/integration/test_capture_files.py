@@ -4,7 +4,7 @@ the last flush (100 ms); SIGHUP rotates it without losing a frame."""
 import signal
 import struct
 
-import harness
+from lwipd import testing as harness
 
 
 def pcap_records(path):

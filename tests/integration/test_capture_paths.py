@@ -12,7 +12,7 @@ import tempfile
 
 import pytest
 
-import harness
+from lwipd import testing as harness
 
 NOBODY = 65534
 GROUP = 4242  # a group number with no name: --control-group takes numbers too

@@ -4,21 +4,14 @@ while lwipd-churn opens and closes connections; the detectors (socket probe,
 leak baseline) judge the result. Expectations that depend on lwIP's version
 are written as such, keyed on the version lwipd reports."""
 import json
-import os
 
 import pytest
 
-import harness
-from conftest import ARTIFACTS
+from lwipd import testing as harness
+from lwipd.churn import RACE, churn, churn_stats, probe, quiet, record_outcome
+from lwipd.testing import lwip_version
 
-CHURN = os.path.join(harness.BUILD, "tools", "lwipd-churn")
-PORT = 7777
-RACE = ("--churn", "--churn-close", "idle=20,requests=1,random=2")
-NO_VANISH = "client-close,server-close,rst,half-close"
-
-
-def lwip_version(d):
-    return tuple(int(x) for x in d.request({"cmd": "status"})["build"]["lwip"].split("."))
+CHURN = harness.CHURN
 
 
 def build_options(d):
@@ -28,52 +21,6 @@ def build_options(d):
 def select_bug_leaks_slots(d):
     """lwIP 2.0.2/2.0.3: a close during select() leaves select_waiting raised."""
     return lwip_version(d) < (2, 1, 0)
-
-
-def churn(ns, d, count, patterns=NO_VANISH, concurrency=16, payload=1, timeout_ms=None,
-          time_s=60):
-    """Run lwipd-churn against D inside NS; return its JSON summary. Each
-    connection may take TIMEOUT_MS (default 3 s, stretched by the harness's
-    time scale: under valgrind lwIP answers ten times slower)."""
-    timeout_ms = timeout_ms or int(3000 * harness.TIME_SCALE)
-    r = ns.run([CHURN, "-c", str(concurrency), "-n", str(count), "-t", str(time_s), "-p",
-                patterns, "-s", str(payload), "--timeout", str(timeout_ms), d.ip, str(PORT)],
-               timeout=time_s + timeout_ms / 1000 + 30, check=False)
-    assert r.returncode in (0, 1), r.stdout + r.stderr
-    return json.loads(r.stdout)
-
-
-def record_outcome(name, version, outcome, detail):
-    """Keep what a race scenario showed (test-artifacts/churn-outcomes.json),
-    whichever way it went: the result is the finding."""
-    path = os.path.join(ARTIFACTS, "churn-outcomes.json")
-    try:
-        with open(path) as f:
-            seen = json.load(f)
-    except (OSError, ValueError):
-        seen = {}
-    v = ".".join(map(str, version))
-    seen["%s lwIP %s" % (name, v)] = {"outcome": outcome, "detail": detail}
-    os.makedirs(ARTIFACTS, exist_ok=True)
-    with open(path, "w") as f:
-        json.dump(seen, f, indent=1)
-    print("%s on lwIP %s: %s" % (name, v, outcome))
-
-
-def churn_stats(d):
-    return d.stats()["apps"]["churn"]
-
-
-def quiet(d, timeout=10):
-    """Wait until the churn server holds no client socket."""
-    harness.wait_for(lambda: churn_stats(d)["in_use"] == 0, timeout,
-                     "the churn server to close every client socket")
-
-
-def probe(d):
-    resp = d.request({"cmd": "sockets", "probe": True}, timeout=30)
-    assert resp["ok"], resp
-    return resp["probe"]
 
 
 def leaks_clean(d, timeout=10):

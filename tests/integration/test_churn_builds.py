@@ -9,8 +9,9 @@ import shutil
 
 import pytest
 
-import harness
-from test_churn import churn, churn_stats, lwip_version, probe, quiet, record_outcome
+from lwipd import testing as harness
+from lwipd.churn import churn, churn_stats, probe, quiet, record_outcome
+from lwipd.testing import lwip_version
 
 BUILD_OPTS = ["-Dnetconn_fullduplex=false", "-Dalloc_track=true", "-Dtests=disabled"]
 

@@ -3,7 +3,7 @@
 wins, errors name the key and the line; a daemon runs from a file."""
 import os
 
-import harness
+from lwipd import testing as harness
 
 
 def write(path, text):

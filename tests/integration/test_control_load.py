@@ -10,7 +10,7 @@ import socket
 import threading
 import time
 
-import harness
+from lwipd import testing as harness
 
 CLIENTS = 100
 WARMUP_S = 10

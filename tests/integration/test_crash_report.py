@@ -11,7 +11,7 @@ import re
 
 import pytest
 
-import harness
+from lwipd import testing as harness
 
 DETECT_WITHIN = 10.0  # issue 3, scenario 1
 

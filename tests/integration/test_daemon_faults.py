@@ -19,8 +19,8 @@ import time
 
 import pytest
 
-import harness
-from test_faults import events
+from lwipd import testing as harness
+from lwipd.testing import read_events as events
 
 SIGHUPS = 10
 SIGHUP_EVERY = 0.2
@@ -239,7 +239,7 @@ def test_wall_clock_set_back_and_forth_changes_only_the_stamps(netns, lwipd_fact
         env["ASAN_OPTIONS"] = os.environ["ASAN_OPTIONS"] + ":verify_asan_link_order=0"
     ev = os.path.join(workdir, "events.jsonl")
     d = lwipd_factory("--watchdog-ms", "1000", "--churn", "--events", ev, env=env)
-    churn = os.path.join(harness.BUILD, "tools", "lwipd-churn")
+    churn = harness.CHURN
     sent = {}  # mark text: our wall clock when it was asked for
 
     def clock_offset(want):

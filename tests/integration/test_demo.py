@@ -7,7 +7,7 @@ import json
 import os
 import subprocess
 
-import harness
+from lwipd import testing as harness
 
 
 def test_demo_shows_the_mission_and_cleans_up(tmp_path):

@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-import harness
+from lwipd import testing as harness
 
 
 @pytest.fixture

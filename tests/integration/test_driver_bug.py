@@ -2,7 +2,7 @@
 """--driver-bug: the modes are parsed, reported (status, crash reports'
 config) and counted (driver_bug_acts); each mode's effect is shown by its
 bug zoo entry (zoo/entries/driver-*.toml, free-callback-fail-leak.toml)."""
-import harness
+from lwipd import testing as harness
 
 
 def test_bad_mode_refused(workdir):

@@ -6,7 +6,7 @@ not permitted lwipd says so and runs anyway. Evidence: the kernel's own view
 of each thread (/proc) and the driver's rt_threads counter."""
 import os
 
-import harness
+from lwipd import testing as harness
 
 SCHED_OTHER, SCHED_FIFO = 0, 1
 DRIVER = ("tap-dma",)

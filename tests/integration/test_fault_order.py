@@ -12,7 +12,7 @@ import signal
 from scapy.layers.inet import UDP
 from scapy.layers.l2 import Ether
 
-import harness
+from lwipd import testing as harness
 
 ECHO = 7
 

@@ -4,29 +4,28 @@ limiting; every effect checked in the capture, lwIP's counters or the host
 tools' own output."""
 import json
 import os
-import socket
 import struct
 import subprocess
 
-import harness
-from test_churn import lwip_version
+from scapy.layers.inet import ICMP, IP, TCP
+from scapy.layers.l2 import ARP, Ether
+from scapy.utils import checksum
+
+from lwipd import testing as harness
+from lwipd.capture import TX, load
+from lwipd.testing import lwip_version
 
 MIB = 1024 * 1024
 
 
-def events(path, type_=None):
-    with open(path) as f:
-        evs = [json.loads(line) for line in f if line.strip()]
-    return [e for e in evs if type_ is None or e["type"] == type_]
+events = harness.read_events
 
 
 def arp_frames(pcap, op, src_mac=None):
-    out = []
-    for ts, f in harness.read_pcap(pcap):
-        if len(f) >= 42 and f[12:14] == b"\x08\x06" and struct.unpack("!H", f[20:22])[0] == op:
-            if src_mac is None or f[6:12] == src_mac:
-                out.append((ts, f))
-    return out
+    """[(ts, packet)] of the ARP frames with opcode OP in PCAP, from SRC_MAC
+    if given."""
+    return [(p.ts, p) for p in load(pcap).having(ARP)
+            if p[ARP].op == op and (src_mac is None or p[Ether].src == src_mac.lower())]
 
 
 def test_arp_replies_dropped_then_cleared(netns, workdir, lwipd_factory):
@@ -37,7 +36,7 @@ def test_arp_replies_dropped_then_cleared(netns, workdir, lwipd_factory):
     resp = d.request({"cmd": "ping", "host": harness.HOST_IP, "count": 12, "interval_ms": 1000,
                       "timeout_ms": 500}, timeout=60)
     assert resp["received"] == 0
-    mac = harness.mac_bytes(d.mac)
+    mac = d.mac
     harness.wait_for(lambda: len(arp_frames(d.pcap, 1, mac)) >= 2, 5, "ARP requests in the capture")
     requests = arp_frames(d.pcap, 1, mac)
     replies = arp_frames(d.pcap, 2)  # the host did answer: the capture shows what crossed
@@ -61,8 +60,7 @@ def test_gratuitous_arp_after_every_link_up(netns, lwipd_factory, workdir):
     st = d.request({"cmd": "status"})
     d.request({"cmd": "capture", "op": "mark", "text": "end of flaps"})
     harness.wait_for(lambda: harness.ping(netns, d.ip, count=1)["received"] == 1, 5, "ping")
-    garps = [ts for ts, f in harness.read_pcap(d.pcap)
-             if f[6:12] == harness.mac_bytes(d.mac) and harness.is_gratuitous_arp(f, d.ip)]
+    garps = [p.ts for p in load(d.pcap, d.mac).tx() if harness.is_gratuitous_arp(p.data, d.ip)]
     if harness.expects_garp_on_link_up(st):
         # One after each up edge, within 50 ms of it (same clock as the events).
         assert len(ups) == 6
@@ -81,8 +79,8 @@ def test_many_arp_senders_fill_the_table(netns, lwipd):
     r = netns.run([harness.PYTHON, "-c", ARP_FLOOD, netns.tap, lwipd.mac, lwipd.ip], timeout=120)
     sent = json.loads(r.stdout)["sent"]
     assert sent == 200
-    mac = harness.mac_bytes(lwipd.mac)
-    harness.wait_for(lambda: len(arp_frames(lwipd.pcap, 2, mac)) >= 200, 10, "200 ARP replies")
+    harness.wait_for(lambda: len(arp_frames(lwipd.pcap, 2, lwipd.mac)) >= 200, 10,
+                     "200 ARP replies")
     assert harness.ping(netns, lwipd.ip, count=10)["received"] == 10
     assert lwipd.stats()["lwip"]["etharp"]["recv"] >= 200
 
@@ -125,29 +123,31 @@ sendp(ask, iface=iface)
 """
     before = lwipd.stats()["lwip"]["etharp"]["recv"]
     netns.run([harness.PYTHON, "-c", script, netns.tap, lwipd.ip, conflict, probe], timeout=60)
-    ours, bad, good = (harness.mac_bytes(m) for m in (lwipd.mac, conflict, probe))
-    spa = socket.inet_aton(lwipd.ip)
-    harness.wait_for(lambda: [f for _, f in arp_frames(lwipd.pcap, 2, ours) if f[0:6] == good],
+    ours, bad, good, spa = lwipd.mac.lower(), conflict, probe, lwipd.ip
+    harness.wait_for(lambda: [p for _, p in arp_frames(lwipd.pcap, 2, ours)
+                              if p[Ether].dst == good],
                      5, "lwIP's reply to the ordinary request")
-    claims = [(ts, f) for ts, f in arp_frames(lwipd.pcap, 1, bad)]
-    assert len(claims) == 3 and all(f[28:32] == spa and f[38:42] == spa for _, f in claims)
+    claims = arp_frames(lwipd.pcap, 1, bad)
+    assert len(claims) == 3 and all(p[ARP].psrc == spa and p[ARP].pdst == spa
+                                    for _, p in claims)
     first = claims[0][0]
     # Everything lwIP said over ARP from the first claim on.
-    said = [f for ts, f in harness.read_pcap(lwipd.pcap)
-            if ts >= first and f[6:12] == ours and f[12:14] == b"\x08\x06"]
-    to_bad = [f for f in said if f[0:6] == bad or f[32:38] == bad]
+    said = [p for ts, p in arp_frames(lwipd.pcap, 1, ours) + arp_frames(lwipd.pcap, 2, ours)
+            if ts >= first]
+    to_bad = [p for p in said if p[Ether].dst == bad or p[ARP].hwdst == bad]
     if lwip_version(lwipd) < (2, 2, 0):
         # One reply per claim, to the claimant: "198.18.0.2 is at <lwIP's
         # MAC>", addressed to the conflicting MAC and (as etharp_input
         # echoes the sender) to lwIP's own IP.
         assert len(to_bad) == 3, to_bad
-        for f in to_bad:
-            assert struct.unpack("!H", f[20:22])[0] == 2  # reply
-            assert f[0:6] == bad and f[22:28] == ours and f[28:32] == spa
-            assert f[32:38] == bad and f[38:42] == spa
+        for p in to_bad:
+            arp = p[ARP]
+            assert arp.op == 2  # reply
+            assert p[Ether].dst == bad and arp.hwsrc == ours and arp.psrc == spa
+            assert arp.hwdst == bad and arp.pdst == spa
     else:
         assert to_bad == []  # `for_us && !from_us`: not answered
-    assert not [f for f in said if f[0:6] == b"\xff" * 6], said  # no defence
+    assert not [p for p in said if p[Ether].dst == "ff:ff:ff:ff:ff:ff"], said  # no defence
     assert lwipd.stats()["lwip"]["etharp"]["recv"] - before >= 4  # all four taken in
     st = lwipd.request({"cmd": "status"})
     assert st["ip"] == lwipd.ip and st["link"] == "up"
@@ -268,19 +268,14 @@ def test_tcp_10mib_under_5pct_loss_both_ways(netns, lwipd_factory):
     # The capture holds what crossed the TAP, so a segment the tx rule dropped
     # is not in it: its retransmission shows as a sequence number below the
     # highest one already sent, not always as a repeat.
-    src = harness.mac_bytes(d.mac)
     flows = {}  # host port: [lwIP's ISN, highest end sent, segments sent back]
-    for _, f in harness.read_pcap(d.pcap):
-        if f[6:12] != src or f[12:14] != b"\x08\x00" or f[23] != 6:
-            continue
-        ihl = (f[14] & 0x0F) * 4
-        tcp = 14 + ihl
-        port = struct.unpack("!H", f[tcp + 2:tcp + 4])[0]
-        seq = struct.unpack("!I", f[tcp + 4:tcp + 8])[0]
-        if f[tcp + 13] & 0x12 == 0x12:  # SYN-ACK: sequence numbers count from here
+    for p in load(d.pcap, d.mac).having(TCP, TX):
+        ip, tcp = p[IP], p[TCP]
+        port, seq = tcp.dport, tcp.seq
+        if tcp.flags & 0x12 == 0x12:  # SYN-ACK: sequence numbers count from here
             flows.setdefault(port, [seq, 0, 0])
             continue
-        payload = struct.unpack("!H", f[16:18])[0] - ihl - ((f[tcp + 12] >> 4) * 4)
+        payload = ip.len - ip.ihl * 4 - tcp.dataofs * 4
         if payload <= 0 or port not in flows:
             continue
         flow = flows[port]
@@ -331,17 +326,9 @@ def test_delay_shifts_ping_rtt(netns, lwipd_factory):
 
 def tcp_payload_stamps(pcap, port):
     """Capture stamps of the TCP frames to or from PORT that carry data."""
-    out = []
-    for ts, f in harness.read_pcap(pcap):
-        if len(f) < 54 or f[12:14] != b"\x08\x00" or f[23] != 6:
-            continue
-        ihl = (f[14] & 0x0F) * 4
-        tcp = 14 + ihl
-        if port not in struct.unpack("!HH", f[tcp:tcp + 4]):
-            continue
-        if struct.unpack("!H", f[16:18])[0] - ihl - (f[tcp + 12] >> 4) * 4 > 0:
-            out.append(ts)
-    return out
+    return [p.ts for p in load(pcap).having(TCP)
+            if port in (p[TCP].sport, p[TCP].dport) and
+            p[IP].len - p[IP].ihl * 4 - p[TCP].dataofs * 4 > 0]
 
 
 def test_link_flap_during_transfer_matches_host_view(netns, lwipd_factory, workdir):
@@ -494,7 +481,7 @@ def test_link_down_with_frames_in_flight(netns, lwipd_factory, workdir):
     # Completions 20 ms late: frames sit in the ring long enough to be caught.
     d = lwipd_factory("--txc-delay-us", "20000", "--events", ev)
     baseline = harness.pool_usage(d.stats())
-    sink = netns.popen([harness.PYTHON, os.path.join(harness.HELPERS, "nettools.py"), "tcp-sink",
+    sink = netns.popen([harness.PYTHON, harness.helper_path("nettools.py"), "tcp-sink",
                         d.ip, "19", "3"], stdout=subprocess.DEVNULL)
     try:
         r = d.request({"cmd": "link", "state": "down", "when": "tx-busy"})
@@ -522,8 +509,8 @@ def test_capture_filter_rotation_and_runtime_control(netns, lwipd_factory, workd
         assert not os.path.exists(pcap + ".3")
         d.request({"cmd": "capture", "op": "stop"})
         for f in files:
-            frames = harness.read_pcap(f)
-            assert frames and all(fr[12:14] == b"\x08\x00" and fr[23] == 1 for _, fr in frames)
+            frames = load(f, rotated=False)
+            assert frames and all(ICMP in p for p in frames)
             assert os.path.getsize(f) <= 20 * 1024
         n = len(harness.read_pcap(pcap))
         harness.ping(netns, d.ip, count=5)
@@ -540,13 +527,12 @@ def test_capture_filter_rotation_and_runtime_control(netns, lwipd_factory, workd
 
 
 def icmp_checksum_ok(frame):
-    ihl = (frame[14] & 0x0F) * 4
-    icmp = frame[14 + ihl:14 + struct.unpack("!H", frame[16:18])[0]]
-    icmp += b"\0" * (len(icmp) % 2)
-    total = sum(struct.unpack("!%dH" % (len(icmp) // 2), icmp))
-    while total >> 16:
-        total = (total & 0xFFFF) + (total >> 16)
-    return total == 0xFFFF
+    ip = Ether(frame)[IP]
+    return checksum(bytes(ip.payload)[:ip.len - ip.ihl * 4]) == 0
+
+
+def icmp_seq(frame):
+    return Ether(frame)[ICMP].seq
 
 
 def pcapng_comments(path):
@@ -600,7 +586,7 @@ def test_annotate_pcap_puts_events_on_their_frames(netns, lwipd_factory, workdir
     commented = pcapng_comments(out)
     drops = [(f, c) for f, c in commented if '"action": "drop"' in c]
     assert len(drops) == 3
-    assert all(f[12:14] == b"\x08\x00" and f[23] == 1 and f[34] == 8 for f, _ in drops)
+    assert all(ICMP in Ether(f) and Ether(f)[ICMP].type == 8 for f, _ in drops)
     assert any("after the pings" in c for _, c in commented)
 
 
@@ -630,11 +616,11 @@ def test_tx_fault_events_on_their_frames(netns, lwipd_factory, workdir):
     for e in corrupt:  # the one frame with its stamp: the damaged copy
         fs = by_ts.get(e["frame_ts"], [])
         assert len(fs) == 1 and harness.is_icmp_echo_reply(fs[0]), (e, fs)
-        assert not icmp_checksum_ok(fs[0]) and fs[0][41] % 2 == 0, e
+        assert not icmp_checksum_ok(fs[0]) and icmp_seq(fs[0]) % 2 == 0, e
     for e in dup:  # two identical frames with its stamp: the frame and its copy
         fs = by_ts.get(e["frame_ts"], [])
         assert len(fs) == 2 and fs[0] == fs[1] and harness.is_icmp_echo_reply(fs[0]), (e, fs)
-        assert icmp_checksum_ok(fs[0]) and fs[0][41] % 2 == 1, e
+        assert icmp_checksum_ok(fs[0]) and icmp_seq(fs[0]) % 2 == 1, e
     # ...and no other reply is damaged, doubled or stamped like an event.
     stamped = {e["frame_ts"] for e in faults}
     for ts, fs in replies.items():

@@ -12,7 +12,7 @@ import pytest
 from scapy.all import IP, Ether  # Debian python3-scapy
 from scapy.contrib.igmp import IGMP
 
-import harness
+from lwipd import testing as harness
 
 GROUP = "239.255.18.1"
 OTHER = "239.255.18.2"

@@ -6,16 +6,16 @@ cases 3.12 supports). Every check reads iperf3's own -J output (3.12 exits
 server's counters from `stats`; runs are 1-2 s."""
 import contextlib
 import json
-import os
 import re
 import signal
-import socket
 import struct
 import subprocess
 
 import pytest
+from scapy.layers.inet import IP, TCP
+from scapy.layers.l2 import Ether
 
-import harness
+from lwipd import testing as harness
 
 MIB = 1024 * 1024
 
@@ -367,7 +367,7 @@ def test_client_killed_mid_test(netns, lwipd, sig):
 
 def raw_client(ns, *args):
     """helpers/iperf3_raw.py's scripted client (foreign, vanish), running."""
-    return ns.popen([harness.PYTHON, os.path.join(harness.HELPERS, "iperf3_raw.py")] +
+    return ns.popen([harness.PYTHON, harness.helper_path("iperf3_raw.py")] +
                     [str(a) for a in args],
                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
@@ -485,7 +485,7 @@ def test_foreign_cookie_in_create_streams(netns, lwipd):
 
 
 def test_stalled_half_cookie_does_not_block(netns, lwipd):
-    with reaped(netns.popen([harness.PYTHON, os.path.join(harness.HELPERS, "iperf3_raw.py"),
+    with reaped(netns.popen([harness.PYTHON, harness.helper_path("iperf3_raw.py"),
                              "half-cookie", lwipd.ip, "5201", "18", "20"],
                             stdout=subprocess.PIPE, text=True)) as stalled:
         # The half cookie is pending; a real client is served meanwhile.
@@ -502,7 +502,7 @@ def test_stalled_control_connection_times_out(netns, lwipd):
     """A client that sends its cookie and then nothing holds the server
     (stock semantics: one test at a time) only until the 10 s parameter
     deadline: SERVER_ERROR (IERECVPARAMS, ETIMEDOUT), then idle."""
-    with reaped(netns.popen([harness.PYTHON, os.path.join(harness.HELPERS, "iperf3_raw.py"),
+    with reaped(netns.popen([harness.PYTHON, harness.helper_path("iperf3_raw.py"),
                              "stall-params", lwipd.ip, "5201", "20"],
                             stdout=subprocess.PIPE, text=True)) as stalled:
         harness.wait_for(lambda: app(lwipd)["state"] == "params", 10, "the stalled control")
@@ -554,42 +554,6 @@ def test_port_option_and_disable(netns, lwipd_factory):
 
 
 # ---- lwIP's client against a stock server -------------------------------------------------
-
-class HostServer:
-    """`iperf3 -s -1 -J` on the host side of the TAP."""
-
-    def __init__(self, ns):
-        self.ns = ns
-        self.proc = ns.popen(["timeout", "60", "iperf3", "-s", "-1", "-J", "-B", harness.HOST_IP],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        harness.wait_for(self.listening, 10, "iperf3 -s to listen")
-
-    def listening(self):
-        r = self.ns.run(["ss", "-Hltn", "sport", "=", ":5201"], check=False)
-        return "5201" in r.stdout
-
-    def result(self):
-        out, err = self.proc.communicate(timeout=60)
-        return json.loads(out)
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-
-
-@pytest.fixture
-def host_server(netns):
-    servers = []
-
-    def start():
-        servers.append(HostServer(netns))
-        return servers[-1]
-
-    yield start
-    for s in servers:
-        s.stop()
-
 
 def lwip_client(lwipd, **req):
     resp = lwipd.request(dict(cmd="iperf3", host=harness.HOST_IP, **req), timeout=60)
@@ -723,23 +687,19 @@ def lwip_client_params(pcap):
     capture: its control connection is its first connection to port 5201
     (the first SYN), whose byte stream is the 37-byte cookie, a 4-byte
     length and the JSON."""
-    lwip = socket.inet_aton(harness.LWIP_IP)
     port = isn = None
     segs = {}
     for f in iter_pcap(pcap):
-        if len(f) < 54 or f[12:14] != b"\x08\x00" or f[23] != 6 or f[26:30] != lwip:
+        p = Ether(f)
+        if TCP not in p or p[IP].src != harness.LWIP_IP or p[TCP].dport != 5201:
             continue
-        t = 14 + (f[14] & 0x0F) * 4
-        end = 14 + struct.unpack("!H", f[16:18])[0]
-        sport, dport, seq = struct.unpack("!HHI", f[t:t + 8])
-        flags = f[t + 13]
-        if dport != 5201:
+        ip, tcp = p[IP], p[TCP]
+        if port is None and tcp.flags & 0x12 == 0x02:  # SYN, not SYN-ACK
+            port, isn = tcp.sport, tcp.seq
+        data = bytes(tcp.payload)[:ip.len - ip.ihl * 4 - tcp.dataofs * 4]
+        if tcp.sport != port or not data:
             continue
-        if port is None and flags & 0x12 == 0x02:  # SYN, not SYN-ACK
-            port, isn = sport, seq
-        if sport != port or end <= t + (f[t + 12] >> 4) * 4:
-            continue
-        segs[(seq - isn - 1) % 2**32] = f[t + (f[t + 12] >> 4) * 4:end]
+        segs[(tcp.seq - isn - 1) % 2**32] = data
         stream, off = b"", 0
         while off in segs:
             stream += segs[off]

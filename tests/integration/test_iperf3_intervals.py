@@ -14,16 +14,17 @@ import time
 
 import pytest
 
-import harness
-import test_iperf3
-from test_iperf3 import app
+from lwipd import testing as harness
 
-host_server = test_iperf3.host_server  # the fixture, shared: a host iperf3 server per call
 
 LINE = re.compile(r"^\[\s*(\d+|SUM)\](?:\[[TR]X-C\])?\s+(\d+\.\d\d)-(\d+\.\d\d)\s+sec\s+([\d.]+) "
                   r"(Bytes|KBytes|MBytes|GBytes)\s+([\d.]+) (bits|Kbits|Mbits|Gbits)/sec(.*)$")
 BYTE_UNITS = {"Bytes": 1, "KBytes": 1024, "MBytes": 1024 ** 2, "GBytes": 1024 ** 3}
 BIT_UNITS = {"bits": 1, "Kbits": 1e3, "Mbits": 1e6, "Gbits": 1e9}
+
+
+def app(lwipd):
+    return lwipd.stats()["apps"]["iperf3"]
 
 
 def lwipctl_json(lwipd, *args):

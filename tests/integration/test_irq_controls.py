@@ -9,7 +9,7 @@ import json
 import os
 import time
 
-import harness
+from lwipd import testing as harness
 
 MIB = 1 << 20
 

@@ -4,7 +4,7 @@ code is using. TCP into lwiperf plus ARP traffic, the cable pulled every
 100-200 ms; each heap/ISR configuration either gets a report naming the
 re-entry or runs clean with everything back to baseline afterwards.
 
-Variants are built by the tests (tests/integration/harness.variant_build).
+Variants are built by the tests (lwipd.testing.variant_build).
 LWIPD_CLEAN_SECONDS sets how long the fixed configurations must run clean
 (default 60, as the issue asks)."""
 import glob
@@ -14,7 +14,7 @@ import re
 
 import pytest
 
-import harness
+from lwipd import testing as harness
 
 CLEAN_SECONDS = float(os.environ.get("LWIPD_CLEAN_SECONDS", "60"))
 DETECT_WITHIN = 10.0  # scenario 1: "within 10 s"

@@ -3,7 +3,7 @@
 import os
 import signal
 
-import harness
+from lwipd import testing as harness
 
 
 def test_sigterm_exit_0_and_capture_readable(netns, lwipd):

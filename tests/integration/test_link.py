@@ -4,7 +4,7 @@ driver's and the host's carrier move together, and a gratuitous ARP follows
 the link coming up."""
 import time
 
-import harness
+from lwipd import testing as harness
 
 
 def test_link_down_up_carrier_and_garp(netns, lwipd):
@@ -33,11 +33,8 @@ def test_link_down_up_carrier_and_garp(netns, lwipd):
     assert up["link"] == "up" and up["lwip_link_up"] is True
     assert "lwip_link_up: yes" in lwipd.lwipctl("status").stdout
 
-    src = harness.mac_bytes(lwipd.mac)
-
-    def after_up(pred):
-        return [ts for ts, f in harness.read_pcap(lwipd.pcap)
-                if ts >= t_up - 0.001 and f[6:12] == src and pred(f)]
+    def after_up(pred):  # what lwIP sent since the link came up
+        return [p.ts for p in lwipd.capture().tx() if p.ts >= t_up - 0.001 and pred(p.data)]
 
     # The host's side becomes operational shortly after the carrier (link
     # watch): poll until lwIP answers again, then until the capture holds it.

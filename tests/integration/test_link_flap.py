@@ -7,8 +7,8 @@ import json
 import os
 import time
 
-import harness
-from test_faults import events
+from lwipd import testing as harness
+from lwipd.testing import read_events as events
 
 UP, DOWN, COUNT = (60, 160), (30, 90), 6
 SPEC = "random:%d-%d:%d-%d:%d" % (UP + DOWN + (COUNT,))

@@ -13,7 +13,7 @@ import subprocess
 
 import pytest
 
-import harness
+from lwipd import testing as harness
 
 ALL_APPS = ("httpd", "mdns", "mqtt", "sntp", "tftp")
 HOST = harness.HOST_IP
@@ -76,7 +76,7 @@ def test_httpd_serves_its_pages_and_a_404(netns, lwipd_factory, apps_binary):
 # ---- sntp --------------------------------------------------------------------
 
 def test_sntp_sets_the_time_the_host_serves(netns, lwipd_factory, apps_binary):
-    server = netns.popen([harness.PYTHON, os.path.join(harness.HELPERS, "sntp_server.py"),
+    server = netns.popen([harness.PYTHON, harness.helper_path("sntp_server.py"),
                           HOST, str(SNTP_TIME), "1", "30"],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:

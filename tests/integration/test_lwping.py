@@ -1,7 +1,10 @@
 # SPDX-License-Identifier: MIT
 """lwIP pings the host (a deferred control command): replies counted, the
 connection waits for the answer, a second run at once is refused."""
-import harness
+from scapy.layers.inet import ICMP
+
+from lwipd import testing as harness
+from lwipd.capture import TX
 
 
 def test_lwip_pings_host(lwipd):
@@ -10,11 +13,9 @@ def test_lwip_pings_host(lwipd):
     assert resp["ok"] is True and resp["id"] == "p1", resp
     assert resp["transmitted"] == 5 and resp["received"] == 5
     assert 0 < resp["rtt_ms"]["min"] <= resp["rtt_ms"]["avg"] <= resp["rtt_ms"]["max"] < 1000
-    src = harness.mac_bytes(lwipd.mac)
 
     def requests():  # ICMP echo requests lwIP put on the wire
-        return [f for _, f in harness.read_pcap(lwipd.pcap)
-                if f[6:12] == src and f[12:14] == b"\x08\x00" and f[23] == 1 and f[34] == 8]
+        return [p for p in lwipd.capture().having(ICMP, TX) if p[ICMP].type == 8]
 
     harness.wait_for(lambda: len(requests()) == 5, 5, "5 echo requests in the capture")
 

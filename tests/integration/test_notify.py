@@ -10,8 +10,8 @@ import time
 
 import pytest
 
-import harness
-from test_churn import lwip_version
+from lwipd import testing as harness
+from lwipd.testing import lwip_version
 
 TOP = harness.TOP
 UNITS = os.path.join(TOP, "systemd")

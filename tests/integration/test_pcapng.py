@@ -9,7 +9,7 @@ import json
 import os
 import re
 
-import harness
+from lwipd import testing as harness
 
 FIELDS = ("frame.number", "frame.time_epoch", "frame.time_delta", "frame.comment",
           "frame.packet_flags_direction", "eth.src", "icmp.type")

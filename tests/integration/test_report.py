@@ -15,7 +15,7 @@ import subprocess
 import tempfile
 import time
 
-import harness
+from lwipd import testing as harness
 
 CHROMIUM = "/usr/bin/chromium"
 WINDOW = (1400, 2400)

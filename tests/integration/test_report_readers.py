@@ -10,8 +10,8 @@ import struct
 
 import pytest
 
-import harness  # noqa: F401 (puts python/ on sys.path)
 from lwipd import capture, report, runfiles
+from lwipd import testing as harness
 
 LWIP_MAC = "02:4c:77:00:00:02"
 HOST_MAC = "02:00:00:00:00:01"

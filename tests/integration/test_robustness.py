@@ -17,8 +17,7 @@ import signal
 import subprocess
 import time
 
-import harness
-from conftest import ARTIFACTS
+from lwipd import testing as harness
 
 
 def tap_tx_dropped(netns):
@@ -181,14 +180,14 @@ def record_hostile(d, name, outcome):
     """Add OUTCOME (a dict) under NAME to test-artifacts/robustness-VERSION.json,
     the per-version record of what lwIP did with the hostile traffic."""
     version = d.ready["lwip"]
-    path = os.path.join(ARTIFACTS, "robustness-%s.json" % version)
+    path = os.path.join(harness.artifacts_dir(), "robustness-%s.json" % version)
     try:
         with open(path) as f:
             seen = json.load(f)
     except (OSError, ValueError):
         seen = {}
     seen[name] = dict(outcome, lwip_version=version)
-    os.makedirs(ARTIFACTS, exist_ok=True)
+    os.makedirs(harness.artifacts_dir(), exist_ok=True)
     with open(path, "w") as f:
         json.dump(seen, f, indent=1, sort_keys=True)
     print("%s on lwIP %s: %s" % (name, version, json.dumps(outcome, sort_keys=True)))
@@ -209,7 +208,7 @@ def check_serves(netns, d):
 def test_hostile_frames_are_reproducible():
     """The fuzz is a function of its seed: the same seed, the same frames."""
     def digest(seed):
-        r = harness.run([harness.PYTHON, os.path.join(harness.HELPERS, "hostile.py"), "fuzz",
+        r = harness.run([harness.PYTHON, harness.helper_path("hostile.py"), "fuzz",
                          "lo", "02:00:00:00:00:02", harness.HOST_IP, harness.LWIP_IP, "300",
                          str(seed), "100000", "--dry"], timeout=120)
         return json.loads(r.stdout)

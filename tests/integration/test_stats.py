@@ -8,7 +8,7 @@ import struct
 
 import pytest
 
-import harness
+from lwipd import testing as harness
 
 # The frames below are written into the TAP from the host side of this
 # test's namespace; lwipd reads them, nothing else sees them.

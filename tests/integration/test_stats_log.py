@@ -8,7 +8,7 @@ import signal
 import subprocess
 import time
 
-import harness
+from lwipd import testing as harness
 
 
 def records(path):

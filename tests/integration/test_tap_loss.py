@@ -4,7 +4,7 @@ then re-attachment when a TAP of that name returns; or exit 74 with
 --exit-on-tap-loss."""
 import json
 
-import harness
+from lwipd import testing as harness
 
 
 def events(path):

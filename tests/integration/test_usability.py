@@ -8,7 +8,7 @@ import os
 import re
 import subprocess
 
-import harness
+from lwipd import testing as harness
 
 DOC = os.path.join(harness.TOP, "doc")
 
@@ -176,7 +176,7 @@ def test_lwipd_churn_has_a_man_page():
                        text=True, env=dict(os.environ, MANWIDTH="80"), timeout=30)
     assert r.returncode == 0 and "SYNOPSIS" in r.stdout, r.stderr
     helped = re.findall(r"^\s+(?:-\w, )?--([a-z-]+)",
-                        harness.run([os.path.join(harness.BUILD, "tools", "lwipd-churn"),
+                        harness.run([harness.CHURN,
                                      "--help"]).stdout, re.M)
     options = doc_text("lwipd-churn.1.scd").split("# OPTIONS")[1].split("\n# ")[0]
     man = re.findall(r"^\*(?:-\w\*, \*)?--([a-z-]+)\*", options, re.M)

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-import harness
+from lwipd import testing as harness
 
 ZOO = os.path.join(harness.TOP, "scripts", "zoo")
 SCENARIOS = os.path.join(harness.TOP, "zoo", "scenarios")

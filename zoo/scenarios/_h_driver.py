@@ -2,7 +2,7 @@
 """Shared by the driver bug mode scenarios (rows 2, 3, 4, 35): lwipd's
 `--driver-bug` modes break the driver contract on purpose; these helpers
 read what came of it (crash reports, the driver's counters)."""
-import harness
+from lwipd import testing as harness
 
 
 def driver(env):

@@ -67,7 +67,7 @@ def captured(env, d=None):
     MAC as the source)."""
     from scapy.all import Ether  # Debian python3-scapy
 
-    import harness
+    from lwipd import testing as harness
     d = d or env.d
     d.request({"cmd": "capture", "op": "stop"})
     ours = d.mac.lower()

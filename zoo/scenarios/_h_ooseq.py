@@ -5,7 +5,7 @@ _g_ooseq.py against lwIP's echo and read what came of it."""
 import json
 import os
 
-import harness
+from lwipd import testing as harness
 from zoo.scenarios import _h_driver
 
 HERE = os.path.dirname(os.path.abspath(__file__))

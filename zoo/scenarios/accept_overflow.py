@@ -13,7 +13,7 @@ condition was reached, otherwise the run is an error), and afterwards no
 socket slot is stuck and the pools and heap are back to the baseline."""
 import json
 
-import harness
+from lwipd import testing as harness
 
 PORT = 7777
 SERVER = ["--churn", "--churn-close", "idle=100,peer=0", "--churn-serialize"]

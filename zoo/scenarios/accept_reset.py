@@ -14,7 +14,7 @@ Clean: none of that, and accept() really failed on reset connections
 (apps.churn.accept_fail: the path was taken; otherwise error)."""
 import json
 
-import harness
+from lwipd import testing as harness
 
 PORT = 7777
 SERVER = ["--churn", "--churn-close", "idle=100,peer=0", "--churn-serialize"]

@@ -24,7 +24,7 @@ import os
 
 from scapy.all import ICMP, Ether  # Debian python3-scapy
 
-import harness
+from lwipd import testing as harness
 from zoo.scenarios import _h_net
 
 PINGS = 6

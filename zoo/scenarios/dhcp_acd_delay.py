@@ -22,7 +22,7 @@ import socket
 
 from scapy.all import ARP, BOOTP, DHCP  # Debian python3-scapy
 
-import harness
+from lwipd import testing as harness
 from zoo.scenarios import _h_net
 
 WINDOW = 20.0

@@ -17,7 +17,7 @@ dhcp_recv on the stack: dhcp_parse_reply is inlined into it), or, when
 lwIP survives, the lease it gets
 from the next, well-formed OFFER.
 """
-import harness
+from lwipd import testing as harness
 from zoo.scenarios import _h_net
 
 WINDOW = 20.0

@@ -19,7 +19,7 @@ stops on the assert (or gets no lease). Clean: the lease, from replies that
 carried four servers (checked in the capture)."""
 from scapy.all import BOOTP, DHCP, Ether  # Debian python3-scapy
 
-import harness
+from lwipd import testing as harness
 from zoo.scenarios import _h_driver, _h_net
 
 WINDOW = 15.0

@@ -24,7 +24,7 @@ import time
 
 from scapy.all import BOOTP, DHCP  # Debian python3-scapy
 
-import harness
+from lwipd import testing as harness
 from zoo.scenarios import _h_net
 
 WINDOW = 20.0

@@ -21,7 +21,7 @@ option 52 and was longer than one pool buffer (from the capture)."""
 
 from scapy.all import BOOTP, DHCP, Ether  # Debian python3-scapy
 
-import harness
+from lwipd import testing as harness
 from zoo.scenarios import _h_net
 
 WINDOW = 15.0

@@ -19,7 +19,7 @@ free_callback_fail showing that the failures happened on both."""
 import json
 import os
 
-import harness
+from lwipd import testing as harness
 from zoo.scenarios import _h_driver
 
 RULE = "alloc fail 50% pool=TCPIP_MSG_API"

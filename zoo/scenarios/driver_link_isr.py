@@ -18,7 +18,7 @@ crash report naming netif_set_link_down under the ISR; on the fixed
 variant the flood answered, the flaps done and no report. On 2.0.3 the
 mode runs unchecked: the flaps and their gratuitous ARPs happen from the
 ISR, with no report (the row's "affected" version)."""
-import harness
+from lwipd import testing as harness
 from zoo.scenarios import _h_driver
 
 FLOOD_S = 8.0

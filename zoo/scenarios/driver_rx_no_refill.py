@@ -20,7 +20,7 @@ counted) after the same failures."""
 
 from scapy.all import IP, UDP, Ether  # Debian python3-scapy
 
-import harness
+from lwipd import testing as harness
 from zoo.scenarios import _h_driver, _h_net
 
 RULE = "alloc fail 100% pool=PBUF_POOL"

@@ -16,7 +16,7 @@ pbuf_free() of the head). Trigger: COUNT echo requests of SIZE bytes from
 the host (fragmented both ways). Evidence: the assert's crash report on
 the affected variant; on the fixed one every request answered and lwIP's
 ip_frag.xmit showing it did send fragments (chains)."""
-import harness
+from lwipd import testing as harness
 from zoo.scenarios import _h_driver
 
 SIZE = 4000

@@ -19,7 +19,7 @@ both reassemble, and ping counts DUP! replies.
 """
 from scapy.all import ICMP, IP, Ether, fragment  # Debian python3-scapy
 
-import harness
+from lwipd import testing as harness
 from zoo.scenarios import _h_net
 
 SIZE = 3000

@@ -18,7 +18,7 @@ the datagram sent and with the pattern.
 """
 from scapy.all import ICMP, IP, Ether, IPerror, raw  # Debian python3-scapy
 
-import harness
+from lwipd import testing as harness
 from zoo.scenarios import _h_net
 
 PATTERN = b"STALE-POOL-BYTES"

@@ -32,7 +32,7 @@ import os
 
 from scapy.contrib.igmp import IGMP  # Debian python3-scapy
 
-import harness
+from lwipd import testing as harness
 from zoo.scenarios import _h_igmp, _h_net
 
 GROUP = "239.255.18.1"  # administratively scoped

@@ -14,7 +14,7 @@ import os
 import subprocess
 import time
 
-import harness
+from lwipd import testing as harness
 
 SECONDS = 20
 RULE = "re-entered a lock held by the interrupted context"

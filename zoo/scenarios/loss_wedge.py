@@ -20,7 +20,7 @@ chain. Either way the capture says whether lwIP offered and sent SACK."""
 import subprocess
 import time
 
-import harness
+from lwipd import testing as harness
 
 NBYTES = 10 << 20
 BOUND = 60

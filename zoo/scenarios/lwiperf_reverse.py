@@ -8,7 +8,7 @@ start) and closes the connection after its first send.
 Bad: the host received fewer than N bytes back. Clean: N or more (lwiperf
 may send up to one MSS more, its own @todo). The forward test must have
 carried N bytes, else the scenario errors."""
-import harness
+from lwipd import testing as harness
 
 NBYTES = 1000000
 LWIPERF_PORT = 5001

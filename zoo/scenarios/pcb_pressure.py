@@ -13,7 +13,7 @@ Clean: every held connection still echoes and the extra one was refused
 import json
 import os
 
-import harness
+from lwipd import testing as harness
 
 HOLD = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_g_hold.py")
 ECHO_PORT = 7

@@ -29,11 +29,10 @@ pulled and stays out for WINDOW_S. Evidence: chargen's counters (a
 connection lwIP aborts ends in its error callback: errors +1, active 0)
 and lwIP's TCP pcbs by state from `leaks`.
 """
-import os
 import subprocess
 import time
 
-import harness
+from lwipd import testing as harness
 
 PORT = 19
 WINDOW_S = 60.0
@@ -46,7 +45,7 @@ def _chargen(env):
 
 def run(env):
     d = env.start()
-    sink = env.ns.popen([harness.PYTHON, os.path.join(harness.HELPERS, "nettools.py"),
+    sink = env.ns.popen([harness.PYTHON, harness.helper_path("nettools.py"),
                          "tcp-sink", harness.check_safe(d.ip), str(PORT),
                          str(int(WINDOW_S + 30))],
                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)

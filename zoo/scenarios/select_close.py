@@ -7,7 +7,7 @@ accept()/socket() end with ENFILE while nothing is open; `sockets probe`
 names the stuck slots. From 2.1.0 the race is harmless."""
 import json
 
-import harness
+from lwipd import testing as harness
 
 PORT = 7777
 CONNECTIONS = 20000

@@ -24,7 +24,7 @@ by one RTT sample per flight, so a short run with a fast tick still shows
 a long stall or two at the start. Evidence either way: the
 silences, the host's duplicate ACKs and how many kept their window, lwIP's
 own count of fast retransmissions (tcpretranssegs)."""
-import harness
+from lwipd import testing as harness
 
 SECONDS = 8
 STALL = 1.0

@@ -24,7 +24,7 @@ allows (seen in the capture)."""
 import json
 import os
 
-import harness
+from lwipd import testing as harness
 SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_g_split.py")
 ECHO = 7
 SPORT = 40025

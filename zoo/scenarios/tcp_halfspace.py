@@ -17,7 +17,7 @@ on the stack), or lwipd still answering pings after the FIN.
 import json
 import os
 
-import harness
+from lwipd import testing as harness
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SCRIPT = os.path.join(HERE, "_g_halfspace.py")

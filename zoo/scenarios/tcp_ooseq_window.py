@@ -16,7 +16,7 @@ window shrinks to about 2400 bytes (W from R); then out of order A (R+100),
 B (R+W-500, 1000 bytes: trimmed to 500), B again whole, then the hole
 from R. Bad: the assert (crash report), or lwIP acknowledging past R+W.
 Clean: lwIP's last ACK is exactly R+W (window 0)."""
-import harness
+from lwipd import testing as harness
 from zoo.scenarios import _h_ooseq
 
 

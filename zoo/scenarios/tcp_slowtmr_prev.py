@@ -28,7 +28,7 @@ import subprocess
 
 from scapy.all import IP, TCP, Ether  # Debian python3-scapy
 
-import harness
+from lwipd import testing as harness
 from zoo.scenarios import _h_driver
 
 HERE = os.path.dirname(os.path.abspath(__file__))

@@ -14,7 +14,7 @@ Clean: it connects and echoes."""
 import json
 import os
 
-import harness
+from lwipd import testing as harness
 
 SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)),
                       "_g_reuse.py")

@@ -17,7 +17,7 @@ import json
 import os
 import subprocess
 
-import harness
+from lwipd import testing as harness
 
 SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)),
                       "_g_zwin.py")
