@@ -70,6 +70,19 @@ SANITIZER_SKIP = (
     "test_docs.py",           # man pages and --help: no daemon at work
     "test_zoo.py",            # the zoo's runner: builds of its own, not this sanitized one
     "test_scenarios_installed.py",  # the examples: ARP, a cable pull, churn, a seed, as above
+    # lwIP heap variants of the ISR scenarios (a sanitized build each, 40-80 s):
+    # the ISR, the checker and the frees run sanitized in the default build's
+    # scenarios (callback, task, posix, detection); the variants change lwIP's
+    # heap options, which the normal build and the version matrix cover.
+    "test_isr.py::test_libc_heap_reentry_is_detected",
+    "test_isr.py::test_rtos_heap_is_not_saved_by_allow_flag",
+    "test_isr.py::test_lwip_mem_sanity_check_races_legal_isr_frees",
+    "test_isr.py::test_fixed_configurations_run_clean[allow-isr]",
+    "test_isr.py::test_fixed_configurations_run_clean[pools-isr]",
+    "test_build.py::test_small_mcu_profile_builds_and_runs",  # a build; profiles run in CI
+    # 10 MiB through lwIP's RTO back-off (60 s): the drop rules and TCP's
+    # recovery run sanitized in test_faults' other loss tests.
+    "test_faults.py::test_tcp_10mib_under_5pct_loss_both_ways",
 )
 
 
