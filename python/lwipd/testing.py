@@ -237,6 +237,94 @@ def variant_build(name, *meson_opts):
     return binary
 
 
+# lwIP's own apps (-Dlwip_apps) the suite tests.
+LWIP_APPS = ("httpd", "mdns", "mqtt", "sntp", "tftp")
+
+
+def lwip_apps_build(apps=LWIP_APPS):
+    """The build directory of an lwipd with lwIP's APPS built in: the build
+    under test when it has them, else a variant of it (variant_build;
+    "lwip-apps" for all of LWIP_APPS, so that every test needing them
+    shares one build). Raises LwipdError with meson's words ("lwIP 2.0.3 has
+    no tftp app") when the tree under test lacks one."""
+    if set(apps) <= set(build_options().get("lwip_apps") or []):
+        return config.build_dir()
+    name = "lwip-apps" if set(apps) == set(LWIP_APPS) else "lwip-" + "-".join(sorted(apps))
+    binary = variant_build(name, "-Dlwip_apps=" + ",".join(sorted(apps)))
+    return os.path.dirname(os.path.dirname(binary))
+
+
+def install_build(builddir, root):
+    """`meson install --destdir ROOT` of BUILDDIR: the build under test as it
+    is (it is not rebuilt), a variant after building all of it (only its
+    lwipd was). Returns the installed lwipd's path."""
+    if builddir != config.build_dir():
+        r = run(["ninja", "-C", builddir], timeout=900, check=False)
+        if r.returncode != 0:
+            raise LwipdError("building %s failed: %s" % (builddir, r.stdout[-3000:]))
+    run(["meson", "install", "-C", builddir, "--no-rebuild", "--destdir", root], timeout=120)
+    (lwipd,) = run(["find", root, "-type", "f", "-name", "lwipd",
+                    "-path", "*/sbin/*"]).stdout.split()
+    return lwipd
+
+
+def build_example(root, srcdir, builddir):
+    """Build the app project SRCDIR (an lwipd-app(3) meson project such as
+    examples/NAME) out of tree in BUILDDIR against the lwipd installed under
+    ROOT (a DESTDIR): pkg-config finds lwipd-app.pc there, its paths
+    prefixed with ROOT. Returns BUILDDIR."""
+    pcdirs = [os.path.dirname(p)
+              for p in run(["find", root, "-name", "lwipd-app.pc"]).stdout.split()]
+    if len(pcdirs) != 1:
+        raise LwipdError("lwipd-app.pc under %s: %r" % (root, pcdirs))
+    env = dict(os.environ, PKG_CONFIG_PATH=pcdirs[0], PKG_CONFIG_SYSROOT_DIR=root)
+    run(["meson", "setup", builddir, srcdir], env=env, timeout=120)
+    run(["ninja", "-C", builddir], env=env, timeout=120)
+    return builddir
+
+
+# ---- an MQTT broker on the host side ------------------------------------------
+
+MQTT_PORT = 1883
+
+
+def start_mosquitto(ns, workdir, port=MQTT_PORT):
+    """mosquitto in NS on HOST_IP:PORT only (anonymous, no persistence),
+    logging everything to WORKDIR/mosquitto.log; returns once it listens.
+    The caller stops it with stop_process()."""
+    conf = os.path.join(workdir, "mosquitto.conf")
+    with open(conf, "w") as f:
+        f.write("listener %d %s\nallow_anonymous true\npersistence false\n"
+                "log_dest stderr\nlog_type all\nuser root\n" % (port, HOST_IP))
+    with open(os.path.join(workdir, "mosquitto.log"), "wb") as log:
+        broker = ns.popen(["mosquitto", "-c", conf], stdout=log, stderr=subprocess.STDOUT)
+    try:
+        wait_for(lambda: ns.run(["ss", "-Hltn", "src", "%s:%d" % (HOST_IP, port)]).stdout.strip(),
+                 10, "mosquitto to listen")
+    except BaseException:
+        stop_process(broker)
+        raise
+    return broker
+
+
+def mosquitto_subscriptions(workdir):
+    """How many SUBSCRIBE requests the broker of WORKDIR has logged."""
+    with open(os.path.join(workdir, "mosquitto.log"), errors="replace") as f:
+        return f.read().count("SUBSCRIBE")
+
+
+def stop_process(proc, timeout=10):
+    """Stop a host tool a test started (by its PID: SIGTERM, then SIGKILL);
+    returns its (stdout, stderr) if they were pipes."""
+    if proc.poll() is None:
+        proc.terminate()
+    try:
+        return proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        return proc.communicate()
+
+
 # ---- pools -------------------------------------------------------------------
 
 def pool_usage(stats):

@@ -24,16 +24,9 @@ FRAMED = os.path.join(harness.HELPERS, "framed.py")
 
 
 def build_example(root, builddir):
-    """Build examples/sockets-server against the lwipd installed under ROOT
-    (a DESTDIR): pkg-config finds lwipd-app.pc there, its paths prefixed
-    with ROOT. Returns the module's path."""
-    pcdirs = [os.path.dirname(p) for p in harness.run(
-        ["find", root, "-name", "lwipd-app.pc"]).stdout.split()]
-    assert len(pcdirs) == 1, pcdirs
-    env = dict(os.environ, PKG_CONFIG_PATH=pcdirs[0], PKG_CONFIG_SYSROOT_DIR=root)
-    harness.run(["meson", "setup", builddir, EXAMPLE], env=env, timeout=120)
-    harness.run(["ninja", "-C", builddir], env=env, timeout=120)
-    return os.path.join(builddir, "sockets_server.so")
+    """examples/sockets-server built against the lwipd installed under ROOT
+    (a DESTDIR, harness.build_example()). Returns the module's path."""
+    return os.path.join(harness.build_example(root, EXAMPLE, builddir), "sockets_server.so")
 
 
 @pytest.fixture(scope="module")

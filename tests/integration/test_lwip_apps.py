@@ -15,7 +15,7 @@ import pytest
 
 from lwipd import testing as harness
 
-ALL_APPS = ("httpd", "mdns", "mqtt", "sntp", "tftp")
+ALL_APPS = harness.LWIP_APPS
 HOST = harness.HOST_IP
 # 2030-01-01T00:00:00Z plus a few seconds: a time no clock had by chance.
 SNTP_TIME = 1893456000 + 4242
@@ -24,11 +24,8 @@ SNTP_TIME = 1893456000 + 4242
 @pytest.fixture(scope="module")
 def apps_binary():
     """lwipd with all of ALL_APPS built in (see the module's docstring)."""
-    built = harness.build_options().get("lwip_apps") or []
-    if set(ALL_APPS) <= set(built):
-        return harness.LWIPD
     try:
-        return harness.variant_build("lwip-apps", "-Dlwip_apps=" + ",".join(ALL_APPS))
+        return os.path.join(harness.lwip_apps_build(), "daemon", "lwipd")
     except harness.HarnessError as e:
         if "has no" in str(e):  # the tree under test lacks an app: meson said which
             pytest.skip("the lwIP tree under test lacks an app: %s" % str(e)[-300:])
@@ -39,16 +36,7 @@ def app_stats(d, app):
     return d.stats()["apps"]["lwip"][app]
 
 
-def stop(proc, timeout=10):
-    """Stop a host tool this test started (by its PID); its output."""
-    if proc.poll() is None:
-        proc.terminate()
-    try:
-        out, err = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        out, err = proc.communicate()
-    return out, err
+stop = harness.stop_process
 
 
 # ---- httpd -------------------------------------------------------------------
@@ -167,19 +155,6 @@ def test_tftp_get_put_and_a_path_outside_refused(netns, lwipd_factory, apps_bina
 TOPIC = "lwipd/counter"
 
 
-def start_broker(ns, workdir):
-    conf = os.path.join(workdir, "mosquitto.conf")
-    with open(conf, "w") as f:
-        f.write("listener 1883 %s\nallow_anonymous true\npersistence false\n"
-                "log_dest stderr\nlog_type all\nuser root\n" % HOST)
-    log = open(os.path.join(workdir, "mosquitto.log"), "wb")
-    broker = ns.popen(["mosquitto", "-c", conf], stdout=log, stderr=subprocess.STDOUT)
-    log.close()
-    harness.wait_for(lambda: ns.run(["ss", "-Hltn", "src", HOST + ":1883"]).stdout.strip(),
-                     10, "mosquitto to listen")
-    return broker
-
-
 def subscribe(ns, count):
     """mosquitto_sub for COUNT messages of TOPIC (QoS 1), at most 20 s."""
     return ns.popen(["mosquitto_sub", "-h", HOST, "-t", TOPIC, "-q", "1", "-C", str(count),
@@ -194,15 +169,13 @@ def received(sub):
 
 
 def wait_subscribed(workdir, n):
-    def count():
-        with open(os.path.join(workdir, "mosquitto.log")) as f:
-            return f.read().count("SUBSCRIBE")
-    harness.wait_for(lambda: count() >= n, 10, "mosquitto_sub to subscribe")
+    harness.wait_for(lambda: harness.mosquitto_subscriptions(workdir) >= n, 10,
+                     "mosquitto_sub to subscribe")
 
 
 def test_mqtt_publishes_and_reconnects_after_a_cable_pull(netns, lwipd_factory, apps_binary,
                                                           workdir):
-    broker = start_broker(netns, workdir)
+    broker = harness.start_mosquitto(netns, workdir)
     subs = []
     try:
         subs.append(subscribe(netns, 3))
