@@ -28,6 +28,7 @@ import pytest
 from . import config as settings
 from .config import PYTHON, VALGRIND, VALGRIND_EXIT, LwipdError
 from .daemon import Daemon
+from .testing import lwipopts_build
 from .netns import Namespace, unique_subnet
 
 # What ASan, UBSan, LSan and TSan print: any of these in a log fails the test.
@@ -84,11 +85,11 @@ def _check_marker(item, mark):
     if mark.args or unknown:
         raise pytest.UsageError("%s: @pytest.mark.lwipd takes only the keywords %s" % (
             item.nodeid, ", ".join(_MARKER_KEYS)))
-    if mark.kwargs.get("lwipopts") is not None:
+    if mark.kwargs.get("lwipopts") is not None and not settings.build_dir():
         raise pytest.UsageError(
-            "%s: @pytest.mark.lwipd(lwipopts=...) is not supported yet: lwipd is built with "
-            "one lwipopts.h; build lwipd with meson -Dlwipopts_dir=DIR and pass it with "
-            "--lwipd-binary instead" % item.nodeid)
+            "%s: @pytest.mark.lwipd(lwipopts=...) builds lwipd with that lwipopts.h from "
+            "lwipd's source tree: set LWIPD_BUILD to a build directory of it (an installed "
+            "lwipd cannot be rebuilt)" % item.nodeid)
 
 
 @pytest.hookimpl(hookwrapper=True, tryfirst=True)
@@ -180,10 +181,19 @@ def lwipd(request, lwipd_factory):
     """A ready lwipd in a fresh namespace, started with the test's
     @pytest.mark.lwipd(args=...), app="PATH[:ARGS]" (or a list of them:
     --app each, with --app-required, so an app whose start() fails fails
-    the test) and pcap=False to run without a capture."""
+    the test), pcap=False to run without a capture and lwipopts="DIR"
+    (relative to the test's file) to run an lwipd built with DIR/lwipopts.h
+    (testing.lwipopts_build())."""
     mark = request.node.get_closest_marker("lwipd")
     kw = mark.kwargs if mark else {}
     extra = {"pcap": kw["pcap"]} if "pcap" in kw else {}
+    if kw.get("lwipopts") is not None:
+        # A directory holding lwipopts.h, relative to the test's file.
+        opts = os.path.join(os.path.dirname(str(request.node.fspath)), kw["lwipopts"])
+        try:
+            extra["binary"] = lwipopts_build(opts)
+        except LwipdError as e:
+            pytest.fail(str(e), pytrace=False)
     args = list(kw.get("args", ()))
     apps = kw.get("app") or []
     for app in [apps] if isinstance(apps, str) else apps:

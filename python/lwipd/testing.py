@@ -10,8 +10,10 @@ gives the names of the project's former tests/integration/harness.py
 written against it needs only that import line. TOP, BUILD, LWIPD and
 LWIPCTL are looked up when read (config.py): the build under test, its
 source tree, the binaries."""
+import hashlib
 import json
 import os
+import re
 import signal
 import subprocess
 import time
@@ -226,7 +228,9 @@ def variant_build(name, *meson_opts):
                 if isinstance(v, list):
                     v = ",".join(v)
                 inherited.append("-D%s=%s" % (opt, v))
-        opts = inherited + ["-Dtests=disabled"] + tree_opts()
+        given = {o.split("=", 1)[0] for o in meson_opts}  # a variant's own win
+        opts = inherited + ["-Dtests=disabled"] + [
+            o for o in tree_opts() if o.split("=", 1)[0] not in given]
         r = run(["meson", "setup", out] + opts + list(meson_opts), cwd=config.source_dir(),
                 timeout=300, check=False)
         if r.returncode != 0:
@@ -235,6 +239,24 @@ def variant_build(name, *meson_opts):
     if r.returncode != 0:
         raise LwipdError("building variant %s failed: %s" % (name, r.stdout[-3000:]))
     return binary
+
+
+def lwipopts_build(lwipopts_dir):
+    """The lwipd binary of a variant of the build under test (variant_build:
+    the same lwIP tree, sanitizers and compiler options) made with the
+    lwipopts.h in LWIPOPTS_DIR; one per directory, reused. Raises
+    LwipdError when there is no build directory to make it from (an
+    installed lwipd cannot be rebuilt) or no lwipopts.h in the directory."""
+    path = os.path.abspath(lwipopts_dir)
+    if not os.path.isfile(os.path.join(path, "lwipopts.h")):
+        raise LwipdError("lwipopts=%s: there is no lwipopts.h in that directory" % lwipopts_dir)
+    if not config.build_dir():
+        raise LwipdError("lwipopts=%s: lwipd is built from its source tree with that "
+                         "lwipopts.h, which needs a build of it: set LWIPD_BUILD to a "
+                         "build directory of lwipd's source" % lwipopts_dir)
+    name = "opts-%s-%s" % (re.sub(r"[^A-Za-z0-9_.-]+", "_", os.path.basename(path)),
+                           hashlib.sha1(path.encode()).hexdigest()[:8])
+    return variant_build(name, "-Dlwipopts_dir=" + path)
 
 
 # lwIP's own apps (-Dlwip_apps) the suite tests.

@@ -55,13 +55,49 @@ def source_pytest(tmp_path, *args):
                           timeout=300)
 
 
-def test_unsupported_marker_options_are_usage_errors(tmp_path):
+LWIPOPTS_TESTS = '''
+import pytest
+
+
+@pytest.mark.lwipd(lwipopts=%r)
+def test_small(lwipd):
+    opts = lwipd.ctl("version")["build"]["options"]
+    assert opts["TCP_MSS"] == 536 and opts["PBUF_POOL_SIZE"] == 16, opts
+
+
+@pytest.mark.lwipd(lwipopts="nowhere")
+def test_missing(lwipd):
+    pass
+'''
+
+
+def test_marker_lwipopts_builds_lwipd_with_them(tmp_path):
+    """lwipopts=DIR: the test's lwipd is built with DIR/lwipopts.h (the
+    small profile: the variant test_build.py makes too); a directory
+    without one fails that test, naming it."""
+    small = os.path.join(harness.TOP, "port", "opts", "small")
+    (tmp_path / "test_o.py").write_text(LWIPOPTS_TESTS % small)
+    r = source_pytest(tmp_path, "-rA", "test_o.py")
+    assert r.returncode == 1, r.stdout + r.stderr  # one test did not pass
+    assert "PASSED test_o.py::test_small" in r.stdout, r.stdout
+    # (a setup error: the fixture could not make that lwipd)
+    assert "ERROR test_o.py::test_missing" in r.stdout, r.stdout
+    assert "lwipopts=%s: there is no lwipopts.h in that directory" % (
+        tmp_path / "nowhere") in r.stdout, r.stdout
+
+
+def test_marker_lwipopts_without_a_build_is_a_usage_error(tmp_path):
     (tmp_path / "test_m.py").write_text(
-        "import pytest\n\n\n@pytest.mark.lwipd(lwipopts='my/lwipopts.h')\n"
+        "import pytest\n\n\n@pytest.mark.lwipd(lwipopts='my/opts')\n"
         "def test_x(lwipd):\n    pass\n")
-    r = source_pytest(tmp_path, "test_m.py")
+    env = dict(os.environ, PYTHONPATH=os.path.join(harness.TOP, "python"))
+    env.pop("LWIPD_BUILD", None)
+    r = subprocess.run(["/usr/bin/python3", "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                        "-p", "lwipd.pytest_plugin", "--lwipd-binary", harness.LWIPD,
+                        "test_m.py"], cwd=str(tmp_path), env=env, capture_output=True,
+                       text=True, timeout=120)
     assert r.returncode == 4, r.stdout + r.stderr  # pytest's usage error
-    assert "lwipopts=...) is not supported yet" in r.stderr, r.stderr
+    assert "set LWIPD_BUILD to a build directory" in r.stderr, r.stderr
 
 
 def test_each_test_gets_its_own_addresses_and_the_run_options(tmp_path):
