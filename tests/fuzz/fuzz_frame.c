@@ -32,7 +32,9 @@
  *                 handshake (the SYN-ACK carries ISN 0x00010000);
  *   port_assert   LWIP_PLATFORM_ASSERT, and fatal_report (port's checks,
  *                 e.g. a core function called without the lock): abort(),
- *                 so that libFuzzer records a crash.
+ *                 so that libFuzzer records a crash - but for the known
+ *                 lwIP asserts of known_asserts.c;
+ *   ip4_reass     noted as running, for known_asserts.c.
  * After each input the harness puts lwIP back where it started: aborts every
  * TCP connection, stops DHCP, lets 20-80 s of timers run (reassembly, IGMP
  * and echo idle state expire; the clock ends on a whole minute, so every
@@ -65,6 +67,7 @@
 #include "lwip/timeouts.h"
 
 #include "apps/echo.h"
+#include "known_asserts.h"
 #include "base/log.h"
 #include "capture/capture.h"
 #include "fault_inject/fault.h"
@@ -98,6 +101,7 @@ static u32_t fake_now = 1000;
 static uint64_t rand_state;
 static u16_t pool_baseline[MEMP_MAX];
 static bool info; /* FUZZ_FRAME_INFO set */
+static unsigned long inputs_run;
 
 /* ---- link-time wrappers (see the header) -------------------------------- */
 
@@ -118,8 +122,20 @@ u32_t __wrap_tcp_next_iss(void *pcb)
     return FIXED_ISN;
 }
 
+/* lwIP's asserts: a crash, but for the known ones (known_asserts.c). */
 void __wrap_port_assert(const char *msg, int line, const char *file)
 {
+    switch (known_asserts_check(msg, line, file)) {
+    case KNOWN_PASS:
+        return;
+    case KNOWN_END:
+        known_asserts_report(inputs_run);
+        fprintf(stderr, "fuzz_frame: known lwIP assert, input abandoned: %s (%s:%d)\n", msg, file,
+                line);
+        _exit(KNOWN_END_STATUS);
+    case KNOWN_NONE:
+        break;
+    }
     fprintf(stderr, "lwIP assertion failed: %s (%s:%d)\n", msg, file, line);
     abort();
 }
@@ -334,6 +350,12 @@ static void on_frame(void *arg, enum tap_dir dir, const struct iovec *iov, int i
     capture_frame(arg, dir == TAP_DIR_RX ? CAPTURE_IN : CAPTURE_OUT, iov, iovcnt, len, ts_ns, note);
 }
 
+/* The known asserts met and the inputs run, at exit (known_asserts.c). */
+static void report_at_exit(void)
+{
+    known_asserts_report(inputs_run);
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     struct netif_tap_config cfg = {.ifname = "fuzz0",
@@ -379,6 +401,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     for (int i = 0; i < MEMP_MAX; i++)
         pool_baseline[i] = lwip_stats.memp[i] ? lwip_stats.memp[i]->used : 0;
     info = getenv("FUZZ_FRAME_INFO") != NULL;
+    known_asserts_init(getenv("FUZZ_FRAME_STRICT") != NULL);
+    atexit(report_at_exit);
     if (info)
         fprintf(stderr, "fuzz_frame: lwIP %s, DHCP xid %#x\n", LWIP_VERSION_STRING,
                 (unsigned)netif_dhcp_data(nif)->xid);
@@ -417,6 +441,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     if (size == 0)
         return 0;
+    inputs_run++;
     f = faults_for(data[0]);
     while (i < size) {
         uint8_t op = data[i++];
