@@ -146,10 +146,13 @@ def profile_facts():
     """What PROFILE_NEEDS's predicates read: the lwIP options of the build
     under test, LWIP_VERSION and LWIPPOOLS_H."""
     facts = dict(harness.lwip_options())
-    version = harness.run([harness.LWIPD, "--version"]).stdout.split("\n")[1].split()[1]
-    facts["LWIP_VERSION"] = tuple(int(x) for x in version.split("."))
-    opts_dir = harness.build_options().get("lwipopts_dir") or "port/opts/default"
-    facts["LWIPPOOLS_H"] = os.path.exists(os.path.join(harness.TOP, opts_dir, "lwippools.h"))
+    # "lwIP 2.1.3 (TREE)" and "lwipopts: DIR" (absolute) in lwipd --version
+    for line in harness.run([harness.LWIPD, "--version"]).stdout.splitlines():
+        m = re.match(r"lwIP (\d+)\.(\d+)\.(\d+) ", line)
+        if m:
+            facts["LWIP_VERSION"] = tuple(int(x) for x in m.groups())
+        elif line.startswith("lwipopts: "):
+            facts["LWIPPOOLS_H"] = os.path.exists(os.path.join(line[10:], "lwippools.h"))
     return facts
 
 
