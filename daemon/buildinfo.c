@@ -58,6 +58,33 @@ static const struct {
 #ifdef LWIP_ACD /* 2.2+: with ACD, a static address gets no gratuitous ARP on link up */
     {"LWIP_ACD", LWIP_ACD},
 #endif
+    /* The feature switches and limits the integration tests depend on: a
+     * test whose feature a profile turns off is skipped naming the switch
+     * (PROFILE_NEEDS in tests/integration/conftest.py). */
+    {"LWIP_IPV6", LWIP_IPV6},
+    {"LWIP_ICMP", LWIP_ICMP},
+    {"LWIP_RAW", LWIP_RAW},
+    {"LWIP_UDP", LWIP_UDP},
+    {"LWIP_TCP", LWIP_TCP},
+    {"LWIP_IGMP", LWIP_IGMP},
+    {"LWIP_NETCONN", LWIP_NETCONN},
+    {"LWIP_SOCKET", LWIP_SOCKET},
+    {"LWIP_STATS", LWIP_STATS},
+    {"MIB2_STATS", MIB2_STATS},
+    {"IP_REASSEMBLY", IP_REASSEMBLY},
+    {"IP_FRAG", IP_FRAG},
+    {"IP_REASS_MAX_PBUFS", IP_REASS_MAX_PBUFS},
+    {"MEMP_NUM_REASSDATA", MEMP_NUM_REASSDATA},
+    {"TCP_QUEUE_OOSEQ", TCP_QUEUE_OOSEQ},
+    {"MEMP_NUM_PBUF", MEMP_NUM_PBUF},
+    {"MEMP_NUM_TCPIP_MSG_INPKT", MEMP_NUM_TCPIP_MSG_INPKT},
+    {"MEMP_NUM_RAW_PCB", MEMP_NUM_RAW_PCB},
+    {"MEMP_NUM_NETBUF", MEMP_NUM_NETBUF},
+    {"MEMP_NUM_ARP_QUEUE", MEMP_NUM_ARP_QUEUE},
+    {"ARP_QUEUEING", ARP_QUEUEING},
+    {"DEFAULT_UDP_RECVMBOX_SIZE", DEFAULT_UDP_RECVMBOX_SIZE},
+    {"DEFAULT_TCP_RECVMBOX_SIZE", DEFAULT_TCP_RECVMBOX_SIZE},
+    {"DEFAULT_ACCEPTMBOX_SIZE", DEFAULT_ACCEPTMBOX_SIZE},
 };
 
 const char *buildinfo_lwip_version(void)

@@ -206,6 +206,24 @@ def build_options():
     return _build_options
 
 
+_lwip_options = None
+
+
+def lwip_options():
+    """{lwIP option: int} of the lwipd under test, as `lwipd --version`
+    prints them (daemon/buildinfo.c: the limits and feature switches tests
+    depend on; read once)."""
+    global _lwip_options
+    if _lwip_options is None:
+        out = run([config.binary("lwipd"), "--version"], timeout=30).stdout
+        _lwip_options = {}
+        for line in out.splitlines():
+            name, sep, value = line.strip().partition("=")
+            if sep and line.startswith("  "):
+                _lwip_options[name] = int(value)
+    return _lwip_options
+
+
 def tree_opts(*names):
     """-Dlwip_src=... and -Dlwipopts_dir=... of the build under test (those
     of NAMES, default both; only those it set), so that a build a test makes

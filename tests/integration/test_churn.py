@@ -23,6 +23,15 @@ def select_bug_leaks_slots(d):
     return lwip_version(d) < (2, 1, 0)
 
 
+def clients(d, want=16):
+    """WANT concurrent clients, or fewer when lwIP's netconn pool cannot
+    hold them with room to spare: the server holds each client's socket plus
+    the ones whose client already left, and a pool that runs out during
+    accept() ends in lwIP 2.1's "netconn marked closed" assert (see
+    test_accept_queue_overflow_when_the_server_falls_behind)."""
+    return max(2, min(want, (build_options(d)["MEMP_NUM_NETCONN"] - 1) // 2))
+
+
 def leaks_clean(d, timeout=10):
     """Poll the leak report until it is clean; return the last report."""
     clean, last = d.wait_leaks_clean(timeout)
@@ -46,7 +55,7 @@ def assert_failures_explained(res, st):
 
 def test_20000_connections_closer_racing_selector(netns, lwipd_factory):
     d = lwipd_factory(*RACE)
-    res = churn(netns, d, 20000)
+    res = churn(netns, d, 20000, concurrency=clients(d))
     quiet(d)
     st = churn_stats(d)
     p = probe(d)
@@ -85,7 +94,7 @@ def test_20000_connections_closer_racing_selector(netns, lwipd_factory):
 
 def test_serialize_keeps_closes_out_of_select(netns, lwipd_factory):
     d = lwipd_factory(*RACE, "--churn-serialize")
-    res = churn(netns, d, 5000)
+    res = churn(netns, d, 5000, concurrency=clients(d))
     quiet(d)
     st = churn_stats(d)
     assert st["serialize"] is True and st["closes_during_select"] == 0, st
@@ -106,7 +115,9 @@ def test_deferred_frees_under_loss_leave_no_stuck_slot(netns, lwipd_factory):
     serialized and the check is that loss alone strands no slot."""
     loss = ("--churn", "--fault", "rx drop 5%", "--fault", "tx drop 5%")
     d = lwipd_factory(*loss)
-    if select_bug_leaks_slots(d):
+    # (FULLDUPLEX=0: closing a socket another thread selects on is not
+    # allowed; lwIP 2.1+ asserts - test_churn_builds.py)
+    if select_bug_leaks_slots(d) or not build_options(d)["LWIP_NETCONN_FULLDUPLEX"]:
         d.stop()
         d = lwipd_factory(*loss, "--churn-serialize")
     table_kept = lwip_version(d) >= (2, 1, 0) and build_options(d)["LWIP_NETCONN_FULLDUPLEX"]
@@ -138,7 +149,7 @@ def test_time_wait_pressure_reuses_pcbs(netns, lwipd_factory):
     select/close bug of lwIP 2.0.x stays out of this scenario."""
     d = lwipd_factory("--churn", "--churn-close", "idle=1000,requests=1", "--churn-serialize")
     npcb = build_options(d)["MEMP_NUM_TCP_PCB"]
-    res = churn(netns, d, 4 * npcb + 100, patterns="server-close", concurrency=8)
+    res = churn(netns, d, 4 * npcb + 100, patterns="server-close", concurrency=clients(d, 8))
     assert res["failed"] == 0 and res["ok"] == 4 * npcb + 100, res
     quiet(d)
     lw = d.stats()["lwip"]
@@ -164,7 +175,17 @@ def test_clients_that_vanish_are_cleaned_up_by_lwip(netns, lwipd_factory):
     # 3 s were seen with seven other test runs beside it).
     res = churn(netns, d, 300, patterns="vanish", concurrency=4,
                 timeout_ms=int(10000 * harness.TIME_SCALE))
-    assert res["ok"] == 300, res
+    if build_options(d)["MEMP_NUM_TCP_PCB"] >= 32:
+        assert res["ok"] == 300, res
+    else:
+        # A pool of a few PCBs fills with the vanished clients' closing
+        # PCBs: lwIP refuses SYNs (tcp.memerr) until it kills one, the host
+        # retries seconds later, and a request that comes after the
+        # server's 20 ms idle timeout fails. Every failure is such a close.
+        quiet(d)
+        st = churn_stats(d)
+        assert res["failed"] <= st["closes_idle"], (res, st)
+        assert d.stats()["lwip"]["tcp"]["memerr"] > 0 or res["failed"] == 0, res
     quiet(d)
     rep = leaks_clean(d)
     assert rep["pools"]["NETCONN"]["delta"] == 0, rep["pools"]["NETCONN"]

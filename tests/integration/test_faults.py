@@ -49,7 +49,17 @@ def test_arp_replies_dropped_then_cleared(netns, workdir, lwipd_factory):
     assert d.request({"cmd": "fault", "op": "list"})["rules"] == []
     resp = d.request({"cmd": "ping", "host": harness.HOST_IP, "count": 3, "interval_ms": 100},
                      timeout=30)
-    assert resp["received"] == 3
+    if d.option("ARP_QUEUEING"):
+        assert resp["received"] == 3
+    else:
+        # ARP_QUEUEING=0: lwIP keeps only the newest packet for an address
+        # still being resolved, so pings sent before the (once a second)
+        # ARP request is answered replace each other; one gets through,
+        # and once resolved every ping does.
+        assert resp["received"] >= 1, resp
+        resp = d.request({"cmd": "ping", "host": harness.HOST_IP, "count": 3,
+                          "interval_ms": 100}, timeout=30)
+        assert resp["received"] == 3, resp
 
 
 def test_gratuitous_arp_after_every_link_up(netns, lwipd_factory, workdir):
@@ -263,7 +273,8 @@ def test_tcp_10mib_under_5pct_loss_both_ways(netns, lwipd_factory):
         assert 0.03 * rule["matched"] < rule["acted"] < 0.07 * rule["matched"], rule
     # Counted by lwIP: segments it sent again on duplicate ACKs (lwIP counts
     # tcpretranssegs in tcp_rexmit(); its timeouts resend without counting).
-    assert st["lwip"]["mib2"]["tcpretranssegs"] > 0
+    if d.option("MIB2_STATS"):  # (the capture below shows them either way)
+        assert st["lwip"]["mib2"]["tcpretranssegs"] > 0
     # ...visible in the capture: lwIP data segments that go back in sequence.
     # The capture holds what crossed the TAP, so a segment the tx rule dropped
     # is not in it: its retransmission shows as a sequence number below the

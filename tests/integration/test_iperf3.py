@@ -151,13 +151,22 @@ def test_too_many_streams_refused_then_serves(netns, lwipd):
     ["-u", "-b", "10M", "--udp-counters-64bit"],
 ])
 def test_udp_receive(netns, lwipd, args):
+    drv0 = lwipd.stats()["driver"]
     j, e, before, st = run_checked(netns, lwipd, *args, "-t", 1, duration=1, slack=1.0)
     ts = j["start"]["test_start"]
     mss = min(lwipd.option("TCP_MSS"), harness.HOST_MSS)
     assert ts["blksize"] == mss  # the control connection's MSS
     s = e["sum"]
     assert s["packets"] > 0 and s["jitter_ms"] >= 0
-    assert s["lost_percent"] < 1.0, s  # a clean TAP at these rates
+    if min(lwipd.option("MEMP_NUM_TCPIP_MSG_INPKT"), lwipd.option("PBUF_POOL_SIZE")) >= 256:
+        assert s["lost_percent"] < 1.0, s  # a clean TAP at these rates
+    else:
+        # A few input messages or pool buffers cannot take iperf3's bursts
+        # (small: 8 and 16): every datagram lost is a frame lwIP refused
+        # (tcpip_input's pool, rx_input_fail) or had no buffer for (rx_nomem).
+        drv = lwipd.stats()["driver"]
+        refused = sum(drv[k] - drv0[k] for k in ("rx_input_fail", "rx_nomem"))
+        assert s["lost_packets"] <= refused, (s, refused)
     assert e["sum_sent"]["bytes"] == e["sum_sent"]["packets"] * mss
     assert st["bytes_received"] - before["bytes_received"] == e["sum_received"]["bytes"]
 

@@ -269,6 +269,19 @@ def expect_known_assert(d, message, function):
             "assert": rep["message"].split(" (")[0], "stack": fns[1:4]}
 
 
+def pcb_room(d):
+    """lwIP's TCP PCB pool has a free PCB."""
+    pool = d.stats()["lwip"]["memp"]["TCP_PCB"]
+    return pool["used"] < pool["avail"]
+
+
+def read_frames(d_or_stats):
+    """Frames lwipd read from the TAP: given to lwIP (rx_frames) or dropped
+    for want of a pool buffer (rx_nomem)."""
+    st = d_or_stats if isinstance(d_or_stats, dict) else d_or_stats.stats()
+    return st["driver"]["rx_frames"] + st["driver"]["rx_nomem"]
+
+
 class Hostile:
     """Measures around a hostile run against D: counters, the TAP's drops,
     the process's RSS and descriptors (after a warm-up), the time."""
@@ -289,12 +302,19 @@ class Hostile:
         netns, d = self.netns, self.d
         injection_s = time.monotonic() - self.t0
         assert d.alive() and d.request({"cmd": "status"})["ok"]
-        harness.wait_for(lambda: d.stats()["driver"]["rx_frames"] - self.s0["driver"]["rx_frames"]
+        # (rx_nomem: read and dropped with the pool empty, as an EMAC with no
+        # free descriptor; a small PBUF_POOL_SIZE does that under the storm)
+        harness.wait_for(lambda: read_frames(d) - read_frames(self.s0)
                          + tap_tx_dropped(netns) - self.dropped0 >= sent, 30 * SCALE,
                          "lwipd to read every frame that entered the TAP")
         s1 = d.stats()
         tap_dropped = tap_tx_dropped(netns) - self.dropped0
         assert tap_dropped < sent // 20, tap_dropped  # the pacing keeps the TAP's queue short
+        # Fuzzed SYNs leave SYN_RCVD PCBs that lwIP keeps for
+        # TCP_SYN_RCVD_TIMEOUT (20 s) and does not kill for a new one of the
+        # same priority: with a few PCBs (vendor: 10) the echo gets one only
+        # once they expire. A big pool has room at once.
+        harness.wait_for(lambda: pcb_room(d), 30 * SCALE, "a free TCP PCB in lwIP's pool")
         check_serves(netns, d)
         clean, leaks = d.wait_leaks_clean(timeout=40 * SCALE)
         assert clean, leaks
@@ -333,8 +353,16 @@ def test_hostile_fragment_storm(netns, lwipd_factory):
     assert storm["send_failed"] == 0, storm
     rec = h.survived(storm["sent"])
     record_hostile(d, "fragment storm", dict(storm, **rec))
-    # Every fragment went to lwIP's reassembly, which dropped the bad ones.
-    assert h.moved("ip_frag", "recv") >= storm["sent"] * 9 // 10, rec
+    # Every fragment went to lwIP's reassembly, which dropped the bad ones;
+    # but for those a build with a few pool buffers and input messages
+    # (small: 16 and 8) refuses at input, counted: no buffer (rx_nomem) or
+    # tcpip_input's pool empty (rx_input_fail). A big build's are all
+    # reassembly's.
+    refused = 0
+    if min(d.option("PBUF_POOL_SIZE"), d.option("MEMP_NUM_TCPIP_MSG_INPKT")) < 256:
+        refused = sum(h.s1["driver"][k] - h.s0["driver"][k]
+                      for k in ("rx_nomem", "rx_input_fail"))
+    assert h.moved("ip_frag", "recv") >= (storm["sent"] - refused) * 9 // 10, rec
     assert h.moved("ip_frag", "drop") > 0, rec
 
 
