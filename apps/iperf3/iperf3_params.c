@@ -340,6 +340,19 @@ uint32_t iperf3_params_udp_max_len(bool sends, unsigned mtu, struct iperf3_param
 #endif
 }
 
+/* The MEMP_NUM_FRAG_PBUF references lwIP's ip4_frag() takes at once for
+ * one iperf3 UDP datagram of LEN bytes over a link of MTU bytes: one per
+ * fragment and one more (the first fragment covers iperf3's header pbuf
+ * and the payload); 0 when it goes out whole. */
+unsigned iperf3_params_udp_frag_refs(uint32_t len, unsigned mtu)
+{
+    unsigned frag = (mtu - IP_HLEN) & ~7u;
+
+    if (len + UDP_HLEN + IP_HLEN <= mtu)
+        return 0;
+    return (unsigned)((len + UDP_HLEN + frag - 1) / frag) + 1;
+}
+
 /* Refuse a UDP test P whose datagrams this lwIP build cannot carry over a
  * link of MTU bytes, either way the test sends them (the server's view:
  * it receives unless reverse, sends when reverse or bidir). 0 when it can
