@@ -40,17 +40,26 @@ def wait_idle(lwipd):
 def test_udp_datagram_sizes_both_ways(netns, lwipd, reverse):
     for length in (8000, 16000, 32000, 63000):
         app0, lwip0 = counters(lwipd)
+        # -R: a receive buffer of 4 MB, so a host client kept off the CPU
+        # for a while (a busy machine) does not lose datagrams at its socket
         rc, j = iperf3_json(netns, lwipd.ip, "-u", "-l", length, "-b", "20M", "-t", 1,
-                            *(["-R"] if reverse else []))
+                            *(["-R", "-w", "4M"] if reverse else []))
         assert rc == 0 and "error" not in j, (length, j.get("error"))
         e = j["end"]
         assert j["start"]["test_start"]["blksize"] == length
-        sent, rcvd, s = e["sum_sent"], e["sum_received"], e["sum"]
-        # The sender sent whole datagrams; the receiver got every datagram
-        # it did not count as lost, whole, and lost next to none.
+        sent, rcvd = e["sum_sent"], e["sum_received"]
+        # The sender sent whole datagrams. Of those up to the last one the
+        # receiver saw (its "packets"; a sender may go on until it reads
+        # TEST_END), it got every one whole but those it counted lost (one
+        # more may be counted by number but not by bytes at the end), and
+        # lost next to none.
         assert sent["bytes"] == sent["packets"] * length > 0, (length, sent)
-        assert rcvd["bytes"] == (s["packets"] - s["lost_packets"]) * length, (length, e)
-        assert s["packets"] >= sent["packets"] * 0.98 and s["lost_percent"] <= 2.0, (length, s)
+        assert rcvd["bytes"] % length == 0 and rcvd["packets"] <= sent["packets"], (length, e)
+        got = rcvd["bytes"] // length
+        assert rcvd["packets"] - rcvd["lost_packets"] - 1 <= got, (length, rcvd)
+        assert got <= rcvd["packets"] - rcvd["lost_packets"], (length, rcvd)
+        assert rcvd["packets"] >= sent["packets"] * 0.9, (length, sent, rcvd)
+        assert rcvd["lost_packets"] <= 0.02 * rcvd["packets"], (length, rcvd)
         # lwIP's side: what it counted, and no fragment or datagram it
         # could not hold (reassembly drops, fragment references).
         app1 = wait_idle(lwipd)
