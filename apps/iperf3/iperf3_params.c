@@ -15,6 +15,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lwip/opt.h"
+#include "lwip/arch.h"
+#include "lwip/pbuf.h" /* PBUF_POOL_BUFSIZE may be defined with its header sizes */
+#include "lwip/prot/ethernet.h"
+#include "lwip/prot/ip4.h"
+#include "lwip/prot/udp.h"
+
 #define TWO_POW_53 9007199254740992.0
 
 #define ERR(code, ...) (snprintf(err, errlen, __VA_ARGS__), (code))
@@ -279,6 +286,96 @@ char *iperf3_params_format(const struct iperf3_params *p)
     s = cJSON_PrintUnformatted(j);
     cJSON_Delete(j);
     return s;
+}
+
+/* ---- what this lwIP build carries ------------------------------------------- */
+
+/* The largest UDP payload (iperf3 -l) of NFRAG fragments of FRAG bytes;
+ * WHOLE when that is less than one unfragmented datagram. */
+static uint32_t udp_len_of(unsigned nfrag, unsigned frag, unsigned whole)
+{
+    uint32_t n = nfrag >= 2 ? (uint32_t)nfrag * frag - UDP_HLEN : 0;
+
+    n = LWIP_MAX(n, (uint32_t)whole);
+    return LWIP_MIN(n, (uint32_t)IPERF3_UDP_MAX_LEN);
+}
+
+/* The largest UDP datagram (iperf3 -l) this lwIP build can send (SENDS)
+ * or receive over a link of MTU bytes (576 or more), as lwIP's
+ * ip4_frag()/ip4_reass() work: a sent fragment takes a MEMP_NUM_FRAG_PBUF
+ * reference per pbuf it covers (the first covers iperf3's header pbuf and
+ * the payload), a received one pbuf_clen() of IP_REASS_MAX_PBUFS (a frame
+ * spans several pool pbufs when PBUF_POOL_BUFSIZE is smaller). LIMIT gets
+ * the lwIP option that sets the figure. Pure: build constants only. */
+uint32_t iperf3_params_udp_max_len(bool sends, unsigned mtu, struct iperf3_params_limit *limit)
+{
+    unsigned frag = (mtu - IP_HLEN) & ~7u;     /* IP payload of a fragment */
+    unsigned whole = mtu - IP_HLEN - UDP_HLEN; /* no fragments */
+
+    if (sends) {
+#if !IP_FRAG
+        *limit = (struct iperf3_params_limit){"IP_FRAG", 0};
+        return whole;
+#elif LWIP_NETIF_TX_SINGLE_PBUF
+        *limit = (struct iperf3_params_limit){"LWIP_NETIF_TX_SINGLE_PBUF", 1};
+        return IPERF3_UDP_MAX_LEN; /* fragments are copies from the heap */
+#else
+        *limit = (struct iperf3_params_limit){"MEMP_NUM_FRAG_PBUF", MEMP_NUM_FRAG_PBUF};
+        return udp_len_of(MEMP_NUM_FRAG_PBUF - 1, frag, whole);
+#endif
+    }
+#if !IP_REASSEMBLY
+    *limit = (struct iperf3_params_limit){"IP_REASSEMBLY", 0};
+    return whole;
+#else
+    unsigned per_frame = (mtu + SIZEOF_ETH_HDR + LWIP_MEM_ALIGN_SIZE(PBUF_POOL_BUFSIZE) - 1) /
+                         LWIP_MEM_ALIGN_SIZE(PBUF_POOL_BUFSIZE);
+
+    if (PBUF_POOL_SIZE < IP_REASS_MAX_PBUFS) {
+        *limit = (struct iperf3_params_limit){"PBUF_POOL_SIZE", PBUF_POOL_SIZE};
+        return udp_len_of(PBUF_POOL_SIZE / per_frame, frag, whole);
+    }
+    *limit = (struct iperf3_params_limit){"IP_REASS_MAX_PBUFS", IP_REASS_MAX_PBUFS};
+    return udp_len_of(IP_REASS_MAX_PBUFS / per_frame, frag, whole);
+#endif
+}
+
+/* The MEMP_NUM_FRAG_PBUF references lwIP's ip4_frag() takes at once for
+ * one iperf3 UDP datagram of LEN bytes over a link of MTU bytes: one per
+ * fragment and one more (the first fragment covers iperf3's header pbuf
+ * and the payload); 0 when it goes out whole. */
+unsigned iperf3_params_udp_frag_refs(uint32_t len, unsigned mtu)
+{
+    unsigned frag = (mtu - IP_HLEN) & ~7u;
+
+    if (len + UDP_HLEN + IP_HLEN <= mtu)
+        return 0;
+    return (unsigned)((len + UDP_HLEN + frag - 1) / frag) + 1;
+}
+
+/* Refuse a UDP test P whose datagrams this lwIP build cannot carry over a
+ * link of MTU bytes, either way the test sends them (the server's view:
+ * it receives unless reverse, sends when reverse or bidir). 0 when it can
+ * (and for TCP); else -EMSGSIZE, ERR saying which lwIP option to raise
+ * and P->ierr IEUDPBLOCKSIZE, as for any -l out of range. */
+int iperf3_params_check_udp_len(struct iperf3_params *p, unsigned mtu, char *err, size_t errlen)
+{
+    for (int sends = 0; p->udp && sends <= 1; sends++) {
+        struct iperf3_params_limit lim;
+        uint32_t max;
+
+        if (sends ? !(p->reverse || p->bidir) : p->reverse)
+            continue;
+        max = iperf3_params_udp_max_len(sends, mtu, &lim);
+        if (p->len > max) {
+            p->ierr = IPERF3_IE_UDPBLOCKSIZE;
+            return ERR(-EMSGSIZE,
+                       "UDP datagrams of %u bytes: this lwIP %s at most %u over MTU %u "
+                       "(%s %ld)",
+                       p->len, sends ? "sends" : "receives", max, mtu, lim.option, lim.value);
+        }
+    }
+    return 0;
 }
 
 /* How many data connections the test has: parallel, twice that for bidir. */

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* The iperf3 parameter JSON (what a client asks for, sent after
  * PARAM_EXCHANGE): defaults, a parser for untrusted input, a formatter
- * with 3.12's keys. Pure functions (cJSON only). */
+ * with 3.12's keys, and the datagram sizes this lwIP build carries. Pure
+ * functions (cJSON and lwIP's build constants only). */
 #pragma once
 
 #include <stdbool.h>
@@ -35,8 +36,17 @@ struct iperf3_params {
     int ierr; /* after a failed parse: the iperf3 error code to send back */
 };
 
+/* The lwIP option that bounds a figure, and its value in this build. */
+struct iperf3_params_limit {
+    const char *option;
+    long value;
+};
+
 void iperf3_params_defaults(struct iperf3_params *p);
 int iperf3_params_parse(const char *json, size_t len, struct iperf3_params *out, char *err,
                         size_t errlen);
 char *iperf3_params_format(const struct iperf3_params *p);
 unsigned iperf3_params_streams(const struct iperf3_params *p);
+uint32_t iperf3_params_udp_max_len(bool sends, unsigned mtu, struct iperf3_params_limit *limit);
+unsigned iperf3_params_udp_frag_refs(uint32_t len, unsigned mtu);
+int iperf3_params_check_udp_len(struct iperf3_params *p, unsigned mtu, char *err, size_t errlen);

@@ -205,6 +205,9 @@ static void handle_params(const char *json, size_t len)
     unsigned n;
     int r = iperf3_params_parse(json, len, &p, err, sizeof(err));
 
+    if (r == 0) /* lwipd's one link: the default netif */
+        r = iperf3_params_check_udp_len(&p, netif_default ? netif_default->mtu : 1500, err,
+                                        sizeof(err));
     if (r) {
         server_error(p.ierr, -r, err);
         return;

@@ -35,6 +35,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lwip/memp.h"
+#include "lwip/netif.h"
+#include "lwip/stats.h"
+
 #include "apps/iperf3/iperf3_ctrl.h"
 #include "apps/iperf3/iperf3_priv.h"
 
@@ -362,6 +366,23 @@ static struct pbuf *udp_datagram(struct iperf3_stream *s, uint64_t now_ns)
     return h;
 }
 
+/* Whether lwIP has a fragment reference for each fragment of the next
+ * datagram. ip4_frag() sends the fragments it gets one for and fails at
+ * the first it does not; such a half-sent datagram holds the receiver's
+ * reassembly until it times out. (The TX ring keeps the references.) */
+static bool udp_frag_refs_free(const struct iperf3_streams *d)
+{
+#if IP_FRAG && !LWIP_NETIF_TX_SINGLE_PBUF && MEMP_STATS
+    const struct stats_mem *m = lwip_stats.memp[MEMP_FRAG_PBUF];
+    unsigned mtu = netif_default ? netif_default->mtu : 1500;
+
+    return (unsigned)(m->avail - m->used) >= iperf3_params_udp_frag_refs(d->prm.len, mtu);
+#else
+    (void)d;
+    return true;
+#endif
+}
+
 static void udp_pump(struct iperf3_stream *s, uint64_t now)
 {
     struct iperf3_streams *d = s->d;
@@ -378,6 +399,8 @@ static void udp_pump(struct iperf3_stream *s, uint64_t now)
             break; /* -n/-k budget used up */
         if (d->prm.bandwidth && send_allowance(s, now) == 0)
             break; /* ahead of the target rate */
+        if (!udp_frag_refs_free(d))
+            break; /* all fragments or none: the next tick */
         p = udp_datagram(s, now);
         if (!p) {
             d->udp_send_errors++;

@@ -52,6 +52,7 @@ VERSION_MATRIX = (
     "test_iperf3.py::test_basic_tcp_receive",  # iperf3 smoke, TCP_MSS from the build
     "test_iperf3.py::test_udp_receive",
     "test_iperf3.py::test_lwip_client_tcp",
+    "test_iperf3_udp_sizes.py",         # ip4_frag/ip4_reass at iperf3's datagram sizes
     "test_build.py",                    # builds against the tree under test
     "test_lwip_apps.py",                # lwIP's apps: mdns/tftp APIs per version, 2.0's TFTP names
     "test_robustness.py::test_10000_malformed_frames",

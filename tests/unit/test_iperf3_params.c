@@ -465,6 +465,44 @@ static void test_random_input_never_crashes(void **state)
     assert_true(accepted > 100);
 }
 
+/* A UDP -l is checked against the lwIP build, each way the test sends:
+ * the largest length passes, one byte more is refused with
+ * IEUDPBLOCKSIZE and a message naming the lwIP option. */
+static void test_udp_len_against_build(void **state)
+{
+    static const unsigned mtus[] = {576, 1500, 9000};
+    char err[160];
+
+    (void)state;
+    for (size_t m = 0; m < sizeof(mtus) / sizeof(mtus[0]); m++) {
+        for (int sends = 0; sends <= 1; sends++) {
+            struct iperf3_params_limit lim;
+            uint32_t max = iperf3_params_udp_max_len(sends, mtus[m], &lim);
+            struct iperf3_params p;
+
+            assert_true(max >= mtus[m] - 28 && max <= IPERF3_UDP_MAX_LEN);
+            assert_non_null(lim.option);
+            iperf3_params_defaults(&p);
+            p.udp = true;
+            p.reverse = sends;
+            p.len = max;
+            assert_int_equal(iperf3_params_check_udp_len(&p, mtus[m], err, sizeof(err)), 0);
+            if (max == IPERF3_UDP_MAX_LEN)
+                continue;
+            p.len = max + 1;
+            err[0] = '\0';
+            assert_int_equal(iperf3_params_check_udp_len(&p, mtus[m], err, sizeof(err)), -EMSGSIZE);
+            assert_int_equal(p.ierr, IPERF3_IE_UDPBLOCKSIZE);
+            assert_non_null(strstr(err, lim.option));
+            p.bidir = true; /* both ways: refused as well */
+            p.reverse = false;
+            assert_int_equal(iperf3_params_check_udp_len(&p, mtus[m], err, sizeof(err)), -EMSGSIZE);
+            p.udp = false; /* TCP: never */
+            assert_int_equal(iperf3_params_check_udp_len(&p, mtus[m], err, sizeof(err)), 0);
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -477,6 +515,7 @@ int main(void)
         cmocka_unit_test(test_framing_ids_cookie),
         cmocka_unit_test(test_udp_header_and_accounting),
         cmocka_unit_test(test_random_input_never_crashes),
+        cmocka_unit_test(test_udp_len_against_build),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

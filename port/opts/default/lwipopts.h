@@ -45,7 +45,7 @@
 #define MEM_SIZE      (8 * 1024 * 1024)
 #include "port/heap_opts.h"
 
-#define PBUF_POOL_SIZE           4096
+#define PBUF_POOL_SIZE           (4096 + IP_REASS_MAX_PBUFS) /* reassembly holds its own */
 #define PBUF_POOL_BUFSIZE        1536
 #define MEMP_NUM_PBUF            1024
 #define MEMP_NUM_TCP_PCB         128
@@ -68,6 +68,23 @@
 #define DEFAULT_UDP_RECVMBOX_SIZE 512
 #define DEFAULT_TCP_RECVMBOX_SIZE 512
 #define DEFAULT_ACCEPTMBOX_SIZE   64
+
+/* ---- IP fragments ----------------------------------------------------- */
+/* iperf3 -u -l goes up to 65507 bytes: 45 fragments at MTU 1500, 119 at
+ * --mtu 576. Reassembly may hold IP_REASS_MAX_PBUFS pool pbufs (one per
+ * fragment here: PBUF_POOL_BUFSIZE takes a whole frame) over
+ * MEMP_NUM_REASSDATA datagrams at once; lwIP's 10 pbufs refuse anything
+ * over 14792 bytes. A partial datagram (a fragment lost) goes after
+ * IP_REASS_MAXAGE seconds rather than 15. Sending, every fragment keeps
+ * a MEMP_NUM_FRAG_PBUF reference to the datagram until the TX ring has
+ * sent it: enough for a full ring (--ring-size 256) and a datagram more;
+ * lwIP's 15 cap fragmented UDP near 100 Mbit/s and refuse anything over
+ * 20712 bytes. The limits iperf3's server checks -l against follow from
+ * these (apps/iperf3/iperf3_params.c). */
+#define IP_REASS_MAX_PBUFS 256
+#define MEMP_NUM_REASSDATA 16
+#define IP_REASS_MAXAGE    5
+#define MEMP_NUM_FRAG_PBUF 512
 
 /* ---- TCP -------------------------------------------------------------- */
 #define TCP_MSS                    1460
