@@ -9,12 +9,13 @@
  * A new connection cannot be classified before its 37-byte cookie is in,
  * and it may come in pieces: until then it is "pending". Pending
  * connections are only kept while the server is idle (the first to
- * complete its cookie becomes the control connection) or while it waits
- * for data connections (a matching cookie makes a data stream; in both
- * cases anything else is refused with ACCESS_DENIED). In every other state
- * a new connection gets ACCESS_DENIED at once, without being read, as the
- * stock server does. A connection that stalls half-way through its cookie
- * never blocks a real client: it is dropped after a timeout.
+ * complete its cookie becomes the control connection; idle includes a test
+ * that has exchanged its results and only waits for IPERF_DONE) or while it
+ * waits for data connections (a matching cookie makes a data stream; in
+ * both cases anything else is refused with ACCESS_DENIED). In every other
+ * state a new connection gets ACCESS_DENIED at once, without being read, as
+ * the stock server does. A connection that stalls half-way through its
+ * cookie never blocks a real client: it is dropped after a timeout.
  *
  * The client closes first (iperf3_ctrl_close says why): the data
  * connections get FIN at TEST_END and RST once the client's results are
@@ -433,6 +434,13 @@ static void srv_udp_input(void *arg, struct udp_pcb *pcb, struct pbuf *p, const 
 
 /* ---- new connections ------------------------------------------------------------- */
 
+/* Has the test exchanged its results (ours all handed to lwIP), so that
+ * only IPERF_DONE is missing? Then the next test may start. */
+static bool results_delivered(void)
+{
+    return srv.state == SRV_DISPLAY && srv.ctrl.out.len == 0;
+}
+
 static void refuse(struct tcp_pcb *pcb)
 {
     srv.st.refused++;
@@ -446,6 +454,12 @@ static void classify_cb(void *arg, struct tcp_pcb *pcb, const uint8_t *cookie, s
                         u16_t off)
 {
     (void)arg;
+    if (results_delivered()) {
+        /* IPERF_DONE may come late (a client gone, a retransmission):
+         * the test is over for the client, and this is the next one. */
+        log_info("iperf3", "test from %s done (the next one starts)", srv.peer);
+        test_end(true);
+    }
     if (srv.state == SRV_IDLE) {
         char a[IPADDR_STRLEN_MAX];
 
@@ -475,7 +489,7 @@ static err_t srv_accept(void *arg, struct tcp_pcb *pcb, err_t err)
     (void)arg;
     if (err != ERR_OK || !pcb)
         return ERR_VAL;
-    if (srv.state != SRV_IDLE && srv.state != SRV_CREATE_STREAMS) {
+    if (srv.state != SRV_IDLE && srv.state != SRV_CREATE_STREAMS && !results_delivered()) {
         refuse(pcb); /* busy: answer without reading, as the stock server does */
         return ERR_OK;
     }
