@@ -124,10 +124,10 @@ static void teardown(void)
         cl.connecting = NULL;
     }
     if (cl.have_streams) {
-        iperf3_stream_release(&cl.streams);
+        iperf3_stream_release(&cl.streams, IPERF3_CLOSE_FIN);
         cl.have_streams = false;
     }
-    iperf3_ctrl_release(&cl.ctrl);
+    iperf3_ctrl_release(&cl.ctrl, IPERF3_CLOSE_FIN);
     iperf3_results_free(&cl.remote);
     iperf3_interval_release(&cl.iv);
     cl.awaiting = NULL;

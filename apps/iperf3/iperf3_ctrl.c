@@ -9,10 +9,20 @@
  * (again from lwIP's sent callback); iperf3_ctrl_kick pushes it from the
  * owner's fast tick.
  *
- * Ending a connection is always graceful (iperf3_ctrl_linger): FIN after
- * what is queued, then whatever still arrives is read and dropped until the
- * peer closes or a timeout aborts it. An RST here would make 3.12 clients
- * fail reverse tests ("Connection reset by peer").
+ * Ending a connection (iperf3_ctrl_close): what is queued is still sent,
+ * whatever still arrives is read and dropped. The end that closes first
+ * keeps the TIME_WAIT, and lwIP's answers a new SYN from the same port
+ * with a bare ACK (and ignores the RST that follows: lwIP 2.1.3 tcp_in.c),
+ * which hangs a client reusing the port (iperf3 --cport) for 2 x MSL. So
+ * the server lets the peer close first where iperf3's protocol has the
+ * client close (the control connection after IPERF_DONE, a refused
+ * connection after the refusal), with a bounded wait. Data connections
+ * cannot wait so: a 3.12 client reads a reverse stream after TEST_END
+ * until its EOF, so it gets our FIN then; and a client that closed first
+ * would keep the TIME_WAIT on its --cport port (EADDRINUSE next time). The
+ * server resets them once the client's results are in: an RST while a
+ * 3.12 client still reads makes it fail ("Connection reset by peer"), but
+ * it no longer reads them then.
  */
 #include "lwipd_config.h"
 #include "apps/iperf3/iperf3_ctrl.h"
@@ -25,13 +35,21 @@
 #include "apps/iperf3/iperf3_proto.h"
 
 #define LINGER_POLLS 10 /* x 1 s: then a lingering connection is aborted */
-#define LINGER_FIN   1u /* tcp_arg bit: our FIN is queued */
+#define AWAIT_POLLS  2  /* x 1 s: the wait for the peer to close first */
 
 static void ctrl_flush(struct iperf3_ctrl *c);
 
-/* ---- lingering: connections we are done with ------------------------------ */
+/* ---- ending: connections we are done with -------------------------------- */
 
-static err_t linger_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
+/* The state of a connection being ended lives in its tcp_arg, so that it
+ * needs no memory of its own: whether we still wait for the peer to close
+ * first, whether our FIN is queued, and the polls counted since. */
+#define END_FIN      1u /* our FIN is queued */
+#define END_AWAIT    2u /* waiting for the peer's FIN before sending ours */
+#define END_POLLS(v) ((v) >> 2)
+#define END_POLL     4u /* one poll more */
+
+static err_t end_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
 {
     (void)arg, (void)err;
     if (p) {
@@ -39,7 +57,8 @@ static err_t linger_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t e
         pbuf_free(p);
         return ERR_OK;
     }
-    /* The peer closed too: let lwIP finish and free the pcb. */
+    /* The peer closed too: let lwIP finish and free the pcb (if it closed
+     * first, we are in CLOSE_WAIT, go to LAST_ACK and keep no TIME_WAIT). */
     tcp_recv(pcb, NULL);
     tcp_poll(pcb, NULL, 0);
     if (tcp_close(pcb) != ERR_OK) {
@@ -49,14 +68,15 @@ static err_t linger_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t e
     return ERR_OK;
 }
 
-static err_t linger_poll(void *arg, struct tcp_pcb *pcb)
+static err_t end_poll(void *arg, struct tcp_pcb *pcb)
 {
-    uintptr_t v = (uintptr_t)arg;
+    uintptr_t v = (uintptr_t)arg + END_POLL;
 
-    if (!(v & LINGER_FIN) && tcp_shutdown(pcb, 0, 1) == ERR_OK)
-        v |= LINGER_FIN;
-    v += 2;
-    if (v / 2 > LINGER_POLLS) {
+    if ((v & END_AWAIT) && END_POLLS(v) > AWAIT_POLLS)
+        v = 0; /* a peer that waits for us to close: FIN, then linger */
+    if (!(v & (END_FIN | END_AWAIT)) && tcp_shutdown(pcb, 0, 1) == ERR_OK)
+        v |= END_FIN;
+    if (!(v & END_AWAIT) && END_POLLS(v) > LINGER_POLLS) {
         tcp_abort(pcb);
         return ERR_ABRT;
     }
@@ -64,28 +84,51 @@ static err_t linger_poll(void *arg, struct tcp_pcb *pcb)
     return ERR_OK;
 }
 
-/* Hand PCB back to lwIP: our callbacks and state are detached at once (the
- * caller may free its own state), a FIN follows what is queued, incoming
- * data is read and dropped until the peer closes; after LINGER_POLLS
- * seconds the connection is aborted. The lowest priority makes lwIP reclaim
- * it first when it runs out of pcbs. */
-void iperf3_ctrl_linger(struct tcp_pcb *pcb)
+/* Hand PCB back to lwIP, ending it HOW: our callbacks and state are
+ * detached at once (the caller may free its own state), what is queued
+ * is still sent, incoming data is read and dropped until the peer closes.
+ *
+ * IPERF3_CLOSE_FIN: our FIN follows what is queued; after LINGER_POLLS
+ * seconds without the peer's FIN the connection is aborted. lwIP keeps a
+ * TIME_WAIT then, which answers a new SYN from the same port with a bare
+ * ACK until it expires: for connections lwIP started (the client's).
+ * IPERF3_CLOSE_PEER: the peer's FIN first, then ours, so that lwIP keeps
+ * no TIME_WAIT; after AWAIT_POLLS seconds without it, as IPERF3_CLOSE_FIN
+ * (a peer that waits for us). A peer that closed first already gets our
+ * FIN at once. IPERF3_CLOSE_RST aborts PCB at once: neither end keeps a
+ * TIME_WAIT (not from one of PCB's own callbacks).
+ *
+ * The lowest priority makes lwIP reclaim PCB first when it runs out of
+ * pcbs. */
+void iperf3_ctrl_close(struct tcp_pcb *pcb, enum iperf3_ctrl_close how)
 {
-    uintptr_t v = 0;
+    uintptr_t v = END_AWAIT;
 
+    tcp_arg(pcb, NULL);
+    tcp_err(pcb, NULL);
+    if (how == IPERF3_CLOSE_RST) {
+        tcp_abort(pcb);
+        return;
+    }
+    if (how == IPERF3_CLOSE_FIN || pcb->state == CLOSE_WAIT)
+        v = tcp_shutdown(pcb, 0, 1) == ERR_OK ? END_FIN : 0;
     tcp_setprio(pcb, TCP_PRIO_MIN);
     tcp_sent(pcb, NULL);
-    tcp_err(pcb, NULL);
-    tcp_recv(pcb, linger_recv);
-    tcp_poll(pcb, linger_poll, 2);
-    if (tcp_shutdown(pcb, 0, 1) == ERR_OK)
-        v |= LINGER_FIN;
+    tcp_recv(pcb, end_recv);
+    tcp_poll(pcb, end_poll, 2);
     tcp_arg(pcb, (void *)v);
+}
+
+/* iperf3_ctrl_close(PCB, IPERF3_CLOSE_FIN). */
+void iperf3_ctrl_linger(struct tcp_pcb *pcb)
+{
+    iperf3_ctrl_close(pcb, IPERF3_CLOSE_FIN);
 }
 
 /* Answer a connection we will not serve with one state byte MSG
  * (ACCESS_DENIED, or SERVER_ERROR followed by IERR and ERRNUM as
- * big-endian int32) and linger it. Takes over PCB. */
+ * big-endian int32) and end it, letting the peer close first (a stock
+ * client does once it has read MSG). Takes over PCB. */
 void iperf3_ctrl_refuse(struct tcp_pcb *pcb, int msg, int ierr, int errnum)
 {
     uint8_t b[IPERF3_MSG_MAX];
@@ -93,7 +136,7 @@ void iperf3_ctrl_refuse(struct tcp_pcb *pcb, int msg, int ierr, int errnum)
 
     if (tcp_sndbuf(pcb) >= n && tcp_write(pcb, b, n, TCP_WRITE_FLAG_COPY) == ERR_OK)
         tcp_output(pcb);
-    iperf3_ctrl_linger(pcb);
+    iperf3_ctrl_close(pcb, IPERF3_CLOSE_PEER);
 }
 
 /* ---- control-connection buffers --------------------------------------------- */
@@ -371,13 +414,13 @@ int iperf3_ctrl_send_json(struct iperf3_ctrl *c, const char *json)
     return r;
 }
 
-/* Done with the control connection: push what still fits, linger the pcb
- * (if it still exists), free the buffers. */
-void iperf3_ctrl_release(struct iperf3_ctrl *c)
+/* Done with the control connection: push what still fits, end the pcb
+ * (if it still exists) HOW (iperf3_ctrl_close), free the buffers. */
+void iperf3_ctrl_release(struct iperf3_ctrl *c, enum iperf3_ctrl_close how)
 {
     if (c->pcb) {
         ctrl_flush(c);
-        iperf3_ctrl_linger(c->pcb);
+        iperf3_ctrl_close(c->pcb, how);
         c->pcb = NULL;
     }
     buf_free(&c->in);

@@ -15,6 +15,13 @@
 #include "lwip/pbuf.h"
 #include "lwip/tcp.h"
 
+/* How a connection we are done with ends (iperf3_ctrl_close). */
+enum iperf3_ctrl_close {
+    IPERF3_CLOSE_FIN,  /* our FIN now (lwIP keeps the TIME_WAIT) */
+    IPERF3_CLOSE_PEER, /* the peer's FIN first, then ours (a bounded wait) */
+    IPERF3_CLOSE_RST,  /* RST now: neither end keeps a TIME_WAIT */
+};
+
 /* Why a control connection is over. */
 enum iperf3_ctrl_end {
     IPERF3_CTRL_CLOSED,        /* the peer closed it (FIN) */
@@ -78,7 +85,8 @@ int iperf3_ctrl_send(struct iperf3_ctrl *c, const void *data, size_t len);
 int iperf3_ctrl_send_msg(struct iperf3_ctrl *c, int msg);
 int iperf3_ctrl_send_json(struct iperf3_ctrl *c, const char *json);
 bool iperf3_ctrl_kick(struct iperf3_ctrl *c);
-void iperf3_ctrl_release(struct iperf3_ctrl *c);
+void iperf3_ctrl_release(struct iperf3_ctrl *c, enum iperf3_ctrl_close how);
 
+void iperf3_ctrl_close(struct tcp_pcb *pcb, enum iperf3_ctrl_close how);
 void iperf3_ctrl_linger(struct tcp_pcb *pcb);
 void iperf3_ctrl_refuse(struct tcp_pcb *pcb, int msg, int ierr, int errnum);

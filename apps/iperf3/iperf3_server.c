@@ -9,13 +9,17 @@
  * A new connection cannot be classified before its 37-byte cookie is in,
  * and it may come in pieces: until then it is "pending". Pending
  * connections are only kept while the server is idle (the first to
- * complete its cookie becomes the control connection) or while it waits
- * for data connections (a matching cookie makes a data stream; in both
- * cases anything else is refused with ACCESS_DENIED). In every other state
- * a new connection gets ACCESS_DENIED at once, without being read, as the
- * stock server does. A connection that stalls half-way through its cookie
- * therefore never blocks a real client; it is dropped after a timeout
- * (iperf3_cookie.c).
+ * complete its cookie becomes the control connection; idle includes a test
+ * that has exchanged its results and only waits for IPERF_DONE) or while it
+ * waits for data connections (a matching cookie makes a data stream; in
+ * both cases anything else is refused with ACCESS_DENIED). In every other
+ * state a new connection gets ACCESS_DENIED at once, without being read, as
+ * the stock server does. A connection that stalls half-way through its
+ * cookie never blocks a real client: it is dropped after a timeout.
+ *
+ * The client closes first (iperf3_ctrl_close says why): the data
+ * connections get FIN at TEST_END and RST once the client's results are
+ * in; the control connection and refused ones wait for the client's FIN.
  *
  * Every phase of a test has a deadline (parameters, stream set-up,
  * results), the running phase too (time + omit + 40 s, as the stock server,
@@ -117,7 +121,8 @@ static void set_state(enum srv_state s, unsigned timeout_ms)
 
 /* ---- ending a test ------------------------------------------------------------ */
 
-static void data_drop(void)
+/* End the test's data connections HOW and count their bytes. */
+static void data_drop(enum iperf3_ctrl_close how)
 {
     if (srv.have_streams) {
         uint64_t rx, tx;
@@ -125,7 +130,7 @@ static void data_drop(void)
         iperf3_stream_totals(&srv.streams, &rx, &tx);
         srv.st.bytes_received += rx;
         srv.st.bytes_sent += tx;
-        iperf3_stream_release(&srv.streams);
+        iperf3_stream_release(&srv.streams, how);
         srv.have_streams = false;
     }
     if (srv.udp) {
@@ -134,12 +139,12 @@ static void data_drop(void)
     }
 }
 
-/* Back to idle: data connections and the control connection end
- * gracefully, everything of the test is freed. */
+/* Back to idle: everything of the test is freed, and its connections end
+ * in the background (iperf3_ctrl_close), the peer closing first. */
 static void test_end(bool completed)
 {
-    data_drop();
-    iperf3_ctrl_release(&srv.ctrl);
+    data_drop(IPERF3_CLOSE_PEER);
+    iperf3_ctrl_release(&srv.ctrl, IPERF3_CLOSE_PEER);
     free(srv.results);
     srv.results = NULL;
     if (completed)
@@ -292,7 +297,9 @@ static void handle_test_end(void)
         server_error(IPERF3_IE_CREATESTREAM, ENOMEM, "out of memory");
         return;
     }
-    data_drop();
+    /* FIN on the data connections, as the stock server closes them here:
+     * the client drains a reverse stream until it ends. */
+    iperf3_stream_shutdown(&srv.streams);
     set_state(SRV_EXCHANGE, PHASE_TIMEOUT_MS);
     iperf3_ctrl_send_msg(&srv.ctrl, IPERF3_EXCHANGE_RESULTS);
 }
@@ -308,6 +315,10 @@ static void handle_client_results(const char *json, size_t len)
         return;
     }
     iperf3_results_free(&cr);
+    /* The client has left the data connections for good (a 3.12 client
+     * reads them until it has sent its results): RST them, so that
+     * neither end keeps a TIME_WAIT on their ports (--cport). */
+    data_drop(IPERF3_CLOSE_RST);
     iperf3_ctrl_send_json(&srv.ctrl, srv.results);
     iperf3_ctrl_send_msg(&srv.ctrl, IPERF3_DISPLAY_RESULTS);
     set_state(SRV_DISPLAY, PHASE_TIMEOUT_MS);
@@ -426,6 +437,13 @@ static void srv_udp_input(void *arg, struct udp_pcb *pcb, struct pbuf *p, const 
 
 /* ---- new connections ------------------------------------------------------------- */
 
+/* Has the test exchanged its results (ours all handed to lwIP), so that
+ * only IPERF_DONE is missing? Then the next test may start. */
+static bool results_delivered(void)
+{
+    return srv.state == SRV_DISPLAY && srv.ctrl.out.len == 0;
+}
+
 static void refuse(struct tcp_pcb *pcb)
 {
     srv.st.refused++;
@@ -439,6 +457,12 @@ static void classify_cb(void *arg, struct tcp_pcb *pcb, const uint8_t *cookie, s
                         u16_t off)
 {
     (void)arg;
+    if (results_delivered()) {
+        /* IPERF_DONE may come late (a client gone, a retransmission):
+         * the test is over for the client, and this is the next one. */
+        log_info("iperf3", "test from %s done (the next one starts)", srv.peer);
+        test_end(true);
+    }
     if (srv.state == SRV_IDLE) {
         char a[IPADDR_STRLEN_MAX];
 
@@ -468,7 +492,7 @@ static err_t srv_accept(void *arg, struct tcp_pcb *pcb, err_t err)
     (void)arg;
     if (err != ERR_OK || !pcb)
         return ERR_VAL;
-    if (srv.state != SRV_IDLE && srv.state != SRV_CREATE_STREAMS) {
+    if (srv.state != SRV_IDLE && srv.state != SRV_CREATE_STREAMS && !results_delivered()) {
         refuse(pcb); /* busy: answer without reading, as the stock server does */
         return ERR_OK;
     }

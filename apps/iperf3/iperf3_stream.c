@@ -479,15 +479,26 @@ void iperf3_stream_stop(struct iperf3_streams *d)
     d->sending = false;
 }
 
-/* Close every data connection gracefully and free the streams. The
- * counters are gone afterwards: take the results first. */
-void iperf3_stream_release(struct iperf3_streams *d)
+/* Send FIN on every TCP data connection after what is queued (at
+ * TEST_END: a 3.12 client drains a reverse stream until its end), keeping
+ * them: whatever still arrives is dropped. */
+void iperf3_stream_shutdown(struct iperf3_streams *d)
+{
+    for (unsigned i = 0; i < d->n; i++) {
+        if (d->s[i].pcb)
+            tcp_shutdown(d->s[i].pcb, 0, 1);
+    }
+}
+
+/* End every data connection HOW (iperf3_ctrl_close) and free the
+ * streams. The counters are gone afterwards: take the results first. */
+void iperf3_stream_release(struct iperf3_streams *d, enum iperf3_ctrl_close how)
 {
     for (unsigned i = 0; i < d->n; i++) {
         struct iperf3_stream *s = &d->s[i];
 
         if (s->pcb) {
-            iperf3_ctrl_linger(s->pcb);
+            iperf3_ctrl_close(s->pcb, how);
             s->pcb = NULL;
         }
         if (s->upcb && s->own_upcb)

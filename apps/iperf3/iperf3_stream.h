@@ -14,6 +14,7 @@
 #include "lwip/tcp.h"
 #include "lwip/udp.h"
 
+#include "apps/iperf3/iperf3_ctrl.h"
 #include "apps/iperf3/iperf3_params.h"
 #include "apps/iperf3/iperf3_proto.h"
 #include "apps/iperf3/iperf3_results.h"
@@ -79,7 +80,8 @@ void iperf3_stream_set_budget(struct iperf3_streams *d, uint64_t budget);
 bool iperf3_stream_drained(const struct iperf3_streams *d);
 unsigned iperf3_stream_tick(struct iperf3_streams *d);
 void iperf3_stream_stop(struct iperf3_streams *d);
-void iperf3_stream_release(struct iperf3_streams *d);
+void iperf3_stream_shutdown(struct iperf3_streams *d);
+void iperf3_stream_release(struct iperf3_streams *d, enum iperf3_ctrl_close how);
 void iperf3_stream_result(const struct iperf3_streams *d, unsigned i,
                           struct iperf3_results_stream *out);
 bool iperf3_stream_has_id(const struct iperf3_streams *d, uint32_t id);

@@ -23,6 +23,9 @@ namespace. Each subcommand prints one JSON object. Every address must be in
       cookie one character off and a zero-byte connection arrive
   iperf3_raw.py vanish HOST PORT fin|rst
       stop in CREATE_STREAMS, print {"ready": true}, wait to be killed
+  iperf3_raw.py no-done HOST PORT
+      a 2-stream TCP test up to DISPLAY_RESULTS, then no IPERF_DONE: print
+      {"ready": true}, wait to be killed
 """
 import fcntl
 import ipaddress
@@ -255,11 +258,38 @@ def vanish(host, port, how):
     return {"killed": False, "sockets": [c.fileno(), d1.fileno()]}
 
 
+def no_done(host, port):
+    """A whole 2-stream TCP test whose IPERF_DONE never comes (a client
+    gone, or its last segment late): print "ready" after DISPLAY_RESULTS
+    and wait to be killed, the control connection open."""
+    c, d1 = setup(host, port)
+    d2 = connect(host, port)
+    d2.sendall(RAW_COOKIE)
+    expect(c, 1)  # TEST_START
+    expect(c, 2)  # TEST_RUNNING
+    for s in (d1, d2):
+        s.sendall(bytes(1 << 20))
+    c.sendall(b"\x04")  # TEST_END
+    expect(c, 13)  # EXCHANGE_RESULTS
+    mine = json.dumps({"cpu_util_total": 0, "cpu_util_user": 0, "cpu_util_system": 0,
+                       "sender_has_retransmits": 0, "streams": [
+                           {"id": i, "bytes": 1 << 20, "retransmits": 0, "jitter": 0,
+                            "errors": 0, "packets": 0, "start_time": 0, "end_time": 1}
+                           for i in (1, 3)]}).encode()
+    c.sendall(struct.pack("!I", len(mine)) + mine)
+    n = struct.unpack("!I", recv_exact(c, 4))[0]
+    recv_exact(c, n)
+    expect(c, 14)  # DISPLAY_RESULTS
+    print(json.dumps({"ready": True}), flush=True)
+    time.sleep(60)  # the test kills us long before
+    return {"killed": False, "sockets": [c.fileno(), d1.fileno(), d2.fileno()]}
+
+
 def main(argv):
     cmd, args = argv[0], argv[1:]
     fn = {"garbage": garbage, "half-cookie": half_cookie, "params": params,
           "stall-params": stall_params, "busy": busy, "foreign": foreign,
-          "vanish": vanish}[cmd]
+          "vanish": vanish, "no-done": no_done}[cmd]
     print(json.dumps(fn(*args)))
 
 
