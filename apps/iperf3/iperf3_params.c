@@ -383,3 +383,10 @@ unsigned iperf3_params_streams(const struct iperf3_params *p)
 {
     return p->parallel * (p->bidir ? 2u : 1u);
 }
+
+/* Does the server send on the INDEX-th data connection (0-based, in the
+ * order the client connects them: its -P senders first under --bidir)? */
+bool iperf3_params_server_sends(const struct iperf3_params *p, unsigned index)
+{
+    return p->reverse || (p->bidir && index >= p->parallel);
+}

@@ -47,6 +47,7 @@ int iperf3_params_parse(const char *json, size_t len, struct iperf3_params *out,
                         size_t errlen);
 char *iperf3_params_format(const struct iperf3_params *p);
 unsigned iperf3_params_streams(const struct iperf3_params *p);
+bool iperf3_params_server_sends(const struct iperf3_params *p, unsigned index);
 uint32_t iperf3_params_udp_max_len(bool sends, unsigned mtu, struct iperf3_params_limit *limit);
 unsigned iperf3_params_udp_frag_refs(uint32_t len, unsigned mtu);
 int iperf3_params_check_udp_len(struct iperf3_params *p, unsigned mtu, char *err, size_t errlen);

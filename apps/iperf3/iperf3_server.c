@@ -179,12 +179,6 @@ static void test_abort(const char *why)
 
 /* ---- the test's phases --------------------------------------------------------- */
 
-/* Does this end send on the INDEX-th data connection? */
-static bool server_sends(const struct iperf3_params *p, unsigned index)
-{
-    return p->reverse || (p->bidir && index >= p->parallel);
-}
-
 static void test_start(void)
 {
     iperf3_report_cpu_mark(&srv.cpu0);
@@ -423,7 +417,7 @@ static void srv_udp_input(void *arg, struct udp_pcb *pcb, struct pbuf *p, const 
         struct pbuf *r = pbuf_alloc(PBUF_TRANSPORT, sizeof(reply), PBUF_RAM);
 
         s = iperf3_stream_add_udp(&srv.streams, srv.udp, false, addr, port,
-                                  server_sends(&srv.streams.prm, srv.streams.n));
+                                  iperf3_params_server_sends(&srv.streams.prm, srv.streams.n));
         if (r) {
             memcpy(r->payload, reply, sizeof(reply));
             udp_sendto(srv.udp, r, addr, port);
@@ -479,7 +473,8 @@ static void classify_cb(void *arg, struct tcp_pcb *pcb, const uint8_t *cookie, s
     }
     if (srv.state == SRV_CREATE_STREAMS && !srv.streams.prm.udp && srv.streams.n < srv.expected &&
         memcmp(cookie, srv.cookie, IPERF3_COOKIE_SIZE) == 0) {
-        iperf3_stream_add_tcp(&srv.streams, pcb, server_sends(&srv.streams.prm, srv.streams.n));
+        iperf3_stream_add_tcp(&srv.streams, pcb,
+                              iperf3_params_server_sends(&srv.streams.prm, srv.streams.n));
         if (srv.streams.n == srv.expected)
             test_start();
         return;
