@@ -104,13 +104,16 @@ static void writer_unlock(struct capture *c)
 
 /* A capture writer keeping at most SNAPLEN bytes per frame (0: all) and,
  * with FILTER (a libpcap expression, NULL: all), only matching frames.
- * Nothing is written until capture_start(). NULL with a reason in ERRBUF. */
+ * Nothing is written until capture_start(). NULL with a reason in ERRBUF
+ * and errno ENOMEM (out of memory) or EINVAL (a bad filter). */
 struct capture *capture_new(unsigned snaplen, const char *filter, char *errbuf, size_t errlen)
 {
     struct capture *c = calloc(1, sizeof(*c));
+    int why = ENOMEM;
 
     if (!c) {
         snprintf(errbuf, errlen, "out of memory");
+        errno = ENOMEM;
         return NULL;
     }
     pthread_mutex_init(&c->lock, NULL);
@@ -125,6 +128,7 @@ struct capture *capture_new(unsigned snaplen, const char *filter, char *errbuf, 
     if (filter && *filter) {
         if (pcap_compile(c->dead, &c->filter, filter, 1, PCAP_NETMASK_UNKNOWN) != 0) {
             snprintf(errbuf, errlen, "bad filter \"%s\": %s", filter, pcap_geterr(c->dead));
+            why = EINVAL;
             goto err;
         }
         c->has_filter = true;
@@ -132,6 +136,7 @@ struct capture *capture_new(unsigned snaplen, const char *filter, char *errbuf, 
     return c;
 err:
     capture_close(c);
+    errno = why;
     return NULL;
 }
 

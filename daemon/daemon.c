@@ -344,6 +344,10 @@ static int open_capture(struct daemon *d)
     if (rc != 0)
         return rc;
     d->capture = capture_new(a->pcap_snaplen, a->pcap_filter, err, sizeof(err));
+    if (!d->capture && errno == ENOMEM) { /* not the user's filter: the system */
+        log_err("daemon", "capture: %s", err);
+        return LWIPD_EXIT_OSERR;
+    }
     if (!d->capture) {
         log_err("daemon", "--pcap-filter: %s", err);
         return LWIPD_EXIT_USAGE;
