@@ -326,13 +326,24 @@ def test_corruption_counted_data_intact(netns, lwipd_factory):
 
 
 def test_delay_shifts_ping_rtt(netns, lwipd_factory):
+    """rx delay 50ms 10ms: every echo request reaches lwIP 40-60 ms after
+    it came in, as lwipd's capture stamps it (arrival to lwIP's reply),
+    centred on 50; the host's ping sees the same. No upper bound per frame:
+    a loaded machine wakes the delay line late (74 ms once in a CI
+    rehearsal), which is the machine, not the rule."""
     d = lwipd_factory("--fault", 'rx delay 50ms 10ms "icmp"')
     p = harness.ping(netns, d.ip, count=20, interval=0.05)
     assert p["received"] == 20
+    cap = d.capture()
+    came = {q[ICMP].seq: q.ts for q in cap.having(ICMP, "rx") if q[ICMP].type == 8}
+    held = sorted((q.ts - came[q[ICMP].seq]) * 1000 for q in cap.having(ICMP, TX)
+                  if q[ICMP].type == 0)
+    path = 5.0 * harness.TIME_SCALE  # lwIP's own time (under valgrind, slower)
+    assert len(held) == 20 and held[0] >= 39.9, held  # never less than 50 - 10
+    assert 44.0 <= held[10] <= 55.0 + path, held  # the median: 50
+    assert held[-1] - held[0] >= 5.0, held  # the jitter is applied
     rtt = [float(x) for x in p["output"].split("=")[-1].split()[0].split("/")]
-    path = 5.0 * harness.TIME_SCALE  # the path itself (under valgrind, slower)
-    assert 39.0 <= rtt[0] and rtt[2] <= 60.0 + path, rtt  # min, max: 50 +- 10 plus the path
-    assert 44.0 <= rtt[1] <= 53.0 + path, rtt
+    assert rtt[0] >= 39.0 and 44.0 <= rtt[1], rtt  # min and average on the host
 
 
 def tcp_payload_stamps(pcap, port):
