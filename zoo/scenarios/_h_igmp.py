@@ -50,13 +50,14 @@ def _igmp_types(sock, seconds, until=None):
         if IP not in pkt or pkt[IP].proto != 2:
             continue
         body = bytes(pkt[IP].payload)
-        if not body:
+        if len(body) < 8:
             continue
+        msg = IGMP(body)  # v1/v2 layout: type, max resp, checksum, group
         grp = None  # v3 reports (0x22) carry their groups in records
-        if body[0] in (0x11, 0x12, 0x16, 0x17) and len(body) >= 8:
-            grp = socket.inet_ntoa(body[4:8])
-        out.append((round(time.monotonic(), 3), body[0], grp))
-        if until is not None and body[0] == until:
+        if msg.type in (0x11, 0x12, 0x16, 0x17):
+            grp = msg.gaddr
+        out.append((round(time.monotonic(), 3), msg.type, grp))
+        if until is not None and msg.type == until:
             break
     return out
 
