@@ -97,31 +97,36 @@ SANITIZER_SKIP = (
 # lwippools.h). A reason starting "finding:" is lwIP misbehaving under that
 # profile (evidence in the comment above the rule). A rule applies
 # when its predicate is true. Each reason names the option it reads.
+def off(option):
+    """A PROFILE_NEEDS predicate: OPTION is 0 in the build (absent: on)."""
+    return lambda o: not o.get(option, 1)
+
+
 PROFILE_NEEDS = (
-    ("", "LWIP_TCP=0: the test speaks TCP to lwIP", lambda o: not o.get("LWIP_TCP", 1)),
-    ("test_apps.py::test_udp_echo", "LWIP_UDP=0: UDP echo", lambda o: not o.get("LWIP_UDP", 1)),
+    ("", "LWIP_TCP=0: the test speaks TCP to lwIP", off("LWIP_TCP")),
+    ("test_apps.py::test_udp_echo", "LWIP_UDP=0: UDP echo", off("LWIP_UDP")),
     ("test_apps.py::test_tcp_and_udp_", "LWIP_UDP=0: UDP discard/chargen",
-     lambda o: not o.get("LWIP_UDP", 1)),
+     off("LWIP_UDP")),
     ("test_iperf3.py::test_udp_", "LWIP_UDP=0: iperf3 over UDP",
-     lambda o: not o.get("LWIP_UDP", 1)),
+     off("LWIP_UDP")),
     ("test_iperf3.py::test_lwip_client_udp", "LWIP_UDP=0: iperf3 over UDP",
-     lambda o: not o.get("LWIP_UDP", 1)),
+     off("LWIP_UDP")),
     ("test_lwip_apps.py", "LWIP_UDP=0: SNTP, mDNS and TFTP run over UDP",
-     lambda o: not o.get("LWIP_UDP", 1)),
-    ("test_dhcp.py", "LWIP_DHCP=0: no DHCP client", lambda o: not o.get("LWIP_DHCP", 1)),
+     off("LWIP_UDP")),
+    ("test_dhcp.py", "LWIP_DHCP=0: no DHCP client", off("LWIP_DHCP")),
     ("test_robustness.py::test_hostile_dhcp", "LWIP_DHCP=0: no DHCP client",
-     lambda o: not o.get("LWIP_DHCP", 1)),
-    ("test_igmp.py", "LWIP_IGMP=0: no multicast groups", lambda o: not o.get("LWIP_IGMP", 1)),
+     off("LWIP_DHCP")),
+    ("test_igmp.py", "LWIP_IGMP=0: no multicast groups", off("LWIP_IGMP")),
     ("test_stats.py::test_igmp_", "LWIP_IGMP=0: no IGMP counters",
-     lambda o: not o.get("LWIP_IGMP", 1)),
+     off("LWIP_IGMP")),
     ("test_robustness.py::test_hostile_fuzz_every_layer", "LWIP_IGMP=0: the fuzz joins a group",
-     lambda o: not o.get("LWIP_IGMP", 1)),
+     off("LWIP_IGMP")),
     ("test_churn.py", "LWIP_SOCKET=0: the churn server uses lwIP's sockets",
-     lambda o: not o.get("LWIP_SOCKET", 1)),
+     off("LWIP_SOCKET")),
     ("test_churn_builds.py", "LWIP_SOCKET=0: the churn server uses lwIP's sockets",
-     lambda o: not o.get("LWIP_SOCKET", 1)),
+     off("LWIP_SOCKET")),
     ("test_robustness.py::test_hostile_fragment_storm",
-     "IP_REASSEMBLY=0: no reassembly to storm", lambda o: not o.get("IP_REASSEMBLY", 1)),
+     "IP_REASSEMBLY=0: no reassembly to storm", off("IP_REASSEMBLY")),
     # The pool heap variant (-Dheap=pools, MEM_USE_POOLS) needs the
     # profile's own lwippools.h (port/opts/default has one).
     ("test_isr.py::test_fixed_configurations_run_clean[pools-isr]",
