@@ -43,3 +43,13 @@ def run_peer(env, *flags):
     if peer["acked_past_edge"] is None:
         raise harness.HarnessError("no ACK from lwIP after the hole was filled")
     return peer, evidence, None
+
+
+def past_edge(env, peer, evidence):
+    """The affected outcome when lwIP acknowledged bytes past its window's
+    right edge (what both ooseq scenarios look for first), else None."""
+    past = peer["acked_past_edge"]
+    if past > 0:
+        return env.outcome(True, "lwIP acknowledged %d bytes past its window's "
+                           "right edge" % past, evidence)
+    return None
