@@ -85,6 +85,15 @@ SANITIZER_SKIP = (
     # 10 MiB through lwIP's RTO back-off (60 s): the drop rules and TCP's
     # recovery run sanitized in test_faults' other loss tests.
     "test_faults.py::test_tcp_10mib_under_5pct_loss_both_ways",
+    # Tests that build a sanitized variant of their own (60-90 s each): lwIP's
+    # apps (the glue ran clean under ASan+UBSan when it was merged) and the
+    # MQTT example on them; the small profile's refusal of UDP lengths and
+    # the marker's lwipopts= (the iperf3 parameters and the plugin are Python
+    # and C the rest of this pass runs).
+    "test_lwip_apps.py",
+    "test_app_mqtt.py",
+    "test_iperf3_udp_sizes.py::test_small_build_refuses_what_it_cannot_carry",
+    "test_pytest_plugin.py::test_marker_lwipopts_builds_lwipd_with_them",
 )
 
 
